@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting, lints, the Rust tests (unit + integration) and, once
+# they exist, the Python client tests. Everything the tests need is installed from this repo's
+# own files. Usage: ./scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --all-targets -- -D warnings
+
+echo "== cargo test"
+cargo test --all-targets
+
+echo "== all tests passed"

@@ -1,0 +1,274 @@
+//! `chronorag ingest PATH...`: bulk ingest of `.txt`, `.md` and `.jsonl` files and folders, with
+//! a progress bar on a terminal (plain lines otherwise) and a final report.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chronorag::ingest::input::{self, ReadItem};
+use chronorag::ingest::{IngestOptions, IngestReport, PreparedDocument};
+use chronorag::{Config, Engine, Result};
+
+/// Flags of `ingest`.
+#[derive(Debug, clap::Args)]
+pub struct IngestArgs {
+    /// Files or folders (recursive) of .txt, .md and .jsonl documents.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Namespace to ingest into (created when missing).
+    #[arg(long, short = 'n', default_value = chronorag::engine::DEFAULT_NAMESPACE)]
+    pub namespace: String,
+    /// Extractor: `rules` (built in, no network) or `llm` (OpenAI-compatible endpoint from the config).
+    #[arg(long, value_parser = ["rules", "llm"])]
+    pub extractor: Option<String>,
+    /// Documents per transaction. Each batch lands whole or not at all; re-running an interrupted
+    /// ingest skips what already landed.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Who the transactions are recorded as.
+    #[arg(long, default_value = "cli")]
+    pub actor: String,
+    /// Why (recorded on every transaction).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Print the final report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `ingest`.
+pub fn run(cfg: Config, args: IngestArgs) -> Result<()> {
+    let engine = Engine::open(cfg)?;
+    let extractor = engine.extractor(args.extractor.as_deref())?;
+    let (files, mut early_rejects) = input::list_files(&args.paths)?;
+    let total_bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(&f.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let opts = IngestOptions {
+        actor: args.actor.clone(),
+        reason: args.reason.clone(),
+        ..IngestOptions::default()
+    };
+    let mut progress = Progress::new(total_bytes, files.len(), args.json);
+    let mut report = IngestReport::default();
+    let mut batch: Vec<PreparedDocument> = Vec::new();
+    let mut batch_bytes = 0u64;
+    let started = Instant::now();
+    let batch_size = args.batch.max(1);
+    let mut failure = None;
+
+    let flush = |batch: &mut Vec<PreparedDocument>,
+                 batch_bytes: &mut u64,
+                 report: &mut IngestReport,
+                 progress: &mut Progress|
+     -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let docs = std::mem::take(batch);
+        let r = engine.ingest_with(&args.namespace, docs, &opts, extractor.as_ref())?;
+        progress.advance(*batch_bytes, &r);
+        *batch_bytes = 0;
+        report.absorb(r);
+        Ok(())
+    };
+
+    for file in &files {
+        let mut items = Vec::new();
+        input::read_file(&file.path, Some(&file.id), &mut |it| items.push(it));
+        for it in items {
+            match it {
+                ReadItem::Document { doc, bytes, .. } => {
+                    batch_bytes += bytes as u64;
+                    batch.push(*doc);
+                    let full = batch.len() >= batch_size || batch_bytes >= 8 * 1024 * 1024;
+                    if full
+                        && let Err(e) =
+                            flush(&mut batch, &mut batch_bytes, &mut report, &mut progress)
+                    {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                ReadItem::Rejected(r) => {
+                    progress.note(&format!("skipped {r}"));
+                    report.rejected.push(r);
+                }
+            }
+        }
+        if failure.is_some() {
+            break;
+        }
+        progress.file_done();
+    }
+    if failure.is_none()
+        && let Err(e) = flush(&mut batch, &mut batch_bytes, &mut report, &mut progress)
+    {
+        failure = Some(e);
+    }
+    progress.finish();
+    // Make index checkpoints durable so the next open does not replay this ingest.
+    engine.flush()?;
+    early_rejects.append(&mut report.rejected);
+    report.rejected = early_rejects;
+    let secs = started.elapsed().as_secs_f64();
+    print_report(&engine, &args, &report, secs)?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn print_report(engine: &Engine, args: &IngestArgs, r: &IngestReport, secs: f64) -> Result<()> {
+    let mb = r.bytes as f64 / 1e6;
+    let stats = engine.stats(Some(&args.namespace)).ok();
+    if args.json {
+        let v = serde_json::json!({
+            "namespace": args.namespace,
+            "documents": r.documents,
+            "chunks": r.chunks,
+            "facts": r.facts,
+            "facts_merged": r.facts_merged,
+            "entities": r.entities,
+            "time_nodes": r.time_nodes,
+            "duplicates": r.duplicates,
+            "fallbacks": r.fallbacks,
+            "bytes": r.bytes,
+            "seconds": secs,
+            "mb_per_s": if secs > 0.0 { mb / secs } else { 0.0 },
+            "last_tx": r.tx,
+            "rejected": r.rejected,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        return Ok(());
+    }
+    println!("ingested into namespace {:?}:", args.namespace);
+    println!(
+        "  documents   {:>10}   (skipped duplicates: {})",
+        r.documents, r.duplicates
+    );
+    println!("  chunks      {:>10}", r.chunks);
+    println!(
+        "  facts       {:>10}   (merged into existing: {})",
+        r.facts, r.facts_merged
+    );
+    println!("  entities    {:>10}", r.entities);
+    println!("  time nodes  {:>10}", r.time_nodes);
+    if r.fallbacks > 0 {
+        println!("  llm fallbacks to rules: {}", r.fallbacks);
+    }
+    println!(
+        "  {:.1} MB in {:.2} s ({:.2} MB/s)",
+        mb,
+        secs,
+        if secs > 0.0 { mb / secs } else { 0.0 }
+    );
+    if let Some(s) = stats.and_then(|s| s.namespaces.into_values().next()) {
+        println!(
+            "  namespace now holds {} documents, {} facts, {} entities, {} time nodes",
+            s.documents, s.facts, s.entities, s.time_nodes
+        );
+    }
+    if !r.rejected.is_empty() {
+        println!("rejected inputs ({}):", r.rejected.len());
+        for x in &r.rejected {
+            println!("  {x}");
+        }
+    }
+    Ok(())
+}
+
+/// Progress: a bar on a terminal, a plain line every few seconds otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+    total_bytes: u64,
+    done_bytes: u64,
+    docs: u64,
+    facts: u64,
+    files_total: usize,
+    files_done: usize,
+    started: Instant,
+    last_line: Instant,
+}
+
+impl Progress {
+    fn new(total_bytes: u64, files: usize, quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let b = indicatif::ProgressBar::new(total_bytes);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}) ETA {eta} {msg}",
+                )
+                .expect("template"),
+            );
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        });
+        Progress {
+            bar,
+            quiet,
+            total_bytes,
+            done_bytes: 0,
+            docs: 0,
+            facts: 0,
+            files_total: files,
+            files_done: 0,
+            started: Instant::now(),
+            last_line: Instant::now(),
+        }
+    }
+
+    fn advance(&mut self, bytes: u64, r: &IngestReport) {
+        self.done_bytes += bytes;
+        self.docs += r.documents + r.duplicates;
+        self.facts += r.facts;
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        let msg = format!(
+            "{} docs, {} facts, {:.0} facts/s",
+            self.docs,
+            self.facts,
+            self.facts as f64 / secs
+        );
+        if let Some(b) = &self.bar {
+            b.set_position(self.done_bytes);
+            b.set_message(msg);
+        } else if !self.quiet && self.last_line.elapsed() >= Duration::from_secs(2) {
+            self.last_line = Instant::now();
+            let rate = self.done_bytes as f64 / secs;
+            let eta = if rate > 0.0 {
+                (self.total_bytes.saturating_sub(self.done_bytes)) as f64 / rate
+            } else {
+                0.0
+            };
+            eprintln!(
+                "progress: {}/{} files, {:.1}/{:.1} MB, {msg}, ETA {:.0} s",
+                self.files_done,
+                self.files_total,
+                self.done_bytes as f64 / 1e6,
+                self.total_bytes as f64 / 1e6,
+                eta
+            );
+        }
+    }
+
+    fn file_done(&mut self) {
+        self.files_done += 1;
+    }
+
+    fn note(&self, line: &str) {
+        match &self.bar {
+            Some(b) => b.println(line),
+            None if !self.quiet => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

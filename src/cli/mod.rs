@@ -1,0 +1,159 @@
+//! Argument parsing and dispatch for the `chronorag` binary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use chronorag::{Config, Engine, Error, Result};
+
+mod ingest;
+mod query;
+mod stats;
+
+/// ChronoRAG: a temporal knowledge-graph RAG database.
+///
+/// Ingest dated text, ask time-scoped questions, and govern what the database knows (every change
+/// is a transaction you can inspect, diff, roll back and audit).
+#[derive(Debug, Parser)]
+#[command(name = "chronorag", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Data folder (store and indexes).
+    #[arg(long, global = true, env = "CHRONORAG_DATA", default_value = chronorag::config::DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+
+    /// Configuration file (TOML); flags and environment variables override it.
+    #[arg(long, global = true, env = "CHRONORAG_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an empty store in the data folder (idempotent).
+    Init,
+    /// Ingest .txt, .md and .jsonl files or folders of them.
+    Ingest(ingest::IngestArgs),
+    /// Ask a question: facts, chunks and a cited context, scoped in time and meaning.
+    Query(query::QueryArgs),
+    /// Rebuild a namespace's derived indexes (text, vectors, graph) from the store.
+    Reindex(ReindexArgs),
+    /// Print record counts (documents, chunks, facts, entities, time nodes, transactions).
+    Stats(stats::StatsArgs),
+    /// Run the HTTP API service.
+    Serve(ServeArgs),
+}
+
+/// Flags of `reindex`.
+#[derive(Debug, clap::Args)]
+pub struct ReindexArgs {
+    /// Namespace (all when omitted).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// Accept a change of embedder and re-embed every record.
+    #[arg(long)]
+    pub reembed: bool,
+}
+
+/// Flags of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7070", env = "CHRONORAG_ADDR")]
+    pub addr: String,
+}
+
+impl Cli {
+    /// The effective configuration: file, then flags.
+    pub fn load_config(&self) -> Result<Config> {
+        let mut cfg = match &self.config {
+            Some(p) => Config::from_file(p)?,
+            None => Config::default(),
+        };
+        cfg.data_dir = self.data.clone();
+        Ok(cfg)
+    }
+}
+
+/// Entry point: parse, run, map errors to exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHRONORAG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Invalid(_) | Error::Time(_) | Error::Config(_) => 2,
+        Error::NotFound(_) => 3,
+        Error::SchemaTooNew { .. } => 4,
+        Error::Unavailable(_) => 5,
+        _ => 1,
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let cfg = cli.load_config()?;
+    match cli.command {
+        Command::Init => {
+            let engine = Engine::open(cfg)?;
+            let ns = engine.namespace_or_create(chronorag::engine::DEFAULT_NAMESPACE)?;
+            engine.flush()?;
+            println!(
+                "initialised ChronoRAG store in {} (schema version {}, namespace {:?})",
+                engine.config().data_dir.display(),
+                engine.store().schema_version(),
+                ns.name()
+            );
+            Ok(())
+        }
+        Command::Stats(args) => stats::run(cfg, args),
+        Command::Ingest(args) => ingest::run(cfg, args),
+        Command::Query(args) => query::run(cfg, args),
+        Command::Reindex(args) => {
+            let mut cfg = cfg;
+            cfg.reembed = args.reembed;
+            let engine = Engine::open_existing(cfg)?;
+            let names = match &args.namespace {
+                Some(n) => vec![n.clone()],
+                None => engine.namespace_names()?,
+            };
+            for name in names {
+                let started = std::time::Instant::now();
+                let sizes = engine.reindex(&name, args.reembed)?;
+                println!(
+                    "reindexed {name:?} in {:.1} s: {} text documents, {} fact / {} chunk / {} entity / {} summary vectors, {} graph edges",
+                    started.elapsed().as_secs_f64(),
+                    sizes.text_docs,
+                    sizes.fact_vectors,
+                    sizes.chunk_vectors,
+                    sizes.entity_vectors,
+                    sizes.summary_vectors,
+                    sizes.graph_edges
+                );
+            }
+            Ok(())
+        }
+        Command::Serve(_args) => Err(Error::Unavailable(
+            "the HTTP service is not built yet (issue 05)".into(),
+        )),
+    }
+}

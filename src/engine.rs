@@ -1,0 +1,352 @@
+//! The engine: the one place that ties the store, the derived indexes, ingestion, retrieval and
+//! governance together. Every operation the product offers is one method here, called alike by
+//! the HTTP API, the CLI and the tests.
+//!
+//! **Architecture invariant:** the engine knows nothing of HTTP or of the terminal. It takes and
+//! returns domain types and [`crate::Result`].
+
+mod query;
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::embed::Embedder;
+use crate::embed::hash::HashEmbedder;
+use crate::index::{IndexSizes, NsIndexes};
+use crate::ingest::extract::Extractor;
+use crate::ingest::extract::rules::RulesExtractor;
+use crate::ingest::{IngestOptions, IngestReport, PreparedDocument, pipeline};
+use crate::model::Tx;
+use crate::store::{self, NsStore, SledStore, Stats, Store};
+use crate::{Error, Result};
+
+/// The default namespace.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+const EMBEDDER_META: &str = "embedder";
+
+/// A namespace at run time: its records, its writer lock and its derived indexes.
+pub struct Namespace {
+    store: Arc<dyn NsStore>,
+    /// Serialises writers of this namespace (one transaction is built at a time).
+    write_lock: Mutex<()>,
+    indexes: OnceLock<Arc<NsIndexes>>,
+    index_init: Mutex<()>,
+}
+
+impl Namespace {
+    /// The namespace's records.
+    pub fn store(&self) -> &Arc<dyn NsStore> {
+        &self.store
+    }
+
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        self.store.name()
+    }
+
+    /// Takes the writer lock.
+    pub fn lock_writer(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.write_lock.lock()
+    }
+}
+
+/// Store-wide statistics.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreStats {
+    /// The data folder.
+    pub data_dir: String,
+    /// Schema version of the store.
+    pub schema_version: u32,
+    /// Bytes on disk.
+    pub size_on_disk: u64,
+    /// Totals over all namespaces.
+    #[serde(flatten)]
+    pub totals: Stats,
+    /// Per namespace.
+    pub namespaces: std::collections::BTreeMap<String, Stats>,
+}
+
+/// The database.
+pub struct Engine {
+    config: Config,
+    store: Arc<dyn Store>,
+    namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
+    extractor: Arc<dyn Extractor>,
+    embedder: Arc<dyn Embedder>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("data_dir", &self.config.data_dir)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Opens (creating if needed) the database in `config.data_dir`.
+    pub fn open(config: Config) -> Result<Self> {
+        let store = SledStore::open(&config.store_dir())?;
+        let extractor = make_extractor(&config, None)?;
+        let embedder = make_embedder(&config)?;
+        Ok(Engine {
+            config,
+            store: Arc::new(store),
+            namespaces: RwLock::new(HashMap::new()),
+            extractor,
+            embedder,
+        })
+    }
+
+    /// Opens an existing database; fails with a clear message when there is none.
+    pub fn open_existing(config: Config) -> Result<Self> {
+        if !config.store_dir().exists() {
+            return Err(Error::NotFound(format!(
+                "no ChronoRAG store in {} (run `chronorag --data {} init` first)",
+                config.data_dir.display(),
+                config.data_dir.display()
+            )));
+        }
+        Self::open(config)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The embedder.
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    fn wrap(&self, ns: Arc<dyn NsStore>) -> Arc<Namespace> {
+        let name = ns.name().to_string();
+        if let Some(n) = self.namespaces.read().get(&name) {
+            return n.clone();
+        }
+        self.namespaces
+            .write()
+            .entry(name)
+            .or_insert_with(|| {
+                Arc::new(Namespace {
+                    store: ns,
+                    write_lock: Mutex::new(()),
+                    indexes: OnceLock::new(),
+                    index_init: Mutex::new(()),
+                })
+            })
+            .clone()
+    }
+
+    /// An existing namespace; [`Error::NotFound`] when it does not exist.
+    pub fn namespace(&self, name: &str) -> Result<Arc<Namespace>> {
+        store::validate_namespace(name)?;
+        if let Some(n) = self.namespaces.read().get(name) {
+            return Ok(n.clone());
+        }
+        match self.store.namespace(name)? {
+            Some(ns) => Ok(self.wrap(ns)),
+            None => Err(Error::NotFound(format!(
+                "namespace {name:?} does not exist"
+            ))),
+        }
+    }
+
+    /// A namespace, created when missing (namespaces are created on first write).
+    pub fn namespace_or_create(&self, name: &str) -> Result<Arc<Namespace>> {
+        match self.namespace(name) {
+            Err(Error::NotFound(_)) => {
+                let ns = self.store.create_namespace(name)?;
+                Ok(self.wrap(ns))
+            }
+            other => other,
+        }
+    }
+
+    /// Names of every namespace.
+    pub fn namespace_names(&self) -> Result<Vec<String>> {
+        Ok(self
+            .store
+            .namespaces()?
+            .into_iter()
+            .map(|n| n.name)
+            .collect())
+    }
+
+    /// The derived indexes of a namespace, opened (and caught up) on first use. Refuses to open
+    /// vectors made by another embedder unless `reembed` is configured.
+    pub fn indexes(&self, ns: &Namespace) -> Result<Arc<NsIndexes>> {
+        if let Some(i) = ns.indexes.get() {
+            return Ok(i.clone());
+        }
+        let _init = ns.index_init.lock();
+        if let Some(i) = ns.indexes.get() {
+            return Ok(i.clone());
+        }
+        let id = self.embedder.id();
+        match ns.store.meta_get(EMBEDDER_META)? {
+            Some(v) if v != id.as_bytes() && !self.config.reembed => {
+                return Err(Error::Conflict(format!(
+                    "namespace {:?} was embedded with {:?} but this service is configured with {:?}; \
+                     vectors of two embedders are not comparable. Configure the same embedder, or \
+                     re-embed with `chronorag reindex --reembed --namespace {}`",
+                    ns.name(),
+                    String::from_utf8_lossy(&v),
+                    id,
+                    ns.name()
+                )));
+            }
+            Some(v) if v == id.as_bytes() => {}
+            _ => ns.store.meta_put(EMBEDDER_META, id.as_bytes())?,
+        }
+        let idx = Arc::new(NsIndexes::open(
+            &self.config.index_dir(ns.name()),
+            ns.store.as_ref(),
+            self.embedder.clone(),
+        )?);
+        let _ = ns.indexes.set(idx.clone());
+        Ok(idx)
+    }
+
+    /// Statistics of the whole store, or of one namespace.
+    pub fn stats(&self, namespace: Option<&str>) -> Result<StoreStats> {
+        let names = match namespace {
+            Some(n) => vec![self.namespace(n)?.name().to_string()],
+            None => self.namespace_names()?,
+        };
+        let mut totals = Stats::default();
+        let mut per = std::collections::BTreeMap::new();
+        for name in names {
+            let s = self.namespace(&name)?.store().stats()?;
+            totals.documents += s.documents;
+            totals.chunks += s.chunks;
+            totals.facts += s.facts;
+            totals.entities += s.entities;
+            totals.time_nodes += s.time_nodes;
+            totals.transactions += s.transactions;
+            per.insert(name, s);
+        }
+        Ok(StoreStats {
+            data_dir: self.config.data_dir.display().to_string(),
+            schema_version: self.store.schema_version(),
+            size_on_disk: self.store.size_on_disk()?,
+            totals,
+            namespaces: per,
+        })
+    }
+
+    /// Sizes of a namespace's indexes.
+    pub fn index_sizes(&self, namespace: &str) -> Result<IndexSizes> {
+        let ns = self.namespace(namespace)?;
+        Ok(self.indexes(&ns)?.sizes())
+    }
+
+    /// The configured extractor, or the one named (`rules`, `llm`).
+    pub fn extractor(&self, name: Option<&str>) -> Result<Arc<dyn Extractor>> {
+        match name {
+            None => Ok(self.extractor.clone()),
+            Some(n) => make_extractor(&self.config, Some(n)),
+        }
+    }
+
+    /// Ingests documents into a namespace (created when missing) as one transaction, with the
+    /// configured extractor.
+    pub fn ingest(
+        &self,
+        namespace: &str,
+        docs: Vec<PreparedDocument>,
+        opts: &IngestOptions,
+    ) -> Result<IngestReport> {
+        self.ingest_with(namespace, docs, opts, self.extractor.as_ref())
+    }
+
+    /// Ingests documents with a given extractor. Extraction runs in parallel outside the writer
+    /// lock; resolution and the commit run under it. Nothing changes when every document is a
+    /// duplicate (the report then has no `tx`).
+    pub fn ingest_with(
+        &self,
+        namespace: &str,
+        docs: Vec<PreparedDocument>,
+        opts: &IngestOptions,
+        extractor: &dyn Extractor,
+    ) -> Result<IngestReport> {
+        pipeline::ensure_some(&docs)?;
+        let ns = self.namespace_or_create(namespace)?;
+        let idx = self.indexes(&ns)?;
+        let (staged, rejected) = pipeline::stage(docs, extractor, opts.chunk_chars);
+        let _writer = ns.lock_writer();
+        let tx = ns.store.head_tx() + 1;
+        let (ws, mut report) =
+            pipeline::build(ns.store.as_ref(), tx, staged, extractor.name(), opts)?;
+        report.rejected.extend(rejected);
+        if ws.documents.is_empty() {
+            return Ok(report);
+        }
+        let committed = ns.store.commit(ws)?;
+        report.tx = Some(committed.id);
+        self.after_commit(&ns, &idx, &committed)?;
+        Ok(report)
+    }
+
+    /// Brings the derived indexes up to a committed transaction.
+    fn after_commit(&self, ns: &Namespace, idx: &NsIndexes, tx: &Tx) -> Result<()> {
+        idx.apply(ns.store.as_ref(), tx)?;
+        idx.commit(tx.id, false)
+    }
+
+    /// Rebuilds a namespace's indexes from the store (text and vectors; the graph is always
+    /// rebuilt on open). With `reembed`, also accepts a change of embedder.
+    pub fn reindex(&self, namespace: &str, reembed: bool) -> Result<IndexSizes> {
+        let ns = self.namespace(namespace)?;
+        if reembed {
+            ns.store
+                .meta_put(EMBEDDER_META, self.embedder.id().as_bytes())?;
+        }
+        let idx = self.indexes(&ns)?;
+        let _writer = ns.lock_writer();
+        idx.rebuild(ns.store.as_ref(), true, true)?;
+        Ok(idx.sizes())
+    }
+
+    /// Flushes everything to disk (store and index checkpoints).
+    pub fn flush(&self) -> Result<()> {
+        self.store.flush()?;
+        let open: Vec<Arc<Namespace>> = self.namespaces.read().values().cloned().collect();
+        for ns in open {
+            if let Some(idx) = ns.indexes.get() {
+                let _writer = ns.lock_writer();
+                idx.commit(ns.store.head_tx(), true)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn make_extractor(config: &Config, name: Option<&str>) -> Result<Arc<dyn Extractor>> {
+    match name.unwrap_or(config.extractor.as_str()) {
+        "rules" => Ok(Arc::new(RulesExtractor)),
+        other => Err(Error::Config(format!(
+            "unknown extractor {other:?} (available: rules)"
+        ))),
+    }
+}
+
+fn make_embedder(config: &Config) -> Result<Arc<dyn Embedder>> {
+    match config.embedder.as_str() {
+        "hash" => Ok(Arc::new(HashEmbedder::default())),
+        other => Err(Error::Config(format!(
+            "unknown embedder {other:?} (available: hash)"
+        ))),
+    }
+}

@@ -1,0 +1,631 @@
+//! Derived indexes of one namespace: [`text`] (tantivy BM25), [`vector`] (usearch) and [`graph`]
+//! (petgraph entity graph + catalog). All of them are rebuildable from the store
+//! (`chronorag reindex`) and caught up from the transaction log on open: each records the last
+//! transaction it reflects.
+//!
+//! **Architecture invariant:** indexes never hold the only copy of anything. They are updated
+//! after the store commit; if the process dies in between, opening replays the missing
+//! transactions. Updates are idempotent (upserts keyed by record id).
+
+pub mod graph;
+pub mod text;
+pub mod vector;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, RwLock};
+use serde::{Deserialize, Serialize};
+
+use crate::embed::Embedder;
+use crate::model::{Change, ChunkId, EntityId, Fact, FactId, FactObject, Summary, Tx, TxId};
+use crate::store::NsStore;
+use crate::time::{Interval, TimeKey};
+use crate::{Error, Result};
+use graph::Catalog;
+use text::{TextDoc, TextIndex, TextKind};
+use vector::VectorIndex;
+
+/// A stable u64 code for a time node (its index id): the hash of its canonical key.
+pub fn node_code(key: &TimeKey) -> u64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(key.to_string().as_bytes());
+    u64::from_be_bytes(d[..8].try_into().expect("8 bytes")) & ((1 << 56) - 1)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct VectorCheckpoint {
+    tx: TxId,
+    embedder: String,
+}
+
+/// Sizes of a namespace's indexes (for stats and metrics).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IndexSizes {
+    /// Documents in the text index.
+    pub text_docs: u64,
+    /// Fact vectors.
+    pub fact_vectors: u64,
+    /// Chunk vectors.
+    pub chunk_vectors: u64,
+    /// Entity vectors.
+    pub entity_vectors: u64,
+    /// Summary vectors.
+    pub summary_vectors: u64,
+    /// Entity-to-entity edges in the graph.
+    pub graph_edges: u64,
+    /// Bytes of memory used by the vector indexes.
+    pub vector_bytes: u64,
+}
+
+/// The derived indexes of one namespace.
+pub struct NsIndexes {
+    /// BM25 over chunks, facts and summaries.
+    pub text: TextIndex,
+    /// Fact vectors.
+    pub facts: VectorIndex,
+    /// Chunk vectors.
+    pub chunks: VectorIndex,
+    /// Entity vectors.
+    pub entities: VectorIndex,
+    /// Summary vectors.
+    pub summaries: VectorIndex,
+    /// Catalog and entity graph.
+    pub catalog: RwLock<Catalog>,
+    embedder: Arc<dyn Embedder>,
+    vec_dir: PathBuf,
+    vec_checkpoint: AtomicU64,
+    last_vec_save: Mutex<Instant>,
+}
+
+impl std::fmt::Debug for NsIndexes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NsIndexes")
+            .field("vec_dir", &self.vec_dir)
+            .finish()
+    }
+}
+
+/// How often vector indexes are saved while changes come in.
+const VECTOR_SAVE_EVERY: Duration = Duration::from_secs(30);
+/// Records embedded per batch during rebuilds.
+const REBUILD_BATCH: usize = 512;
+
+impl NsIndexes {
+    /// Opens the indexes of a namespace in `dir`, loading what is on disk and catching up with
+    /// the store (or rebuilding what is missing or was built by another embedder).
+    pub fn open(dir: &Path, store: &dyn NsStore, embedder: Arc<dyn Embedder>) -> Result<Self> {
+        let dims = embedder.dims();
+        let vec_dir = dir.join("vectors");
+        std::fs::create_dir_all(&vec_dir)?;
+        let text = TextIndex::open(&dir.join("text"), store.name())?;
+        let checkpoint: Option<VectorCheckpoint> = std::fs::read(vec_dir.join("checkpoint.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .filter(|c: &VectorCheckpoint| c.embedder == embedder.id() && c.tx <= store.head_tx());
+        let load = |name: &str| -> Result<VectorIndex> {
+            let p = vec_dir.join(format!("{name}.usearch"));
+            if checkpoint.is_some() && p.exists() {
+                VectorIndex::load(&p, dims)
+            } else {
+                VectorIndex::new(dims)
+            }
+        };
+        let (facts, chunks, entities, summaries) = match (
+            load("facts"),
+            load("chunks"),
+            load("entities"),
+            load("summaries"),
+        ) {
+            (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+            _ => (
+                VectorIndex::new(dims)?,
+                VectorIndex::new(dims)?,
+                VectorIndex::new(dims)?,
+                VectorIndex::new(dims)?,
+            ),
+        };
+        let vec_tx = if facts.is_empty() && chunks.is_empty() {
+            0
+        } else {
+            checkpoint.as_ref().map(|c| c.tx).unwrap_or(0)
+        };
+        let me = NsIndexes {
+            text,
+            facts,
+            chunks,
+            entities,
+            summaries,
+            catalog: RwLock::new(Catalog::default()),
+            embedder,
+            vec_dir,
+            vec_checkpoint: AtomicU64::new(vec_tx),
+            last_vec_save: Mutex::new(Instant::now()),
+        };
+        me.load_catalog(store)?;
+        me.catch_up(store)?;
+        Ok(me)
+    }
+
+    /// The embedder these vectors were made with.
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    fn load_catalog(&self, store: &dyn NsStore) -> Result<()> {
+        let mut c = Catalog::default();
+        let mut after = 0;
+        loop {
+            let docs = store.documents_all(after, 1000)?;
+            let Some(last) = docs.last().map(|d| d.id) else {
+                break;
+            };
+            for d in &docs {
+                c.put_doc(d);
+                for id in &d.chunks {
+                    if let Some(ch) = store.chunk(*id)? {
+                        c.put_chunk(&ch);
+                    }
+                }
+            }
+            after = last;
+        }
+        let mut after = 0;
+        loop {
+            let es = store.entities_all(after, 1000)?;
+            let Some(last) = es.last().map(|e| e.id) else {
+                break;
+            };
+            for e in &es {
+                c.put_entity(e);
+            }
+            after = last;
+        }
+        store.for_each_fact(&mut |f| {
+            c.put_fact(&f);
+            Ok(())
+        })?;
+        c.applied_tx = store.head_tx();
+        *self.catalog.write() = c;
+        Ok(())
+    }
+
+    /// Replays committed transactions the text and vector indexes have not seen yet.
+    pub fn catch_up(&self, store: &dyn NsStore) -> Result<()> {
+        let head = store.head_tx();
+        let text_tx = self.text.checkpoint()?;
+        let vec_tx = self.vec_checkpoint.load(Ordering::SeqCst);
+        let from = text_tx.min(vec_tx);
+        if from >= head {
+            return Ok(());
+        }
+        if from == 0 && head > 50 {
+            // Nothing usable on disk: a bulk rebuild is faster than replaying every transaction.
+            return self.rebuild(store, text_tx == 0, vec_tx == 0);
+        }
+        tracing::info!(namespace = store.name(), from, head, "catching up indexes");
+        let mut next = from + 1;
+        while next <= head {
+            let txs = store.txs(next, head, 256)?;
+            let Some(last) = txs.last().map(|t| t.id) else {
+                break;
+            };
+            for tx in &txs {
+                self.apply_parts(store, tx, tx.id > text_tx, tx.id > vec_tx)?;
+            }
+            next = last + 1;
+        }
+        self.index_all_summaries(store)?;
+        self.commit(head, true)?;
+        Ok(())
+    }
+
+    /// Applies one committed transaction to every index (the catalog included).
+    pub fn apply(&self, store: &dyn NsStore, tx: &Tx) -> Result<()> {
+        {
+            let mut c = self.catalog.write();
+            apply_catalog(&mut c, store, tx)?;
+        }
+        self.apply_parts(store, tx, true, true)
+    }
+
+    fn apply_parts(&self, store: &dyn NsStore, tx: &Tx, text: bool, vectors: bool) -> Result<()> {
+        if !text && !vectors {
+            return Ok(());
+        }
+        let mut docs: Vec<TextDoc> = Vec::new();
+        let mut remove: Vec<(TextKind, u64)> = Vec::new();
+        let mut entity_docs: Vec<(EntityId, String)> = Vec::new();
+        let mut seen: BTreeSet<(u8, u64)> = BTreeSet::new();
+        for ch in &tx.changes {
+            match ch {
+                Change::AddChunk(id) => {
+                    if !seen.insert((1, *id)) {
+                        continue;
+                    }
+                    match self.chunk_doc(store, *id)? {
+                        Some(d) => docs.push(d),
+                        None => remove.push((TextKind::Chunk, *id)),
+                    }
+                }
+                Change::AssertFact(id) => {
+                    if !seen.insert((2, *id)) {
+                        continue;
+                    }
+                    // Re-asserting a fact that is already indexed changes nothing here.
+                    if tx.kind != crate::model::TxKind::Ingest && self.facts.contains(*id) {
+                        continue;
+                    }
+                    match store.fact(*id, None)? {
+                        Some(f) => docs.push(self.fact_doc(store, &f)?),
+                        None => remove.push((TextKind::Fact, *id)),
+                    }
+                }
+                Change::EraseFact(id) => remove.push((TextKind::Fact, *id)),
+                Change::CreateEntity(id) | Change::UpdateEntity(id) => {
+                    if !seen.insert((3, *id)) {
+                        continue;
+                    }
+                    if let Some(e) = store.entity(*id, None)? {
+                        let mut t = e.name.clone();
+                        for a in &e.aliases {
+                            t.push_str(" ; ");
+                            t.push_str(a);
+                        }
+                        entity_docs.push((*id, t));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for ch in &tx.changes {
+            if let Change::RetractEntity(id) = ch
+                && store.entity(*id, None)?.is_none()
+            {
+                entity_docs.retain(|(e, _)| e != id);
+                if vectors {
+                    self.entities.remove(&[*id])?;
+                }
+            }
+        }
+        if text {
+            self.text.upsert(&docs)?;
+            for (kind, id) in &remove {
+                self.text.remove(*kind, &[*id])?;
+            }
+        }
+        if vectors {
+            self.embed_docs(&docs)?;
+            for (kind, id) in &remove {
+                match kind {
+                    TextKind::Fact => self.facts.remove(&[*id])?,
+                    TextKind::Chunk => self.chunks.remove(&[*id])?,
+                    TextKind::Summary => self.summaries.remove(&[*id])?,
+                }
+            }
+            if !entity_docs.is_empty() {
+                let texts: Vec<&str> = entity_docs.iter().map(|(_, t)| t.as_str()).collect();
+                let vecs = self.embedder.embed(&texts)?;
+                let items: Vec<(u64, Vec<f32>)> =
+                    entity_docs.iter().map(|(id, _)| *id).zip(vecs).collect();
+                self.entities.upsert(&items)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn embed_docs(&self, docs: &[TextDoc]) -> Result<()> {
+        for kind in [TextKind::Chunk, TextKind::Fact, TextKind::Summary] {
+            let sel: Vec<&TextDoc> = docs.iter().filter(|d| d.kind == kind).collect();
+            if sel.is_empty() {
+                continue;
+            }
+            let texts: Vec<String> = sel
+                .iter()
+                .map(|d| {
+                    if d.title.is_empty() || kind == TextKind::Fact {
+                        d.text.clone()
+                    } else {
+                        format!("{}\n{}", d.title, d.text)
+                    }
+                })
+                .collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let vecs = self.embedder.embed(&refs)?;
+            let items: Vec<(u64, Vec<f32>)> = sel.iter().map(|d| d.id).zip(vecs).collect();
+            match kind {
+                TextKind::Chunk => self.chunks.upsert(&items)?,
+                TextKind::Fact => self.facts.upsert(&items)?,
+                TextKind::Summary => self.summaries.upsert(&items)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn chunk_doc(&self, store: &dyn NsStore, id: ChunkId) -> Result<Option<TextDoc>> {
+        let Some(c) = store.chunk(id)? else {
+            return Ok(None);
+        };
+        let title = store
+            .document(c.doc, None)?
+            .and_then(|d| d.title)
+            .unwrap_or_default();
+        Ok(Some(TextDoc {
+            kind: TextKind::Chunk,
+            id,
+            text: c.text,
+            title,
+            valid: c.time.map(|t| t.interval()).unwrap_or_else(Interval::all),
+        }))
+    }
+
+    /// The text-index document of a fact: subject, description and object.
+    pub fn fact_doc(&self, store: &dyn NsStore, f: &Fact) -> Result<TextDoc> {
+        let subject = store
+            .entity(f.subject, None)?
+            .map(|e| e.name)
+            .unwrap_or_default();
+        let object = match &f.object {
+            FactObject::Entity(o) => store.entity(*o, None)?.map(|e| e.name).unwrap_or_default(),
+            FactObject::Literal(l) => l.clone(),
+        };
+        let mut text = f.description.clone();
+        if !text.contains(&subject) {
+            text = format!("{subject}: {text}");
+        }
+        if !object.is_empty() && !text.contains(&object) {
+            text.push_str(" — ");
+            text.push_str(&object);
+        }
+        Ok(TextDoc {
+            kind: TextKind::Fact,
+            id: f.id,
+            text,
+            title: subject,
+            valid: f.effective_valid(),
+        })
+    }
+
+    /// Indexes summaries (text and vectors).
+    pub fn index_summaries(&self, summaries: &[Summary]) -> Result<()> {
+        let docs: Vec<TextDoc> = summaries
+            .iter()
+            .map(|s| {
+                let mut text = s.text.clone();
+                for f in &s.findings {
+                    text.push('\n');
+                    text.push_str(&f.text);
+                }
+                TextDoc {
+                    kind: TextKind::Summary,
+                    id: node_code(&s.node),
+                    text,
+                    title: s.title.clone(),
+                    valid: s.node.interval(),
+                }
+            })
+            .collect();
+        self.text.upsert(&docs)?;
+        self.embed_docs(&docs)
+    }
+
+    fn index_all_summaries(&self, store: &dyn NsStore) -> Result<()> {
+        let mut all = Vec::new();
+        for n in store.nodes()? {
+            if let Some(s) = store.summary(&n.key, None)? {
+                all.push(s);
+            }
+        }
+        self.index_summaries(&all)
+    }
+
+    /// Removes erased chunks from every index.
+    pub fn remove_chunks(&self, ids: &[ChunkId]) -> Result<()> {
+        self.text.remove(TextKind::Chunk, ids)?;
+        self.chunks.remove(ids)?;
+        let mut c = self.catalog.write();
+        for id in ids {
+            c.chunks.remove(id);
+        }
+        Ok(())
+    }
+
+    /// Removes erased facts from every index.
+    pub fn remove_facts(&self, ids: &[FactId]) -> Result<()> {
+        self.text.remove(TextKind::Fact, ids)?;
+        self.facts.remove(ids)?;
+        let mut c = self.catalog.write();
+        for id in ids {
+            c.remove_fact(*id);
+        }
+        Ok(())
+    }
+
+    /// Makes index changes durable and searchable: commits the text index with `tx` as its
+    /// checkpoint; saves vectors when `force` or when the last save is old enough.
+    pub fn commit(&self, tx: TxId, force: bool) -> Result<()> {
+        self.text.commit(tx)?;
+        let due = self.last_vec_save.lock().elapsed() >= VECTOR_SAVE_EVERY;
+        if force || due {
+            self.save_vectors(tx)?;
+        }
+        Ok(())
+    }
+
+    /// Saves the vector indexes and their checkpoint.
+    pub fn save_vectors(&self, tx: TxId) -> Result<()> {
+        for (name, idx) in [
+            ("facts", &self.facts),
+            ("chunks", &self.chunks),
+            ("entities", &self.entities),
+            ("summaries", &self.summaries),
+        ] {
+            idx.save(&self.vec_dir.join(format!("{name}.usearch")))?;
+        }
+        let cp = VectorCheckpoint {
+            tx,
+            embedder: self.embedder.id(),
+        };
+        let tmp = self.vec_dir.join("checkpoint.json.tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec(&cp).map_err(|e| Error::Index(e.to_string()))?,
+        )?;
+        std::fs::rename(&tmp, self.vec_dir.join("checkpoint.json"))?;
+        self.vec_checkpoint.store(tx, Ordering::SeqCst);
+        *self.last_vec_save.lock() = Instant::now();
+        Ok(())
+    }
+
+    /// Rebuilds indexes from the store: the text index and/or the vectors.
+    pub fn rebuild(&self, store: &dyn NsStore, text: bool, vectors: bool) -> Result<()> {
+        let head = store.head_tx();
+        tracing::info!(
+            namespace = store.name(),
+            text,
+            vectors,
+            "rebuilding indexes"
+        );
+        if text {
+            self.text.clear()?;
+        }
+        if vectors {
+            self.facts.clear()?;
+            self.chunks.clear()?;
+            self.entities.clear()?;
+            self.summaries.clear()?;
+        }
+        let mut batch: Vec<TextDoc> = Vec::new();
+        let flush = |batch: &mut Vec<TextDoc>| -> Result<()> {
+            if text {
+                self.text.upsert(batch)?;
+            }
+            if vectors {
+                self.embed_docs(batch)?;
+            }
+            batch.clear();
+            Ok(())
+        };
+        let mut after = 0;
+        loop {
+            let docs = store.documents_all(after, 200)?;
+            let Some(last) = docs.last().map(|d| d.id) else {
+                break;
+            };
+            for d in &docs {
+                for id in &d.chunks {
+                    if let Some(cd) = self.chunk_doc(store, *id)? {
+                        batch.push(cd);
+                    }
+                }
+                if batch.len() >= REBUILD_BATCH {
+                    flush(&mut batch)?;
+                }
+            }
+            after = last;
+        }
+        flush(&mut batch)?;
+        let mut err = None;
+        store.for_each_fact(&mut |f| {
+            match self.fact_doc(store, &f) {
+                Ok(d) => batch.push(d),
+                Err(e) => err = Some(e),
+            }
+            if batch.len() >= REBUILD_BATCH {
+                flush(&mut batch)?;
+            }
+            Ok(())
+        })?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        flush(&mut batch)?;
+        if vectors {
+            let mut after = 0;
+            loop {
+                let es = store.entities_all(after, REBUILD_BATCH)?;
+                let Some(last) = es.last().map(|e| e.id) else {
+                    break;
+                };
+                let texts: Vec<String> = es
+                    .iter()
+                    .map(|e| {
+                        let mut t = e.name.clone();
+                        for a in &e.aliases {
+                            t.push_str(" ; ");
+                            t.push_str(a);
+                        }
+                        t
+                    })
+                    .collect();
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                let vecs = self.embedder.embed(&refs)?;
+                let items: Vec<(u64, Vec<f32>)> = es.iter().map(|e| e.id).zip(vecs).collect();
+                self.entities.upsert(&items)?;
+                after = last;
+            }
+        }
+        self.index_all_summaries(store)?;
+        self.text.commit(head)?;
+        if vectors {
+            self.save_vectors(head)?;
+        }
+        Ok(())
+    }
+
+    /// Sizes for stats and metrics.
+    pub fn sizes(&self) -> IndexSizes {
+        IndexSizes {
+            text_docs: self.text.num_docs(),
+            fact_vectors: self.facts.len() as u64,
+            chunk_vectors: self.chunks.len() as u64,
+            entity_vectors: self.entities.len() as u64,
+            summary_vectors: self.summaries.len() as u64,
+            graph_edges: self.catalog.read().edge_count() as u64,
+            vector_bytes: (self.facts.memory_usage()
+                + self.chunks.memory_usage()
+                + self.entities.memory_usage()
+                + self.summaries.memory_usage()) as u64,
+        }
+    }
+}
+
+/// Applies a transaction's changes to the catalog.
+pub fn apply_catalog(c: &mut Catalog, store: &dyn NsStore, tx: &Tx) -> Result<()> {
+    for ch in &tx.changes {
+        match ch {
+            Change::AddDocument(id)
+            | Change::RetractDocument(id)
+            | Change::ReassertDocument(id) => {
+                if let Some(d) = store.document(*id, None)? {
+                    c.put_doc(&d);
+                }
+            }
+            Change::EraseDocument(id) => {
+                c.docs.remove(id);
+            }
+            Change::AddChunk(id) => {
+                if let Some(ch) = store.chunk(*id)? {
+                    c.put_chunk(&ch);
+                }
+            }
+            Change::CreateEntity(id) | Change::UpdateEntity(id) | Change::RetractEntity(id) => {
+                match store.entity(*id, None)? {
+                    Some(e) => c.put_entity(&e),
+                    None => c.remove_entity(*id),
+                }
+            }
+            Change::AssertFact(id) | Change::UpdateFact(id) | Change::RetractFact(id) => {
+                if let Some(f) = store.fact(*id, None)? {
+                    c.put_fact(&f);
+                }
+            }
+            Change::EraseFact(id) => c.remove_fact(*id),
+        }
+    }
+    c.applied_tx = c.applied_tx.max(tx.id);
+    Ok(())
+}

@@ -1,0 +1,467 @@
+//! The text index: tantivy BM25 over chunks, facts and summaries of one namespace, with the
+//! namespace and the valid time as indexed fields so that time filters run inside the index.
+//!
+//! Each record is one tantivy document keyed by `key = kind << 56 | id` (upserts delete by key).
+//! The last transaction reflected is stored as the payload of each tantivy commit, so the
+//! checkpoint is atomic with the data it describes.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use parking_lot::Mutex;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::TokenStream;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term, doc};
+
+use crate::time::Interval;
+use crate::{Error, Result};
+
+/// What a text-index document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TextKind {
+    /// A chunk of a document.
+    Chunk = 1,
+    /// A fact (its description plus entity names).
+    Fact = 2,
+    /// A time-node summary (id = [`crate::index::node_code`]).
+    Summary = 3,
+}
+
+impl TextKind {
+    fn from_u64(v: u64) -> Option<Self> {
+        match v {
+            1 => Some(TextKind::Chunk),
+            2 => Some(TextKind::Fact),
+            3 => Some(TextKind::Summary),
+            _ => None,
+        }
+    }
+}
+
+/// The key of a record in the text and vector indexes.
+pub fn index_key(kind: TextKind, id: u64) -> u64 {
+    ((kind as u64) << 56) | (id & ((1 << 56) - 1))
+}
+
+/// Splits an index key.
+pub fn split_key(key: u64) -> Option<(TextKind, u64)> {
+    TextKind::from_u64(key >> 56).map(|k| (k, key & ((1 << 56) - 1)))
+}
+
+/// One document to index.
+#[derive(Debug, Clone)]
+pub struct TextDoc {
+    /// What it is.
+    pub kind: TextKind,
+    /// Record id.
+    pub id: u64,
+    /// Body text.
+    pub text: String,
+    /// Title (document title for chunks).
+    pub title: String,
+    /// Valid time (facts), document time (chunks) or node interval (summaries).
+    pub valid: Interval,
+}
+
+struct Fields {
+    key: Field,
+    kind: Field,
+    ns: Field,
+    text: Field,
+    title: Field,
+    vstart: Field,
+    vend: Field,
+}
+
+/// The tantivy index of one namespace.
+pub struct TextIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    f: Fields,
+    namespace: String,
+}
+
+impl std::fmt::Debug for TextIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextIndex")
+            .field("namespace", &self.namespace)
+            .finish()
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::Index(format!("text index: {e}"))
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text_opts = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("en_stem")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let f = Fields {
+        key: b.add_u64_field("key", INDEXED | FAST | STORED),
+        kind: b.add_u64_field("kind", INDEXED | FAST),
+        ns: b.add_text_field("ns", STRING),
+        text: b.add_text_field("text", text_opts.clone()),
+        title: b.add_text_field("title", text_opts),
+        vstart: b.add_i64_field("vstart", INDEXED | FAST),
+        vend: b.add_i64_field("vend", INDEXED | FAST),
+    };
+    (b.build(), f)
+}
+
+impl TextIndex {
+    /// Opens (or creates) the index in `dir`.
+    pub fn open(dir: &Path, namespace: &str) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, f) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(dir).map_err(err)?;
+        let index = Index::open_or_create(directory, schema).map_err(err)?;
+        let writer = index
+            .writer_with_num_threads(1, 64 * 1024 * 1024)
+            .map_err(err)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(err)?;
+        Ok(TextIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            f,
+            namespace: namespace.to_string(),
+        })
+    }
+
+    /// The last transaction this index reflects (0 when new).
+    pub fn checkpoint(&self) -> Result<u64> {
+        let metas = self.index.load_metas().map_err(err)?;
+        Ok(metas
+            .payload
+            .as_deref()
+            .and_then(|p| p.strip_prefix("tx:"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Adds or replaces documents (visible after [`TextIndex::commit`]).
+    pub fn upsert(&self, docs: &[TextDoc]) -> Result<()> {
+        let w = self.writer.lock();
+        for d in docs {
+            let key = index_key(d.kind, d.id);
+            w.delete_term(Term::from_field_u64(self.f.key, key));
+            w.add_document(doc!(
+                self.f.key => key,
+                self.f.kind => d.kind as u64,
+                self.f.ns => self.namespace.as_str(),
+                self.f.text => d.text.as_str(),
+                self.f.title => d.title.as_str(),
+                self.f.vstart => i64::from(d.valid.start_key()),
+                self.f.vend => i64::from(d.valid.end_key()),
+            ))
+            .map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Removes documents by kind and id.
+    pub fn remove(&self, kind: TextKind, ids: &[u64]) -> Result<()> {
+        let w = self.writer.lock();
+        for id in ids {
+            w.delete_term(Term::from_field_u64(self.f.key, index_key(kind, *id)));
+        }
+        Ok(())
+    }
+
+    /// Removes everything (for a rebuild).
+    pub fn clear(&self) -> Result<()> {
+        self.writer.lock().delete_all_documents().map_err(err)?;
+        Ok(())
+    }
+
+    /// Commits pending changes with `tx` as the checkpoint and makes them searchable.
+    pub fn commit(&self, tx: u64) -> Result<()> {
+        let mut w = self.writer.lock();
+        let mut prepared = w.prepare_commit().map_err(err)?;
+        prepared.set_payload(&format!("tx:{tx}"));
+        prepared.commit().map_err(err)?;
+        drop(w);
+        self.reader.reload().map_err(err)?;
+        Ok(())
+    }
+
+    /// Physically drops deleted documents: merges all segments and collects garbage files (used
+    /// by erase, so that erased text leaves the index files).
+    pub fn purge(&self) -> Result<()> {
+        let mut w = self.writer.lock();
+        let ids = self.index.searchable_segment_ids().map_err(err)?;
+        let has_deletes = self
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .any(|s| s.num_deleted_docs() > 0);
+        if !ids.is_empty() && (ids.len() > 1 || has_deletes) {
+            w.merge(&ids).wait().map_err(err)?;
+        }
+        w.garbage_collect_files().wait().map_err(err)?;
+        drop(w);
+        self.reader.reload().map_err(err)?;
+        Ok(())
+    }
+
+    /// Number of searchable documents.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Analyzed terms of a query text (lower-cased, stemmed), deduplicated, at most 48.
+    pub fn terms(&self, text: &str) -> Result<Vec<String>> {
+        let mut analyzer = self.index.tokenizer_for_field(self.f.text).map_err(err)?;
+        let mut stream = analyzer.token_stream(text);
+        let mut out: Vec<String> = Vec::new();
+        while stream.advance() {
+            let t = &stream.token().text;
+            if !out.iter().any(|x| x == t) && !STOP.contains(&t.as_str()) {
+                out.push(t.clone());
+            }
+            if out.len() >= 48 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// BM25 search over one kind, restricted to records whose time overlaps `within`.
+    /// Returns `(id, score)`, best first.
+    pub fn search(
+        &self,
+        kind: TextKind,
+        query: &str,
+        within: Option<&Interval>,
+        limit: usize,
+    ) -> Result<Vec<(u64, f32)>> {
+        let terms = self.terms(query)?;
+        if terms.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for t in &terms {
+            for (field, boost) in [(self.f.text, 1.0f32), (self.f.title, 0.3)] {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(field, t),
+                    IndexRecordOption::WithFreqs,
+                ));
+                let q: Box<dyn Query> = if boost == 1.0 {
+                    q
+                } else {
+                    Box::new(tantivy::query::BoostQuery::new(q, boost))
+                };
+                should.push((Occur::Should, q));
+            }
+        }
+        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, Box::new(BooleanQuery::new(should))),
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_u64(self.f.kind, kind as u64),
+                        IndexRecordOption::Basic,
+                    )),
+                    0.0,
+                )),
+            ),
+        ];
+        if let Some(iv) = within {
+            // Overlap: vstart < end and vend > start.
+            if iv.end.is_some() {
+                must.push((
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(
+                        Box::new(RangeQuery::new(
+                            Bound::Unbounded,
+                            Bound::Excluded(Term::from_field_i64(
+                                self.f.vstart,
+                                i64::from(iv.end_key()),
+                            )),
+                        )),
+                        0.0,
+                    )),
+                ));
+            }
+            if iv.start.is_some() {
+                must.push((
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(
+                        Box::new(RangeQuery::new(
+                            Bound::Excluded(Term::from_field_i64(
+                                self.f.vend,
+                                i64::from(iv.start_key()),
+                            )),
+                            Bound::Unbounded,
+                        )),
+                        0.0,
+                    )),
+                ));
+            }
+        }
+        let q = BooleanQuery::new(must);
+        let searcher = self.reader.searcher();
+        let top = searcher
+            .search(&q, &TopDocs::with_limit(limit))
+            .map_err(err)?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let col = searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields()
+                .u64("key")
+                .map_err(err)?;
+            if let Some(key) = col.first(addr.doc_id)
+                && let Some((_, id)) = split_key(key)
+            {
+                out.push((id, score));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Documents of a kind whose text contains `needle` as a term (used by erase checks).
+    pub fn count_term(&self, kind: TextKind, term: &str) -> Result<usize> {
+        let terms = self.terms(term)?;
+        let Some(t) = terms.first() else {
+            return Ok(0);
+        };
+        let q = BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.f.text, t),
+                    IndexRecordOption::Basic,
+                )) as Box<dyn Query>,
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(self.f.kind, kind as u64),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]);
+        self.reader
+            .searcher()
+            .search(&q, &tantivy::collector::Count)
+            .map_err(err)
+    }
+}
+
+/// Stop words dropped from queries (after stemming).
+const STOP: &[&str] = &[
+    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "by", "with", "from", "as",
+    "is", "are", "was", "were", "be", "been", "it", "it", "this", "that", "these", "those",
+    "which", "who", "what", "how", "why", "when", "where", "doe", "do", "did", "has", "have",
+    "had", "will", "would", "can", "could", "should", "may", "not", "but", "if", "than", "so",
+    "into", "about", "their", "there", "they", "we", "our", "you", "your", "its", "accord",
+    "state",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::TimeKey;
+
+    fn d(kind: TextKind, id: u64, text: &str, key: &str) -> TextDoc {
+        TextDoc {
+            kind,
+            id,
+            text: text.into(),
+            title: "Report".into(),
+            valid: TimeKey::parse(key).unwrap().interval(),
+        }
+    }
+
+    #[test]
+    fn bm25_with_time_and_kind_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = TextIndex::open(dir.path(), "default").unwrap();
+        idx.upsert(&[
+            d(
+                TextKind::Chunk,
+                1,
+                "Audi delivered electric cars in Brussels",
+                "2019",
+            ),
+            d(
+                TextKind::Chunk,
+                2,
+                "Audi delivered electric cars in Ingolstadt",
+                "2021",
+            ),
+            d(TextKind::Fact, 3, "Audi delivered electric cars", "2019"),
+            d(TextKind::Chunk, 4, "Water use fell at the plants", "2019"),
+        ])
+        .unwrap();
+        idx.commit(7).unwrap();
+        assert_eq!(idx.checkpoint().unwrap(), 7);
+        let all = idx
+            .search(TextKind::Chunk, "electric car deliveries?", None, 10)
+            .unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|x| x.0)
+                .collect::<std::collections::BTreeSet<_>>(),
+            [1, 2].into()
+        );
+        let y2019 = TimeKey::parse("2019").unwrap().interval();
+        let scoped = idx
+            .search(TextKind::Chunk, "electric cars", Some(&y2019), 10)
+            .unwrap();
+        assert_eq!(scoped.iter().map(|x| x.0).collect::<Vec<_>>(), vec![1]);
+        let q2_2021 = TimeKey::parse("2021-Q2").unwrap().interval();
+        let scoped = idx
+            .search(TextKind::Chunk, "electric cars", Some(&q2_2021), 10)
+            .unwrap();
+        assert_eq!(scoped.iter().map(|x| x.0).collect::<Vec<_>>(), vec![2]);
+        let facts = idx
+            .search(TextKind::Fact, "electric cars", None, 10)
+            .unwrap();
+        assert_eq!(facts.iter().map(|x| x.0).collect::<Vec<_>>(), vec![3]);
+        // Punctuation-only or stop-word queries are not errors.
+        assert!(
+            idx.search(TextKind::Chunk, "?? : AND OR \"", None, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn upsert_replaces_and_remove_deletes_and_purge_drops_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = TextIndex::open(dir.path(), "default").unwrap();
+        idx.upsert(&[d(TextKind::Chunk, 1, "zebracorn secret text", "2019")])
+            .unwrap();
+        idx.commit(1).unwrap();
+        idx.upsert(&[d(TextKind::Chunk, 1, "replaced text", "2019")])
+            .unwrap();
+        idx.commit(2).unwrap();
+        assert_eq!(idx.count_term(TextKind::Chunk, "zebracorn").unwrap(), 0);
+        assert_eq!(idx.num_docs(), 1);
+        idx.remove(TextKind::Chunk, &[1]).unwrap();
+        idx.commit(3).unwrap();
+        assert_eq!(idx.num_docs(), 0);
+        idx.purge().unwrap();
+        // Reopen: the checkpoint survives.
+        drop(idx);
+        let idx = TextIndex::open(dir.path(), "default").unwrap();
+        assert_eq!(idx.checkpoint().unwrap(), 3);
+    }
+}

@@ -1,0 +1,382 @@
+//! The vector index: a small wrapper around usearch that makes it safe to use as a rebuildable
+//! cache behind a server.
+//!
+//! What the wrapper guarantees (each one a usearch behaviour measured on this machine):
+//! - **Capacity ahead of need**: usearch never grows by itself, so every insert reserves room
+//!   first (doubling), under the write lock.
+//! - **Thread slots**: an index serves only as many concurrent callers as slots reserved; a
+//!   counting gate admits at most [`SEARCH_SLOTS`] concurrent searches.
+//! - **No panics across FFI**: a panic inside a `filtered_search` predicate would abort the
+//!   process; predicates run under `catch_unwind` and a panic becomes an error.
+//! - **Exact scoring for small candidate sets**: a filter that passes few keys makes HNSW search
+//!   slow and lossy, so callers with a short candidate list call [`VectorIndex::score_exact`].
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+
+use crate::embed::dot;
+use crate::{Error, Result};
+
+/// Most concurrent searches (thread slots reserved in usearch).
+pub const SEARCH_SLOTS: usize = 32;
+
+/// A counting gate.
+struct Gate {
+    free: Mutex<usize>,
+    cv: Condvar,
+}
+
+impl Gate {
+    fn enter(&self) -> GateGuard<'_> {
+        let mut f = self.free.lock();
+        while *f == 0 {
+            self.cv.wait(&mut f);
+        }
+        *f -= 1;
+        GateGuard(self)
+    }
+}
+
+struct GateGuard<'a>(&'a Gate);
+
+impl Drop for GateGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock() += 1;
+        self.0.cv.notify_one();
+    }
+}
+
+/// A usearch index of unit vectors keyed by u64, cosine metric.
+pub struct VectorIndex {
+    inner: RwLock<Index>,
+    dims: usize,
+    gate: Gate,
+}
+
+impl std::fmt::Debug for VectorIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VectorIndex")
+            .field("dims", &self.dims)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::Index(format!("vector index: {e}"))
+}
+
+fn options(dims: usize) -> IndexOptions {
+    IndexOptions {
+        dimensions: dims,
+        metric: MetricKind::Cos,
+        quantization: ScalarKind::F16,
+        connectivity: 16,
+        expansion_add: 128,
+        expansion_search: 96,
+        multi: false,
+    }
+}
+
+impl VectorIndex {
+    /// An empty index of `dims` dimensions.
+    pub fn new(dims: usize) -> Result<Self> {
+        let index = Index::new(&options(dims)).map_err(err)?;
+        index
+            .reserve_capacity_and_threads(1024, SEARCH_SLOTS)
+            .map_err(err)?;
+        Ok(VectorIndex {
+            inner: RwLock::new(index),
+            dims,
+            gate: Gate {
+                free: Mutex::new(SEARCH_SLOTS),
+                cv: Condvar::new(),
+            },
+        })
+    }
+
+    /// Loads an index saved with [`VectorIndex::save`]; fails when its dimensions differ.
+    pub fn load(path: &Path, dims: usize) -> Result<Self> {
+        let me = Self::new(dims)?;
+        {
+            let index = me.inner.write();
+            index.load(&path.to_string_lossy()).map_err(err)?;
+            if index.dimensions() != dims {
+                return Err(err(format!(
+                    "{} has {} dimensions, expected {dims}",
+                    path.display(),
+                    index.dimensions()
+                )));
+            }
+            let cap = (index.size() * 2).max(1024);
+            index
+                .reserve_capacity_and_threads(cap, SEARCH_SLOTS)
+                .map_err(err)?;
+        }
+        Ok(me)
+    }
+
+    /// Saves to `path` atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let tmp = path.with_extension("tmp");
+        self.inner
+            .read()
+            .save(&tmp.to_string_lossy())
+            .map_err(err)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+
+    /// Dimensions.
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// Number of vectors.
+    pub fn len(&self) -> usize {
+        self.inner.read().size()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of memory used.
+    pub fn memory_usage(&self) -> usize {
+        self.inner.read().memory_usage()
+    }
+
+    /// Inserts or replaces vectors.
+    pub fn upsert(&self, items: &[(u64, Vec<f32>)]) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let index = self.inner.write();
+        let need = index.size() + items.len();
+        if need > index.capacity() {
+            let cap = (index.capacity() * 2).max(need + 1024);
+            index
+                .reserve_capacity_and_threads(cap, SEARCH_SLOTS)
+                .map_err(err)?;
+        }
+        for (key, v) in items {
+            if v.len() != self.dims {
+                return Err(err(format!(
+                    "vector of {} dimensions for a {}-dimensional index",
+                    v.len(),
+                    self.dims
+                )));
+            }
+            if index.contains(*key) {
+                index.remove(*key).map_err(err)?;
+            }
+            if v.iter().all(|x| *x == 0.0) {
+                continue; // nothing to find it by
+            }
+            index.add(*key, v).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Removes vectors (missing keys are ignored).
+    pub fn remove(&self, keys: &[u64]) -> Result<()> {
+        let index = self.inner.write();
+        for k in keys {
+            if index.contains(*k) {
+                index.remove(*k).map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a key is present.
+    pub fn contains(&self, key: u64) -> bool {
+        self.inner.read().contains(key)
+    }
+
+    /// Approximate nearest neighbours: `(key, cosine similarity)`, best first.
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<(u64, f32)>> {
+        if k == 0 || query.iter().all(|x| *x == 0.0) {
+            return Ok(Vec::new());
+        }
+        let _slot = self.gate.enter();
+        let index = self.inner.read();
+        if index.size() == 0 {
+            return Ok(Vec::new());
+        }
+        let m = index.search(query, k).map_err(err)?;
+        Ok(m.keys
+            .into_iter()
+            .zip(m.distances)
+            .map(|(k, d)| (k, 1.0 - d))
+            .collect())
+    }
+
+    /// Nearest neighbours among keys that pass `keep`. A panic in `keep` is caught (it must not
+    /// unwind into C++) and reported as an error.
+    pub fn filtered_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        keep: &(dyn Fn(u64) -> bool + Sync),
+    ) -> Result<Vec<(u64, f32)>> {
+        if k == 0 || query.iter().all(|x| *x == 0.0) {
+            return Ok(Vec::new());
+        }
+        let panicked = AtomicBool::new(false);
+        let guarded = |key: u64| -> bool {
+            if panicked.load(Ordering::Relaxed) {
+                return false;
+            }
+            match catch_unwind(AssertUnwindSafe(|| keep(key))) {
+                Ok(b) => b,
+                Err(_) => {
+                    panicked.store(true, Ordering::Relaxed);
+                    false
+                }
+            }
+        };
+        let _slot = self.gate.enter();
+        let index = self.inner.read();
+        if index.size() == 0 {
+            return Ok(Vec::new());
+        }
+        let m = index.filtered_search(query, k, guarded).map_err(err)?;
+        if panicked.load(Ordering::Relaxed) {
+            return Err(err("the search filter panicked; the search was abandoned"));
+        }
+        Ok(m.keys
+            .into_iter()
+            .zip(m.distances)
+            .map(|(k, d)| (k, 1.0 - d))
+            .collect())
+    }
+
+    /// Exact cosine similarity of `query` with each of `keys` (missing keys are skipped), best
+    /// first, at most `k`.
+    pub fn score_exact(&self, query: &[f32], keys: &[u64], k: usize) -> Result<Vec<(u64, f32)>> {
+        let index = self.inner.read();
+        let mut buf = vec![0.0f32; self.dims];
+        let mut out = Vec::with_capacity(keys.len());
+        for &key in keys {
+            if !index.contains(key) {
+                continue;
+            }
+            let n = index.get(key, &mut buf).map_err(err)?;
+            if n == 0 {
+                continue;
+            }
+            out.push((key, dot(query, &buf)));
+        }
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out.truncate(k);
+        Ok(out)
+    }
+
+    /// Removes everything.
+    pub fn clear(&self) -> Result<()> {
+        let index = self.inner.write();
+        index.reset().map_err(err)?;
+        index
+            .reserve_capacity_and_threads(1024, SEARCH_SLOTS)
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::l2_normalize;
+
+    fn v(seed: u64, dims: usize) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut out: Vec<f32> = (0..dims)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 1000) as f32 / 1000.0 - 0.5
+            })
+            .collect();
+        l2_normalize(&mut out);
+        out
+    }
+
+    #[test]
+    fn grows_past_its_initial_capacity_and_finds_vectors() {
+        let idx = VectorIndex::new(32).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = (1..=3000).map(|k| (k, v(k, 32))).collect();
+        for chunk in items.chunks(500) {
+            idx.upsert(chunk).unwrap();
+        }
+        assert_eq!(idx.len(), 3000);
+        let hits = idx.search(&v(1234, 32), 5).unwrap();
+        assert_eq!(hits[0].0, 1234);
+        assert!((hits[0].1 - 1.0).abs() < 1e-2);
+        // Replace and remove.
+        idx.upsert(&[(1234, v(99_999, 32))]).unwrap();
+        assert_eq!(idx.len(), 3000);
+        idx.remove(&[1234, 777_777]).unwrap();
+        assert!(!idx.contains(1234));
+    }
+
+    #[test]
+    fn filtered_and_exact_agree_on_a_small_candidate_set() {
+        let idx = VectorIndex::new(16).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = (1..=500).map(|k| (k, v(k, 16))).collect();
+        idx.upsert(&items).unwrap();
+        let q = v(7, 16);
+        let cands: Vec<u64> = (1..=500).filter(|k| k % 50 == 0).collect();
+        let exact = idx.score_exact(&q, &cands, 3).unwrap();
+        let filtered = idx.filtered_search(&q, 3, &|k| k % 50 == 0).unwrap();
+        assert_eq!(exact.len(), 3);
+        assert!(filtered.iter().all(|(k, _)| k % 50 == 0));
+        assert_eq!(exact[0].0, filtered[0].0);
+    }
+
+    #[test]
+    fn a_panicking_filter_is_an_error_not_an_abort() {
+        let idx = VectorIndex::new(8).unwrap();
+        idx.upsert(&[(1, v(1, 8)), (2, v(2, 8))]).unwrap();
+        let r = idx.filtered_search(&v(3, 8), 2, &|_| panic!("boom"));
+        assert!(r.is_err());
+        // Still usable afterwards.
+        assert_eq!(idx.search(&v(1, 8), 1).unwrap()[0].0, 1);
+    }
+
+    #[test]
+    fn many_concurrent_searches_are_served() {
+        let idx = std::sync::Arc::new(VectorIndex::new(16).unwrap());
+        let items: Vec<(u64, Vec<f32>)> = (1..=200).map(|k| (k, v(k, 16))).collect();
+        idx.upsert(&items).unwrap();
+        let handles: Vec<_> = (0..(SEARCH_SLOTS * 3) as u64)
+            .map(|t| {
+                let idx = idx.clone();
+                std::thread::spawn(move || idx.search(&v(t % 200 + 1, 16), 3).unwrap()[0].0)
+            })
+            .collect();
+        for (t, h) in handles.into_iter().enumerate() {
+            assert_eq!(h.join().unwrap(), t as u64 % 200 + 1);
+        }
+    }
+
+    #[test]
+    fn save_and_load_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = VectorIndex::new(16).unwrap();
+        idx.upsert(&[(5, v(5, 16)), (6, v(6, 16))]).unwrap();
+        let p = dir.path().join("v.usearch");
+        idx.save(&p).unwrap();
+        let back = VectorIndex::load(&p, 16).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back.search(&v(6, 16), 1).unwrap()[0].0, 6);
+        back.upsert(&[(7, v(7, 16))]).unwrap();
+        assert!(VectorIndex::load(&p, 32).is_err());
+    }
+}

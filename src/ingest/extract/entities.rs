@@ -1,0 +1,964 @@
+//! Pattern-based mention finding for the rules extractor: named entities (capitalised multi-word
+//! names, acronyms, tickers, products, people, places) and quantities (money, percentages,
+//! measured amounts). Built for speed: one pass over the words of a sentence plus three
+//! precompiled regexes for quantities.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::model::EntityKind;
+
+/// A mention in a sentence (byte offsets into it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mention {
+    /// Start byte.
+    pub start: usize,
+    /// End byte.
+    pub end: usize,
+    /// Name (cleaned).
+    pub name: String,
+    /// Kind.
+    pub kind: EntityKind,
+    /// Another name given right after it in parentheses ("(NASDAQ: CROX)", "(VW)").
+    pub alias: Option<String>,
+}
+
+static MONEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:(?:US|A|C|HK)?\$|€|£|¥|\b(?:EUR|USD|GBP|CHF|JPY|CNY|RMB)\s?)\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:million|billion|trillion|thousand|bn|mn|m|k)\b)?|\b\d[\d,]*(?:\.\d+)?\s?(?:million|billion|trillion|thousand|bn|mn)?\s?(?:euros?|dollars?|EUR|USD)\b",
+    )
+    .expect("money regex")
+});
+
+static PERCENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[+-]?\b\d[\d,]*(?:\.\d+)?\s?(?:%|percent\b|per cent\b|percentage points?\b)")
+        .expect("percent regex")
+});
+
+static QUANTITY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b\d[\d,]*(?:\.\d+)?\s?(?:million\s|billion\s|thousand\s)?(?:metric\s)?(?:tons?|tonnes?|kg|kilograms?|g/km|grams?|km|kilometers?|kilometres?|miles?|kWh|MWh|GWh|TWh|(?:mega|giga|kilo)watt[- ]hours?|MW|GW|kW|liters?|litres?|m3|m²|cubic meters?|vehicles?|cars?|units?|models?|employees?|people|persons?|jobs|sites?|plants?|locations?|hours|days|years|months|weeks|suppliers?|customers?|dealers?|projects?|trees?|hectares?|square meters?|countries|apprentices|trainees|students|charging points?|charging stations?|patents?)\b",
+    )
+    .expect("quantity regex")
+});
+
+static TICKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:NASDAQ|Nasdaq|NYSE|TSX|LSE|XETRA|Xetra|ASX|ticker|Ticker)\s*:\s*([A-Z]{1,5}(?:\.[A-Z])?)\b|\$([A-Z]{2,5})\b")
+        .expect("ticker regex")
+});
+
+/// Finds money, percentages and measured quantities, left to right, non-overlapping.
+pub fn find_quantities(s: &str) -> Vec<Mention> {
+    if !s.bytes().any(|b| b.is_ascii_digit()) {
+        return Vec::new();
+    }
+    let mut out: Vec<Mention> = Vec::new();
+    for (re, kind) in [
+        (&*MONEY, EntityKind::Money),
+        (&*PERCENT, EntityKind::Percent),
+        (&*QUANTITY, EntityKind::Quantity),
+    ] {
+        for m in re.find_iter(s) {
+            if out.iter().any(|o| m.start() < o.end && o.start < m.end()) {
+                continue;
+            }
+            out.push(Mention {
+                start: m.start(),
+                end: m.end(),
+                name: m.as_str().trim().to_string(),
+                kind,
+                alias: None,
+            });
+        }
+    }
+    out.sort_by_key(|m| m.start);
+    out
+}
+
+/// Capitalised words that start sentences or clauses but are not names.
+const FUNCTION_WORDS: &[&str] = &[
+    "a",
+    "about",
+    "according",
+    "after",
+    "again",
+    "all",
+    "also",
+    "although",
+    "among",
+    "an",
+    "and",
+    "another",
+    "any",
+    "as",
+    "at",
+    "based",
+    "because",
+    "before",
+    "besides",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "compared",
+    "consequently",
+    "currently",
+    "despite",
+    "due",
+    "during",
+    "each",
+    "even",
+    "every",
+    "for",
+    "from",
+    "further",
+    "furthermore",
+    "given",
+    "having",
+    "he",
+    "her",
+    "here",
+    "his",
+    "how",
+    "however",
+    "i",
+    "if",
+    "in",
+    "including",
+    "into",
+    "it",
+    "its",
+    "just",
+    "last",
+    "like",
+    "many",
+    "more",
+    "moreover",
+    "most",
+    "much",
+    "my",
+    "new",
+    "next",
+    "no",
+    "not",
+    "now",
+    "of",
+    "on",
+    "once",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "over",
+    "overall",
+    "per",
+    "since",
+    "she",
+    "so",
+    "some",
+    "such",
+    "than",
+    "thanks",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "throughout",
+    "thus",
+    "to",
+    "today",
+    "two",
+    "three",
+    "under",
+    "unlike",
+    "until",
+    "up",
+    "upon",
+    "us",
+    "using",
+    "very",
+    "via",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "whereas",
+    "whether",
+    "which",
+    "while",
+    "who",
+    "why",
+    "will",
+    "with",
+    "within",
+    "without",
+    "yet",
+    "you",
+    "your",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "total",
+    "year",
+    "years",
+    "page",
+    "table",
+    "figure",
+    "chapter",
+    "section",
+    "note",
+    "see",
+    "please",
+    "dear",
+    "source",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "q1",
+    "q2",
+    "q3",
+    "q4",
+    "h1",
+    "h2",
+    "fy",
+    "yes",
+    "is",
+    "are",
+    "be",
+    "has",
+    "have",
+    "had",
+    "do",
+    "does",
+    "did",
+    "let",
+    "approximately",
+    "around",
+    "nearly",
+    "almost",
+    "roughly",
+    "above",
+    "below",
+    "following",
+];
+
+/// Lower-case connectors allowed inside a name ("Board of Management", "Bank of America").
+const CONNECTORS: &[&str] = &[
+    "of", "for", "and", "de", "&", "the", "von", "van", "du", "la", "del", "der",
+];
+
+const ORG_SUFFIXES: &[&str] = &[
+    "ag",
+    "inc",
+    "corp",
+    "corporation",
+    "gmbh",
+    "group",
+    "ltd",
+    "llc",
+    "plc",
+    "se",
+    "s.a",
+    "n.v",
+    "foundation",
+    "university",
+    "institute",
+    "bank",
+    "association",
+    "agency",
+    "ministry",
+    "commission",
+    "council",
+    "company",
+    "motors",
+    "holding",
+    "holdings",
+    "partners",
+    "capital",
+    "technologies",
+    "systems",
+    "committee",
+    "board",
+    "authority",
+    "union",
+    "kft",
+    "s.p.a",
+    "spa",
+    "co",
+    "organization",
+    "organisation",
+    "network",
+    "alliance",
+    "initiative",
+    "fund",
+];
+
+const PLACES: &[&str] = &[
+    "africa",
+    "america",
+    "argentina",
+    "asia",
+    "australia",
+    "austria",
+    "bavaria",
+    "beijing",
+    "belgium",
+    "berlin",
+    "bologna",
+    "brazil",
+    "brussels",
+    "canada",
+    "chile",
+    "china",
+    "changchun",
+    "czech republic",
+    "denmark",
+    "dubai",
+    "europe",
+    "finland",
+    "foshan",
+    "france",
+    "frankfurt",
+    "germany",
+    "greece",
+    "győr",
+    "gyor",
+    "hamburg",
+    "heilbronn",
+    "hong kong",
+    "hungary",
+    "india",
+    "indonesia",
+    "ingolstadt",
+    "ireland",
+    "israel",
+    "italy",
+    "japan",
+    "korea",
+    "london",
+    "los angeles",
+    "madrid",
+    "malaysia",
+    "mexico",
+    "milan",
+    "munich",
+    "neckarsulm",
+    "netherlands",
+    "new york",
+    "norway",
+    "paris",
+    "poland",
+    "portugal",
+    "russia",
+    "san francisco",
+    "san josé chiapa",
+    "sant'agata bolognese",
+    "saudi arabia",
+    "shanghai",
+    "singapore",
+    "slovakia",
+    "south africa",
+    "south korea",
+    "spain",
+    "stuttgart",
+    "sweden",
+    "switzerland",
+    "taiwan",
+    "thailand",
+    "tokyo",
+    "turkey",
+    "ukraine",
+    "united kingdom",
+    "united states",
+    "usa",
+    "u.s",
+    "uk",
+    "vienna",
+    "wolfsburg",
+    "zwickau",
+    "bratislava",
+    "martorell",
+    "aurangabad",
+    "tianjin",
+    "north america",
+    "south america",
+    "latin america",
+    "middle east",
+    "scandinavia",
+    "texas",
+    "california",
+    "michigan",
+    "ontario",
+    "quebec",
+    "toronto",
+    "vancouver",
+    "chicago",
+    "boston",
+    "seattle",
+];
+
+const PERSON_TITLES: &[&str] = &["mr", "mrs", "ms", "dr", "prof", "sir", "dame"];
+
+const PERSON_CUES_AFTER: &[&str] = &[
+    "said",
+    "says",
+    "explained",
+    "explains",
+    "added",
+    "stated",
+    "noted",
+    "commented",
+    "emphasized",
+    "emphasised",
+    "announced",
+    "told",
+    "believes",
+    "stresses",
+    "underlined",
+];
+
+const ROLE_WORDS: &[&str] = &[
+    "ceo",
+    "cfo",
+    "coo",
+    "cto",
+    "chairman",
+    "chairwoman",
+    "chair",
+    "chief",
+    "head",
+    "member",
+    "president",
+    "director",
+    "manager",
+    "founder",
+    "spokesperson",
+    "spokesman",
+    "officer",
+    "minister",
+    "professor",
+    "vice",
+];
+
+/// Acronyms that are not entities of interest.
+const ACRONYM_STOP: &[&str] = &[
+    "CEO", "CFO", "COO", "CTO", "AM", "PM", "FY", "YOY", "QOQ", "Q1", "Q2", "Q3", "Q4", "H1", "H2",
+    "II", "III", "IV", "VI", "OK", "TV", "PDF", "FAQ", "ID", "NO", "THE", "AND", "OF", "IN",
+];
+
+const CONCEPT_ACRONYMS: &[&str] = &[
+    "CO2", "ESG", "GRI", "SDG", "SDGS", "NOX", "VOC", "KPI", "KPIS", "EBIT", "EBITDA", "GDP", "AI",
+    "IT", "HR", "R&D", "ROI", "EV", "EVS", "BEV", "BEVS", "PHEV", "PHEVS", "WLTP", "NEDC",
+];
+
+#[derive(Debug, Clone, Copy)]
+struct Word {
+    start: usize,
+    end: usize,
+}
+
+/// Splits into words: runs of alphanumerics plus inner `-`, `'`, `’`, `&`, `.` (as in "S.A.").
+fn words(s: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut last_end = 0;
+    for (i, c) in s.char_indices() {
+        let inner = matches!(c, '-' | '\'' | '’' | '&' | '.' | '+' | '/');
+        if c.is_alphanumeric() || (start.is_some() && inner) {
+            if start.is_none() {
+                start = Some(i);
+            }
+            last_end = i + c.len_utf8();
+        } else if let Some(st) = start.take() {
+            push_word(s, st, last_end, &mut out);
+        }
+    }
+    if let Some(st) = start {
+        push_word(s, st, last_end, &mut out);
+    }
+    out
+}
+
+fn push_word(s: &str, start: usize, mut end: usize, out: &mut Vec<Word>) {
+    // Strip trailing inner punctuation, but keep the period of "Inc." / "S.A." style words.
+    while end > start {
+        let last = s[..end].chars().next_back().expect("non-empty");
+        if matches!(last, '-' | '\'' | '’' | '&' | '+' | '/') {
+            end -= last.len_utf8();
+        } else if last == '.' {
+            let w = &s[start..end - 1];
+            let keep = w.contains('.')
+                || matches!(
+                    w.to_ascii_lowercase().as_str(),
+                    "inc" | "corp" | "co" | "ltd"
+                );
+            if keep {
+                break;
+            }
+            end -= 1;
+        } else {
+            break;
+        }
+    }
+    if end > start {
+        out.push(Word { start, end });
+    }
+}
+
+fn is_capitalised(w: &str) -> bool {
+    let mut cs = w.chars();
+    match cs.next() {
+        Some(c) if c.is_uppercase() => true,
+        // Model codes and brand spellings like "e-tron", "iPhone".
+        Some(c) if c.is_lowercase() => {
+            w.chars().skip(1).any(|c| c.is_uppercase()) || w.starts_with("e-")
+        }
+        Some(c) if c.is_ascii_digit() => false,
+        _ => false,
+    }
+}
+
+fn lower_trim(w: &str) -> String {
+    w.trim_end_matches('.').to_lowercase()
+}
+
+/// Finds named-entity mentions (not quantities) in one sentence.
+pub fn find_entities(s: &str) -> Vec<Mention> {
+    let ws = words(s);
+    let mut out: Vec<Mention> = Vec::new();
+    let mut i = 0;
+    while i < ws.len() {
+        let w = &s[ws[i].start..ws[i].end];
+        if !is_capitalised(w) || FUNCTION_WORDS.contains(&lower_trim(w).as_str()) {
+            i += 1;
+            continue;
+        }
+        // Extend over capitalised words, model codes and inner connectors, without crossing
+        // punctuation (the gap between words must be plain spaces).
+        let mut j = i + 1;
+        let mut last = i;
+        while j < ws.len() {
+            let gap = &s[ws[j - 1].end..ws[j].start];
+            if !gap.chars().all(|c| c == ' ' || c == '\u{a0}') || gap.is_empty() {
+                break;
+            }
+            let wj = &s[ws[j].start..ws[j].end];
+            let lj = lower_trim(wj);
+            if is_capitalised(wj) && !FUNCTION_WORDS.contains(&lj.as_str())
+                || (wj.chars().any(|c| c.is_ascii_digit()) && wj.chars().any(|c| c.is_alphabetic()))
+                || wj.starts_with("e-")
+            {
+                last = j;
+                j += 1;
+            } else if CONNECTORS.contains(&lj.as_str())
+                && ws.get(j + 1).is_some_and(|n| {
+                    let wn = &s[n.start..n.end];
+                    is_capitalised(wn)
+                        && !FUNCTION_WORDS.contains(&lower_trim(wn).as_str())
+                        && s[ws[j].end..n.start].chars().all(|c| c == ' ')
+                })
+            {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let (start, mut end) = (ws[i].start, ws[last].end);
+        // "Crocs, Inc." / "Audi, Ltd."
+        if let Some(rest) = s[end..].strip_prefix(", ") {
+            for suf in [
+                "Inc.", "Inc", "Ltd.", "Ltd", "LLC", "Corp.", "Corp", "plc", "AG", "S.A.",
+            ] {
+                if rest.starts_with(suf)
+                    && rest[suf.len()..]
+                        .chars()
+                        .next()
+                        .is_none_or(|c| !c.is_alphanumeric())
+                {
+                    end += 2 + suf.len();
+                    break;
+                }
+            }
+        }
+        let mut name = s[start..end].trim_end_matches(',').to_string();
+        // Possessives: "Audi’s" is Audi.
+        for suffix in ["’s", "'s", "’", "'"] {
+            if let Some(stripped) = name.strip_suffix(suffix) {
+                name = stripped.to_string();
+                end -= suffix.len();
+                break;
+            }
+        }
+        let first_word = &s[ws[i].start..ws[i].end];
+        let single = last == i;
+        let at_sentence_start = s[..start].trim().is_empty();
+        // A lone sentence-initial capitalised word is usually just a sentence start.
+        let skip = single
+            && at_sentence_start
+            && !first_word
+                .chars()
+                .skip(1)
+                .any(|c| c.is_uppercase() || c.is_ascii_digit())
+            && !PLACES.contains(&first_word.to_lowercase().as_str())
+            && name.len() < 3;
+        let acronym_stop = single && ACRONYM_STOP.contains(&first_word);
+        let lone_initial_word = single && at_sentence_start && is_plain_word(first_word);
+        if !skip
+            && !acronym_stop
+            && !lone_initial_word
+            && name.chars().filter(|c| c.is_alphabetic()).count() >= 2
+        {
+            let kind = classify(s, start, end, &name);
+            out.push(Mention {
+                start,
+                end,
+                name,
+                kind,
+                alias: None,
+            });
+        }
+        i = j.max(i + 1);
+    }
+    attach_aliases(s, &mut out);
+    out
+}
+
+/// A capitalised word that is probably an ordinary word at the start of a sentence.
+fn is_plain_word(w: &str) -> bool {
+    let mut cs = w.chars();
+    let first_upper = cs.next().is_some_and(|c| c.is_uppercase());
+    first_upper
+        && cs.all(|c| c.is_lowercase())
+        && !PLACES.contains(&w.to_lowercase().as_str())
+        && w.len() > 1
+        && COMMON_SENTENCE_STARTS.contains(&w.to_lowercase().as_str())
+}
+
+/// Frequent sentence-initial words that are not names.
+const COMMON_SENTENCE_STARTS: &[&str] = &[
+    "sustainability",
+    "sales",
+    "revenue",
+    "revenues",
+    "production",
+    "employees",
+    "customers",
+    "electric",
+    "digitalization",
+    "digitalisation",
+    "climate",
+    "energy",
+    "emissions",
+    "water",
+    "waste",
+    "safety",
+    "training",
+    "quality",
+    "management",
+    "responsibility",
+    "compliance",
+    "integrity",
+    "mobility",
+    "innovation",
+    "research",
+    "development",
+    "investments",
+    "investment",
+    "profit",
+    "operating",
+    "net",
+    "growth",
+    "demand",
+    "supply",
+    "suppliers",
+    "diversity",
+    "health",
+    "people",
+    "vehicles",
+    "cars",
+    "products",
+    "services",
+    "this",
+    "these",
+    "those",
+    "our",
+    "we",
+    "it",
+    "they",
+    "there",
+    "each",
+    "every",
+    "another",
+    "numerous",
+    "several",
+    "various",
+    "additional",
+    "additionally",
+    "important",
+    "key",
+    "strong",
+    "good",
+    "high",
+    "low",
+    "long",
+    "short",
+    "global",
+    "local",
+    "regional",
+    "national",
+    "international",
+    "social",
+    "environmental",
+    "economic",
+    "financial",
+    "strategic",
+    "corporate",
+    "currently",
+    "future",
+];
+
+fn classify(s: &str, start: usize, end: usize, name: &str) -> EntityKind {
+    let lower = name.to_lowercase();
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let last = words
+        .last()
+        .map(|w| lower_trim(w.trim_end_matches(',')))
+        .unwrap_or_default();
+    if PLACES.contains(&lower.as_str()) {
+        return EntityKind::Place;
+    }
+    if ORG_SUFFIXES.contains(&last.as_str()) || lower.ends_with(", inc") || lower.contains(", inc.")
+    {
+        return EntityKind::Organization;
+    }
+    if words.len() == 1 {
+        let w = words[0];
+        if CONCEPT_ACRONYMS.contains(&w.to_uppercase().as_str()) {
+            return EntityKind::Concept;
+        }
+    }
+    if words.iter().any(|w| {
+        (w.chars().any(|c| c.is_ascii_digit()) && w.chars().any(|c| c.is_alphabetic()))
+            || w.starts_with("e-")
+            || w.contains("-tron")
+    }) {
+        return EntityKind::Product;
+    }
+    if (2..=3).contains(&words.len())
+        && words.iter().all(|w| {
+            let mut cs = w.chars();
+            cs.next().is_some_and(|c| c.is_uppercase())
+                && cs.all(|c| c.is_lowercase() || c == '-' || c == '.')
+        })
+    {
+        let before = s[..start].trim_end();
+        let prev = before
+            .rsplit(|c: char| !c.is_alphanumeric())
+            .find(|w| !w.is_empty())
+            .unwrap_or("");
+        let after = s[end..].trim_start().trim_start_matches(',').trim_start();
+        let next = after
+            .split(|c: char| !c.is_alphanumeric())
+            .next()
+            .unwrap_or("");
+        if PERSON_TITLES.contains(&prev.to_lowercase().as_str())
+            || ROLE_WORDS.contains(&prev.to_lowercase().as_str())
+            || PERSON_CUES_AFTER.contains(&next.to_lowercase().as_str())
+            || (s[end..].starts_with(',') && ROLE_WORDS.contains(&next.to_lowercase().as_str()))
+            || (s[end..].starts_with(", ") && after.to_lowercase().starts_with("board member"))
+        {
+            return EntityKind::Person;
+        }
+    }
+    if words.len() == 1
+        && name.len() >= 2
+        && name.chars().all(|c| c.is_uppercase() || c.is_ascii_digit())
+    {
+        return EntityKind::Organization;
+    }
+    EntityKind::Other
+}
+
+/// "Name (ABBR)" and "Name (NASDAQ: TICK)": record the parenthesised form as an alias.
+fn attach_aliases(s: &str, ms: &mut [Mention]) {
+    for m in ms.iter_mut() {
+        let rest = &s[m.end..];
+        let Some(inner) = rest
+            .strip_prefix(" (")
+            .and_then(|r| r.split_once(')'))
+            .map(|(a, _)| a)
+        else {
+            continue;
+        };
+        if inner.len() > 24 {
+            continue;
+        }
+        if let Some(c) = TICKER.captures(inner) {
+            if let Some(t) = c.get(1).or_else(|| c.get(2)) {
+                m.alias = Some(t.as_str().to_string());
+            }
+        } else if (2..=6).contains(&inner.len())
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '&')
+        {
+            m.alias = Some(inner.to_string());
+        }
+    }
+}
+
+/// Tickers mentioned in a sentence ("NASDAQ: CROX", "$CROX").
+pub fn find_tickers(s: &str) -> Vec<Mention> {
+    if !s.contains(':') && !s.contains('$') {
+        return Vec::new();
+    }
+    TICKER
+        .captures_iter(s)
+        .filter_map(|c| {
+            let m = c.get(1).or_else(|| c.get(2))?;
+            Some(Mention {
+                start: m.start(),
+                end: m.end(),
+                name: m.as_str().to_string(),
+                kind: EntityKind::Ticker,
+                alias: None,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(s: &str) -> Vec<(String, EntityKind)> {
+        find_entities(s)
+            .into_iter()
+            .map(|m| (m.name, m.kind))
+            .collect()
+    }
+
+    #[test]
+    fn finds_organisations_people_places_products() {
+        let got = names("In 2019, AUDI AG delivered the Audi Q4 e-tron from Ingolstadt to China.");
+        assert!(
+            got.contains(&("AUDI AG".into(), EntityKind::Organization)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("Audi Q4 e-tron".into(), EntityKind::Product)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("Ingolstadt".into(), EntityKind::Place)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("China".into(), EntityKind::Place)),
+            "{got:?}"
+        );
+        let got =
+            names("Hildegard Wortmann, Board Member for Sales and Marketing, said the plan works.");
+        assert!(
+            got.contains(&("Hildegard Wortmann".into(), EntityKind::Person)),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|(n, _)| n == "Board Member for Sales and Marketing"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn sentence_starts_and_function_words_are_not_entities() {
+        for s in [
+            "The company said that revenue matters.",
+            "In addition, We grow.",
+            "Sustainability matters to us all.",
+            "Revenue for the year rose.",
+        ] {
+            let got = names(s);
+            assert!(got.is_empty(), "{s}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn corporate_suffix_after_comma_and_aliases() {
+        let ms = find_entities(
+            "Crocs, Inc. (NASDAQ: CROX) reported revenue. The Volkswagen Group (VW) grew.",
+        );
+        let crocs = ms.iter().find(|m| m.name == "Crocs, Inc.").expect("crocs");
+        assert_eq!(crocs.kind, EntityKind::Organization);
+        assert_eq!(crocs.alias.as_deref(), Some("CROX"));
+        let vw = ms
+            .iter()
+            .find(|m| m.name == "Volkswagen Group")
+            .expect("vw");
+        assert_eq!(vw.alias.as_deref(), Some("VW"));
+        assert_eq!(find_tickers("Shares of $CROX rose.")[0].name, "CROX");
+    }
+
+    #[test]
+    fn quantities() {
+        let q = find_quantities(
+            "Revenue was $4.2 billion, up 12% from EUR 3.9 bn; Audi delivered 1.845 million cars and saved 10,800 tons of CO2.",
+        );
+        let got: Vec<(&str, EntityKind)> = q.iter().map(|m| (m.name.as_str(), m.kind)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("$4.2 billion", EntityKind::Money),
+                ("12%", EntityKind::Percent),
+                ("EUR 3.9 bn", EntityKind::Money),
+                ("1.845 million cars", EntityKind::Quantity),
+                ("10,800 tons", EntityKind::Quantity),
+            ]
+        );
+        assert!(find_quantities("No numbers here.").is_empty());
+    }
+
+    #[test]
+    fn never_panics_and_offsets_are_boundaries() {
+        for s in [
+            "Győr Ünter Straße – Š.A. ’s",
+            "“Quote” — São Paulo (SP)",
+            "e- E- . , ()",
+            "Ää (ÖÖ)",
+        ] {
+            for m in find_entities(s).into_iter().chain(find_quantities(s)) {
+                assert!(s.is_char_boundary(m.start) && s.is_char_boundary(m.end));
+            }
+        }
+    }
+}

@@ -1,0 +1,693 @@
+//! Ingest input: the document shape callers send, and readers for `.txt`, `.md` and `.jsonl`
+//! files and directories of them. Bad inputs are reported with file and line, never fatal to the
+//! rest of a batch.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::DocTimeOrigin;
+use crate::time::{Relation, SpanKind, TimeKey, find_times, parse_time};
+use crate::{Error, Result};
+
+/// Largest accepted document text (bytes). Bigger inputs are rejected with a clear reason.
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// One document to ingest (the JSON shape of the API and of `.jsonl` lines; its JSON Schema is
+/// `schema/document.schema.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentInput {
+    /// User-facing id; derived from the content hash when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The text.
+    pub text: String,
+    /// The document's time: a date or period ("2024-07-15", "2024-Q3", "Q3 2024", "2019", "March 2021").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Title (kept with each chunk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Where it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Free-form metadata; `date`, `published`, `time`, `period`, `year` or `quarter` give a time.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A document ready for the pipeline: validated, with its time resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedDocument {
+    /// The input.
+    pub input: DocumentInput,
+    /// The resolved title.
+    pub title: Option<String>,
+    /// The resolved time.
+    pub time: Option<TimeKey>,
+    /// Where the time came from.
+    pub time_origin: DocTimeOrigin,
+}
+
+/// An input that was rejected, with where and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejected {
+    /// File (or `request`).
+    pub file: String,
+    /// 1-based line for `.jsonl` files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Why.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.file, l, self.reason),
+            None => write!(f, "{}: {}", self.file, self.reason),
+        }
+    }
+}
+
+const METADATA_TIME_KEYS: &[&str] = &[
+    "time",
+    "date",
+    "published",
+    "published_at",
+    "publication_date",
+    "period",
+    "quarter",
+    "year",
+    "timestamp",
+    "created",
+];
+
+/// Validates an input and resolves its time and title. The time comes from, in order: the `time`
+/// field, the metadata, the title, the file name, a dateline in the first lines; else undated.
+/// The wall clock is never used.
+pub fn prepare(input: DocumentInput, file_name: Option<&str>) -> Result<PreparedDocument> {
+    if input.text.trim().is_empty() {
+        return Err(Error::invalid("empty text"));
+    }
+    if input.text.len() > MAX_DOCUMENT_BYTES {
+        return Err(Error::TooLarge(format!(
+            "text is {} bytes; the limit is {MAX_DOCUMENT_BYTES}",
+            input.text.len()
+        )));
+    }
+    if let Some(id) = &input.id {
+        validate_doc_id(id)?;
+    }
+    let title = input
+        .title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .or_else(|| markdown_title(&input.text));
+    let (time, origin) = if let Some(t) = &input.time {
+        (Some(time_key_of(t)?), DocTimeOrigin::Given)
+    } else if let Some(k) = metadata_time(&input.metadata)? {
+        (Some(k), DocTimeOrigin::Metadata)
+    } else if let Some(k) = title.as_deref().and_then(time_in_text) {
+        (Some(k), DocTimeOrigin::Text)
+    } else if let Some(k) = file_name.and_then(time_in_file_name) {
+        (Some(k), DocTimeOrigin::Filename)
+    } else if let Some(k) = dateline(&input.text) {
+        (Some(k), DocTimeOrigin::Text)
+    } else {
+        (None, DocTimeOrigin::None)
+    };
+    Ok(PreparedDocument {
+        input,
+        title,
+        time,
+        time_origin: origin,
+    })
+}
+
+/// Checks a user-facing document id: 1–200 printable characters without `/`, `\` or `..`.
+pub fn validate_doc_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 200
+        && !id.contains('/')
+        && !id.contains('\\')
+        && !id.contains("..")
+        && !id.chars().any(|c| c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "invalid document id {id:?}: use 1-200 printable characters without '/', '\\' or '..'"
+        )))
+    }
+}
+
+/// Parses a document time given as a calendar unit or a time expression naming one period.
+pub fn time_key_of(s: &str) -> Result<TimeKey> {
+    if let Ok(k) = TimeKey::parse(s.trim()) {
+        return Ok(k);
+    }
+    let span = parse_time(s, None)?;
+    if span.relation != Relation::At {
+        return Err(Error::invalid(format!(
+            "document time {s:?} must name one period (a date, month, quarter or year), not a range"
+        )));
+    }
+    span.key
+        .or_else(|| TimeKey::from_interval(&span.interval))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "document time {s:?} is not a single calendar period"
+            ))
+        })
+}
+
+fn metadata_time(meta: &serde_json::Map<String, serde_json::Value>) -> Result<Option<TimeKey>> {
+    for key in METADATA_TIME_KEYS {
+        let Some(v) = meta.get(*key) else { continue };
+        let s = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => continue,
+        };
+        // RFC 3339 timestamps: take the date part.
+        let s = if s.len() > 10 && s.as_bytes().get(10) == Some(&b'T') {
+            s[..10].to_string()
+        } else {
+            s
+        };
+        return time_key_of(&s).map(Some).map_err(|e| {
+            Error::invalid(format!("metadata field {key:?} is not a usable time: {e}"))
+        });
+    }
+    Ok(None)
+}
+
+/// The first explicit, single-period time expression in a short text (a title); in a title a
+/// bare year ("Sustainability Report 2019") counts too.
+fn time_in_text(text: &str) -> Option<TimeKey> {
+    find_times(text, None)
+        .into_iter()
+        .filter(|s| s.kind == SpanKind::Explicit && s.relation == Relation::At)
+        .find_map(|s| s.key)
+        .or_else(|| {
+            text.split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| w.len() == 4)
+                .filter_map(|w| w.parse::<i32>().ok())
+                .find(|y| (1900..=2100).contains(y))
+                .and_then(|y| TimeKey::year(y).ok())
+        })
+}
+
+/// A time in a file name: `report-2019.md`, `call_2024-Q3.txt`, `2024-07-15-notes.md`.
+pub fn time_in_file_name(name: &str) -> Option<TimeKey> {
+    let stem = Path::new(name).file_stem()?.to_str()?;
+    let spaced: String = stem
+        .chars()
+        .map(|c| if c == '_' || c == '.' { ' ' } else { c })
+        .collect();
+    // Whole tokens that are calendar keys (2024-Q3, 2024-07-15, 2024-07).
+    for tok in spaced.split(' ') {
+        for (i, _) in tok.match_indices(|c: char| c.is_ascii_digit()) {
+            if i > 0 && tok.as_bytes()[i - 1].is_ascii_digit() {
+                continue;
+            }
+            for len in [10, 7, 4] {
+                if let Some(cand) = tok.get(i..i + len)
+                    && tok
+                        .as_bytes()
+                        .get(i + len)
+                        .is_none_or(|b| !b.is_ascii_digit())
+                    && let Ok(k) = TimeKey::parse(&cand.to_ascii_uppercase())
+                    && (1900..=2100).contains(&k.year_of())
+                {
+                    return Some(k);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A dateline: a short line among the first few that is, or starts with, a date.
+fn dateline(text: &str) -> Option<TimeKey> {
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+    {
+        if line.len() > 120 {
+            continue;
+        }
+        if let Some(k) = find_times(line, None)
+            .into_iter()
+            .filter(|s| {
+                s.kind == SpanKind::Explicit
+                    && s.relation == Relation::At
+                    && s.granularity <= crate::time::Granularity::Month
+            })
+            .find_map(|s| s.key)
+        {
+            return Some(k);
+        }
+    }
+    None
+}
+
+/// A title from the first Markdown headings: the first with several words (a one-word heading
+/// such as "PROGRESS" is usually a section label), else the first with letters in it.
+pub fn markdown_title(text: &str) -> Option<String> {
+    let headings: Vec<&str> = text
+        .lines()
+        .take(40)
+        .filter_map(|l| l.trim().strip_prefix('#'))
+        .map(|l| l.trim_start_matches('#').trim())
+        .filter(|l| l.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+        .collect();
+    headings
+        .iter()
+        .find(|l| l.split_whitespace().count() >= 2)
+        .or(headings.first())
+        .map(|l| l.chars().take(200).collect())
+}
+
+/// One item produced by reading paths: a document with its file, or a rejected input.
+#[derive(Debug)]
+pub enum ReadItem {
+    /// A document read from `file` (at `line` for `.jsonl`).
+    Document {
+        /// The document.
+        doc: Box<PreparedDocument>,
+        /// Its file.
+        file: String,
+        /// Its size in bytes.
+        bytes: usize,
+    },
+    /// An input that could not be read.
+    Rejected(Rejected),
+}
+
+/// A file to ingest, with the document id its text documents get: the path relative to the
+/// folder given (`:` between folders), or the file name for a file given directly. Stable ids
+/// make re-runs and later erasure by id easy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Document id for `.txt` / `.md` files.
+    pub id: String,
+}
+
+fn file_id(root: Option<&Path>, file: &Path) -> String {
+    let rel = root
+        .and_then(|r| file.strip_prefix(r).ok())
+        .unwrap_or_else(|| Path::new(file.file_name().unwrap_or(file.as_os_str())));
+    let id: String = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(":")
+        .replace("..", "_")
+        .chars()
+        .filter(|c| !c.is_control() && *c != '\\')
+        .take(200)
+        .collect();
+    if id.is_empty() { "file".into() } else { id }
+}
+
+/// Lists the files under `paths` (recursively, sorted) with a supported extension.
+pub fn list_files(paths: &[PathBuf]) -> Result<(Vec<InputFile>, Vec<Rejected>)> {
+    let mut files = Vec::new();
+    let mut rejected = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found)?;
+            files.extend(found.into_iter().map(|f| InputFile {
+                id: file_id(Some(p), &f),
+                path: f,
+            }));
+        } else if p.is_file() {
+            if supported(p) {
+                files.push(InputFile {
+                    id: file_id(None, p),
+                    path: p.clone(),
+                });
+            } else {
+                rejected.push(Rejected {
+                    file: p.display().to_string(),
+                    line: None,
+                    reason: "unsupported file type (use .txt, .md or .jsonl)".into(),
+                });
+            }
+        } else {
+            rejected.push(Rejected {
+                file: p.display().to_string(),
+                line: None,
+                reason: "no such file or directory".into(),
+            });
+        }
+    }
+    Ok((files, rejected))
+}
+
+fn supported(p: &Path) -> bool {
+    matches!(
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("txt" | "md" | "markdown" | "jsonl")
+    )
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.filter_map(|e| e.ok()).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            walk(&p, out)?;
+        } else if ft.is_file() && supported(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Reads one file into documents (or rejections), calling `emit` for each. `id` is the document
+/// id of a `.txt` / `.md` file (`.jsonl` lines carry their own).
+pub fn read_file(path: &Path, id: Option<&str>, emit: &mut dyn FnMut(ReadItem)) {
+    let file = path.display().to_string();
+    let reject = |reason: String| Rejected {
+        file: file.clone(),
+        line: None,
+        reason,
+    };
+    let is_jsonl = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"));
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return emit(ReadItem::Rejected(reject(format!("cannot open: {e}")))),
+    };
+    if is_jsonl {
+        read_jsonl(BufReader::new(f), &file, emit);
+        return;
+    }
+    let mut bytes = Vec::new();
+    if let Err(e) = f
+        .take(MAX_DOCUMENT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+    {
+        return emit(ReadItem::Rejected(reject(format!("cannot read: {e}"))));
+    }
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return emit(ReadItem::Rejected(reject(format!(
+            "file is larger than {MAX_DOCUMENT_BYTES} bytes"
+        ))));
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return emit(ReadItem::Rejected(reject(format!(
+                "invalid UTF-8 at byte {}",
+                e.utf8_error().valid_up_to()
+            ))));
+        }
+    };
+    let size = text.len();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string);
+    let input = DocumentInput {
+        id: id.map(str::to_string),
+        text,
+        source: Some(file.clone()),
+        ..DocumentInput::default()
+    };
+    match prepare(input, name.as_deref()) {
+        Ok(doc) => emit(ReadItem::Document {
+            doc: Box::new(doc),
+            file,
+            bytes: size,
+        }),
+        Err(e) => emit(ReadItem::Rejected(reject(e.to_string()))),
+    }
+}
+
+/// Reads JSON lines (one [`DocumentInput`] per line); blank lines are skipped.
+pub fn read_jsonl(reader: impl BufRead, file: &str, emit: &mut dyn FnMut(ReadItem)) {
+    let mut reader = reader;
+    let mut buf = Vec::new();
+    let mut line_no = 0;
+    loop {
+        buf.clear();
+        line_no += 1;
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                emit(ReadItem::Rejected(Rejected {
+                    file: file.to_string(),
+                    line: Some(line_no),
+                    reason: format!("cannot read: {e}"),
+                }));
+                break;
+            }
+        }
+        let reject = |reason: String| {
+            ReadItem::Rejected(Rejected {
+                file: file.to_string(),
+                line: Some(line_no),
+                reason,
+            })
+        };
+        let line = match std::str::from_utf8(&buf) {
+            Ok(l) => l.trim(),
+            Err(e) => {
+                emit(reject(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
+                continue;
+            }
+        };
+        if line.is_empty() {
+            continue;
+        }
+        if line.len() > MAX_DOCUMENT_BYTES {
+            emit(reject(format!(
+                "line is larger than {MAX_DOCUMENT_BYTES} bytes"
+            )));
+            continue;
+        }
+        let input: DocumentInput = match serde_json::from_str(line) {
+            Ok(d) => d,
+            Err(e) => {
+                emit(reject(format!("invalid JSON: {e}")));
+                continue;
+            }
+        };
+        let size = input.text.len();
+        match prepare(input, None) {
+            Ok(mut doc) => {
+                if doc.input.source.is_none() {
+                    doc.input.source = Some(format!("{file}:{line_no}"));
+                }
+                emit(ReadItem::Document {
+                    doc: Box::new(doc),
+                    file: format!("{file}:{line_no}"),
+                    bytes: size,
+                })
+            }
+            Err(e) => emit(reject(e.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prep(
+        text: &str,
+        time: Option<&str>,
+        title: Option<&str>,
+        file: Option<&str>,
+    ) -> PreparedDocument {
+        prepare(
+            DocumentInput {
+                text: text.into(),
+                time: time.map(Into::into),
+                title: title.map(Into::into),
+                ..Default::default()
+            },
+            file,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn time_sources_in_order() {
+        let d = prep(
+            "Body.",
+            Some("Q3 2024"),
+            Some("Report 2019"),
+            Some("x-2018.md"),
+        );
+        assert_eq!(d.time.unwrap().to_string(), "2024-Q3");
+        assert_eq!(d.time_origin, DocTimeOrigin::Given);
+        let d = prep(
+            "Body.",
+            None,
+            Some("Audi Sustainability Report 2019"),
+            Some("x-2018.md"),
+        );
+        assert_eq!(d.time.unwrap().to_string(), "2019");
+        assert_eq!(d.time_origin, DocTimeOrigin::Text);
+        let d = prep(
+            "Body text without dates.",
+            None,
+            None,
+            Some("audi-sustainability-2017.md"),
+        );
+        assert_eq!(d.time.unwrap().to_string(), "2017");
+        assert_eq!(d.time_origin, DocTimeOrigin::Filename);
+        let d = prep(
+            "BERLIN, March 3, 2024\nThe company said...",
+            None,
+            None,
+            None,
+        );
+        assert_eq!(d.time.unwrap().to_string(), "2024-03-03");
+        let d = prep("Nothing dated here.", None, None, Some("notes.txt"));
+        assert_eq!(d.time, None);
+        assert_eq!(d.time_origin, DocTimeOrigin::None);
+    }
+
+    #[test]
+    fn metadata_time_is_used_and_checked() {
+        let mut meta = serde_json::Map::new();
+        meta.insert("published".into(), "2023-05-17T10:00:00Z".into());
+        let d = prepare(
+            DocumentInput {
+                text: "x y z".into(),
+                metadata: meta,
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(d.time.unwrap().to_string(), "2023-05-17");
+        let mut meta = serde_json::Map::new();
+        meta.insert("date".into(), "2023-02-30".into());
+        let err = prepare(
+            DocumentInput {
+                text: "x".into(),
+                metadata: meta,
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("date"), "{err}");
+    }
+
+    #[test]
+    fn bad_inputs_are_rejected_with_reasons() {
+        assert!(
+            prepare(
+                DocumentInput {
+                    text: "  \n".into(),
+                    ..Default::default()
+                },
+                None
+            )
+            .is_err()
+        );
+        let e = prepare(
+            DocumentInput {
+                text: "x".into(),
+                time: Some("Q5 2023".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::Time(_) | Error::Invalid(_)), "{e:?}");
+        assert!(validate_doc_id("../etc/passwd").is_err());
+        assert!(validate_doc_id("a/b").is_err());
+        assert!(validate_doc_id("report-2019").is_ok());
+    }
+
+    #[test]
+    fn file_names_give_times() {
+        for (name, want) in [
+            ("audi-sustainability-2019.md", Some("2019")),
+            ("call_2024-Q3.txt", Some("2024-Q3")),
+            ("2024-07-15-notes.md", Some("2024-07-15")),
+            ("notes.txt", None),
+            ("v12345.txt", None),
+        ] {
+            assert_eq!(
+                time_in_file_name(name).map(|k| k.to_string()).as_deref(),
+                want,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn file_ids_are_stable_relative_paths() {
+        let root = Path::new("/data/corpus");
+        assert_eq!(
+            file_id(Some(root), Path::new("/data/corpus/a/b/x-2019.md")),
+            "a:b:x-2019.md"
+        );
+        assert_eq!(
+            file_id(None, Path::new("/elsewhere/notes.txt")),
+            "notes.txt"
+        );
+        assert!(
+            validate_doc_id(&file_id(
+                Some(root),
+                Path::new("/data/corpus/..weird../f.md")
+            ))
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn jsonl_reports_bad_lines_and_keeps_good_ones() {
+        let data = "{\"text\": \"Good one.\", \"time\": \"2020\"}\n{broken\n\n{\"text\": \"\"}\n{\"text\": \"Also good.\", \"bogus\": 1}\n{\"text\": \"Fine.\"}\n";
+        let mut docs = 0;
+        let mut bad = Vec::new();
+        read_jsonl(data.as_bytes(), "x.jsonl", &mut |it| match it {
+            ReadItem::Document { .. } => docs += 1,
+            ReadItem::Rejected(r) => bad.push(r),
+        });
+        assert_eq!(docs, 2);
+        let lines: Vec<_> = bad.iter().map(|r| r.line.unwrap()).collect();
+        assert_eq!(lines, vec![2, 4, 5]);
+        assert!(bad[0].reason.contains("invalid JSON"));
+    }
+
+    #[test]
+    fn jsonl_rejects_invalid_utf8_lines() {
+        let mut data = b"{\"text\": \"ok\"}\n".to_vec();
+        data.extend_from_slice(b"{\"text\": \"\xff\xfe\"}\n");
+        let mut bad = Vec::new();
+        read_jsonl(&data[..], "x.jsonl", &mut |it| {
+            if let ReadItem::Rejected(r) = it {
+                bad.push(r)
+            }
+        });
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].line, Some(2));
+        assert!(bad[0].reason.contains("UTF-8"));
+    }
+}

@@ -1,0 +1,19 @@
+//! Ingestion: dated text in, one transaction of documents, chunks, entities, facts and time
+//! nodes out.
+//!
+//! Flow: [`input`] (shapes and file readers, document time) → [`chunk`] → [`extract`] (the
+//! `Extractor` trait: rules or LLM) → [`resolve`] (entity resolution against the namespace) →
+//! [`pipeline`] (dedup by content hash and fact identity, time nodes, the write set).
+//!
+//! **Architecture invariant:** extraction runs outside the namespace's writer lock (it is the
+//! slow, parallel part); only resolution and the commit run under it.
+
+pub mod chunk;
+pub mod extract;
+pub mod input;
+pub mod pipeline;
+pub mod resolve;
+pub mod sentences;
+
+pub use input::{DocumentInput, PreparedDocument, Rejected};
+pub use pipeline::{IngestOptions, IngestReport};

@@ -1,0 +1,390 @@
+//! The ingest pipeline: staged documents (chunked and extracted, in parallel, outside any lock)
+//! become one [`WriteSet`] under the namespace's writer lock: documents deduplicated by content
+//! hash, entities resolved, facts deduplicated by identity (the same fact from two chunks is one
+//! fact with two sources), time nodes created with their ancestors and marked touched.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::chunk::{self, ChunkSpan};
+use super::extract::{DocContext, ExtractedObject, Extraction, Extractor};
+use super::input::{PreparedDocument, Rejected};
+use super::resolve::Resolver;
+use crate::model::{
+    Change, Chunk, Document, Fact, FactObject, FactOrigin, Status, TimeNode, TxId, TxKind,
+};
+use crate::store::{IdKind, NsStore, WriteSet};
+use crate::time::TimeKey;
+use crate::{Error, Result};
+
+/// Options of one ingest call.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Who (recorded on the transaction).
+    pub actor: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// Flush before returning (default true).
+    pub durable: bool,
+    /// Chunk size in bytes.
+    pub chunk_chars: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            actor: "system".into(),
+            reason: None,
+            durable: true,
+            chunk_chars: chunk::DEFAULT_CHUNK_CHARS,
+        }
+    }
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct IngestReport {
+    /// The transaction (None when nothing changed).
+    pub tx: Option<TxId>,
+    /// Documents added.
+    pub documents: u64,
+    /// Chunks added.
+    pub chunks: u64,
+    /// New facts.
+    pub facts: u64,
+    /// Existing facts that gained a source.
+    pub facts_merged: u64,
+    /// New entities.
+    pub entities: u64,
+    /// New time nodes.
+    pub time_nodes: u64,
+    /// Documents skipped because the same content was already ingested.
+    pub duplicates: u64,
+    /// Bytes of text ingested.
+    pub bytes: u64,
+    /// Chunks whose LLM extraction fell back to the rules.
+    pub fallbacks: u64,
+    /// User-facing ids of the documents added or already present, in input order.
+    pub document_ids: Vec<String>,
+    /// Inputs rejected, with reasons.
+    pub rejected: Vec<Rejected>,
+}
+
+impl IngestReport {
+    /// Adds another report's counts to this one.
+    pub fn absorb(&mut self, o: IngestReport) {
+        self.tx = o.tx.or(self.tx);
+        self.documents += o.documents;
+        self.chunks += o.chunks;
+        self.facts += o.facts;
+        self.facts_merged += o.facts_merged;
+        self.entities += o.entities;
+        self.time_nodes += o.time_nodes;
+        self.duplicates += o.duplicates;
+        self.bytes += o.bytes;
+        self.fallbacks += o.fallbacks;
+        self.document_ids.extend(o.document_ids);
+        self.rejected.extend(o.rejected);
+    }
+}
+
+/// A document chunked and extracted, ready to be written.
+#[derive(Debug)]
+pub struct Staged {
+    /// The document.
+    pub doc: PreparedDocument,
+    /// SHA-256 of its text (hex).
+    pub hash: String,
+    /// Its chunks.
+    pub spans: Vec<ChunkSpan>,
+    /// One extraction per chunk.
+    pub extractions: Vec<Extraction>,
+}
+
+/// SHA-256 of a text, hex.
+pub fn content_hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Chunks and extracts documents in parallel. Documents whose extraction fails are returned as
+/// rejections.
+pub fn stage(
+    docs: Vec<PreparedDocument>,
+    extractor: &dyn Extractor,
+    chunk_chars: usize,
+) -> (Vec<Staged>, Vec<Rejected>) {
+    let results: Vec<Result<Staged, Rejected>> = docs
+        .into_par_iter()
+        .map(|doc| {
+            let hash = content_hash(&doc.input.text);
+            let spans = chunk::chunk(&doc.input.text, chunk_chars);
+            let texts: Vec<&str> = spans
+                .iter()
+                .map(|c| &doc.input.text[c.start..c.end])
+                .collect();
+            let ctx = DocContext {
+                title: doc.title.clone(),
+                time: doc.time,
+            };
+            match extractor.extract(&ctx, &texts) {
+                Ok(extractions) => Ok(Staged {
+                    doc,
+                    hash,
+                    spans,
+                    extractions,
+                }),
+                Err(e) => Err(Rejected {
+                    file: doc
+                        .input
+                        .source
+                        .clone()
+                        .or(doc.input.id.clone())
+                        .unwrap_or_else(|| "request".into()),
+                    line: None,
+                    reason: format!("extraction failed: {e}"),
+                }),
+            }
+        })
+        .collect();
+    let mut staged = Vec::new();
+    let mut rejected = Vec::new();
+    for r in results {
+        match r {
+            Ok(s) => staged.push(s),
+            Err(r) => rejected.push(r),
+        }
+    }
+    (staged, rejected)
+}
+
+/// Builds the write set of transaction `tx` from staged documents. Must run under the
+/// namespace's writer lock with `tx == store.head_tx() + 1`.
+pub fn build(
+    store: &dyn NsStore,
+    tx: TxId,
+    staged: Vec<Staged>,
+    extractor_name: &str,
+    opts: &IngestOptions,
+) -> Result<(WriteSet, IngestReport)> {
+    let mut ws = WriteSet::new(tx, TxKind::Ingest, opts.actor.clone(), opts.reason.clone());
+    ws.durable = opts.durable;
+    let mut report = IngestReport::default();
+    let mut resolver = Resolver::new(store, tx);
+    let mut seen_hash: HashMap<String, String> = HashMap::new();
+    let mut seen_ext: HashMap<String, String> = HashMap::new();
+    let mut fact_index: HashMap<[u8; 16], usize> = HashMap::new();
+    let mut touched: BTreeSet<TimeKey> = BTreeSet::new();
+
+    for s in staged {
+        let source = s
+            .doc
+            .input
+            .source
+            .clone()
+            .unwrap_or_else(|| "request".into());
+        // Same content as a stored (or earlier in this batch) document: a no-op.
+        if let Some(ext) = seen_hash.get(&s.hash) {
+            report.duplicates += 1;
+            report.document_ids.push(ext.clone());
+            continue;
+        }
+        if let Some(id) = store.document_by_hash(&s.hash)?
+            && let Some(d) = store.document(id, None)?
+        {
+            report.duplicates += 1;
+            report.document_ids.push(d.external_id);
+            continue;
+        }
+        let external_id = s
+            .doc
+            .input
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("doc-{}", &s.hash[..16]));
+        if seen_ext.contains_key(&external_id)
+            || store.document_by_external(&external_id)?.is_some()
+        {
+            report.rejected.push(Rejected {
+                file: source,
+                line: None,
+                reason: format!(
+                    "document id {external_id:?} already exists with different content; erase it or use another id"
+                ),
+            });
+            continue;
+        }
+        seen_hash.insert(s.hash.clone(), external_id.clone());
+        seen_ext.insert(external_id.clone(), s.hash.clone());
+
+        let doc_id = store.alloc_ids(IdKind::Document, 1);
+        let first_chunk = store.alloc_ids(IdKind::Chunk, s.spans.len() as u64);
+        let text = &s.doc.input.text;
+        let mut chunk_ids = Vec::with_capacity(s.spans.len());
+        ws.changes.push(Change::AddDocument(doc_id));
+        for (i, span) in s.spans.iter().enumerate() {
+            let id = first_chunk + i as u64;
+            chunk_ids.push(id);
+            ws.chunks.push(Chunk {
+                id,
+                doc: doc_id,
+                ord: i as u32,
+                text: text[span.start..span.end].to_string(),
+                start: span.start,
+                time: s.doc.time,
+                added_tx: tx,
+            });
+            ws.changes.push(Change::AddChunk(id));
+        }
+        for (i, ex) in s.extractions.iter().enumerate() {
+            let chunk_id = first_chunk + i as u64;
+            if ex.fell_back {
+                report.fallbacks += 1;
+            }
+            for m in &ex.entities {
+                resolver.resolve(m)?;
+            }
+            for f in &ex.facts {
+                let subject = resolver.resolve_name(&f.subject)?;
+                let object = match &f.object {
+                    ExtractedObject::Entity(n) => FactObject::Entity(resolver.resolve_name(n)?),
+                    ExtractedObject::Literal(l) => FactObject::Literal(l.clone()),
+                };
+                let fact = Fact {
+                    id: 0,
+                    subject,
+                    object,
+                    description: f.description.clone(),
+                    valid: f.valid,
+                    granularity: f.granularity,
+                    time_key: f.time_key,
+                    time_inherited: f.time_inherited,
+                    sources: vec![chunk_id],
+                    confidence: f.confidence.clamp(0.0, 1.0),
+                    origin: FactOrigin::Extracted(extractor_name.to_string()),
+                    invalid_from: None,
+                    invalidated_by: None,
+                    status: Status::Active,
+                    asserted_tx: tx,
+                    retracted_tx: None,
+                    updated_tx: tx,
+                };
+                let identity = fact.identity();
+                if let Some(&i) = fact_index.get(&identity) {
+                    let existing = &mut ws.facts[i];
+                    if !existing.sources.contains(&chunk_id) {
+                        existing.sources.push(chunk_id);
+                        existing.confidence = existing.confidence.max(fact.confidence);
+                    }
+                    continue;
+                }
+                if let Some(fid) = store.fact_by_identity(&identity)? {
+                    let Some(mut old) = store.fact(fid, None)? else {
+                        continue;
+                    };
+                    // A retracted fact stays retracted: new text does not overrule a person.
+                    if old.status != Status::Active || old.sources.contains(&chunk_id) {
+                        continue;
+                    }
+                    old.sources.push(chunk_id);
+                    old.confidence = (old.confidence.max(fact.confidence) + 0.05).min(1.0);
+                    fact_index.insert(identity, ws.facts.len());
+                    ws.changes.push(Change::UpdateFact(fid));
+                    if let Some(k) = old.time_key {
+                        touched.insert(k);
+                    }
+                    ws.facts.push(old);
+                    report.facts_merged += 1;
+                    continue;
+                }
+                let mut fact = fact;
+                fact.id = store.alloc_ids(IdKind::Fact, 1);
+                if let Some(k) = fact.time_key {
+                    touched.insert(k);
+                }
+                ws.changes.push(Change::AssertFact(fact.id));
+                fact_index.insert(identity, ws.facts.len());
+                ws.facts.push(fact);
+                report.facts += 1;
+            }
+        }
+        report.documents += 1;
+        report.chunks += s.spans.len() as u64;
+        report.bytes += text.len() as u64;
+        report.document_ids.push(external_id.clone());
+        ws.documents.push(Document {
+            id: doc_id,
+            external_id,
+            title: s.doc.title.clone(),
+            source: s.doc.input.source.clone(),
+            time: s.doc.time,
+            time_origin: s.doc.time_origin,
+            metadata: s.doc.input.metadata.clone(),
+            content_hash: s.hash.clone(),
+            text_len: text.len(),
+            chunks: chunk_ids,
+            status: Status::Active,
+            added_tx: tx,
+            updated_tx: tx,
+        });
+    }
+
+    for (id, (e, created)) in resolver.changed {
+        if created {
+            report.entities += 1;
+            ws.changes.push(Change::CreateEntity(id));
+        } else {
+            ws.changes.push(Change::UpdateEntity(id));
+        }
+        ws.entities.push(e);
+    }
+    ws.entities.sort_by_key(|e| e.id);
+
+    report.time_nodes = add_time_nodes(store, tx, &touched, &mut ws)?;
+    ws.touched_nodes = touched.into_iter().collect();
+    Ok((ws, report))
+}
+
+/// Adds the time nodes for `touched` keys and all their ancestors to the write set; returns how
+/// many are new.
+pub fn add_time_nodes(
+    store: &dyn NsStore,
+    tx: TxId,
+    touched: &BTreeSet<TimeKey>,
+    ws: &mut WriteSet,
+) -> Result<u64> {
+    let mut all: BTreeSet<TimeKey> = BTreeSet::new();
+    for k in touched {
+        all.insert(*k);
+        all.extend(k.ancestors());
+    }
+    let mut new = 0;
+    for k in all {
+        let node = match store.node(&k)? {
+            Some(mut n) => {
+                n.touched_tx = tx;
+                n
+            }
+            None => {
+                new += 1;
+                TimeNode {
+                    key: k,
+                    added_tx: tx,
+                    touched_tx: tx,
+                }
+            }
+        };
+        ws.nodes.push(node);
+    }
+    Ok(new)
+}
+
+/// Errors for an ingest request that cannot proceed at all.
+pub fn ensure_some(docs: &[PreparedDocument]) -> Result<()> {
+    if docs.is_empty() {
+        return Err(Error::invalid("no documents to ingest"));
+    }
+    Ok(())
+}

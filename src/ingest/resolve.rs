@@ -1,0 +1,145 @@
+//! Entity resolution: maps entity names to ids within one namespace. Names are compared in their
+//! normalised form ([`normalize_name`]), so "Crocs, Inc.", "Crocs" and "CROCS" are one entity;
+//! aliases given in the text ("(NASDAQ: CROX)") join the same entity. Resolution only ever looks
+//! at the namespace it was given: it never merges across namespaces.
+
+use std::collections::HashMap;
+
+use crate::Result;
+use crate::ingest::extract::EntityMention;
+use crate::model::{Entity, EntityId, EntityKind, Status, TxId, normalize_name};
+use crate::store::{IdKind, NsStore};
+
+/// Most aliases kept per entity.
+const MAX_ALIASES: usize = 32;
+
+/// Resolves names to entity ids for one transaction, collecting created and updated entities.
+pub struct Resolver<'a> {
+    store: &'a dyn NsStore,
+    tx: TxId,
+    by_name: HashMap<String, EntityId>,
+    /// Entities created or changed in this transaction, by id.
+    pub changed: HashMap<EntityId, (Entity, bool)>,
+}
+
+impl<'a> Resolver<'a> {
+    /// A resolver for transaction `tx` of a namespace.
+    pub fn new(store: &'a dyn NsStore, tx: TxId) -> Self {
+        Resolver {
+            store,
+            tx,
+            by_name: HashMap::new(),
+            changed: HashMap::new(),
+        }
+    }
+
+    fn lookup(&mut self, norm: &str) -> Result<Option<EntityId>> {
+        if let Some(&id) = self.by_name.get(norm) {
+            return Ok(Some(id));
+        }
+        let Some(mut id) = self.store.entity_by_alias(norm)? else {
+            return Ok(None);
+        };
+        // Follow merges.
+        for _ in 0..8 {
+            match self.entity(id)? {
+                Some(e) if e.merged_into.is_some() => id = e.merged_into.expect("checked"),
+                Some(e) if e.status == Status::Active => break,
+                _ => return Ok(None),
+            }
+        }
+        self.by_name.insert(norm.to_string(), id);
+        Ok(Some(id))
+    }
+
+    fn entity(&self, id: EntityId) -> Result<Option<Entity>> {
+        if let Some((e, _)) = self.changed.get(&id) {
+            return Ok(Some(e.clone()));
+        }
+        self.store.entity(id, None)
+    }
+
+    /// Resolves a mention (creating the entity when it is new) and returns its id.
+    pub fn resolve(&mut self, m: &EntityMention) -> Result<EntityId> {
+        let norm = key_of(&m.name);
+        let mut found = self.lookup(&norm)?;
+        if found.is_none() {
+            for a in &m.aliases {
+                if let Some(id) = self.lookup(&key_of(a))? {
+                    found = Some(id);
+                    break;
+                }
+            }
+        }
+        let id = match found {
+            Some(id) => id,
+            None => {
+                let id = self.store.alloc_ids(IdKind::Entity, 1);
+                let e = Entity {
+                    id,
+                    name: m.name.trim().to_string(),
+                    kind: m.kind,
+                    aliases: Vec::new(),
+                    merged_into: None,
+                    status: Status::Active,
+                    added_tx: self.tx,
+                    updated_tx: self.tx,
+                };
+                self.changed.insert(id, (e, true));
+                self.by_name.insert(norm.clone(), id);
+                id
+            }
+        };
+        // Learn new names and better kinds.
+        let Some(mut e) = self.entity(id)? else {
+            return Ok(id);
+        };
+        let mut dirty = false;
+        let mut known: Vec<String> = e.names().map(key_of).collect();
+        for name in std::iter::once(&m.name).chain(m.aliases.iter()) {
+            let k = key_of(name);
+            if k.is_empty() || known.contains(&k) || e.aliases.len() >= MAX_ALIASES {
+                continue;
+            }
+            // An alias already taken by another entity stays with it.
+            if let Some(other) = self.lookup(&k)?
+                && other != id
+            {
+                continue;
+            }
+            e.aliases.push(name.trim().to_string());
+            known.push(k.clone());
+            self.by_name.insert(k, id);
+            dirty = true;
+        }
+        if e.kind == EntityKind::Other && m.kind != EntityKind::Other {
+            e.kind = m.kind;
+            dirty = true;
+        }
+        if dirty {
+            let created = self.changed.get(&id).is_some_and(|(_, c)| *c);
+            self.changed.insert(id, (e, created));
+        }
+        Ok(id)
+    }
+
+    /// Resolves a bare name (an extractor's fact subject or object) as an entity of unknown kind.
+    pub fn resolve_name(&mut self, name: &str) -> Result<EntityId> {
+        self.resolve(&EntityMention {
+            name: name.to_string(),
+            kind: EntityKind::Other,
+            aliases: vec![],
+        })
+    }
+}
+
+/// The resolution key of a name: its normalised form, or its lower-case text when normalising
+/// leaves nothing (names made of punctuation).
+pub fn key_of(name: &str) -> String {
+    let n = normalize_name(name);
+    if n.is_empty() {
+        name.trim().to_lowercase()
+    } else {
+        n
+    }
+}

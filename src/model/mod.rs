@@ -1,0 +1,44 @@
+//! Records: the nouns of ChronoRAG. Every record is serde-serialisable and has a stable id that
+//! never changes once assigned (ids are allocated per namespace, monotonically, and never reused).
+//!
+//! Bitemporality lives here: a [`Fact`] has a **valid time** (when it holds in the world, an
+//! [`Interval`](crate::time::Interval) at a [`Granularity`](crate::time::Granularity)) and a
+//! **transaction time** (the [`TxId`] that asserted it and the one that retracted it, if any).
+//! Records are versioned by the transaction that wrote them (`updated_tx`); the store keeps
+//! superseded versions so that any read can be made "as of" an earlier transaction.
+
+mod audit;
+mod document;
+mod entity;
+mod fact;
+mod summary;
+mod tx;
+
+pub use audit::AuditEntry;
+pub use document::{Chunk, DocTimeOrigin, Document};
+pub use entity::{Entity, EntityKind, normalize_name};
+pub use fact::{Fact, FactObject, FactOrigin, normalize_text};
+pub use summary::{Finding, Summary, TimeNode};
+pub use tx::{Change, Counts, Tx, TxKind};
+
+/// Transaction id: per namespace, starting at 1, strictly increasing. `0` means "before anything".
+pub type TxId = u64;
+/// Fact id (per namespace).
+pub type FactId = u64;
+/// Entity id (per namespace).
+pub type EntityId = u64;
+/// Internal document id (per namespace); documents also carry a user-facing string id.
+pub type DocId = u64;
+/// Chunk id (per namespace); the chunks of one document have consecutive ids.
+pub type ChunkId = u64;
+
+/// Lifecycle of a versioned record in transaction time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Currently asserted.
+    #[default]
+    Active,
+    /// Retracted by a later transaction (still readable as of earlier transactions).
+    Retracted,
+}

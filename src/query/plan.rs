@@ -1,0 +1,541 @@
+//! The query planner: what a question asks, in time and in kind.
+//!
+//! - **Time scope** from explicit `time` parameters (which win) or from the question, resolved
+//!   against `now` (a parameter; default the latest valid time in the namespace). Explicit periods
+//!   ("in 2019", "Q3 2023", "between 2018 and 2020", "before 2019") scope **hard**: facts outside
+//!   them are not evidence. Relative and vague ones ("last quarter", "recently", "this week")
+//!   scope **soft**: they become a recency prior around their period.
+//! - **Intent**: `specific` (facts about entities) or `abstract` (trends, comparisons, overviews),
+//!   by cue words, overridable by `mode`.
+//!
+//! The plan says what it applied and why, so users can see how their question was read.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::time::{
+    Granularity, Interval, Relation, SpanKind, TimeKey, TimeSpan, find_times, parse_time,
+};
+use crate::{Error, Result};
+
+/// Explicit time parameters of a query (`at`, or `from` and/or `to`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeParam {
+    /// One period: "2019", "2024-Q3", "Q3 2024", "2024-07-15".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Start of a range (its period's start, inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// End of a range (its period's end, inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// Retrieval mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Decide from the question.
+    #[default]
+    Auto,
+    /// Facts about entities (local path).
+    Specific,
+    /// Trends and comparisons over periods (global path, summaries).
+    Abstract,
+}
+
+/// How the time scope restricts evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeScope {
+    /// The periods asked about (one, or several for comparisons: "2021 and 2023").
+    pub intervals: Vec<Interval>,
+    /// Calendar units of the periods, when they are units.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<TimeKey>,
+    /// The granularity asked at.
+    pub granularity: Granularity,
+    /// at / before / after / between.
+    pub relation: Relation,
+    /// Hard (only evidence inside counts) or soft (a recency prior).
+    pub hard: bool,
+    /// `parameter` or `question`.
+    pub source: String,
+    /// The text it came from.
+    pub text: String,
+    /// Why it was applied this way.
+    pub reason: String,
+}
+
+impl TimeScope {
+    /// Whether a valid time overlaps any of the scope's periods.
+    pub fn overlaps(&self, iv: &Interval) -> bool {
+        self.intervals.iter().any(|s| s.overlaps(iv))
+    }
+
+    /// Whether day keys `[s, e)` overlap any period.
+    pub fn overlaps_keys(&self, s: i32, e: i32) -> bool {
+        self.intervals
+            .iter()
+            .any(|iv| s < iv.end_key() && e > iv.start_key())
+    }
+
+    /// The hull of all periods.
+    pub fn hull(&self) -> Interval {
+        let mut it = self.intervals.iter();
+        let first = *it.next().unwrap_or(&Interval::all());
+        it.fold(first, |acc, iv| acc.hull(iv))
+    }
+}
+
+/// Intent of a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Intent {
+    /// Facts about entities.
+    Specific,
+    /// Trends, comparisons, overviews.
+    Abstract,
+}
+
+/// What the planner understood.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The question.
+    pub query: String,
+    /// The question without its time expressions (what is matched by meaning).
+    pub semantic_query: String,
+    /// Specific or abstract.
+    pub intent: Intent,
+    /// Why.
+    pub intent_reason: String,
+    /// The time scope, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_scope: Option<TimeScope>,
+    /// The reference date relative expressions were resolved against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
+    /// Where `now` came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now_source: Option<String>,
+    /// The transaction-time snapshot read.
+    pub as_of_tx: u64,
+    /// Set when nothing inside a hard scope matched and results come from outside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// Other notes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Parses a `now` parameter ("2024-08-15", "2024-Q3", "Q3 2024") into a calendar unit.
+pub fn parse_now(s: &str) -> Result<TimeKey> {
+    if let Ok(k) = TimeKey::parse(s.trim()) {
+        return Ok(k);
+    }
+    let span = parse_time(s, None)?;
+    span.key
+        .or_else(|| TimeKey::from_interval(&span.interval))
+        .ok_or_else(|| Error::invalid(format!("`now` must name one date or period, got {s:?}")))
+}
+
+fn param_interval(s: &str, reference: Option<&TimeKey>) -> Result<TimeSpan> {
+    if let Ok(k) = TimeKey::parse(s.trim()) {
+        return Ok(TimeSpan {
+            start: 0,
+            end: s.len(),
+            text: s.to_string(),
+            interval: k.interval(),
+            granularity: k.granularity(),
+            relation: Relation::At,
+            kind: SpanKind::Explicit,
+            key: Some(k),
+        });
+    }
+    Ok(parse_time(s, reference)?)
+}
+
+/// Builds the time scope from explicit parameters.
+pub fn scope_from_param(p: &TimeParam, reference: Option<&TimeKey>) -> Result<Option<TimeScope>> {
+    if p.at.is_some() && (p.from.is_some() || p.to.is_some()) {
+        return Err(Error::invalid(
+            "give either time.at or time.from/time.to, not both",
+        ));
+    }
+    if let Some(at) = &p.at {
+        let s = param_interval(at, reference)?;
+        return Ok(Some(TimeScope {
+            intervals: vec![s.interval],
+            keys: s.key.into_iter().collect(),
+            granularity: s.granularity,
+            relation: s.relation,
+            hard: true,
+            source: "parameter".into(),
+            text: at.clone(),
+            reason: "explicit time parameter (hard scope)".into(),
+        }));
+    }
+    if p.from.is_none() && p.to.is_none() {
+        return Ok(None);
+    }
+    let from = p
+        .from
+        .as_deref()
+        .map(|f| param_interval(f, reference))
+        .transpose()?;
+    let to =
+        p.to.as_deref()
+            .map(|t| param_interval(t, reference))
+            .transpose()?;
+    let start = from.as_ref().and_then(|f| f.interval.start);
+    let end = to.as_ref().and_then(|t| t.interval.end);
+    let interval = Interval::new(start, end).map_err(|_| {
+        Error::Time(crate::time::TimeError::EmptyRange(format!(
+            "time.to ({}) is before time.from ({})",
+            p.to.clone().unwrap_or_default(),
+            p.from.clone().unwrap_or_default()
+        )))
+    })?;
+    let granularity = from
+        .as_ref()
+        .or(to.as_ref())
+        .map(|s| s.granularity)
+        .unwrap_or(Granularity::Day);
+    let relation = match (&from, &to) {
+        (Some(_), Some(_)) => Relation::Between,
+        (Some(_), None) => Relation::After,
+        _ => Relation::Before,
+    };
+    Ok(Some(TimeScope {
+        intervals: vec![interval],
+        keys: vec![],
+        granularity,
+        relation,
+        hard: true,
+        source: "parameter".into(),
+        text: format!(
+            "{}..{}",
+            p.from.clone().unwrap_or_default(),
+            p.to.clone().unwrap_or_default()
+        ),
+        reason: "explicit time parameters (hard scope)".into(),
+    }))
+}
+
+/// Builds the time scope from the question's own time expressions; also returns the question
+/// with those expressions removed.
+pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>, String) {
+    const PREPOSITIONS: &[&str] = &[
+        "in",
+        "during",
+        "for",
+        "of",
+        "since",
+        "before",
+        "after",
+        "by",
+        "from",
+        "between",
+        "until",
+        "at",
+        "on",
+        "as",
+        "through",
+        "throughout",
+        "within",
+        "over",
+    ];
+    let mut spans = find_times(q, now);
+    if !spans.iter().any(|s| s.kind == SpanKind::Explicit) {
+        spans.extend(bare_years(q, &spans));
+        spans.sort_by_key(|s| s.start);
+    }
+    let mut semantic = String::with_capacity(q.len());
+    let mut last = 0;
+    for s in &spans {
+        let before = q[last..s.start].trim_end();
+        // Drop the preposition that introduced the time expression ("in 2019").
+        let before = match before.rsplit_once(char::is_whitespace) {
+            Some((head, w)) if PREPOSITIONS.contains(&w.to_lowercase().as_str()) => head,
+            None if PREPOSITIONS.contains(&before.to_lowercase().as_str()) => "",
+            _ => before,
+        };
+        semantic.push_str(before);
+        semantic.push(' ');
+        last = s.end;
+    }
+    semantic.push_str(&q[last..]);
+    let semantic = semantic.split_whitespace().collect::<Vec<_>>().join(" ");
+    if spans.is_empty() {
+        return (None, semantic);
+    }
+    let explicit: Vec<&TimeSpan> = spans
+        .iter()
+        .filter(|s| s.kind == SpanKind::Explicit)
+        .collect();
+    let chosen: Vec<&TimeSpan> = if explicit.is_empty() {
+        spans.iter().collect()
+    } else {
+        explicit
+    };
+    let hard = chosen.iter().all(|s| s.kind == SpanKind::Explicit);
+    let granularity = chosen
+        .iter()
+        .map(|s| s.granularity)
+        .max()
+        .unwrap_or(Granularity::Year);
+    let relation = if chosen.len() > 1 {
+        Relation::At
+    } else {
+        chosen[0].relation
+    };
+    let text = chosen
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let reason = if hard {
+        if chosen.len() > 1 {
+            format!(
+                "the question names {} periods ({text}); evidence must fall in one of them (hard scope)",
+                chosen.len()
+            )
+        } else {
+            format!(
+                "the question names an explicit period ({text}); evidence must fall inside it (hard scope)"
+            )
+        }
+    } else {
+        format!(
+            "\"{text}\" is relative or vague; it ranks recent evidence higher without excluding older background (soft scope)"
+        )
+    };
+    let mut intervals: Vec<Interval> = Vec::new();
+    for s in &chosen {
+        if !intervals.contains(&s.interval) {
+            intervals.push(s.interval);
+        }
+    }
+    let scope = TimeScope {
+        intervals,
+        keys: chosen.iter().filter_map(|s| s.key).collect(),
+        granularity,
+        relation,
+        hard,
+        source: "question".into(),
+        text,
+        reason,
+    };
+    (Some(scope), semantic)
+}
+
+/// Years written as adjectives ("the 2019 report", "Audi's 2021 targets"): in a question they
+/// name the period asked about, even without a preposition. Only whole 4-digit tokens in
+/// 1900–2100 that do not overlap another time expression count.
+fn bare_years(q: &str, taken: &[TimeSpan]) -> Vec<TimeSpan> {
+    let mut out = Vec::new();
+    let b = q.as_bytes();
+    let mut i = 0;
+    while i + 4 <= b.len() {
+        let is_tok = b[i..i + 4].iter().all(u8::is_ascii_digit)
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+            && b.get(i + 4)
+                .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b',');
+        if is_tok
+            && let Ok(y) = q[i..i + 4].parse::<i32>()
+            && (1900..=2100).contains(&y)
+            && !taken.iter().any(|t| i < t.end && t.start < i + 4)
+            && let Ok(k) = TimeKey::year(y)
+        {
+            out.push(TimeSpan {
+                start: i,
+                end: i + 4,
+                text: q[i..i + 4].to_string(),
+                interval: k.interval(),
+                granularity: Granularity::Year,
+                relation: Relation::At,
+                kind: SpanKind::Explicit,
+                key: Some(k),
+            });
+            i += 4;
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Decides the intent of a question by cue words; returns the intent and why.
+pub fn classify_intent(q: &str, scope: Option<&TimeScope>) -> (Intent, String) {
+    let lower = q.to_lowercase();
+    const CUES: &[&str] = &[
+        "how did",
+        "how has",
+        "how have",
+        "evolve",
+        "evolution",
+        "trend",
+        "over the years",
+        "over time",
+        "changed",
+        "change over",
+        "compare",
+        "comparison",
+        "comparing",
+        "overview",
+        "summar",
+        "what happened",
+        "key developments",
+        "main themes",
+        "themes",
+        "developments",
+        "progress",
+        "history of",
+        "year over year",
+        "year-over-year",
+        "shift",
+        "differ",
+    ];
+    if let Some(c) = CUES.iter().find(|c| lower.contains(*c)) {
+        return (
+            Intent::Abstract,
+            format!(
+                "the question asks about change or comparison (\"{}\")",
+                c.trim()
+            ),
+        );
+    }
+    if let Some(s) = scope
+        && s.intervals.len() > 1
+    {
+        return (
+            Intent::Abstract,
+            "the question spans several periods".to_string(),
+        );
+    }
+    (
+        Intent::Specific,
+        "the question asks for facts about specific entities".to_string(),
+    )
+}
+
+/// The default reference date: the latest valid time in the namespace (a day key), from the
+/// last day covered by any bounded fact or dated document.
+pub fn default_now(latest_end_key: Option<i32>) -> Option<TimeKey> {
+    let end = latest_end_key?;
+    let day = NaiveDate::from_num_days_from_ce_opt(end.checked_sub(1)?)?;
+    Some(TimeKey::day(day))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(s: &str) -> TimeKey {
+        TimeKey::parse(s).unwrap()
+    }
+
+    #[test]
+    fn explicit_periods_scope_hard() {
+        let (s, sem) = scope_from_question("What did Audi deliver in 2019?", None);
+        let s = s.unwrap();
+        assert!(s.hard);
+        assert_eq!(s.intervals, vec![k("2019").interval()]);
+        assert_eq!(sem, "What did Audi deliver ?");
+        let (s, _) = scope_from_question("How did emissions change between 2018 and 2020?", None);
+        let s = s.unwrap();
+        assert!(s.hard);
+        assert_eq!(s.relation, Relation::Between);
+        assert_eq!(s.hull(), k("2018").interval().hull(&k("2020").interval()));
+    }
+
+    #[test]
+    fn two_years_are_two_periods_not_a_range() {
+        let (s, _) = scope_from_question(
+            "Comparing new models in 2023 to plans in 2021, how is Audi progressing?",
+            None,
+        );
+        let s = s.unwrap();
+        assert_eq!(s.intervals.len(), 2);
+        assert!(!s.overlaps(&k("2022").interval()));
+        assert!(s.overlaps(&k("2021-05").interval()));
+    }
+
+    #[test]
+    fn relative_periods_scope_soft_against_now() {
+        let (s, _) = scope_from_question("What happened last quarter?", Some(&k("2024-08-15")));
+        let s = s.unwrap();
+        assert!(!s.hard);
+        assert_eq!(s.intervals, vec![k("2024-Q2").interval()]);
+        let (s, _) = scope_from_question("What happened last quarter?", None);
+        assert!(s.is_none(), "relative expressions need a reference");
+    }
+
+    #[test]
+    fn parameters_win_and_are_checked() {
+        let p = TimeParam {
+            at: Some("Q3 2023".into()),
+            ..Default::default()
+        };
+        let s = scope_from_param(&p, None).unwrap().unwrap();
+        assert_eq!(s.intervals, vec![k("2023-Q3").interval()]);
+        let p = TimeParam {
+            from: Some("2018".into()),
+            to: Some("2020".into()),
+            ..Default::default()
+        };
+        let s = scope_from_param(&p, None).unwrap().unwrap();
+        assert_eq!(s.intervals[0].to_string(), "2018-01-01..2021-01-01");
+        let p = TimeParam {
+            from: Some("2021".into()),
+            to: Some("2019".into()),
+            ..Default::default()
+        };
+        assert!(matches!(scope_from_param(&p, None), Err(Error::Time(_))));
+        let p = TimeParam {
+            at: Some("Q5 2023".into()),
+            ..Default::default()
+        };
+        assert!(scope_from_param(&p, None).is_err());
+        let p = TimeParam {
+            at: Some("2019".into()),
+            from: Some("2018".into()),
+            ..Default::default()
+        };
+        assert!(matches!(scope_from_param(&p, None), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn adjective_years_in_questions_scope_hard() {
+        let (s, sem) = scope_from_question(
+            "What is Audi's goal, as stated in the 2019 Sustainability Report?",
+            None,
+        );
+        let s = s.unwrap();
+        assert!(s.hard);
+        assert_eq!(s.intervals, vec![k("2019").interval()]);
+        assert!(!sem.contains("2019"));
+        let (s, _) = scope_from_question("How many of the 2,019 employees left?", None);
+        assert!(s.is_none());
+    }
+
+    #[test]
+    fn intent_by_cues() {
+        assert_eq!(
+            classify_intent("How did Audi's strategy evolve from 2021 to 2024?", None).0,
+            Intent::Abstract
+        );
+        assert_eq!(
+            classify_intent("What was Audi's revenue in 2019?", None).0,
+            Intent::Specific
+        );
+    }
+
+    #[test]
+    fn default_now_is_the_last_covered_day() {
+        let end = k("2023").interval().end_key();
+        assert_eq!(default_now(Some(end)).unwrap().to_string(), "2023-12-31");
+        assert!(default_now(None).is_none());
+    }
+}

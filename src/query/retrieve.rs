@@ -1,0 +1,399 @@
+//! Retrieval: the local path (TG-RAG style) and plain hybrid chunk search, fused.
+//!
+//! Local path: seed facts by meaning (vector + BM25, reciprocal-rank fused) inside the time
+//! scope → personalised PageRank from their entities over the entity graph, walking only
+//! in-scope, visible fact edges → each candidate fact scored by its endpoints' PageRank and its
+//! similarity → each chunk scored by its facts: Π(1 + similarity) × Σ edge score. Hybrid path:
+//! chunk vectors + chunk BM25 inside the scope. The three chunk rankings are fused; the hybrid
+//! path alone still answers when the graph finds too little.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::Stage;
+use super::plan::TimeScope;
+use crate::Result;
+use crate::index::NsIndexes;
+use crate::index::graph::Catalog;
+use crate::index::text::TextKind;
+use crate::model::{ChunkId, FactId, Status, TxId};
+use crate::store::NsStore;
+
+/// Reciprocal-rank-fusion constant.
+const RRF_K: f32 = 60.0;
+/// Seeds taken from each seed list.
+const SEEDS_PER_LIST: usize = 100;
+/// Seeds whose entities start the PageRank.
+const PPR_SEEDS: usize = 20;
+/// Candidate sets at most this large are scored exactly instead of by filtered HNSW search.
+const EXACT_LIMIT: usize = 4000;
+
+/// Everything retrieval needs to read one namespace at one snapshot.
+pub struct Ctx<'a> {
+    /// Records.
+    pub store: &'a dyn NsStore,
+    /// Indexes.
+    pub idx: &'a NsIndexes,
+    /// Catalog (read-locked by the caller).
+    pub cat: &'a Catalog,
+    /// Snapshot (None = current).
+    pub as_of: Option<TxId>,
+    /// Time scope.
+    pub scope: Option<&'a TimeScope>,
+    /// Day key of "now" for the soft recency prior.
+    pub now_key: Option<i32>,
+}
+
+/// What retrieval found, before hydration.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Facts with scores, best first.
+    pub facts: Vec<(FactId, f32)>,
+    /// Chunks with scores, best first.
+    pub chunks: Vec<(ChunkId, f32)>,
+    /// Explain stages.
+    pub stages: Vec<Stage>,
+}
+
+impl Ctx<'_> {
+    fn hard(&self) -> Option<&TimeScope> {
+        self.scope.filter(|s| s.hard)
+    }
+
+    /// Whether a fact is visible at the snapshot.
+    pub fn fact_visible(&self, id: FactId) -> bool {
+        let Some(m) = self.cat.facts.get(&id) else {
+            return false;
+        };
+        match self.as_of {
+            None => m.active,
+            Some(t) if m.updated_tx <= t => m.active,
+            Some(t) => {
+                matches!(self.store.fact(id, Some(t)), Ok(Some(f)) if f.status == Status::Active)
+            }
+        }
+    }
+
+    /// Whether a fact is inside the hard scope (always true without one).
+    pub fn fact_in_scope(&self, id: FactId) -> bool {
+        match (self.hard(), self.cat.facts.get(&id)) {
+            (None, Some(_)) => true,
+            (Some(s), Some(m)) => s.overlaps_keys(m.vstart, m.vend),
+            _ => false,
+        }
+    }
+
+    /// Whether a chunk is visible at the snapshot (it existed and its document was active).
+    pub fn chunk_visible(&self, id: ChunkId) -> bool {
+        let Some(c) = self.cat.chunks.get(&id) else {
+            return false;
+        };
+        let Some(d) = self.cat.docs.get(&c.doc) else {
+            return false;
+        };
+        match self.as_of {
+            None => d.active,
+            Some(t) if c.added_tx > t => false,
+            Some(t) if d.updated_tx <= t => d.active,
+            Some(t) => {
+                matches!(self.store.document(c.doc, Some(t)), Ok(Some(d)) if d.status == Status::Active)
+            }
+        }
+    }
+
+    /// Whether a chunk's document time is inside the hard scope (undated chunks are not).
+    pub fn chunk_in_scope(&self, id: ChunkId) -> bool {
+        match (self.hard(), self.cat.chunks.get(&id)) {
+            (None, Some(_)) => true,
+            (Some(s), Some(c)) => c.vstart != i32::MIN && s.overlaps_keys(c.vstart, c.vend),
+            _ => false,
+        }
+    }
+
+    /// Soft-scope recency weight in (0, 1] for an item spanning day keys `[s, e)`.
+    fn recency(&self, s: i32, e: i32) -> f32 {
+        let (Some(scope), Some(now)) = (self.scope, self.now_key) else {
+            return 1.0;
+        };
+        if scope.hard {
+            return 1.0;
+        }
+        if scope.overlaps_keys(s, e) {
+            return 1.0;
+        }
+        if s == i32::MIN || e == i32::MAX {
+            return 0.6;
+        }
+        let dist = if e <= now { now - e } else { s - now }.max(0) as f32;
+        0.5 + 0.5 / (1.0 + dist / 180.0)
+    }
+}
+
+fn rrf(lists: &[(&[(u64, f32)], f32)]) -> HashMap<u64, f32> {
+    let mut out: HashMap<u64, f32> = HashMap::new();
+    for (list, weight) in lists {
+        for (rank, (id, _)) in list.iter().enumerate() {
+            *out.entry(*id).or_default() += weight / (RRF_K + rank as f32 + 1.0);
+        }
+    }
+    out
+}
+
+fn sorted(m: HashMap<u64, f32>) -> Vec<(u64, f32)> {
+    let mut v: Vec<(u64, f32)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+struct Timer {
+    on: bool,
+    t: Instant,
+    stages: Vec<Stage>,
+}
+
+impl Timer {
+    fn lap(&mut self, name: &str, items: &[(u64, f32)], prefix: &str) {
+        if !self.on {
+            return;
+        }
+        self.stages.push(Stage {
+            stage: name.to_string(),
+            ms: self.t.elapsed().as_secs_f64() * 1000.0,
+            kept: items.len(),
+            top: items
+                .iter()
+                .take(5)
+                .map(|(id, _)| format!("{prefix}:{id}"))
+                .collect(),
+        });
+        self.t = Instant::now();
+    }
+}
+
+/// Vector search restricted to a candidate predicate: exact over an enumerated candidate list
+/// when it is short, filtered HNSW search otherwise.
+fn vector_seeds(
+    index: &crate::index::vector::VectorIndex,
+    q: &[f32],
+    candidates: Option<Vec<u64>>,
+    keep: &(dyn Fn(u64) -> bool + Sync),
+    k: usize,
+) -> Result<Vec<(u64, f32)>> {
+    match candidates {
+        Some(c) if c.len() <= EXACT_LIMIT => {
+            let c: Vec<u64> = c.into_iter().filter(|id| keep(*id)).collect();
+            index.score_exact(q, &c, k)
+        }
+        _ => index.filtered_search(q, k, keep),
+    }
+}
+
+/// The local path plus hybrid chunk search. `q` is the query vector, `text` the query text.
+pub fn specific(
+    ctx: &Ctx<'_>,
+    q: &[f32],
+    text: &str,
+    want_chunks: usize,
+    explain: bool,
+) -> Result<Found> {
+    let mut timer = Timer {
+        on: explain,
+        t: Instant::now(),
+        stages: Vec::new(),
+    };
+    let hard = ctx.hard();
+    let hull = hard.map(|s| s.hull());
+
+    // 1. Seed facts: vector + BM25 within the scope.
+    let fact_ok = |id: u64| ctx.fact_in_scope(id) && ctx.fact_visible(id);
+    let fact_cands = hull
+        .as_ref()
+        .map(|h| ctx.cat.facts_overlapping(h, EXACT_LIMIT + 1));
+    let vec_facts = vector_seeds(&ctx.idx.facts, q, fact_cands, &fact_ok, SEEDS_PER_LIST)?;
+    timer.lap("seed_facts_vector", &vec_facts, "fact");
+    let bm25_facts: Vec<(u64, f32)> = ctx
+        .idx
+        .text
+        .search(TextKind::Fact, text, hull.as_ref(), SEEDS_PER_LIST * 2)?
+        .into_iter()
+        .filter(|(id, _)| fact_ok(*id))
+        .take(SEEDS_PER_LIST)
+        .collect();
+    timer.lap("seed_facts_bm25", &bm25_facts, "fact");
+    let seeds = sorted(rrf(&[(&vec_facts, 1.0), (&bm25_facts, 1.0)]));
+    let sim: HashMap<u64, f32> = vec_facts.iter().copied().collect();
+    timer.lap("seed_fusion", &seeds, "fact");
+
+    // 2. Personalised PageRank from the seeds' entities over in-scope, visible edges.
+    let mut weights: HashMap<u64, f32> = HashMap::new();
+    for (id, s) in seeds.iter().take(PPR_SEEDS) {
+        if let Some(m) = ctx.cat.facts.get(id) {
+            *weights.entry(m.subject).or_default() += s;
+            if let Some(o) = m.object {
+                *weights.entry(o).or_default() += s;
+            }
+        }
+    }
+    let seed_entities: Vec<(u64, f32)> = weights.into_iter().collect();
+    let edge_ok = |f: FactId| fact_ok(f);
+    let ppr = ctx
+        .cat
+        .personalized_pagerank(&seed_entities, &edge_ok, 0.15, 1e-4, 5_000);
+    let mut top_entities: Vec<(u64, f32)> = ppr.iter().map(|(e, p)| (*e, *p)).collect();
+    top_entities.sort_by(|a, b| b.1.total_cmp(&a.1));
+    top_entities.truncate(10);
+    timer.lap("pagerank", &top_entities, "entity");
+    let max_ppr = top_entities.first().map(|x| x.1).unwrap_or(0.0).max(1e-9);
+
+    // 3. Candidate edges: the seeds plus in-scope facts of the top entities; scored by their
+    //    endpoints and their similarity.
+    let mut cand: Vec<u64> = seeds.iter().take(2 * SEEDS_PER_LIST).map(|x| x.0).collect();
+    for (e, _) in &top_entities {
+        cand.extend(
+            ctx.cat
+                .facts_of(*e)
+                .iter()
+                .rev()
+                .filter(|f| fact_ok(**f))
+                .take(100),
+        );
+    }
+    cand.sort_unstable();
+    cand.dedup();
+    let missing: Vec<u64> = cand
+        .iter()
+        .copied()
+        .filter(|f| !sim.contains_key(f))
+        .collect();
+    let mut sim = sim;
+    for (id, s) in ctx.idx.facts.score_exact(q, &missing, missing.len())? {
+        sim.insert(id, s);
+    }
+    let seed_rank: HashMap<u64, f32> = seeds.iter().copied().collect();
+    let max_seed = seeds.first().map(|x| x.1).unwrap_or(1.0).max(1e-9);
+    let mut fact_scores: Vec<(u64, f32)> = cand
+        .iter()
+        .filter_map(|id| {
+            let m = ctx.cat.facts.get(id)?;
+            let endpoints = ppr.get(&m.subject).copied().unwrap_or(0.0)
+                + m.object.and_then(|o| ppr.get(&o).copied()).unwrap_or(0.0);
+            let s = sim.get(id).copied().unwrap_or(0.0).max(0.0);
+            let graph = (endpoints / max_ppr).min(2.0) * (1.0 + s) / 4.0;
+            let seed = seed_rank.get(id).copied().unwrap_or(0.0) / max_seed;
+            let score = (0.6 * seed + 0.4 * graph)
+                * (0.75 + 0.25 * m.confidence)
+                * ctx.recency(m.vstart, m.vend);
+            Some((*id, score))
+        })
+        .collect();
+    fact_scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    timer.lap("edge_scores", &fact_scores, "fact");
+
+    // 4. Chunks by their edges: Π(1 + sim) × Σ edge score.
+    let mut sum: HashMap<u64, f32> = HashMap::new();
+    let mut prod: HashMap<u64, f32> = HashMap::new();
+    for (id, score) in fact_scores.iter().take(300) {
+        let Some(m) = ctx.cat.facts.get(id) else {
+            continue;
+        };
+        let s = sim.get(id).copied().unwrap_or(0.0).clamp(0.0, 1.0);
+        for c in &m.sources {
+            if !ctx.chunk_visible(*c) {
+                continue;
+            }
+            *sum.entry(*c).or_default() += score;
+            *prod.entry(*c).or_insert(1.0) *= 1.0 + s;
+        }
+    }
+    let graph_chunks = sorted(
+        sum.into_iter()
+            .map(|(c, s)| (c, s * prod.get(&c).copied().unwrap_or(1.0).min(8.0)))
+            .collect(),
+    );
+    timer.lap("chunks_from_edges", &graph_chunks, "chunk");
+
+    // 5. Hybrid chunk search inside the scope.
+    let chunk_ok = |id: u64| ctx.chunk_in_scope(id) && ctx.chunk_visible(id);
+    let chunk_cands: Option<Vec<u64>> = hard.map(|s| {
+        ctx.cat
+            .chunks
+            .iter()
+            .filter(|(_, c)| c.vstart != i32::MIN && s.overlaps_keys(c.vstart, c.vend))
+            .map(|(id, _)| *id)
+            .take(EXACT_LIMIT + 1)
+            .collect()
+    });
+    let vec_chunks = vector_seeds(&ctx.idx.chunks, q, chunk_cands, &chunk_ok, SEEDS_PER_LIST)?;
+    timer.lap("chunks_vector", &vec_chunks, "chunk");
+    let bm25_chunks: Vec<(u64, f32)> = ctx
+        .idx
+        .text
+        .search(TextKind::Chunk, text, hull.as_ref(), SEEDS_PER_LIST * 2)?
+        .into_iter()
+        .filter(|(id, _)| chunk_ok(*id))
+        .take(SEEDS_PER_LIST)
+        .collect();
+    timer.lap("chunks_bm25", &bm25_chunks, "chunk");
+
+    // 6. Fuse, with the soft-scope prior.
+    let mut fused = rrf(&[
+        (&graph_chunks, 1.0),
+        (&vec_chunks, 1.0),
+        (&bm25_chunks, 1.2),
+    ]);
+    if ctx.scope.is_some_and(|s| !s.hard) {
+        for (c, s) in fused.iter_mut() {
+            if let Some(m) = ctx.cat.chunks.get(c) {
+                *s *= ctx.recency(m.vstart, m.vend);
+            }
+        }
+    }
+    let mut chunks = sorted(fused);
+    if let Some(s) = hard
+        && s.intervals.len() > 1
+    {
+        chunks = balance(ctx, s, chunks);
+    }
+    chunks.truncate(want_chunks.max(1));
+    timer.lap("chunk_fusion", &chunks, "chunk");
+    Ok(Found {
+        facts: fact_scores,
+        chunks,
+        stages: timer.stages,
+    })
+}
+
+/// Interleaves chunks so that each period of a multi-period scope gets its share.
+fn balance(ctx: &Ctx<'_>, scope: &TimeScope, ranked: Vec<(u64, f32)>) -> Vec<(u64, f32)> {
+    let mut per: Vec<Vec<(u64, f32)>> = vec![Vec::new(); scope.intervals.len() + 1];
+    for (c, s) in ranked {
+        let slot = ctx
+            .cat
+            .chunks
+            .get(&c)
+            .and_then(|m| {
+                scope
+                    .intervals
+                    .iter()
+                    .position(|iv| m.vstart < iv.end_key() && m.vend > iv.start_key())
+            })
+            .unwrap_or(scope.intervals.len());
+        per[slot].push((c, s));
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        let mut any = false;
+        for list in &per {
+            if let Some(x) = list.get(i) {
+                out.push(*x);
+                any = true;
+            }
+        }
+        if !any {
+            break;
+        }
+        i += 1;
+    }
+    out
+}

@@ -1,0 +1,383 @@
+//! The store: the only source of truth. Everything else (text, vector and graph indexes) is
+//! derived from it and can be rebuilt.
+//!
+//! The store is reached through two traits at the level of records, transactions and as-of scans
+//! — never raw keys: [`Store`] (namespaces, schema, durability) and [`NsStore`] (one namespace's
+//! records). [`SledStore`] is the embedded backend. Nothing above this module names sled types.
+//!
+//! **Architecture invariant:** a namespace is an isolated key space. An [`NsStore`] handle can only
+//! read and write its own namespace; there is no API that takes a record id from one namespace and
+//! resolves it in another.
+//!
+//! **Architecture invariant:** every write of knowledge goes through [`NsStore::commit`], which
+//! applies one [`WriteSet`] atomically (all or nothing, also across a crash), assigns it the next
+//! transaction id, appends its audit entry to the hash chain and advances the head.
+
+mod keys;
+mod migrations;
+mod sled_store;
+
+pub use keys::LONG_SPAN_DAYS;
+pub use migrations::{
+    CURRENT_SCHEMA_VERSION, MIGRATIONS, Migration, MigrationRecord, force_version,
+};
+pub use sled_store::SledStore;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+use crate::model::{
+    AuditEntry, Change, Chunk, ChunkId, DocId, Document, Entity, EntityId, Fact, FactId, Summary,
+    TimeNode, Tx, TxId, TxKind,
+};
+use crate::time::{Interval, TimeKey};
+
+/// A namespace as listed by the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamespaceInfo {
+    /// Name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Record counts of a namespace (current state).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Active documents.
+    pub documents: u64,
+    /// Chunks of active documents.
+    pub chunks: u64,
+    /// Active facts.
+    pub facts: u64,
+    /// Active entities.
+    pub entities: u64,
+    /// Time nodes.
+    pub time_nodes: u64,
+    /// Committed transactions (the head transaction id).
+    pub transactions: u64,
+}
+
+/// Kinds of ids a namespace allocates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// Documents.
+    Document,
+    /// Chunks.
+    Chunk,
+    /// Entities.
+    Entity,
+    /// Facts.
+    Fact,
+    /// Ingest jobs.
+    Job,
+}
+
+/// Records to remove physically (all versions and every key derived from them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Erasure {
+    /// Documents (their chunks must be listed in `chunks`).
+    pub documents: Vec<DocId>,
+    /// Chunks.
+    pub chunks: Vec<ChunkId>,
+    /// Facts.
+    pub facts: Vec<FactId>,
+    /// Entities.
+    pub entities: Vec<EntityId>,
+}
+
+impl Erasure {
+    /// Whether nothing is to be erased.
+    pub fn is_empty(&self) -> bool {
+        self.documents.is_empty()
+            && self.chunks.is_empty()
+            && self.facts.is_empty()
+            && self.entities.is_empty()
+    }
+}
+
+/// Everything one transaction writes. Records are written as new current versions (the previous
+/// version, if any, is kept as history); `updated_tx` of each record is set to `tx` by the store.
+#[derive(Debug, Clone)]
+pub struct WriteSet {
+    /// The transaction id this write set was built for: must be `head_tx() + 1` at commit.
+    pub tx: TxId,
+    /// What kind of operation.
+    pub kind: TxKind,
+    /// Who.
+    pub actor: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// Documents added or changed.
+    pub documents: Vec<Document>,
+    /// Chunks added.
+    pub chunks: Vec<Chunk>,
+    /// Entities created or changed.
+    pub entities: Vec<Entity>,
+    /// Facts asserted or changed.
+    pub facts: Vec<Fact>,
+    /// Time nodes created or touched.
+    pub nodes: Vec<TimeNode>,
+    /// Time nodes whose facts changed; they and their ancestors are marked dirty.
+    pub touched_nodes: Vec<TimeKey>,
+    /// Summary versions to overwrite in place (only used by erase, to scrub findings).
+    pub summary_rewrites: Vec<Summary>,
+    /// Physical removals.
+    pub erase: Erasure,
+    /// The list of changes (kept with the transaction).
+    pub changes: Vec<Change>,
+    /// Extra details for the audit entry (never content).
+    pub audit_details: serde_json::Value,
+    /// Flush to disk before returning (the default). Bulk loaders may group-commit.
+    pub durable: bool,
+}
+
+impl WriteSet {
+    /// An empty write set for transaction `tx`.
+    pub fn new(tx: TxId, kind: TxKind, actor: impl Into<String>, reason: Option<String>) -> Self {
+        WriteSet {
+            tx,
+            kind,
+            actor: actor.into(),
+            reason,
+            documents: Vec::new(),
+            chunks: Vec::new(),
+            entities: Vec::new(),
+            facts: Vec::new(),
+            nodes: Vec::new(),
+            touched_nodes: Vec::new(),
+            summary_rewrites: Vec::new(),
+            erase: Erasure::default(),
+            changes: Vec::new(),
+            audit_details: serde_json::Value::Null,
+            durable: true,
+        }
+    }
+
+    /// Whether the write set changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.documents.is_empty()
+            && self.chunks.is_empty()
+            && self.entities.is_empty()
+            && self.facts.is_empty()
+            && self.nodes.is_empty()
+            && self.erase.is_empty()
+            && self.changes.is_empty()
+    }
+}
+
+/// A time-range scan over facts.
+#[derive(Debug, Clone)]
+pub struct FactScan {
+    /// Facts whose valid time overlaps this interval.
+    pub valid: Interval,
+    /// Only facts with this entity as subject or object.
+    pub entity: Option<EntityId>,
+    /// The transaction-time snapshot (None = current).
+    pub as_of: Option<TxId>,
+    /// Include facts retracted at the snapshot.
+    pub include_retracted: bool,
+    /// Resume after this cursor (from a previous page).
+    pub cursor: Option<FactCursor>,
+    /// At most this many facts.
+    pub limit: usize,
+}
+
+impl FactScan {
+    /// Every fact valid at some point of `valid`, current snapshot, active only, up to `limit`.
+    pub fn new(valid: Interval, limit: usize) -> Self {
+        FactScan {
+            valid,
+            entity: None,
+            as_of: None,
+            include_retracted: false,
+            cursor: None,
+            limit,
+        }
+    }
+}
+
+/// Position in a fact scan: facts come ordered by (valid start, id); long facts first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactCursor {
+    /// Valid-start day key of the last fact returned (`i32::MIN` for the long-fact prefix).
+    pub start: i32,
+    /// Id of the last fact returned.
+    pub id: FactId,
+    /// Whether the cursor is still inside the long-fact list.
+    pub long: bool,
+}
+
+impl FactCursor {
+    /// Opaque text form for APIs.
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}", u8::from(self.long), self.start, self.id)
+    }
+    /// Parses [`FactCursor::encode`].
+    pub fn decode(s: &str) -> Result<Self> {
+        let bad = || crate::Error::invalid(format!("invalid cursor {s:?}"));
+        let mut it = s.split('.');
+        let long = match it.next() {
+            Some("1") => true,
+            Some("0") => false,
+            _ => return Err(bad()),
+        };
+        let start = it.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+        let id = it.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+        if it.next().is_some() {
+            return Err(bad());
+        }
+        Ok(FactCursor { start, id, long })
+    }
+}
+
+/// A page of results with the cursor of the next page.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<FactCursor>,
+}
+
+/// Result of verifying a namespace's audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerify {
+    /// Whether the chain is intact.
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: u64,
+    /// The first entry that fails (its sequence number), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_bad: Option<u64>,
+    /// What is wrong with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// The store: namespaces, schema, durability.
+pub trait Store: Send + Sync {
+    /// Every namespace.
+    fn namespaces(&self) -> Result<Vec<NamespaceInfo>>;
+    /// A namespace's records, or None when it does not exist.
+    fn namespace(&self, name: &str) -> Result<Option<Arc<dyn NsStore>>>;
+    /// Creates a namespace (idempotent) and returns it.
+    fn create_namespace(&self, name: &str) -> Result<Arc<dyn NsStore>>;
+    /// The schema version of the open store.
+    fn schema_version(&self) -> u32;
+    /// The migrations applied to this store, oldest first.
+    fn migrations(&self) -> Result<Vec<MigrationRecord>>;
+    /// Forces everything to disk.
+    fn flush(&self) -> Result<()>;
+    /// Bytes the store occupies on disk.
+    fn size_on_disk(&self) -> Result<u64>;
+}
+
+/// One namespace's records, transactions and as-of scans.
+pub trait NsStore: Send + Sync {
+    /// The namespace name.
+    fn name(&self) -> &str;
+    /// The last committed transaction (0 when empty).
+    fn head_tx(&self) -> TxId;
+    /// Allocates `n` consecutive ids of a kind and returns the first. Ids are never reused.
+    fn alloc_ids(&self, kind: IdKind, n: u64) -> u64;
+    /// Applies a write set atomically as transaction `ws.tx` (which must be `head_tx() + 1`).
+    fn commit(&self, ws: WriteSet) -> Result<Tx>;
+    /// Appends an audit entry that is not a transaction (e.g. a verification, a failed request).
+    fn append_audit(
+        &self,
+        action: &str,
+        actor: &str,
+        reason: Option<String>,
+        details: serde_json::Value,
+    ) -> Result<AuditEntry>;
+    /// Record counts of the current state.
+    fn stats(&self) -> Result<Stats>;
+
+    /// One transaction.
+    fn tx(&self, id: TxId) -> Result<Option<Tx>>;
+    /// Transactions with ids in `from..=to`, ascending, at most `limit`.
+    fn txs(&self, from: TxId, to: TxId, limit: usize) -> Result<Vec<Tx>>;
+    /// Audit entries from sequence number `from`, at most `limit`.
+    fn audit(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// Checks the hash chain of the audit log.
+    fn verify_audit(&self) -> Result<AuditVerify>;
+
+    /// A document as of a snapshot.
+    fn document(&self, id: DocId, as_of: Option<TxId>) -> Result<Option<Document>>;
+    /// The internal id of the document with this user-facing id.
+    fn document_by_external(&self, external_id: &str) -> Result<Option<DocId>>;
+    /// The document with this content hash.
+    fn document_by_hash(&self, hash: &str) -> Result<Option<DocId>>;
+    /// Documents in id order after `after`, as of a snapshot (active only).
+    fn documents(&self, after: DocId, limit: usize, as_of: Option<TxId>) -> Result<Vec<Document>>;
+    /// Current versions of every document (any status) in id order after `after`.
+    fn documents_all(&self, after: DocId, limit: usize) -> Result<Vec<Document>>;
+    /// A chunk.
+    fn chunk(&self, id: ChunkId) -> Result<Option<Chunk>>;
+
+    /// Current versions of every entity (any status) in id order after `after`.
+    fn entities_all(&self, after: EntityId, limit: usize) -> Result<Vec<Entity>>;
+    /// An entity as of a snapshot.
+    fn entity(&self, id: EntityId, as_of: Option<TxId>) -> Result<Option<Entity>>;
+    /// The entity a normalised name currently resolves to.
+    fn entity_by_alias(&self, normalized: &str) -> Result<Option<EntityId>>;
+    /// Entities in id order after `after`, as of a snapshot (active only).
+    fn entities(&self, after: EntityId, limit: usize, as_of: Option<TxId>) -> Result<Vec<Entity>>;
+
+    /// A fact as of a snapshot (in whatever status it had then).
+    fn fact(&self, id: FactId, as_of: Option<TxId>) -> Result<Option<Fact>>;
+    /// The fact with this identity ([`Fact::identity`]).
+    fn fact_by_identity(&self, identity: &[u8; 16]) -> Result<Option<FactId>>;
+    /// Facts by valid time (and optionally entity) as of a snapshot, paged.
+    fn facts(&self, scan: &FactScan) -> Result<Page<Fact>>;
+    /// Ids of the facts changed by transactions `from..=to`, with the transaction.
+    fn facts_changed(&self, from: TxId, to: TxId) -> Result<Vec<(TxId, FactId)>>;
+    /// Ids of the facts that cite a chunk.
+    fn facts_of_chunk(&self, chunk: ChunkId) -> Result<Vec<FactId>>;
+    /// Visits the current version of every fact (any status), in id order.
+    fn for_each_fact(&self, f: &mut dyn FnMut(Fact) -> Result<()>) -> Result<()>;
+
+    /// A time node.
+    fn node(&self, key: &TimeKey) -> Result<Option<TimeNode>>;
+    /// Every time node, in key order.
+    fn nodes(&self) -> Result<Vec<TimeNode>>;
+    /// Nodes whose summaries are out of date, with the transaction that dirtied them last.
+    fn dirty_nodes(&self) -> Result<Vec<(TimeKey, TxId)>>;
+    /// The summary of a node that reflects the latest transaction `<= as_of` (None = newest).
+    fn summary(&self, key: &TimeKey, as_of: Option<TxId>) -> Result<Option<Summary>>;
+    /// Every version of a node's summary, oldest first.
+    fn summary_versions(&self, key: &TimeKey) -> Result<Vec<Summary>>;
+    /// Stores summaries (derived data, not a transaction) and clears the dirty mark of each node
+    /// whose mark is not newer than the summary's `reflects_tx`.
+    fn put_summaries(&self, summaries: &[Summary]) -> Result<()>;
+
+    /// Small non-transactional metadata (index checkpoints, embedder identity, job state).
+    fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Sets a metadata value.
+    fn meta_put(&self, key: &str, value: &[u8]) -> Result<()>;
+    /// Scans metadata keys with a prefix.
+    fn meta_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Removes a metadata value.
+    fn meta_remove(&self, key: &str) -> Result<()>;
+}
+
+/// Checks a namespace name: 1–64 characters of `a-z`, `0-9`, `_`, `-`, starting with a letter or
+/// digit. Names never contain `/` or `..`, so they are safe in paths and URLs.
+pub fn validate_namespace(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && name.as_bytes()[0].is_ascii_alphanumeric();
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::Error::invalid(format!(
+            "invalid namespace name {name:?}: use 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
+        )))
+    }
+}

@@ -1,0 +1,1 @@
+//! Ingestion end to end (filled in with issue 02).

@@ -1,0 +1,376 @@
+//! The store: namespaces, versioned records and as-of reads, valid-time / entity / transaction
+//! scans, schema version and migrations. Written against the `Store` traits so that every backend
+//! can run the same checks.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chronorag::model::{Entity, EntityKind, Status, TxKind};
+use chronorag::store::{
+    self, FactScan, IdKind, MIGRATIONS, Migration, NsStore, SledStore, Store, WriteSet,
+};
+use chronorag::time::{Interval, TimeKey};
+use chronorag::{Error, Result};
+
+use crate::support::{fact, fact_over, tmp};
+
+fn open(dir: &std::path::Path) -> Arc<dyn Store> {
+    Arc::new(SledStore::open(dir).expect("open store"))
+}
+
+fn entity(ns: &dyn NsStore, name: &str, tx: u64) -> Entity {
+    Entity {
+        id: ns.alloc_ids(IdKind::Entity, 1),
+        name: name.into(),
+        kind: EntityKind::Organization,
+        aliases: vec![],
+        merged_into: None,
+        status: Status::Active,
+        added_tx: tx,
+        updated_tx: tx,
+    }
+}
+
+fn ws(ns: &dyn NsStore) -> WriteSet {
+    WriteSet::new(
+        ns.head_tx() + 1,
+        TxKind::Assert,
+        "test",
+        Some("because".into()),
+    )
+}
+
+#[test]
+fn namespaces_are_isolated() {
+    let dir = tmp();
+    let store = open(dir.path());
+    let a = store.create_namespace("alpha").unwrap();
+    let b = store.create_namespace("beta").unwrap();
+
+    let mut w = ws(a.as_ref());
+    let e = entity(a.as_ref(), "Secret Corp", w.tx);
+    let fid = a.alloc_ids(IdKind::Fact, 1);
+    w.facts
+        .push(fact(fid, e.id, "alpha secret fact", "2020", w.tx));
+    w.entities.push(e.clone());
+    a.commit(w).unwrap();
+
+    // Beta sees nothing of alpha: no facts, no entities, no aliases, its own head.
+    assert_eq!(b.head_tx(), 0);
+    let page = b.facts(&FactScan::new(Interval::all(), 100)).unwrap();
+    assert!(page.items.is_empty());
+    assert!(b.fact(fid, None).unwrap().is_none());
+    assert!(b.entity(e.id, None).unwrap().is_none());
+    assert!(b.entity_by_alias("secret").unwrap().is_none());
+    assert_eq!(b.stats().unwrap().facts, 0);
+    assert_eq!(a.stats().unwrap().facts, 1);
+
+    // The same ids can exist in both without mixing.
+    let mut w = ws(b.as_ref());
+    let e2 = entity(b.as_ref(), "Other Corp", w.tx);
+    let fid2 = b.alloc_ids(IdKind::Fact, 1);
+    assert_eq!(fid2, fid, "ids are per namespace");
+    w.facts.push(fact(fid2, e2.id, "beta fact", "2020", w.tx));
+    w.entities.push(e2);
+    b.commit(w).unwrap();
+    assert_eq!(
+        a.fact(fid, None).unwrap().unwrap().description,
+        "alpha secret fact"
+    );
+    assert_eq!(b.fact(fid, None).unwrap().unwrap().description, "beta fact");
+
+    // Unknown and invalid namespace names.
+    assert!(store.namespace("gamma").unwrap().is_none());
+    for bad in ["", "../x", "a/b", "UPPER", "x".repeat(65).as_str(), "-lead"] {
+        assert!(
+            matches!(store.namespace(bad), Err(Error::Invalid(_))),
+            "{bad:?}"
+        );
+    }
+    let names: BTreeSet<String> = store
+        .namespaces()
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["alpha".to_string(), "beta".to_string()])
+    );
+}
+
+#[test]
+fn records_are_versioned_and_readable_as_of() {
+    let dir = tmp();
+    let store = open(dir.path());
+    let ns = store.create_namespace("default").unwrap();
+
+    let mut w = ws(ns.as_ref());
+    let e = entity(ns.as_ref(), "Audi", w.tx);
+    let fid = ns.alloc_ids(IdKind::Fact, 1);
+    let f = fact(fid, e.id, "Audi delivered cars", "2019", w.tx);
+    w.facts.push(f.clone());
+    w.entities.push(e.clone());
+    let t1 = ns.commit(w).unwrap();
+    assert_eq!(t1.id, 1);
+
+    let mut w = ws(ns.as_ref());
+    let mut retracted = f.clone();
+    retracted.status = Status::Retracted;
+    retracted.retracted_tx = Some(w.tx);
+    w.facts.push(retracted);
+    let t2 = ns.commit(w).unwrap();
+    assert_eq!(t2.id, 2);
+
+    let now = ns.fact(fid, None).unwrap().unwrap();
+    assert_eq!(now.status, Status::Retracted);
+    assert_eq!(now.retracted_tx, Some(2));
+    let then = ns.fact(fid, Some(1)).unwrap().unwrap();
+    assert_eq!(then.status, Status::Active);
+    assert!(
+        ns.fact(fid, Some(0)).unwrap().is_none(),
+        "nothing existed before tx 1"
+    );
+
+    let mut scan = FactScan::new(Interval::all(), 10);
+    assert!(ns.facts(&scan).unwrap().items.is_empty());
+    scan.as_of = Some(1);
+    assert_eq!(ns.facts(&scan).unwrap().items.len(), 1);
+    scan.as_of = None;
+    scan.include_retracted = true;
+    assert_eq!(ns.facts(&scan).unwrap().items.len(), 1);
+
+    assert_eq!(ns.stats().unwrap().facts, 0);
+    assert_eq!(ns.facts_changed(1, 2).unwrap(), vec![(1, fid), (2, fid)]);
+    let txs = ns.txs(1, 10, 10).unwrap();
+    assert_eq!(txs.len(), 2);
+    assert_eq!(txs[0].actor, "test");
+    assert_eq!(txs[0].reason.as_deref(), Some("because"));
+    // A write set built for a stale head is refused.
+    let stale = WriteSet::new(2, TxKind::Assert, "test", None);
+    assert!(matches!(ns.commit(stale), Err(Error::Conflict(_))));
+}
+
+#[test]
+fn facts_scan_by_valid_time_entity_and_pages() {
+    let dir = tmp();
+    let store = open(dir.path());
+    let ns = store.create_namespace("default").unwrap();
+    let mut w = ws(ns.as_ref());
+    let audi = entity(ns.as_ref(), "Audi", w.tx);
+    let bmw = entity(ns.as_ref(), "BMW", w.tx);
+    let mut ids = Vec::new();
+    for (i, key) in ["2018", "2019", "2019-Q3", "2019-07-15", "2020", "2021-W05"]
+        .iter()
+        .enumerate()
+    {
+        let id = ns.alloc_ids(IdKind::Fact, 1);
+        let subj = if i % 2 == 0 { audi.id } else { bmw.id };
+        w.facts
+            .push(fact(id, subj, &format!("fact at {key}"), key, w.tx));
+        ids.push(id);
+    }
+    // A long fact ("since 2015") and an unbounded one.
+    let since = Interval::since(chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap());
+    let long_id = ns.alloc_ids(IdKind::Fact, 1);
+    w.facts
+        .push(fact_over(long_id, audi.id, "since 2015", since, w.tx));
+    w.entities.extend([audi.clone(), bmw.clone()]);
+    ns.commit(w).unwrap();
+
+    let descs = |scan: &FactScan| -> BTreeSet<String> {
+        ns.facts(scan)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|f| f.description)
+            .collect()
+    };
+    let y2019 = TimeKey::parse("2019").unwrap().interval();
+    assert_eq!(
+        descs(&FactScan::new(y2019, 100)),
+        BTreeSet::from([
+            "fact at 2019".to_string(),
+            "fact at 2019-Q3".to_string(),
+            "fact at 2019-07-15".to_string(),
+            "since 2015".to_string()
+        ])
+    );
+    let q4_2019 = TimeKey::parse("2019-Q4").unwrap().interval();
+    assert_eq!(
+        descs(&FactScan::new(q4_2019, 100)),
+        BTreeSet::from(["fact at 2019".to_string(), "since 2015".to_string()])
+    );
+    let before_2015 = Interval::before(chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap());
+    assert!(descs(&FactScan::new(before_2015, 100)).is_empty());
+
+    let mut by_bmw = FactScan::new(Interval::all(), 100);
+    by_bmw.entity = Some(bmw.id);
+    assert_eq!(
+        descs(&by_bmw),
+        BTreeSet::from([
+            "fact at 2019".to_string(),
+            "fact at 2019-07-15".to_string(),
+            "fact at 2021-W05".to_string()
+        ])
+    );
+
+    // Paging returns every fact exactly once, for both index paths.
+    for entity in [None, Some(audi.id)] {
+        let mut scan = FactScan::new(Interval::all(), 2);
+        scan.entity = entity;
+        let mut seen = Vec::new();
+        loop {
+            let page = ns.facts(&scan).unwrap();
+            seen.extend(page.items.iter().map(|f| f.id));
+            match page.next {
+                Some(c) => scan.cursor = Some(c),
+                None => break,
+            }
+        }
+        let unique: BTreeSet<u64> = seen.iter().copied().collect();
+        assert_eq!(unique.len(), seen.len(), "no duplicates across pages");
+        let want = if entity.is_some() { 4 } else { 7 };
+        assert_eq!(seen.len(), want);
+    }
+}
+
+#[test]
+fn audit_chain_records_every_transaction() {
+    let dir = tmp();
+    let store = open(dir.path());
+    let ns = store.create_namespace("default").unwrap();
+    for i in 0..3 {
+        let mut w = ws(ns.as_ref());
+        let e = entity(ns.as_ref(), &format!("E{i}"), w.tx);
+        w.entities.push(e);
+        ns.commit(w).unwrap();
+    }
+    ns.append_audit(
+        "verify",
+        "tester",
+        None,
+        serde_json::json!({"note": "manual"}),
+    )
+    .unwrap();
+    let entries = ns.audit(1, 100).unwrap();
+    assert_eq!(entries.len(), 4);
+    assert_eq!(entries[0].prev_hash, chronorag::model::AuditEntry::GENESIS);
+    for w in entries.windows(2) {
+        assert_eq!(w[1].prev_hash, w[0].hash);
+    }
+    let v = ns.verify_audit().unwrap();
+    assert!(v.ok, "{v:?}");
+    assert_eq!(v.entries, 4);
+}
+
+#[test]
+fn reopen_keeps_everything() {
+    let dir = tmp();
+    let fid;
+    {
+        let store = open(dir.path());
+        let ns = store.create_namespace("keep").unwrap();
+        let mut w = ws(ns.as_ref());
+        let e = entity(ns.as_ref(), "Audi", w.tx);
+        fid = ns.alloc_ids(IdKind::Fact, 1);
+        w.facts.push(fact(fid, e.id, "kept", "2020", w.tx));
+        w.entities.push(e);
+        ns.commit(w).unwrap();
+    }
+    let store = open(dir.path());
+    let ns = store
+        .namespace("keep")
+        .unwrap()
+        .expect("namespace survives");
+    assert_eq!(ns.head_tx(), 1);
+    assert_eq!(ns.fact(fid, None).unwrap().unwrap().description, "kept");
+    assert!(ns.alloc_ids(IdKind::Fact, 1) > fid, "ids are never reused");
+    assert!(ns.verify_audit().unwrap().ok);
+}
+
+#[test]
+fn a_store_from_a_newer_binary_is_refused_with_a_clear_message() {
+    let dir = tmp();
+    drop(open(dir.path()));
+    store::force_version(dir.path(), store::CURRENT_SCHEMA_VERSION + 1).unwrap();
+    let err = SledStore::open(dir.path()).unwrap_err();
+    assert!(matches!(err, Error::SchemaTooNew { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("schema version") && msg.contains("upgrade chronorag"),
+        "{msg}"
+    );
+}
+
+fn m_noop(_: &sled::Db, _: &sled::Tree) -> Result<String> {
+    Ok("nothing".into())
+}
+
+fn m_mark(db: &sled::Db, _: &sled::Tree) -> Result<String> {
+    db.open_tree("test-marks")?.insert(b"m3", b"applied")?;
+    Ok("added the m3 mark".into())
+}
+
+#[test]
+fn migrations_apply_in_order_once_and_are_recorded() {
+    let dir = tmp();
+    let two = [
+        MIGRATIONS[0],
+        Migration {
+            version: 2,
+            name: "second",
+            apply: m_noop,
+        },
+    ];
+    let s = SledStore::open_with(dir.path(), &two).unwrap();
+    assert_eq!(s.schema_version(), 2);
+    let recs = s.migrations().unwrap();
+    assert_eq!(
+        recs.iter().map(|r| r.version).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let first_applied = recs[0].applied_at;
+    drop(s);
+
+    let three = [
+        two[0],
+        two[1],
+        Migration {
+            version: 3,
+            name: "third",
+            apply: m_mark,
+        },
+    ];
+    let s = SledStore::open_with(dir.path(), &three).unwrap();
+    assert_eq!(s.schema_version(), 3);
+    let recs = s.migrations().unwrap();
+    assert_eq!(recs.len(), 3);
+    assert_eq!(
+        recs[0].applied_at, first_applied,
+        "old migrations do not run again"
+    );
+    assert_eq!(recs[2].changed, "added the m3 mark");
+    drop(s);
+
+    // The shipped binary (one migration) refuses this store.
+    let err = SledStore::open(dir.path()).unwrap_err();
+    assert!(
+        matches!(err, Error::SchemaTooNew { found: 3, .. }),
+        "{err:?}"
+    );
+
+    // Every file in migrations/ is registered, in order.
+    let mut files: Vec<String> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".rs"))
+            .collect();
+    files.sort();
+    let registered: Vec<String> = MIGRATIONS
+        .iter()
+        .map(|m| format!("{:04}_{}.rs", m.version, m.name))
+        .collect();
+    assert_eq!(files, registered);
+}
