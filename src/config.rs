@@ -23,6 +23,8 @@ pub struct Config {
     pub embedder: String,
     /// Accept a namespace embedded with another embedder and re-embed it on open.
     pub reembed: bool,
+    /// Summariser: `extractive` (built in) or `llm`.
+    pub summarizer: String,
 }
 
 impl Default for Config {
@@ -32,6 +34,7 @@ impl Default for Config {
             extractor: "rules".into(),
             embedder: "hash".into(),
             reembed: false,
+            summarizer: "extractive".into(),
         }
     }
 }

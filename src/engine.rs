@@ -6,6 +6,9 @@
 //! returns domain types and [`crate::Result`].
 
 mod query;
+mod timeline;
+
+pub use timeline::{TimelineChild, TimelineNode};
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -20,8 +23,10 @@ use crate::index::{IndexSizes, NsIndexes};
 use crate::ingest::extract::Extractor;
 use crate::ingest::extract::rules::RulesExtractor;
 use crate::ingest::{IngestOptions, IngestReport, PreparedDocument, pipeline};
-use crate::model::Tx;
+use crate::model::{Tx, TxId};
 use crate::store::{self, NsStore, SledStore, Stats, Store};
+use crate::summary::Summarizer;
+use crate::summary::extractive::Extractive;
 use crate::{Error, Result};
 
 /// The default namespace.
@@ -36,6 +41,8 @@ pub struct Namespace {
     write_lock: Mutex<()>,
     indexes: OnceLock<Arc<NsIndexes>>,
     index_init: Mutex<()>,
+    /// One summarisation pass at a time.
+    summary_lock: Mutex<()>,
 }
 
 impl Namespace {
@@ -78,6 +85,8 @@ pub struct Engine {
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
     extractor: Arc<dyn Extractor>,
     embedder: Arc<dyn Embedder>,
+    summarizer: Arc<dyn Summarizer>,
+    summary_requests: Mutex<Option<std::sync::mpsc::Sender<String>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -94,12 +103,15 @@ impl Engine {
         let store = SledStore::open(&config.store_dir())?;
         let extractor = make_extractor(&config, None)?;
         let embedder = make_embedder(&config)?;
+        let summarizer = make_summarizer(&config)?;
         Ok(Engine {
             config,
             store: Arc::new(store),
             namespaces: RwLock::new(HashMap::new()),
             extractor,
             embedder,
+            summarizer,
+            summary_requests: Mutex::new(None),
         })
     }
 
@@ -144,6 +156,7 @@ impl Engine {
                     write_lock: Mutex::new(()),
                     indexes: OnceLock::new(),
                     index_init: Mutex::new(()),
+                    summary_lock: Mutex::new(()),
                 })
             })
             .clone()
@@ -296,6 +309,7 @@ impl Engine {
         let committed = ns.store.commit(ws)?;
         report.tx = Some(committed.id);
         self.after_commit(&ns, &idx, &committed)?;
+        self.request_summaries(ns.name());
         Ok(report)
     }
 
@@ -317,6 +331,16 @@ impl Engine {
         let _writer = ns.lock_writer();
         idx.rebuild(ns.store.as_ref(), true, true)?;
         Ok(idx.sizes())
+    }
+
+    /// Fails with [`Error::NotFound`] when `as_of` is after the namespace's head.
+    pub fn check_as_of(&self, head: TxId, as_of: Option<TxId>, namespace: &str) -> Result<()> {
+        match as_of {
+            Some(t) if t > head => Err(Error::NotFound(format!(
+                "as_of_tx {t} is after the latest transaction ({head}) of namespace {namespace:?}"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Flushes everything to disk (store and index checkpoints).
@@ -347,6 +371,15 @@ fn make_embedder(config: &Config) -> Result<Arc<dyn Embedder>> {
         "hash" => Ok(Arc::new(HashEmbedder::default())),
         other => Err(Error::Config(format!(
             "unknown embedder {other:?} (available: hash)"
+        ))),
+    }
+}
+
+fn make_summarizer(config: &Config) -> Result<Arc<dyn Summarizer>> {
+    match config.summarizer.as_str() {
+        "extractive" => Ok(Arc::new(Extractive)),
+        other => Err(Error::Config(format!(
+            "unknown summarizer {other:?} (available: extractive)"
         ))),
     }
 }

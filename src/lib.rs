@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod model;
 pub mod query;
 pub mod store;
+pub mod summary;
 pub mod time;
 
 pub use config::Config;

@@ -34,6 +34,9 @@ pub struct IngestArgs {
     /// Print the final report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Do not update time-node summaries at the end (run `chronorag summarize` later).
+    #[arg(long)]
+    pub no_summaries: bool,
 }
 
 /// Runs `ingest`.
@@ -109,6 +112,17 @@ pub fn run(cfg: Config, args: IngestArgs) -> Result<()> {
         failure = Some(e);
     }
     progress.finish();
+    if report.documents > 0 && failure.is_none() && !args.no_summaries {
+        let r = engine.summarize(&args.namespace)?;
+        if !args.json {
+            eprintln!(
+                "summaries: {} recomputed, {} unchanged ({:.2} s)",
+                r.recomputed.len(),
+                r.unchanged,
+                r.seconds
+            );
+        }
+    }
     // Make index checkpoints durable so the next open does not replay this ingest.
     engine.flush()?;
     early_rejects.append(&mut report.rejected);

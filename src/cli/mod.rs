@@ -10,6 +10,7 @@ use chronorag::{Config, Engine, Error, Result};
 mod ingest;
 mod query;
 mod stats;
+mod timeline;
 
 /// ChronoRAG: a temporal knowledge-graph RAG database.
 ///
@@ -39,6 +40,10 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Ask a question: facts, chunks and a cited context, scoped in time and meaning.
     Query(query::QueryArgs),
+    /// Recompute the summaries of time nodes changed since the last pass.
+    Summarize(timeline::SummarizeArgs),
+    /// Show a time node (year, quarter, month, week, day): summary, periods inside, top facts.
+    Timeline(timeline::TimelineArgs),
     /// Rebuild a namespace's derived indexes (text, vectors, graph) from the store.
     Reindex(ReindexArgs),
     /// Print record counts (documents, chunks, facts, entities, time nodes, transactions).
@@ -128,6 +133,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Stats(args) => stats::run(cfg, args),
         Command::Ingest(args) => ingest::run(cfg, args),
         Command::Query(args) => query::run(cfg, args),
+        Command::Summarize(args) => timeline::summarize(cfg, args),
+        Command::Timeline(args) => timeline::timeline(cfg, args),
         Command::Reindex(args) => {
             let mut cfg = cfg;
             cfg.reembed = args.reembed;

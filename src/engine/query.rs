@@ -20,6 +20,19 @@ pub const MAX_QUERY_BYTES: usize = 4096;
 pub const MAX_TOP_K: usize = 1000;
 
 impl Engine {
+    /// Fact hits for ids (with scores), as of a snapshot, at most `top_k`.
+    pub fn hydrate_fact_hits(
+        &self,
+        ns: &super::Namespace,
+        found: &[(u64, f32)],
+        top_k: usize,
+        as_of: Option<TxId>,
+    ) -> Result<Vec<FactHit>> {
+        let idx = self.indexes(ns)?;
+        let cat = idx.catalog.read();
+        hydrate_facts(ns.store().as_ref(), &cat, found, top_k, as_of)
+    }
+
     /// Answers a query: the facts, chunks and summaries inside the question's time scope and
     /// meaning, and an LLM-ready cited context within the budget.
     pub fn query(&self, namespace: &str, req: &QueryRequest) -> Result<QueryResult> {
@@ -46,13 +59,7 @@ impl Engine {
         let ns = self.namespace(namespace)?;
         let store = ns.store().as_ref();
         let head = store.head_tx();
-        if let Some(t) = req.as_of_tx
-            && t > head
-        {
-            return Err(Error::NotFound(format!(
-                "as_of_tx {t} is after the latest transaction ({head}) of namespace {namespace:?}"
-            )));
-        }
+        self.check_as_of(head, req.as_of_tx, namespace)?;
         let idx = self.indexes(&ns)?;
         let started = Instant::now();
         let cat = idx.catalog.read();

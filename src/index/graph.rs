@@ -16,7 +16,7 @@ use crate::model::{
     Chunk, ChunkId, DocId, Document, Entity, EntityId, EntityKind, Fact, FactId, FactObject,
     Status, TxId,
 };
-use crate::time::Interval;
+use crate::time::{Interval, TimeKey};
 
 /// What queries need of a fact.
 #[derive(Debug, Clone)]
@@ -39,6 +39,8 @@ pub struct FactMeta {
     pub sources: Vec<ChunkId>,
     /// Whether the time was inherited from the document.
     pub inherited: bool,
+    /// The calendar unit of the valid time, when it is one (the fact's time node).
+    pub key: Option<TimeKey>,
 }
 
 impl FactMeta {
@@ -106,6 +108,8 @@ pub struct Catalog {
     long: BTreeSet<FactId>,
     /// Facts of each entity (as subject or object).
     by_entity: HashMap<EntityId, Vec<FactId>>,
+    /// Facts whose valid time is exactly a calendar unit, by unit.
+    by_key: HashMap<TimeKey, Vec<FactId>>,
     graph: StableUnGraph<EntityId, FactId>,
     nodes: HashMap<EntityId, NodeIndex>,
     edges: HashMap<FactId, EdgeIndex>,
@@ -145,10 +149,14 @@ impl Catalog {
             confidence: f.confidence,
             sources: f.sources.clone(),
             inherited: f.time_inherited,
+            key: f.time_key,
         };
         if let Some(old) = self.facts.get(&f.id) {
             self.by_start.remove(&(old.vstart, f.id));
         } else {
+            if let Some(k) = meta.key {
+                self.by_key.entry(k).or_default().push(f.id);
+            }
             self.by_entity.entry(meta.subject).or_default().push(f.id);
             if let Some(o) = meta.object
                 && o != meta.subject
@@ -181,6 +189,11 @@ impl Catalog {
     pub fn remove_fact(&mut self, id: FactId) {
         if let Some(m) = self.facts.remove(&id) {
             self.by_start.remove(&(m.vstart, id));
+            if let Some(k) = m.key
+                && let Some(v) = self.by_key.get_mut(&k)
+            {
+                v.retain(|x| *x != id);
+            }
             self.long.remove(&id);
             for e in std::iter::once(m.subject).chain(m.object) {
                 if let Some(v) = self.by_entity.get_mut(&e) {
@@ -287,6 +300,11 @@ impl Catalog {
             }
         }
         out
+    }
+
+    /// Facts whose valid time is exactly the calendar unit `k` (the node's own facts).
+    pub fn facts_at(&self, k: &TimeKey) -> &[FactId] {
+        self.by_key.get(k).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Facts of an entity.

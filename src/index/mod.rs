@@ -455,6 +455,13 @@ impl NsIndexes {
         Ok(())
     }
 
+    /// Makes derived-data changes made outside transactions (summaries) searchable, without
+    /// moving the text index's transaction checkpoint.
+    pub fn commit_derived(&self) -> Result<()> {
+        let cp = self.text.checkpoint()?;
+        self.text.commit(cp)
+    }
+
     /// Saves the vector indexes and their checkpoint.
     pub fn save_vectors(&self, tx: TxId) -> Result<()> {
         for (name, idx) in [

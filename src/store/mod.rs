@@ -354,6 +354,10 @@ pub trait NsStore: Send + Sync {
     /// whose mark is not newer than the summary's `reflects_tx`.
     fn put_summaries(&self, summaries: &[Summary]) -> Result<()>;
 
+    /// Clears the dirty mark of nodes whose mark is not newer than the given transaction (their
+    /// input was unchanged, so no new summary version is needed).
+    fn clear_dirty(&self, nodes: &[(TimeKey, TxId)]) -> Result<()>;
+
     /// Small non-transactional metadata (index checkpoints, embedder identity, job state).
     fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Sets a metadata value.

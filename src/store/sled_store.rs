@@ -1098,6 +1098,21 @@ impl NsStore for SledNs {
         Ok(())
     }
 
+    fn clear_dirty(&self, nodes: &[(TimeKey, TxId)]) -> Result<()> {
+        let _guard = self.commit_lock.lock();
+        let mut batch = sled::Batch::default();
+        for (k, tx) in nodes {
+            let dk = Key::new(tag::DIRTY).str(&k.to_string()).build();
+            if let Some(v) = self.tree.get(&dk)?
+                && keys::u64_from(&v) <= *tx
+            {
+                batch.remove(dk);
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
     fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .tree

@@ -1,1 +1,340 @@
-//! Ingestion end to end (filled in with issue 02).
+//! Ingestion end to end: real reports land at the right years, re-runs add nothing, a killed bulk
+//! ingest resumes to the same result, bad inputs are reported and skipped.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use chronorag::model::Status;
+use chronorag::store::FactScan;
+use chronorag::time::{Interval, TimeKey};
+
+use crate::support::{audi, bin, tmp};
+
+fn cli(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("CHRONORAG_DATA")
+        .output()
+        .expect("run chronorag")
+}
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json output")
+}
+
+#[test]
+fn audi_reports_yield_facts_at_their_years() {
+    let Some(a) = audi() else { return };
+    let ns = a.engine.namespace("default").unwrap();
+    let store = ns.store();
+    let mut years: BTreeMap<i32, usize> = BTreeMap::new();
+    let mut scan = FactScan::new(Interval::all(), 5000);
+    let mut in_2019_doc = (0usize, 0usize);
+    let doc2019 = store
+        .document_by_external("audi-sustainability-2019.md")
+        .unwrap()
+        .expect("2019 report ingested");
+    let chunks2019: BTreeSet<u64> = store
+        .document(doc2019, None)
+        .unwrap()
+        .unwrap()
+        .chunks
+        .into_iter()
+        .collect();
+    let y2019 = TimeKey::parse("2019").unwrap().interval();
+    loop {
+        let page = store.facts(&scan).unwrap();
+        for f in &page.items {
+            if let Some(k) = f.time_key {
+                *years.entry(k.year_of()).or_default() += 1;
+            }
+            if f.sources.iter().any(|c| chunks2019.contains(c)) {
+                in_2019_doc.0 += 1;
+                if y2019.contains(&f.valid) {
+                    in_2019_doc.1 += 1;
+                }
+            }
+        }
+        match page.next {
+            Some(c) => scan.cursor = Some(c),
+            None => break,
+        }
+    }
+    for y in 2012..=2023 {
+        assert!(
+            years.get(&y).copied().unwrap_or(0) >= 20,
+            "few facts in {y}: {years:?}"
+        );
+    }
+    let (total, at_2019) = in_2019_doc;
+    assert!(total > 500, "the 2019 report gave only {total} facts");
+    assert!(
+        at_2019 * 10 >= total * 7,
+        "only {at_2019} of {total} facts from the 2019 report are valid in 2019"
+    );
+}
+
+#[test]
+fn sampled_sentences_of_the_2019_report_carry_2019() {
+    let Some(a) = audi() else { return };
+    let ns = a.engine.namespace("default").unwrap();
+    let store = ns.store();
+    // Real sentences of the 2019 report (the first three state no year; the last names 2050 as
+    // a target, which is stated in 2019).
+    let samples = [
+        "There’s a new corporate culture at Audi and the awareness of sustainability plays a fundamental role in it.",
+        "Audi’s goal is to become the leading provider of sustainable premium mobility.",
+        "Audi will offer carbon-neutral premium mobility in the long term.",
+        "In the long term, we are pursuing a vision of carbon-neutral mobility and want to achieve net zero carbon emissions for the entire company by 2050.",
+    ];
+    let mut scan = FactScan::new(TimeKey::parse("2019").unwrap().interval(), 100_000);
+    scan.include_retracted = true;
+    let facts = store.facts(&scan).unwrap().items;
+    for s in samples {
+        let f = facts
+            .iter()
+            .find(|f| f.description == s)
+            .unwrap_or_else(|| panic!("no fact for {s:?}"));
+        assert_eq!(
+            f.time_key.map(|k| k.to_string()).as_deref(),
+            Some("2019"),
+            "{s}"
+        );
+        assert_eq!(f.status, Status::Active);
+    }
+    // A sentence naming an earlier year is a fact about that year.
+    let all = store
+        .facts(&FactScan::new(Interval::all(), 100_000))
+        .unwrap()
+        .items;
+    let in_2018 = TimeKey::parse("2018").unwrap().interval();
+    let dated_back = all
+        .iter()
+        .filter(|f| !f.time_inherited && in_2018.contains(&f.valid))
+        .count();
+    assert!(
+        dated_back > 10,
+        "sentences about 2018 should give 2018 facts ({dated_back})"
+    );
+}
+
+fn write_corpus(dir: &Path, n: usize) {
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    for i in 0..n {
+        let year = 2015 + (i % 8);
+        let text = format!(
+            "# Quarterly note {i}\n\nAcme Corp{} reported revenue of ${}.{} billion in Q{} {year}, up {}% from a year earlier. \
+             The Board of Management discussed the Project Falcon{} roadmap in Berlin. \
+             Chief Executive Jane Doe{} said demand for electric models remained strong.\n",
+            i % 13,
+            i % 9 + 1,
+            i % 10,
+            i % 4 + 1,
+            i % 30,
+            i % 7,
+            i % 5,
+        );
+        let sub = if i % 3 == 0 { "sub/" } else { "" };
+        std::fs::write(dir.join(format!("{sub}note-{i:04}.md")), text).unwrap();
+    }
+}
+
+#[test]
+fn rerunning_an_ingest_adds_nothing() {
+    let dir = tmp();
+    let corpus = dir.path().join("corpus");
+    write_corpus(&corpus, 30);
+    let data = dir.path().join("data");
+    let first = json(&cli(&data, &["ingest", corpus.to_str().unwrap(), "--json"]));
+    assert_eq!(first["documents"], 30);
+    assert!(first["facts"].as_u64().unwrap() >= 60);
+    let stats1 = json(&cli(&data, &["stats", "--json"]));
+    let second = json(&cli(&data, &["ingest", corpus.to_str().unwrap(), "--json"]));
+    assert_eq!(second["documents"], 0);
+    assert_eq!(second["duplicates"], 30);
+    assert_eq!(second["facts"], 0);
+    let stats2 = json(&cli(&data, &["stats", "--json"]));
+    for k in [
+        "documents",
+        "chunks",
+        "facts",
+        "entities",
+        "time_nodes",
+        "transactions",
+    ] {
+        assert_eq!(stats1[k], stats2[k], "{k} changed on a re-run");
+    }
+}
+
+#[test]
+fn a_killed_bulk_ingest_resumes_without_duplicates_or_losses() {
+    let dir = tmp();
+    let corpus = dir.path().join("corpus");
+    write_corpus(&corpus, 240);
+    // Reference: one uninterrupted run.
+    let reference = dir.path().join("reference");
+    json(&cli(
+        &reference,
+        &["ingest", corpus.to_str().unwrap(), "--json", "--batch", "4"],
+    ));
+    let want = json(&cli(&reference, &["stats", "--json"]));
+
+    for (round, delay_ms) in [300u64, 900, 1500].into_iter().enumerate() {
+        let data = dir.path().join(format!("data-{round}"));
+        let mut child = Command::new(bin())
+            .arg("--data")
+            .arg(&data)
+            .args(["ingest", corpus.to_str().unwrap(), "--batch", "4"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        // Re-run to completion.
+        let out = json(&cli(
+            &data,
+            &["ingest", corpus.to_str().unwrap(), "--json", "--batch", "4"],
+        ));
+        let got = json(&cli(&data, &["stats", "--json"]));
+        for k in ["documents", "chunks", "facts", "entities", "time_nodes"] {
+            assert_eq!(
+                got[k], want[k],
+                "round {round}: {k} differs after resume ({out})"
+            );
+        }
+        let verify = cli(&data, &["stats"]);
+        assert!(verify.status.success());
+    }
+}
+
+#[test]
+fn bad_files_are_reported_and_the_rest_lands() {
+    let dir = tmp();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    std::fs::write(
+        corpus.join("good.md"),
+        "In 2020, Acme Corp opened a plant in Berlin for electric models.",
+    )
+    .unwrap();
+    std::fs::write(corpus.join("empty.txt"), "   \n").unwrap();
+    std::fs::write(corpus.join("binary.txt"), [0x66, 0x6f, 0xff, 0xfe, 0x00]).unwrap();
+    std::fs::write(
+        corpus.join("docs.jsonl"),
+        "{\"text\": \"In 2021, Beta Inc hired 200 engineers in Munich.\", \"time\": \"2021\"}\n{not json\n{\"text\": \"x\", \"time\": \"2023-02-30\"}\n{\"text\": \"Gamma GmbH reported results in Q3 2022 for the region.\", \"id\": \"gamma-q3\"}\n",
+    )
+    .unwrap();
+    std::fs::write(corpus.join("ignored.pdf"), "not text").unwrap();
+    let data = dir.path().join("data");
+    let out = json(&cli(&data, &["ingest", corpus.to_str().unwrap(), "--json"]));
+    assert_eq!(out["documents"], 3, "{out}");
+    let rejected = out["rejected"].as_array().unwrap();
+    let reasons: Vec<String> = rejected
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{} {}",
+                r["file"].as_str().unwrap(),
+                r["line"],
+                r["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(rejected.len(), 4, "{reasons:#?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("empty.txt") && r.contains("empty text")),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("binary.txt") && r.contains("UTF-8")),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("docs.jsonl:2") && r.contains("invalid JSON")),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("docs.jsonl:3") && r.contains("February")),
+        "{reasons:#?}"
+    );
+    // The jsonl id is kept; file documents get their file name as id.
+    let a = crate::support::engine_at(&data);
+    let ns = a.namespace("default").unwrap();
+    assert!(
+        ns.store()
+            .document_by_external("gamma-q3")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        ns.store()
+            .document_by_external("good.md")
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn the_document_schema_matches_the_input_type() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schema/document.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let props: BTreeSet<String> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let full = chronorag::ingest::DocumentInput {
+        id: Some("x".into()),
+        text: "t".into(),
+        time: Some("2020".into()),
+        title: Some("t".into()),
+        source: Some("s".into()),
+        metadata: serde_json::Map::from_iter([("k".to_string(), serde_json::json!(1))]),
+    };
+    let fields: BTreeSet<String> = serde_json::to_value(&full)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(props, fields);
+    assert_eq!(schema["required"], serde_json::json!(["text"]));
+    // Every example in the schema parses as a document.
+    for ex in schema["examples"].as_array().unwrap() {
+        let d: chronorag::ingest::DocumentInput = serde_json::from_value(ex.clone()).unwrap();
+        assert!(!d.text.is_empty());
+    }
+    // Unknown fields are refused, as the schema says (additionalProperties: false).
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(
+        serde_json::from_str::<chronorag::ingest::DocumentInput>("{\"text\": \"a\", \"x\": 1}")
+            .is_err()
+    );
+}

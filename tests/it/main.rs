@@ -5,4 +5,5 @@ mod atomicity;
 mod cli;
 mod ingest;
 mod store;
+mod summaries;
 mod support;

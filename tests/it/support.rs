@@ -3,6 +3,11 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use chronorag::ingest::IngestOptions;
+use chronorag::ingest::input::{self, ReadItem};
+use chronorag::{Config, Engine};
 
 use chronorag::model::{Fact, FactObject, FactOrigin, Status, TxId};
 use chronorag::time::{Interval, TimeKey};
@@ -61,4 +66,44 @@ pub fn longqa() -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// An engine over an existing data folder.
+pub fn engine_at(data: &Path) -> Engine {
+    Engine::open(Config::with_data_dir(data)).expect("open engine")
+}
+
+/// A store with the whole Time-LongQA corpus ingested once per test process (namespace
+/// `default`); None (with a message) when the data set is absent.
+pub struct Audi {
+    /// Keeps the folder alive.
+    _dir: tempfile::TempDir,
+    /// The engine.
+    pub engine: Engine,
+}
+
+static AUDI: OnceLock<Option<Audi>> = OnceLock::new();
+
+/// The shared Audi store.
+pub fn audi() -> Option<&'static Audi> {
+    AUDI.get_or_init(|| {
+        let corpus = longqa()?.join("corpus");
+        let dir = tmp();
+        let engine = engine_at(&dir.path().join("data"));
+        let (files, _) = input::list_files(&[corpus]).unwrap();
+        let mut docs = Vec::new();
+        for f in files {
+            input::read_file(&f.path, Some(&f.id), &mut |it| {
+                if let ReadItem::Document { doc, .. } = it {
+                    docs.push(*doc);
+                }
+            });
+        }
+        assert_eq!(docs.len(), 12);
+        engine
+            .ingest("default", docs, &IngestOptions::default())
+            .expect("ingest the corpus");
+        Some(Audi { _dir: dir, engine })
+    })
+    .as_ref()
 }

@@ -125,8 +125,25 @@ fn informative(s: &str) -> bool {
     letters * 2 > s.len() && lower_words * 3 >= words
 }
 
+/// Lower-cased single words that the chunk capitalises in the middle of a sentence: evidence
+/// that a sentence-initial capitalised word is a name ("Audi delivered…") rather than an
+/// ordinary word ("Nonetheless, …").
+fn proper_words(chunk: &str) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    for (s, e) in sentences::split(chunk) {
+        let sent = &chunk[s..e];
+        for m in find_entities(sent) {
+            if m.start > 0 && !m.name.contains(' ') {
+                out.insert(m.name.to_lowercase());
+            }
+        }
+    }
+    out
+}
+
 fn extract_chunk(doc: &DocContext, main: &EntityMention, chunk: &str) -> Extraction {
     let mut ex = Extraction::default();
+    let proper = proper_words(chunk);
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut add_entity =
         |ex: &mut Extraction, name: &str, kind: EntityKind, alias: Option<&str>| {
@@ -154,7 +171,8 @@ fn extract_chunk(doc: &DocContext, main: &EntityMention, chunk: &str) -> Extract
         };
     // One time context per chunk: "a year earlier" refers back within the sentence only.
     for (s, e) in sentences::split(chunk) {
-        let sent = chunk[s..e].trim_start_matches(['-', '*', ' ']);
+        let cleaned = clean_math(chunk[s..e].trim_start_matches(['-', '*', ' ']));
+        let sent: &str = &cleaned;
         if !informative(sent) {
             continue;
         }
@@ -167,12 +185,17 @@ fn extract_chunk(doc: &DocContext, main: &EntityMention, chunk: &str) -> Extract
             .into_iter()
             .filter(|t| t.kind != SpanKind::Vague)
             .collect();
-        // Drop entity mentions that are really time expressions or quantities.
+        // Drop entity mentions that are really time expressions or quantities, and lone
+        // sentence-initial words the chunk never capitalises elsewhere.
         let ents: Vec<Mention> = ents
             .into_iter()
             .filter(|m| {
                 !times.iter().any(|t| m.start < t.end && t.start < m.end)
                     && !quants.iter().any(|q| m.start < q.end && q.start < m.end)
+                    && (m.start != 0
+                        || m.name.contains(' ')
+                        || m.kind != EntityKind::Other
+                        || proper.contains(&m.name.to_lowercase()))
             })
             .collect();
         for m in &ents {
@@ -219,6 +242,47 @@ fn extract_chunk(doc: &DocContext, main: &EntityMention, chunk: &str) -> Extract
         }
     }
     ex
+}
+
+/// Documents converted from PDF carry inline math for chemical formulas
+/// (`$\mathsf{C O}_{2}$`); turn each `$…$` span into plain text (`CO2`) so that entities and
+/// descriptions read naturally.
+pub fn clean_math(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('$') || !s.contains('\\') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(open) = rest.find('$') {
+        let Some(close) = rest[open + 1..].find('$') else {
+            break;
+        };
+        let inner = &rest[open + 1..open + 1 + close];
+        if !inner.contains('\\') && !inner.contains('_') && !inner.contains('^') {
+            // A dollar amount, not math.
+            out.push_str(&rest[..open + 1]);
+            rest = &rest[open + 1..];
+            continue;
+        }
+        out.push_str(&rest[..open]);
+        let mut plain = String::new();
+        let mut chars = inner.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    while chars.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+                        chars.next();
+                    }
+                }
+                '{' | '}' | '_' | '^' | ' ' | '~' => {}
+                c => plain.push(c),
+            }
+        }
+        out.push_str(&plain);
+        rest = &rest[open + 1 + close + 1..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// The valid time of a fact stated with time expression `t`, with its confidence; None for
@@ -358,7 +422,16 @@ fn clause_around(sent: &str, s: usize, e: usize) -> (usize, usize) {
 
 /// The sentence as a description, cut to [`MAX_DESCRIPTION`] bytes around `focus`.
 fn describe(sent: &str, focus: usize) -> String {
-    let clean = sent.split_whitespace().collect::<Vec<_>>().join(" ");
+    let clean = sent
+        .split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| !c.is_control() && *c != '\u{ad}')
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     if clean.len() <= MAX_DESCRIPTION {
         return clean;
     }
@@ -507,6 +580,15 @@ mod tests {
         );
         assert!(ex.facts.is_empty());
         assert!(!ex.entities.is_empty());
+    }
+
+    #[test]
+    fn inline_math_becomes_plain_text() {
+        assert_eq!(
+            clean_math("about 10,800 tons of $\\mathsf{C O}_{2}$ emissions and $5 or $6 each"),
+            "about 10,800 tons of CO2 emissions and $5 or $6 each"
+        );
+        assert_eq!(clean_math("no math here"), "no math here");
     }
 
     #[test]

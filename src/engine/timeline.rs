@@ -1,0 +1,177 @@
+//! Summaries and the timeline read API: `Engine::summarize`, `Engine::timeline`, and the
+//! background worker that keeps summaries current after writes.
+
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Weak};
+
+use serde::Serialize;
+
+use super::Engine;
+use crate::model::{FactId, Summary, TxId};
+use crate::query::FactHit;
+use crate::summary::node_label;
+use crate::summary::scheduler::{self, SummarizeReport};
+use crate::time::{Granularity, TimeKey};
+use crate::{Error, Result};
+
+/// A child of a node in the timeline.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TimelineChild {
+    /// Node key.
+    pub node: String,
+    /// Readable label.
+    pub label: String,
+    /// Its summary title, if summarised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Facts inside it.
+    pub fact_count: u64,
+}
+
+/// A node of the timeline with its summary, children, top facts and staleness.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TimelineNode {
+    /// Node key (`2019`, `2019-Q3`), or `all` for the list of years.
+    pub node: String,
+    /// Readable label.
+    pub label: String,
+    /// Its summary as of the snapshot (None when not summarised yet).
+    pub summary: Option<Summary>,
+    /// Child nodes (years for `all`).
+    pub children: Vec<TimelineChild>,
+    /// Top facts: the facts its summary's findings cite.
+    pub facts: Vec<FactHit>,
+    /// Whether data changed after the summary was written (a recompute is pending).
+    pub stale: bool,
+    /// The transaction that made it stale, when stale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_since_tx: Option<TxId>,
+}
+
+impl Engine {
+    /// Recomputes the summaries of a namespace's dirty time nodes (bottom-up, unchanged inputs
+    /// skipped).
+    pub fn summarize(&self, namespace: &str) -> Result<SummarizeReport> {
+        let ns = self.namespace(namespace)?;
+        let idx = self.indexes(&ns)?;
+        let _one_at_a_time = ns.summary_lock.lock();
+        scheduler::run(ns.store().as_ref(), &idx, self.summarizer.as_ref())
+    }
+
+    /// A node of the timeline (or, with `None`, the list of years), as of a snapshot.
+    pub fn timeline(
+        &self,
+        namespace: &str,
+        node: Option<&str>,
+        as_of: Option<TxId>,
+    ) -> Result<TimelineNode> {
+        let ns = self.namespace(namespace)?;
+        let store = ns.store().as_ref();
+        self.check_as_of(store.head_tx(), as_of, namespace)?;
+        let all_nodes = store.nodes()?;
+        let dirty: std::collections::HashMap<TimeKey, TxId> =
+            store.dirty_nodes()?.into_iter().collect();
+        let child_of = |k: &TimeKey| -> Result<TimelineChild> {
+            let s = store.summary(k, as_of)?;
+            Ok(TimelineChild {
+                node: k.to_string(),
+                label: node_label(k),
+                title: s.as_ref().map(|s| s.title.clone()),
+                fact_count: s.map(|s| s.fact_count).unwrap_or(0),
+            })
+        };
+        let visible = |n: &crate::model::TimeNode| as_of.is_none_or(|t| n.added_tx <= t);
+        let Some(key_str) = node else {
+            let mut years: Vec<TimeKey> = all_nodes
+                .iter()
+                .filter(|n| n.key.granularity() == Granularity::Year && visible(n))
+                .map(|n| n.key)
+                .collect();
+            years.sort();
+            return Ok(TimelineNode {
+                node: "all".into(),
+                label: "all years".into(),
+                summary: None,
+                children: years.iter().map(child_of).collect::<Result<_>>()?,
+                facts: vec![],
+                stale: !dirty.is_empty(),
+                stale_since_tx: dirty.values().min().copied(),
+            });
+        };
+        let key = TimeKey::parse(key_str)?;
+        let Some(n) = all_nodes.iter().find(|n| n.key == key && visible(n)) else {
+            return Err(Error::NotFound(format!(
+                "no time node {key} in namespace {namespace:?} (no facts are valid in it)"
+            )));
+        };
+        let mut kids: Vec<TimeKey> = all_nodes
+            .iter()
+            .filter(|c| c.key.parent() == Some(n.key) && visible(c))
+            .map(|c| c.key)
+            .collect();
+        kids.sort();
+        let summary = store.summary(&key, as_of)?;
+        let cited: Vec<(FactId, f32)> = summary
+            .iter()
+            .flat_map(|s| s.findings.iter().flat_map(|f| f.facts.iter().copied()))
+            .map(|id| (id, 1.0))
+            .collect();
+        let facts = self.hydrate_fact_hits(&ns, &cited, 20, as_of)?;
+        let stale_since_tx = dirty
+            .get(&key)
+            .copied()
+            .filter(|t| summary.as_ref().is_none_or(|s| *t > s.reflects_tx) && as_of.is_none());
+        Ok(TimelineNode {
+            node: key.to_string(),
+            label: node_label(&key),
+            summary,
+            children: kids.iter().map(child_of).collect::<Result<_>>()?,
+            facts,
+            stale: stale_since_tx.is_some(),
+            stale_since_tx,
+        })
+    }
+
+    /// Starts the background worker that recomputes summaries after writes. Writes call
+    /// [`Engine::request_summaries`]; requests for the same namespace coalesce.
+    pub fn start_summary_worker(self: &Arc<Self>) {
+        let (tx, rx): (Sender<String>, Receiver<String>) = channel();
+        *self.summary_requests.lock() = Some(tx);
+        let weak: Weak<Engine> = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("chronorag-summaries".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut pending = std::collections::BTreeSet::from([first]);
+                    // Coalesce a burst of requests.
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    while let Ok(n) = rx.try_recv() {
+                        pending.insert(n);
+                    }
+                    let Some(engine) = weak.upgrade() else { break };
+                    for ns in pending {
+                        match engine.summarize(&ns) {
+                            Ok(r) if !r.recomputed.is_empty() => tracing::info!(
+                                namespace = %ns,
+                                recomputed = r.recomputed.len(),
+                                unchanged = r.unchanged,
+                                "summaries updated"
+                            ),
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(namespace = %ns, error = %e, "summaries failed")
+                            }
+                        }
+                    }
+                }
+            })
+            .expect("spawn summary worker");
+    }
+
+    /// Asks the background worker (if started) to bring a namespace's summaries up to date.
+    pub fn request_summaries(&self, namespace: &str) {
+        if let Some(tx) = self.summary_requests.lock().as_ref() {
+            let _ = tx.send(namespace.to_string());
+        }
+    }
+}

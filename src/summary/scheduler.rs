@@ -1,0 +1,650 @@
+//! The summary scheduler: recomputes the summaries of dirty time nodes only, bottom-up, and never
+//! recomputes a node whose input is unchanged.
+//!
+//! A transaction marks the nodes of the facts it touched, and their ancestors, dirty (in the
+//! store, atomically with the transaction). This pass takes the dirty set, computes each node's
+//! input (its own most important facts, its children's current summaries, its themes), hashes
+//! it, and calls the summariser only when the hash differs from the node's latest summary.
+//! Levels run in order (days, weeks, months, quarters, years) so that parents see their
+//! children's fresh summaries. Cost per node is bounded: a node reads at most [`POOL`] of its own
+//! facts, plus one summary per child.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::extractive::Extractive;
+use super::{InputFact, Summarizer, SummaryInput};
+use crate::Result;
+use crate::index::NsIndexes;
+use crate::model::{FactId, FactObject, Summary, TimeNode, TxId};
+use crate::store::NsStore;
+use crate::time::{Granularity, TimeKey};
+
+/// Own facts considered per node (ranked by a cheap importance first).
+pub const POOL: usize = 600;
+/// Facts handed to the summariser per node.
+const INPUT_FACTS: usize = 30;
+
+/// What a summarisation pass did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct SummarizeReport {
+    /// Nodes whose summary was recomputed, in order.
+    pub recomputed: Vec<String>,
+    /// Dirty nodes whose input was unchanged (no recompute).
+    pub unchanged: u64,
+    /// Nodes where the configured summariser failed and the extractive one was used.
+    pub fallbacks: u64,
+    /// Seconds taken.
+    pub seconds: f64,
+}
+
+fn level(g: Granularity) -> u8 {
+    match g {
+        Granularity::Day => 0,
+        Granularity::Week => 1,
+        Granularity::Month => 2,
+        Granularity::Quarter => 3,
+        Granularity::Year => 4,
+    }
+}
+
+/// Runs one pass over the dirty nodes of a namespace.
+pub fn run(
+    store: &dyn NsStore,
+    idx: &NsIndexes,
+    summarizer: &dyn Summarizer,
+) -> Result<SummarizeReport> {
+    let started = Instant::now();
+    let mut report = SummarizeReport::default();
+    let dirty = store.dirty_nodes()?;
+    if dirty.is_empty() {
+        return Ok(report);
+    }
+    let nodes: Vec<TimeNode> = store.nodes()?;
+    let mut children: HashMap<TimeKey, Vec<TimeKey>> = HashMap::new();
+    let known: BTreeSet<TimeKey> = nodes.iter().map(|n| n.key).collect();
+    for n in &nodes {
+        if let Some(p) = n.key.parent() {
+            children.entry(p).or_default().push(n.key);
+        }
+    }
+    let mut by_level: BTreeMap<u8, Vec<(TimeKey, TxId)>> = BTreeMap::new();
+    for (k, t) in dirty {
+        by_level
+            .entry(level(k.granularity()))
+            .or_default()
+            .push((k, t));
+    }
+    let fallback = Extractive;
+    for (_, keys) in by_level {
+        let mut written: Vec<Summary> = Vec::new();
+        let mut cleared: Vec<(TimeKey, TxId)> = Vec::new();
+        for (k, dirty_tx) in keys {
+            if !known.contains(&k) {
+                cleared.push((k, dirty_tx));
+                continue;
+            }
+            let kids: Vec<Summary> = children
+                .get(&k)
+                .map(|v| {
+                    let mut v = v.clone();
+                    v.sort();
+                    v
+                })
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| store.summary(c, None).transpose())
+                .collect::<Result<_>>()?;
+            let (input, reflects) = build_input(store, idx, k, kids)?;
+            let hash = input_hash(&summarizer.name(), &input);
+            let latest = store.summary(&k, None)?;
+            if latest.as_ref().is_some_and(|s| s.input_hash == hash) {
+                report.unchanged += 1;
+                cleared.push((k, reflects.max(dirty_tx)));
+                continue;
+            }
+            let draft = match summarizer.summarize(&input) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(node = %k, error = %e, "summariser failed; using the extractive one");
+                    report.fallbacks += 1;
+                    fallback.summarize(&input)?
+                }
+            };
+            written.push(Summary {
+                node: k,
+                title: draft.title,
+                text: draft.text,
+                findings: draft.findings,
+                entities: draft.entities,
+                rating: draft.rating,
+                summarizer: summarizer.name(),
+                input_hash: hash,
+                fact_count: input.fact_count,
+                reflects_tx: reflects,
+                version_tx: reflects,
+            });
+            report.recomputed.push(k.to_string());
+        }
+        if !written.is_empty() {
+            store.put_summaries(&written)?;
+            idx.index_summaries(&written)?;
+        }
+        if !cleared.is_empty() {
+            store.clear_dirty(&cleared)?;
+        }
+    }
+    idx.commit_derived()?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Gathers a node's input; returns it with the transaction its facts reflect.
+///
+/// Ranking: a cheap importance (confidence, sources, entity centrality) picks a bounded pool of
+/// the node's own facts; the pool's distinctive terms (frequent in the pool, rare in the
+/// namespace) are its themes; each pooled fact is then scored by importance times how much of
+/// the themes it covers, with boilerplate ("please refer to page 12") pushed down and facts with
+/// figures pushed up; near-duplicates are dropped.
+fn build_input(
+    store: &dyn NsStore,
+    idx: &NsIndexes,
+    k: TimeKey,
+    children: Vec<Summary>,
+) -> Result<(SummaryInput, TxId)> {
+    let (pool, own_count, reflects, names) = {
+        let cat = idx.catalog.read();
+        let mut own: Vec<(FactId, f32)> = cat
+            .facts_at(&k)
+            .iter()
+            .filter_map(|id| {
+                let m = cat.facts.get(id)?;
+                if !m.active {
+                    return None;
+                }
+                let central = |e: u64| (1.0 + cat.facts_of(e).len() as f32).ln();
+                let centrality = m
+                    .object
+                    .map(central)
+                    .unwrap_or(0.0)
+                    .max(central(m.subject) * 0.5);
+                let imp = m.confidence
+                    * (1.0 + 0.3 * (1.0 + m.sources.len() as f32).ln())
+                    * (1.0 + 0.1 * centrality)
+                    * if m.inherited { 1.0 } else { 1.1 };
+                Some((*id, imp))
+            })
+            .collect();
+        let own_count = own.len() as u64;
+        own.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        own.truncate(POOL);
+        let names: HashMap<u64, String> = own
+            .iter()
+            .filter_map(|(id, _)| cat.facts.get(id))
+            .flat_map(|m| std::iter::once(m.subject).chain(m.object))
+            .chain(children.iter().flat_map(|c| c.entities.iter().copied()))
+            .filter_map(|e| cat.entities.get(&e).map(|m| (e, m.name.clone())))
+            .collect();
+        (own, own_count, cat.applied_tx, names)
+    };
+    let mut loaded: Vec<(crate::model::Fact, f32, Vec<String>)> = Vec::with_capacity(pool.len());
+    for (id, imp) in &pool {
+        if let Some(f) = store.fact(*id, None)? {
+            let terms = terms_of(&f.description);
+            loaded.push((f, *imp, terms));
+        }
+    }
+    let mut texts: Vec<Vec<String>> = loaded.iter().map(|x| x.2.clone()).collect();
+    for c in &children {
+        texts.extend(c.findings.iter().map(|f| terms_of(&f.text)));
+    }
+    // Words of the node's most frequent subjects ("audi") are not themes.
+    let mut subject_counts: HashMap<u64, usize> = HashMap::new();
+    for (f, _, _) in &loaded {
+        *subject_counts.entry(f.subject).or_default() += 1;
+    }
+    let mut top_subjects: Vec<(u64, usize)> = subject_counts.into_iter().collect();
+    top_subjects.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let exclude: BTreeSet<String> = top_subjects
+        .iter()
+        .take(3)
+        .filter_map(|(e, _)| names.get(e))
+        .flat_map(|n| terms_of(n))
+        .collect();
+    let weighted: Vec<(String, f32)> = theme_weights(idx, &texts)?
+        .into_iter()
+        .filter(|(t, _)| !t.split(' ').any(|w| exclude.contains(w)))
+        .collect();
+    let themes = pick_themes(&weighted);
+    let theme_w: HashMap<&str, f32> = weighted
+        .iter()
+        .take(40)
+        .map(|(t, w)| (t.as_str(), *w))
+        .collect();
+    let max_w = weighted.first().map(|x| x.1).unwrap_or(1.0).max(1e-6);
+    let mut ranked: Vec<(usize, f32)> = loaded
+        .iter()
+        .enumerate()
+        .map(|(i, (f, imp, terms))| {
+            let cover: f32 = terms
+                .iter()
+                .filter_map(|t| theme_w.get(t.as_str()))
+                .sum::<f32>()
+                / max_w
+                / (terms.len().max(4) as f32).sqrt();
+            let figures = if f.description.chars().any(|c| c.is_ascii_digit()) {
+                1.15
+            } else {
+                1.0
+            };
+            let len = f.description.len();
+            let shape = if (50..=300).contains(&len) { 1.0 } else { 0.7 };
+            (
+                i,
+                imp * (0.3 + cover) * figures * shape * boilerplate_penalty(&f.description),
+            )
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut facts: Vec<InputFact> = Vec::new();
+    let mut seen: Vec<BTreeSet<&str>> = Vec::new();
+    for (i, score) in ranked {
+        if facts.len() >= INPUT_FACTS {
+            break;
+        }
+        let (f, _, terms) = &loaded[i];
+        let words: BTreeSet<&str> = terms
+            .iter()
+            .filter(|t| !t.contains(' '))
+            .map(String::as_str)
+            .collect();
+        let near_dup = seen.iter().any(|s| {
+            let inter = s.intersection(&words).count() as f32;
+            let union = s.union(&words).count().max(1) as f32;
+            inter / union >= 0.6
+        });
+        if near_dup {
+            continue;
+        }
+        seen.push(words);
+        let object_name = match &f.object {
+            FactObject::Entity(e) => names.get(e).cloned().unwrap_or_default(),
+            FactObject::Literal(l) => l.clone(),
+        };
+        let mut entities = vec![f.subject];
+        if let FactObject::Entity(e) = f.object {
+            entities.push(e);
+        }
+        facts.push(InputFact {
+            id: f.id,
+            subject_id: f.subject,
+            subject: names.get(&f.subject).cloned().unwrap_or_default(),
+            object: object_name,
+            entities,
+            description: f.description.clone(),
+            time: k.to_string(),
+            importance: (score * 1000.0).round() / 1000.0,
+        });
+    }
+    let fact_count = own_count + children.iter().map(|c| c.fact_count).sum::<u64>();
+    Ok((
+        SummaryInput {
+            node: k,
+            facts,
+            children,
+            themes,
+            fact_count,
+            entity_names: names,
+        },
+        reflects,
+    ))
+}
+
+/// Boilerplate (cross-references, legal notes, navigation) is not a finding.
+fn boilerplate_penalty(s: &str) -> f32 {
+    const CUES: &[&str] = &[
+        "refer to",
+        "see page",
+        "on page",
+        "pages ",
+        "please ",
+        "www.",
+        "http",
+        "excerpt",
+        "footnote",
+        "for further information",
+        "for more information",
+        "can be found",
+        "is available",
+        "table of contents",
+        "gri ",
+        "this report",
+        "reporting period",
+    ];
+    let lower = s.to_lowercase();
+    let hits = CUES.iter().filter(|c| lower.contains(*c)).count();
+    1.0 / (1.0 + hits as f32 * 1.5)
+}
+
+/// The hash of everything a summary depends on.
+pub fn input_hash(summarizer: &str, input: &SummaryInput) -> String {
+    let mut h = Sha256::new();
+    h.update(summarizer.as_bytes());
+    h.update(input.node.to_string().as_bytes());
+    h.update(input.fact_count.to_be_bytes());
+    for f in &input.facts {
+        h.update(f.id.to_be_bytes());
+        h.update(f.description.as_bytes());
+        h.update(f.importance.to_be_bytes());
+    }
+    for c in &input.children {
+        h.update(c.node.to_string().as_bytes());
+        h.update(c.input_hash.as_bytes());
+    }
+    for t in &input.themes {
+        h.update(t.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+const THEME_STOP: &[&str] = &[
+    "the",
+    "and",
+    "for",
+    "with",
+    "that",
+    "this",
+    "from",
+    "are",
+    "was",
+    "were",
+    "has",
+    "have",
+    "had",
+    "its",
+    "our",
+    "their",
+    "which",
+    "also",
+    "been",
+    "will",
+    "into",
+    "more",
+    "than",
+    "such",
+    "all",
+    "not",
+    "but",
+    "can",
+    "per",
+    "year",
+    "years",
+    "report",
+    "page",
+    "pages",
+    "percent",
+    "well",
+    "new",
+    "other",
+    "these",
+    "those",
+    "both",
+    "each",
+    "within",
+    "through",
+    "there",
+    "they",
+    "them",
+    "who",
+    "what",
+    "when",
+    "where",
+    "how",
+    "about",
+    "over",
+    "under",
+    "between",
+    "after",
+    "before",
+    "during",
+    "since",
+    "while",
+    "already",
+    "further",
+    "first",
+    "second",
+    "total",
+    "number",
+    "part",
+    "example",
+    "including",
+    "around",
+    "million",
+    "billion",
+    "thousand",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "quarter",
+    "half",
+    "company",
+    "group",
+    "would",
+    "could",
+    "should",
+    "must",
+    "many",
+    "much",
+    "some",
+    "any",
+    "one",
+    "two",
+    "three",
+    "used",
+    "use",
+    "previous",
+    "prior",
+    "prior-year",
+    "compared",
+    "compare",
+    "excerpt",
+    "fiscal",
+    "today",
+    "current",
+    "currently",
+    "based",
+    "within",
+    "among",
+    "addition",
+    "additional",
+    "increase",
+    "increased",
+    "decrease",
+    "decreased",
+    "figure",
+    "figures",
+    "table",
+    "see",
+    "refer",
+    "information",
+    "further",
+    "following",
+    "respective",
+    "respectively",
+    "various",
+    "relevant",
+    "respect",
+    "regard",
+    "regarding",
+    "area",
+    "areas",
+    "field",
+    "fields",
+    "level",
+    "levels",
+    "way",
+    "ways",
+    "made",
+    "make",
+    "take",
+    "taken",
+    "set",
+    "well",
+    "only",
+    "even",
+    "just",
+    "most",
+    "less",
+    "high",
+    "higher",
+    "low",
+    "lower",
+    "large",
+    "larger",
+    "period",
+    "reporting",
+    "end",
+    "i.e",
+    "e.g",
+    "etc",
+    "approximately",
+    "mathsf",
+    "mathrm",
+    "text",
+    "rm",
+    "friday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "saturday",
+    "sunday",
+    "net",
+    "annual",
+    "yearly",
+    "date",
+    "dates",
+    "time",
+    "times",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "2nd",
+    "3rd",
+    "4th",
+    "rst",
+    "erent",
+    "ned",
+    "nancial",
+    "ts",
+    "eld",
+];
+
+/// Content terms of a text: lower-case words (3+ letters, not stop words, not numbers) and the
+/// bigrams of adjacent ones.
+fn terms_of(text: &str) -> Vec<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .map(|w| w.trim_matches('-').to_lowercase())
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut prev: Option<&String> = None;
+    for w in &words {
+        let ok = w.chars().count() >= 3
+            && w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+            && !THEME_STOP.contains(&w.as_str());
+        if !ok {
+            prev = None;
+            continue;
+        }
+        if !out.contains(w) {
+            out.push(w.clone());
+        }
+        if let Some(p) = prev {
+            let b = format!("{p} {w}");
+            if !out.contains(&b) {
+                out.push(b);
+            }
+        }
+        prev = Some(w);
+    }
+    out
+}
+
+/// Terms weighted by how many of the texts contain them, times how rare they are in the
+/// namespace (inverse document frequency in the text index, softened), best first. Terms in fewer
+/// than three texts are ignored (for tiny nodes: two).
+fn theme_weights(idx: &NsIndexes, texts: &[Vec<String>]) -> Result<Vec<(String, f32)>> {
+    let mut df: HashMap<&str, f32> = HashMap::new();
+    for t in texts {
+        for term in t {
+            *df.entry(term.as_str()).or_default() += 1.0;
+        }
+    }
+    let min_df = if texts.len() >= 20 { 3.0 } else { 2.0 };
+    let mut cands: Vec<(&str, f32)> = df.into_iter().filter(|(_, n)| *n >= min_df).collect();
+    cands.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    cands.truncate(300);
+    let mut idf_cache: HashMap<String, f32> = HashMap::new();
+    let mut idf = |w: &str| -> Result<f32> {
+        if let Some(v) = idf_cache.get(w) {
+            return Ok(*v);
+        }
+        let stem = idx.text.terms(w)?.into_iter().next().unwrap_or_default();
+        let v = if stem.is_empty() {
+            0.0
+        } else {
+            idx.text.idf(&stem)?
+        };
+        idf_cache.insert(w.to_string(), v);
+        Ok(v)
+    };
+    let mut out: Vec<(String, f32)> = Vec::new();
+    for (term, n) in cands {
+        let parts: Vec<&str> = term.split(' ').collect();
+        let mut rarity = 0.0;
+        for p in &parts {
+            rarity += idf(p)?;
+        }
+        rarity /= parts.len() as f32;
+        let bigram_bonus = if parts.len() > 1 { 1.6 } else { 1.0 };
+        out.push((term.to_string(), n * rarity.max(0.1).sqrt() * bigram_bonus));
+    }
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(out)
+}
+
+/// The six best themes, without repeating a word.
+fn pick_themes(weighted: &[(String, f32)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (t, _) in weighted {
+        let words: Vec<&str> = t.split(' ').collect();
+        let overlaps = out.iter().any(|o| {
+            let ow: Vec<&str> = o.split(' ').collect();
+            words.iter().any(|w| ow.contains(w))
+        });
+        if overlaps {
+            continue;
+        }
+        out.push(t.clone());
+        if out.len() >= 6 {
+            break;
+        }
+    }
+    out
+}

@@ -1,0 +1,226 @@
+//! Time-node summaries: incremental recompute of dirty nodes only, unchanged inputs never
+//! recomputed, versions readable as of a transaction, and content a reader would recognise.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chronorag::ingest::IngestOptions;
+use chronorag::ingest::input::{self, ReadItem};
+use chronorag::model::Summary;
+use chronorag::summary::extractive::Extractive;
+use chronorag::summary::scheduler;
+use chronorag::summary::{Draft, Summarizer, SummaryInput};
+use chronorag::time::TimeKey;
+
+use crate::support::{audi, engine_at, longqa, tmp};
+
+fn read_reports(
+    years: std::ops::RangeInclusive<i32>,
+) -> Option<Vec<chronorag::ingest::PreparedDocument>> {
+    let corpus = longqa()?.join("corpus");
+    let (files, _) = input::list_files(&[corpus]).unwrap();
+    let mut docs = Vec::new();
+    for f in files {
+        let year: i32 =
+            f.id.trim_end_matches(".md")
+                .rsplit('-')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+        if !years.contains(&year) {
+            continue;
+        }
+        input::read_file(&f.path, Some(&f.id), &mut |it| {
+            if let ReadItem::Document { doc, .. } = it {
+                docs.push(*doc);
+            }
+        });
+    }
+    Some(docs)
+}
+
+/// Counts calls and delegates to the extractive summariser.
+struct Counting(AtomicUsize);
+
+impl Summarizer for Counting {
+    fn name(&self) -> String {
+        "extractive".into()
+    }
+    fn summarize(&self, input: &SummaryInput) -> chronorag::Result<Draft> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Extractive.summarize(input)
+    }
+}
+
+#[test]
+fn one_new_report_recomputes_only_the_nodes_it_touched() {
+    let Some(old) = read_reports(2012..=2022) else {
+        return;
+    };
+    let new = read_reports(2023..=2023).unwrap();
+    let dir = tmp();
+    let engine = engine_at(dir.path());
+    engine
+        .ingest("default", old, &IngestOptions::default())
+        .unwrap();
+    let first = engine.summarize("default").unwrap();
+    assert!(first.recomputed.len() > 50, "{first:?}");
+    let ns = engine.namespace("default").unwrap();
+    let store = ns.store().clone();
+    let versions_before: BTreeMap<TimeKey, Vec<Summary>> = store
+        .nodes()
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.key, store.summary_versions(&n.key).unwrap()))
+        .collect();
+    assert!(versions_before.values().all(|v| v.len() == 1));
+    // Nothing dirty: a second pass calls the summariser zero times.
+    let counting = Counting(AtomicUsize::new(0));
+    let idx = engine.indexes(&ns).unwrap();
+    let again = scheduler::run(store.as_ref(), &idx, &counting).unwrap();
+    assert!(again.recomputed.is_empty());
+    assert_eq!(counting.0.load(Ordering::SeqCst), 0);
+
+    let r = engine
+        .ingest("default", new, &IngestOptions::default())
+        .unwrap();
+    let tx = store.tx(r.tx.unwrap()).unwrap().unwrap();
+    let touched: BTreeSet<String> = tx.touched_nodes.iter().map(|k| k.to_string()).collect();
+    let second = scheduler::run(store.as_ref(), &idx, &counting).unwrap();
+    assert_eq!(
+        counting.0.load(Ordering::SeqCst),
+        second.recomputed.len(),
+        "one call per recomputed node"
+    );
+    assert!(second.recomputed.iter().any(|k| k == "2023"));
+    for k in &second.recomputed {
+        assert!(
+            touched.contains(k),
+            "{k} was recomputed but the 2023 ingest did not touch it"
+        );
+    }
+    // The 2023 report also states facts about earlier years ("in 2017 ..."): those nodes are
+    // touched too. Every 2023 node is recomputed; nothing outside the touched set is.
+    for k in &touched {
+        if k.starts_with("2023") {
+            assert!(
+                second.recomputed.contains(k),
+                "{k} was touched but not recomputed"
+            );
+        }
+    }
+    let untouched_years = (2012..=2022)
+        .filter(|y| !touched.contains(&y.to_string()))
+        .count();
+    assert!(
+        untouched_years >= 3,
+        "the 2023 ingest touched almost every year: {touched:?}"
+    );
+    // Every node the ingest did not touch keeps exactly its versions.
+    let mut kept = 0;
+    for (k, before) in &versions_before {
+        if touched.contains(&k.to_string()) {
+            continue;
+        }
+        assert_eq!(&store.summary_versions(k).unwrap(), before, "{k} changed");
+        kept += 1;
+    }
+    assert!(kept > 30, "only {kept} nodes were untouched");
+    for y in 2012..=2021 {
+        let k = TimeKey::parse(&y.to_string()).unwrap();
+        if !touched.contains(&k.to_string()) {
+            assert_eq!(
+                store.summary_versions(&k).unwrap().len(),
+                1,
+                "{y} was re-summarised"
+            );
+        }
+    }
+    // Reading a node as of the first transaction returns the summary as it was then.
+    let k2023 = TimeKey::parse("2023").unwrap();
+    let y2022 = TimeKey::parse("2022").unwrap();
+    let then = store.summary(&y2022, Some(1)).unwrap().unwrap();
+    assert_eq!(&then, &versions_before[&y2022][0]);
+    assert!(
+        store.summary(&k2023, Some(1)).unwrap().is_none() || versions_before.contains_key(&k2023)
+    );
+    assert_eq!(
+        store.summary(&k2023, None).unwrap().unwrap().reflects_tx,
+        tx.id
+    );
+    assert!(store.dirty_nodes().unwrap().is_empty());
+}
+
+#[test]
+fn audi_year_summaries_name_the_expected_themes() {
+    let Some(a) = audi() else { return };
+    a.engine.summarize("default").unwrap();
+    let text_of = |y: &str| -> String {
+        let t = a.engine.timeline("default", Some(y), None).unwrap();
+        let s = t.summary.expect("summarised");
+        assert!(!t.stale);
+        assert!(
+            s.findings.iter().all(|f| !f.facts.is_empty()),
+            "findings cite facts"
+        );
+        format!(
+            "{} {} {}",
+            s.title,
+            s.text,
+            s.findings
+                .iter()
+                .map(|f| f.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+        .to_lowercase()
+    };
+    let y2020 = text_of("2020");
+    assert!(
+        y2020.contains("coronavirus") || y2020.contains("pandemic") || y2020.contains("covid"),
+        "{y2020}"
+    );
+    for y in ["2019", "2020", "2021", "2023"] {
+        let t = text_of(y);
+        assert!(t.contains("electric"), "{y}: {t}");
+    }
+    let y2023 = text_of("2023");
+    assert!(y2023.contains("e-tron"), "{y2023}");
+    let y2012 = text_of("2012");
+    assert!(
+        y2012.contains("employees") && y2012.contains("responsibility"),
+        "{y2012}"
+    );
+    for y in ["2016", "2019", "2022"] {
+        let t = text_of(y);
+        assert!(t.contains("audi"), "{y}");
+        assert!(
+            t.contains("emission")
+                || t.contains("co2")
+                || t.contains("climate")
+                || t.contains("carbon"),
+            "{y}: {t}"
+        );
+    }
+    // The timeline lists the report years with titles.
+    let all = a.engine.timeline("default", None, None).unwrap();
+    let years: BTreeSet<String> = all
+        .children
+        .iter()
+        .filter(|c| c.fact_count > 50)
+        .map(|c| c.node.clone())
+        .collect();
+    for y in 2012..=2023 {
+        assert!(years.contains(&y.to_string()), "{y} missing from {years:?}");
+    }
+    // Unknown and impossible nodes.
+    assert!(matches!(
+        a.engine.timeline("default", Some("1850"), None),
+        Err(chronorag::Error::NotFound(_))
+    ));
+    assert!(matches!(
+        a.engine.timeline("default", Some("2019-Q5"), None),
+        Err(chronorag::Error::Time(_))
+    ));
+}
