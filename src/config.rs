@@ -25,6 +25,42 @@ pub struct Config {
     pub reembed: bool,
     /// Summariser: `extractive` (built in) or `llm`.
     pub summarizer: String,
+    /// The HTTP service.
+    pub server: ServerConfig,
+}
+
+/// Settings of `chronorag serve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub addr: String,
+    /// Keys file (TOML); authentication is off without it (allowed on loopback only).
+    pub auth_file: Option<PathBuf>,
+    /// Largest request body in bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Milliseconds a read request may take (503 after).
+    pub request_timeout_ms: u64,
+    /// Concurrent requests per API key (429 above).
+    pub max_concurrent_per_key: usize,
+    /// Documents per ingest request (413 above).
+    pub max_documents_per_request: usize,
+    /// Ingest bodies larger than this become jobs (202 + job id) instead of waiting.
+    pub async_threshold_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: "127.0.0.1:7070".into(),
+            auth_file: None,
+            max_body_bytes: 64 * 1024 * 1024,
+            request_timeout_ms: 30_000,
+            max_concurrent_per_key: 256,
+            max_documents_per_request: 10_000,
+            async_threshold_bytes: 4 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for Config {
@@ -35,6 +71,7 @@ impl Default for Config {
             embedder: "hash".into(),
             reembed: false,
             summarizer: "extractive".into(),
+            server: ServerConfig::default(),
         }
     }
 }

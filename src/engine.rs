@@ -5,9 +5,13 @@
 //! **Architecture invariant:** the engine knows nothing of HTTP or of the terminal. It takes and
 //! returns domain types and [`crate::Result`].
 
+mod jobs;
 mod query;
+mod read;
 mod timeline;
 
+pub use jobs::{Job, JobProgress, JobState};
+pub use read::{DocumentView, EntityView, FactList, FactListParams, FactView};
 pub use timeline::{TimelineChild, TimelineNode};
 
 use std::collections::HashMap;
@@ -87,7 +91,13 @@ pub struct Engine {
     embedder: Arc<dyn Embedder>,
     summarizer: Arc<dyn Summarizer>,
     summary_requests: Mutex<Option<std::sync::mpsc::Sender<String>>>,
+    job_queue: Mutex<Option<std::sync::mpsc::Sender<(String, u64)>>>,
+    stopping: std::sync::atomic::AtomicBool,
+    ingest_listener: Mutex<Option<IngestListener>>,
 }
+
+/// Called after every ingest with its report (the API counts documents and facts for metrics).
+pub type IngestListener = Box<dyn Fn(&IngestReport) + Send + Sync>;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,6 +122,9 @@ impl Engine {
             embedder,
             summarizer,
             summary_requests: Mutex::new(None),
+            job_queue: Mutex::new(None),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+            ingest_listener: Mutex::new(None),
         })
     }
 
@@ -265,6 +278,12 @@ impl Engine {
         Ok(self.indexes(&ns)?.sizes())
     }
 
+    /// Sizes of a namespace's indexes if they are open (never opens them).
+    pub fn open_index_sizes(&self, namespace: &str) -> Option<IndexSizes> {
+        let ns = self.namespaces.read().get(namespace).cloned()?;
+        ns.indexes.get().map(|i| i.sizes())
+    }
+
     /// The configured extractor, or the one named (`rules`, `llm`).
     pub fn extractor(&self, name: Option<&str>) -> Result<Arc<dyn Extractor>> {
         match name {
@@ -310,7 +329,19 @@ impl Engine {
         report.tx = Some(committed.id);
         self.after_commit(&ns, &idx, &committed)?;
         self.request_summaries(ns.name());
+        self.note_ingest(&report);
         Ok(report)
+    }
+
+    /// Sets the function told about every ingest (metrics).
+    pub fn set_ingest_listener(&self, f: IngestListener) {
+        *self.ingest_listener.lock() = Some(f);
+    }
+
+    fn note_ingest(&self, r: &IngestReport) {
+        if let Some(f) = self.ingest_listener.lock().as_ref() {
+            f(r);
+        }
     }
 
     /// Brings the derived indexes up to a committed transaction.

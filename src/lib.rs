@@ -10,6 +10,7 @@
 //! tests. See `ARCHITECTURE.md` for the map.
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod config;
 pub mod embed;
 pub mod engine;

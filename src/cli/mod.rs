@@ -9,6 +9,7 @@ use chronorag::{Config, Engine, Error, Result};
 
 mod ingest;
 mod query;
+mod serve;
 mod stats;
 mod timeline;
 
@@ -48,8 +49,11 @@ pub enum Command {
     Reindex(ReindexArgs),
     /// Print record counts (documents, chunks, facts, entities, time nodes, transactions).
     Stats(stats::StatsArgs),
-    /// Run the HTTP API service.
-    Serve(ServeArgs),
+    /// Run the HTTP API service (prints where it listens; stops cleanly on SIGINT/SIGTERM).
+    Serve(serve::ServeArgs),
+    /// Manage API keys for `serve --auth`.
+    #[command(subcommand)]
+    Keys(serve::KeysCommand),
 }
 
 /// Flags of `reindex`.
@@ -61,14 +65,6 @@ pub struct ReindexArgs {
     /// Accept a change of embedder and re-embed every record.
     #[arg(long)]
     pub reembed: bool,
-}
-
-/// Flags of `serve`.
-#[derive(Debug, clap::Args)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:7070", env = "CHRONORAG_ADDR")]
-    pub addr: String,
 }
 
 impl Cli {
@@ -159,8 +155,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Serve(_args) => Err(Error::Unavailable(
-            "the HTTP service is not built yet (issue 05)".into(),
-        )),
+        Command::Serve(args) => serve::run(cfg, args),
+        Command::Keys(cmd) => serve::keys(cmd),
     }
 }

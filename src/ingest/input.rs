@@ -52,7 +52,7 @@ pub struct PreparedDocument {
 }
 
 /// An input that was rejected, with where and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rejected {
     /// File (or `request`).
     pub file: String,

@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::chunk::{self, ChunkSpan};
@@ -45,7 +45,7 @@ impl Default for IngestOptions {
 }
 
 /// What an ingest did.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct IngestReport {
     /// The transaction (None when nothing changed).
     pub tx: Option<TxId>,

@@ -3,6 +3,7 @@
 
 mod atomicity;
 mod cli;
+mod http;
 mod ingest;
 mod store;
 mod summaries;

@@ -107,3 +107,173 @@ pub fn audi() -> Option<&'static Audi> {
     })
     .as_ref()
 }
+
+/// A real `chronorag serve` on an ephemeral loopback port, killed on drop.
+pub struct Server {
+    child: Option<std::process::Child>,
+    /// Base URL (`http://127.0.0.1:PORT`).
+    pub url: String,
+    /// The data folder.
+    pub data: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    agent: ureq::Agent,
+    /// API key sent with every request, if set.
+    pub key: Option<String>,
+}
+
+/// An HTTP response: status and body (JSON when it parses).
+#[derive(Debug)]
+pub struct Resp {
+    /// Status code.
+    pub status: u16,
+    /// Body text.
+    pub text: String,
+    /// Headers of interest.
+    pub retry_after: Option<String>,
+}
+
+impl Resp {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// The error code of an error body.
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+impl Server {
+    /// Starts a server with a fresh data folder and extra arguments / config TOML.
+    pub fn start(extra_args: &[&str], config_toml: Option<&str>) -> Server {
+        let dir = tmp();
+        let data = dir.path().join("data");
+        Self::start_at(&data, extra_args, config_toml, Some(dir))
+    }
+
+    /// Starts a server on an existing data folder.
+    pub fn start_at(
+        data: &Path,
+        extra_args: &[&str],
+        config_toml: Option<&str>,
+        dir: Option<tempfile::TempDir>,
+    ) -> Server {
+        use std::io::{BufRead, BufReader};
+        let mut cmd = std::process::Command::new(bin());
+        cmd.arg("--data").arg(data);
+        if let Some(c) = config_toml {
+            let p = data.with_extension("toml");
+            std::fs::create_dir_all(data.parent().unwrap()).unwrap();
+            std::fs::write(&p, c).unwrap();
+            cmd.arg("--config").arg(p);
+        }
+        cmd.args(["serve", "--addr", "127.0.0.1:0"])
+            .args(extra_args)
+            .env_remove("CHRONORAG_DATA")
+            .env("CHRONORAG_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().expect("start chronorag serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(120)))
+            .build()
+            .into();
+        Server {
+            child: Some(child),
+            url,
+            data: data.to_path_buf(),
+            _dir: dir,
+            agent,
+            key: None,
+        }
+    }
+
+    /// Sends a request with optional raw body and content type.
+    pub fn request(&self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Resp {
+        let url = format!("{}{}", self.url, path);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(k) = &self.key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        let resp = match body {
+            Some((ct, bytes)) => {
+                let req = req.header("Content-Type", ct).body(bytes).unwrap();
+                self.agent.run(req)
+            }
+            None => self.agent.run(req.body(()).unwrap()),
+        }
+        .expect("http request");
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = resp.into_body().read_to_string().unwrap_or_default();
+        Resp {
+            status,
+            text,
+            retry_after,
+        }
+    }
+
+    /// GET.
+    pub fn get(&self, path: &str) -> Resp {
+        self.request("GET", path, None)
+    }
+
+    /// POST JSON.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> Resp {
+        self.request(
+            "POST",
+            path,
+            Some(("application/json", body.to_string().into_bytes())),
+        )
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit status and the temporary
+    /// folder (to restart on the same data).
+    pub fn terminate(mut self) -> (std::process::ExitStatus, Option<tempfile::TempDir>) {
+        let mut child = self.child.take().unwrap();
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        (child.wait().unwrap(), self._dir.take())
+    }
+
+    /// SIGKILL; returns the temporary folder (to restart on the same data).
+    pub fn kill(mut self) -> Option<tempfile::TempDir> {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self._dir.take()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

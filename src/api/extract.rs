@@ -1,0 +1,169 @@
+//! Request extractors that answer malformed input with the API's JSON error shape (instead of
+//! axum's plain-text rejections), and the caller (authentication + per-key concurrency limit).
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::auth::{Caller, Role};
+use super::error::ApiError;
+
+/// A JSON body; malformed JSON → 400, wrong content type → 415, too large → 413.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => Err(json_rejection(rej)),
+        }
+    }
+}
+
+fn json_rejection(rej: JsonRejection) -> ApiError {
+    match rej {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::bad_request(format!("malformed JSON: {}", e.body_text()))
+        }
+        JsonRejection::JsonDataError(e) => {
+            ApiError::bad_request(format!("invalid request body: {}", e.body_text()))
+        }
+        JsonRejection::BytesRejection(e) => {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "the request body is larger than the configured limit (max_body_bytes)",
+                )
+            } else {
+                ApiError::bad_request(format!("cannot read the request body: {}", e.body_text()))
+            }
+        }
+        other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+/// A raw body; too large → 413 in the API's error shape.
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(ApiBytes(b)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the request body is larger than the configured limit (max_body_bytes)",
+            )),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "cannot read the request body: {}",
+                e.body_text()
+            ))),
+        }
+    }
+}
+
+/// Query-string parameters; bad values → 400 naming the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(
+                format!("invalid query parameters: {}", e.body_text()),
+            )),
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
+        }
+    }
+}
+
+/// Path parameters; bad values → 400.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::bad_request(
+                format!("invalid path parameter: {}", e.body_text()),
+            )),
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
+        }
+    }
+}
+
+/// The authenticated caller. With auth off, everyone is `local` with every role.
+#[derive(Debug, Clone)]
+pub struct Who(pub Caller);
+
+impl FromRequestParts<AppState> for Who {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(Who(c.clone()));
+        }
+        Ok(Who(identify(parts, state)?))
+    }
+}
+
+/// Identifies the caller from `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+pub fn identify(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let Some(auth) = &state.auth else {
+        return Ok(Caller::local());
+    };
+    let key = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim);
+    match key {
+        None => Err(ApiError::unauthorized(
+            "this service requires an API key: send `Authorization: Bearer <key>`",
+        )),
+        Some(k) => auth
+            .identify(k)
+            .ok_or_else(|| ApiError::unauthorized("the API key is not valid")),
+    }
+}
+
+impl Who {
+    /// Fails with 403 unless the caller has `need` in `namespace`.
+    pub fn require(&self, namespace: &str, need: Role) -> Result<(), ApiError> {
+        if self.0.allows(namespace, need) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "key {:?} needs the {} role in namespace {namespace:?} (it has {})",
+                self.0.name,
+                need.as_str(),
+                self.0
+                    .role(namespace)
+                    .map(|r| r.as_str())
+                    .unwrap_or("no role")
+            )))
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The HTTP API: axum routes over the engine, with one JSON error shape, API keys with roles per
+//! namespace, limits (body size, timeout, concurrent requests per key, documents per request),
+//! Prometheus metrics and the OpenAPI description (`schema/openapi.json`, served at
+//! `/openapi.json`).
+//!
+//! **Architecture invariant:** the router is built from [`ROUTES`] and nothing else, and a test
+//! checks [`ROUTES`] against `schema/openapi.json` in both directions.
+//! **Architecture invariant:** handlers call engine methods on the blocking pool; they never touch
+//! the store or the indexes.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod routes;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post, put};
+use parking_lot::Mutex;
+use tokio::sync::Semaphore;
+
+use crate::config::ServerConfig;
+use crate::{Engine, Error, Result};
+use auth::{Auth, Caller};
+use error::ApiError;
+use metrics::Metrics;
+
+/// The OpenAPI description, served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../schema/openapi.json");
+
+/// Every route of the service: `(method, path)`. The router is built from this table.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("GET", "/v1/namespaces"),
+    ("PUT", "/v1/namespaces/{ns}"),
+    ("GET", "/v1/namespaces/{ns}"),
+    ("POST", "/v1/namespaces/{ns}/documents"),
+    ("GET", "/v1/namespaces/{ns}/documents"),
+    ("GET", "/v1/namespaces/{ns}/documents/{id}"),
+    ("GET", "/v1/namespaces/{ns}/jobs/{id}"),
+    ("POST", "/v1/namespaces/{ns}/query"),
+    ("GET", "/v1/namespaces/{ns}/facts"),
+    ("GET", "/v1/namespaces/{ns}/facts/{id}"),
+    ("GET", "/v1/namespaces/{ns}/entities"),
+    ("GET", "/v1/namespaces/{ns}/entities/{id}"),
+    ("GET", "/v1/namespaces/{ns}/entities/{id}/timeline"),
+    ("GET", "/v1/namespaces/{ns}/timeline"),
+    ("GET", "/v1/namespaces/{ns}/timeline/{node}"),
+    ("POST", "/v1/namespaces/{ns}/summarize"),
+];
+
+fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
+    use routes::*;
+    match (method, path) {
+        ("GET", "/health") => get(health),
+        ("GET", "/metrics") => get(metrics),
+        ("GET", "/openapi.json") => get(openapi),
+        ("GET", "/v1/namespaces") => get(list_namespaces),
+        ("PUT", "/v1/namespaces/{ns}") => put(create_namespace),
+        ("GET", "/v1/namespaces/{ns}") => get(get_namespace),
+        ("POST", "/v1/namespaces/{ns}/documents") => post(ingest),
+        ("GET", "/v1/namespaces/{ns}/documents") => get(list_documents),
+        ("GET", "/v1/namespaces/{ns}/documents/{id}") => get(get_document),
+        ("GET", "/v1/namespaces/{ns}/jobs/{id}") => get(get_job),
+        ("POST", "/v1/namespaces/{ns}/query") => post(query),
+        ("GET", "/v1/namespaces/{ns}/facts") => get(list_facts),
+        ("GET", "/v1/namespaces/{ns}/facts/{id}") => get(get_fact),
+        ("GET", "/v1/namespaces/{ns}/entities") => get(list_entities),
+        ("GET", "/v1/namespaces/{ns}/entities/{id}") => get(get_entity),
+        ("GET", "/v1/namespaces/{ns}/entities/{id}/timeline") => get(entity_timeline),
+        ("GET", "/v1/namespaces/{ns}/timeline") => get(timeline_root),
+        ("GET", "/v1/namespaces/{ns}/timeline/{node}") => get(timeline_node),
+        ("POST", "/v1/namespaces/{ns}/summarize") => post(summarize),
+        (m, p) => panic!("route {m} {p} is listed in ROUTES but has no handler"),
+    }
+}
+
+/// Limits enforced by the service.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Documents per ingest request.
+    pub max_documents_per_request: usize,
+    /// Ingest bodies above this become jobs.
+    pub async_threshold_bytes: usize,
+    /// Seconds a request may take (reads).
+    pub request_timeout: Duration,
+    /// Concurrent requests per key.
+    pub max_concurrent_per_key: usize,
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// Keys (None = authentication off).
+    pub auth: Option<Arc<Auth>>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Limits.
+    pub limits: Arc<Limits>,
+    per_key: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl AppState {
+    /// State for an engine and server settings.
+    pub fn new(engine: Arc<Engine>, cfg: &ServerConfig, auth: Option<Auth>) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let m = metrics.clone();
+        engine.set_ingest_listener(Box::new(move |r| {
+            use std::sync::atomic::Ordering::Relaxed;
+            m.documents.fetch_add(r.documents, Relaxed);
+            m.facts.fetch_add(r.facts, Relaxed);
+            m.bytes.fetch_add(r.bytes, Relaxed);
+        }));
+        AppState {
+            engine,
+            auth: auth.map(Arc::new),
+            metrics,
+            limits: Arc::new(Limits {
+                max_documents_per_request: cfg.max_documents_per_request,
+                async_threshold_bytes: cfg.async_threshold_bytes,
+                request_timeout: Duration::from_millis(cfg.request_timeout_ms.max(1)),
+                max_concurrent_per_key: cfg.max_concurrent_per_key.max(1),
+            }),
+            per_key: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+}
+
+/// The router with every route and middleware.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let mut r: Router<AppState> = Router::new();
+    for (m, p) in ROUTES {
+        r = r.route(p, handler(m, p));
+    }
+    r.fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "internal error; the request was not applied",
+            )
+            .into_response()
+        }))
+        .with_state(state)
+}
+
+async fn fallback(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "no route {method} {}; see GET /openapi.json for the API",
+        uri.path()
+    ))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// Metrics for every request, by route template.
+async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    s.metrics.record(
+        &route,
+        &method,
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+/// Authentication, the per-key concurrency limit and the request timeout (reads only: a write
+/// that is slow must not be reported as failed while it lands).
+async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let public = matches!(req.uri().path(), "/health" | "/openapi.json");
+    let (mut parts, body) = req.into_parts();
+    let caller = if public {
+        Caller::local()
+    } else {
+        match extract::identify(&parts, &s) {
+            Ok(c) => c,
+            Err(e) => return e.into_response(),
+        }
+    };
+    let sem = {
+        let mut map = s.per_key.lock();
+        map.entry(caller.name.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(s.limits.max_concurrent_per_key)))
+            .clone()
+    };
+    let Ok(_permit) = sem.try_acquire_owned() else {
+        return ApiError::too_many(format!(
+            "key {:?} has {} requests in flight (max_concurrent_per_key); retry shortly",
+            caller.name, s.limits.max_concurrent_per_key
+        ))
+        .into_response();
+    };
+    parts.extensions.insert(caller);
+    let is_read = parts.method == Method::GET || parts.uri.path().ends_with("/query");
+    let req = Request::from_parts(parts, body);
+    if is_read {
+        match tokio::time::timeout(s.limits.request_timeout, next.run(req)).await {
+            Ok(r) => r,
+            Err(_) => ApiError::unavailable(
+                "timeout",
+                format!(
+                    "the request took longer than {} ms (request_timeout_ms)",
+                    s.limits.request_timeout.as_millis()
+                ),
+            )
+            .into_response(),
+        }
+    } else {
+        next.run(req).await
+    }
+}
+
+/// Runs the service until SIGINT/SIGTERM: in-flight requests finish, queued jobs stay queued in
+/// the store, indexes are flushed. Prints where it listens.
+pub async fn serve(
+    engine: Arc<Engine>,
+    cfg: ServerConfig,
+    allow_unauthenticated: bool,
+) -> Result<()> {
+    let addr: SocketAddr = cfg
+        .addr
+        .parse()
+        .map_err(|_| Error::Config(format!("invalid listen address {:?}", cfg.addr)))?;
+    let auth = match &cfg.auth_file {
+        Some(p) => Some(Auth::load(p)?),
+        None => None,
+    };
+    if auth.is_none() && !addr.ip().is_loopback() && !allow_unauthenticated {
+        return Err(Error::Config(format!(
+            "refusing to listen on {addr} without authentication: pass --auth keys.toml (or --allow-unauthenticated)"
+        )));
+    }
+    engine.start_summary_worker();
+    engine.start_job_worker()?;
+    let state = AppState::new(engine.clone(), &cfg, auth);
+    let app = router(state, cfg.max_body_bytes);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Unavailable(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener.local_addr()?;
+    println!(
+        "chronorag listening on http://{local} (data: {}, auth: {})",
+        engine.config().data_dir.display(),
+        if cfg.auth_file.is_some() { "on" } else { "off" }
+    );
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(Error::Io)?;
+    eprintln!("shutting down: finishing in-flight work and flushing");
+    engine.stop_job_worker();
+    let e = engine.clone();
+    tokio::task::spawn_blocking(move || e.flush())
+        .await
+        .map_err(|e| Error::Store(e.to_string()))??;
+    eprintln!("stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,519 @@
+//! Request handlers: each parses its input, checks the caller's role, calls one engine method on
+//! a blocking thread and returns JSON. No handler knows about the store or the indexes.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Role;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Who};
+use crate::engine::FactListParams;
+use crate::ingest::IngestOptions;
+use crate::ingest::input::{self, DocumentInput};
+use crate::model::{EntityKind, TxId};
+use crate::query::QueryRequest;
+use crate::store::validate_namespace;
+
+/// Runs engine work on the blocking pool; a panic there becomes a 500 without details.
+pub async fn blocking<T, F>(f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> crate::Result<T> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ApiError::from),
+        Err(e) => {
+            tracing::error!(error = %e, "a request handler panicked");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "internal error; the request was not applied",
+            ))
+        }
+    }
+}
+
+fn ns_ok(ns: &str) -> ApiResult<()> {
+    validate_namespace(ns).map_err(ApiError::from)
+}
+
+/// `GET /health`.
+pub async fn health(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    let e = s.engine.clone();
+    let names = blocking(move || e.namespace_names()).await?;
+    Ok(Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "namespaces": names.len(),
+        "auth": s.auth.is_some(),
+    })))
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {
+    let e = s.engine.clone();
+    let m = s.metrics.clone();
+    let text = blocking(move || Ok(m.render(&e))).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        super::OPENAPI,
+    )
+        .into_response()
+}
+
+/// `GET /v1/namespaces`.
+pub async fn list_namespaces(State(s): State<AppState>, who: Who) -> ApiResult<Json<Value>> {
+    let e = s.engine.clone();
+    let stats = blocking(move || e.stats(None)).await?;
+    let visible: Vec<Value> = stats
+        .namespaces
+        .iter()
+        .filter(|(n, _)| who.0.allows(n, Role::Read))
+        .map(|(n, st)| json!({"name": n, "stats": st}))
+        .collect();
+    Ok(Json(json!({ "namespaces": visible })))
+}
+
+/// `PUT /v1/namespaces/{ns}`: creates a namespace (idempotent).
+pub async fn create_namespace(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+) -> ApiResult<Response> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Admin)?;
+    let e = s.engine.clone();
+    let n = ns.clone();
+    let existed = blocking(move || {
+        let existed = e.namespace(&n).is_ok();
+        e.namespace_or_create(&n)?;
+        Ok(existed)
+    })
+    .await?;
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(json!({"name": ns, "created": !existed}))).into_response())
+}
+
+/// `GET /v1/namespaces/{ns}`.
+pub async fn get_namespace(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let n = ns.clone();
+    let (stats, sizes) = blocking(move || {
+        let st = e.stats(Some(&n))?;
+        let sizes = e.index_sizes(&n)?;
+        Ok((st, sizes))
+    })
+    .await?;
+    Ok(Json(json!({
+        "name": ns,
+        "stats": stats.namespaces.get(&ns),
+        "indexes": sizes,
+    })))
+}
+
+/// Body of `POST .../documents`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestBody {
+    /// Documents.
+    pub documents: Vec<DocumentInput>,
+    /// Why (recorded on the transaction).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Query string of `POST .../documents`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestParams {
+    /// `false` answers 202 with a job id instead of waiting.
+    #[serde(default)]
+    pub wait: Option<bool>,
+}
+
+/// `POST /v1/namespaces/{ns}/documents`.
+pub async fn ingest(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiQuery(params): ApiQuery<IngestParams>,
+    ApiBytes(body): ApiBytes,
+) -> ApiResult<Response> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Write)?;
+    let body_len = body.len();
+    let parsed: IngestBody = serde_json::from_slice(&body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::bad_request(format!("malformed JSON: {e}"))
+        } else {
+            ApiError::bad_request(format!("invalid request body: {e}"))
+        }
+    })?;
+    if parsed.documents.is_empty() {
+        return Err(ApiError::bad_request("`documents` must not be empty"));
+    }
+    if parsed.documents.len() > s.limits.max_documents_per_request {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_documents",
+            format!(
+                "{} documents in one request; the limit is {} (max_documents_per_request)",
+                parsed.documents.len(),
+                s.limits.max_documents_per_request
+            ),
+        ));
+    }
+    // Validate everything first: a bad document rejects the whole request and nothing is written.
+    let mut prepared = Vec::with_capacity(parsed.documents.len());
+    let mut problems = Vec::new();
+    let mut time_problem = false;
+    for (i, d) in parsed.documents.iter().enumerate() {
+        match input::prepare(d.clone(), None) {
+            Ok(p) => prepared.push(p),
+            Err(e) => {
+                time_problem |= matches!(e, crate::Error::Time(_));
+                problems.push(
+                    json!({"index": i, "id": d.id, "code": e.code(), "message": e.to_string()}),
+                );
+            }
+        }
+    }
+    if !problems.is_empty() {
+        let (status, code) = if time_problem && problems.len() == 1 {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_time")
+        } else {
+            (StatusCode::BAD_REQUEST, "invalid_documents")
+        };
+        return Err(ApiError::new(
+            status,
+            code,
+            format!(
+                "{} of {} documents are invalid; nothing was ingested",
+                problems.len(),
+                parsed.documents.len()
+            ),
+        )
+        .with_details(json!({ "documents": problems })));
+    }
+    let as_job = params.wait == Some(false) || body_len > s.limits.async_threshold_bytes;
+    let actor = who.0.name.clone();
+    let e = s.engine.clone();
+    if as_job {
+        let n = ns.clone();
+        let docs = parsed.documents;
+        let reason = parsed.reason;
+        let job = blocking(move || e.submit_job(&n, docs, &actor, reason)).await?;
+        s.metrics
+            .jobs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let location = format!("/v1/namespaces/{ns}/jobs/{}", job.id);
+        return Ok((
+            StatusCode::ACCEPTED,
+            [(axum::http::header::LOCATION, location.clone())],
+            Json(json!({"job": job.id, "status": job.state, "href": location})),
+        )
+            .into_response());
+    }
+    let n = ns.clone();
+    let opts = IngestOptions {
+        actor,
+        reason: parsed.reason,
+        ..IngestOptions::default()
+    };
+    let report = blocking(move || e.ingest(&n, prepared, &opts)).await?;
+    Ok(Json(json!({
+        "tx": report.tx,
+        "documents": report.documents,
+        "chunks": report.chunks,
+        "facts": report.facts,
+        "facts_merged": report.facts_merged,
+        "entities": report.entities,
+        "time_nodes": report.time_nodes,
+        "duplicates": report.duplicates,
+        "document_ids": report.document_ids,
+        "rejected": report.rejected,
+    }))
+    .into_response())
+}
+
+/// `GET /v1/namespaces/{ns}/jobs/{id}`.
+pub async fn get_job(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, id)): ApiPath<(String, u64)>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let job = blocking(move || e.job(&ns, id)).await?;
+    Ok(Json(serde_json::to_value(job).expect("job json")))
+}
+
+/// Snapshot parameter shared by read routes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsOf {
+    /// Transaction-time snapshot.
+    pub as_of_tx: Option<TxId>,
+}
+
+/// Paging parameters of documents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocPage {
+    /// Internal id to continue after.
+    #[serde(default)]
+    pub after: u64,
+    /// Page size.
+    pub limit: Option<usize>,
+    /// Snapshot.
+    pub as_of_tx: Option<TxId>,
+}
+
+/// `GET /v1/namespaces/{ns}/documents`.
+pub async fn list_documents(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiQuery(p): ApiQuery<DocPage>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let limit = p.limit.unwrap_or(100);
+    let docs = blocking(move || e.documents(&ns, p.after, limit, p.as_of_tx)).await?;
+    let next = (docs.len() == limit)
+        .then(|| docs.last().map(|d| d.id))
+        .flatten();
+    Ok(Json(json!({"documents": docs, "next": next})))
+}
+
+/// `GET /v1/namespaces/{ns}/documents/{id}`.
+pub async fn get_document(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, id)): ApiPath<(String, String)>,
+    ApiQuery(p): ApiQuery<AsOf>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    input::validate_doc_id(&id).map_err(ApiError::from)?;
+    let e = s.engine.clone();
+    let v = blocking(move || e.document(&ns, &id, p.as_of_tx)).await?;
+    Ok(Json(serde_json::to_value(v).expect("json")))
+}
+
+/// `POST /v1/namespaces/{ns}/query`.
+pub async fn query(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiJson(req): ApiJson<QueryRequest>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let res = blocking(move || e.query(&ns, &req)).await?;
+    Ok(Json(serde_json::to_value(res).expect("json")))
+}
+
+/// `GET /v1/namespaces/{ns}/facts`.
+pub async fn list_facts(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiQuery(p): ApiQuery<FactListParams>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let list = blocking(move || e.facts(&ns, &p)).await?;
+    Ok(Json(serde_json::to_value(list).expect("json")))
+}
+
+/// `GET /v1/namespaces/{ns}/facts/{id}`.
+pub async fn get_fact(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, id)): ApiPath<(String, u64)>,
+    ApiQuery(p): ApiQuery<AsOf>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let f = blocking(move || e.fact(&ns, id, p.as_of_tx)).await?;
+    Ok(Json(serde_json::to_value(f).expect("json")))
+}
+
+/// Query of `GET .../entities`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityParams {
+    /// Name filter (substring of a name or alias).
+    pub q: Option<String>,
+    /// Kind filter.
+    pub kind: Option<String>,
+    /// Id to continue after.
+    #[serde(default)]
+    pub after: u64,
+    /// Page size.
+    pub limit: Option<usize>,
+    /// Snapshot.
+    pub as_of_tx: Option<TxId>,
+}
+
+/// `GET /v1/namespaces/{ns}/entities`.
+pub async fn list_entities(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiQuery(p): ApiQuery<EntityParams>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let kind = match p.kind.as_deref() {
+        None => None,
+        Some(k) => Some(
+            EntityKind::parse(k)
+                .ok_or_else(|| ApiError::bad_request(format!("unknown entity kind {k:?}")))?,
+        ),
+    };
+    let e = s.engine.clone();
+    let limit = p.limit.unwrap_or(100);
+    let list =
+        blocking(move || e.entities(&ns, p.q.as_deref(), kind, p.after, limit, p.as_of_tx)).await?;
+    let next = (list.len() == limit)
+        .then(|| list.last().map(|e| e.entity.id))
+        .flatten();
+    Ok(Json(json!({"entities": list, "next": next})))
+}
+
+/// `GET /v1/namespaces/{ns}/entities/{id}` (id or name).
+pub async fn get_entity(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, id)): ApiPath<(String, String)>,
+    ApiQuery(p): ApiQuery<AsOf>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let v = blocking(move || e.entity(&ns, &id, p.as_of_tx)).await?;
+    Ok(Json(serde_json::to_value(v).expect("json")))
+}
+
+/// Query of `GET .../entities/{id}/timeline`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityTimelineParams {
+    /// From this period.
+    pub from: Option<String>,
+    /// To the end of this period.
+    pub to: Option<String>,
+    /// Snapshot.
+    pub as_of_tx: Option<TxId>,
+    /// Page size.
+    pub limit: Option<usize>,
+    /// Cursor.
+    pub cursor: Option<String>,
+}
+
+/// `GET /v1/namespaces/{ns}/entities/{id}/timeline`: the entity's facts in valid-time order.
+pub async fn entity_timeline(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, id)): ApiPath<(String, String)>,
+    ApiQuery(p): ApiQuery<EntityTimelineParams>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let out = blocking(move || {
+        let ent = e.entity(&ns, &id, p.as_of_tx)?;
+        let list = e.facts(
+            &ns,
+            &FactListParams {
+                entity: Some(ent.entity.id.to_string()),
+                from: p.from,
+                to: p.to,
+                as_of_tx: p.as_of_tx,
+                include_retracted: false,
+                limit: p.limit,
+                cursor: p.cursor,
+            },
+        )?;
+        Ok((ent, list))
+    })
+    .await?;
+    Ok(Json(
+        json!({"entity": out.0, "facts": out.1.facts, "next": out.1.next}),
+    ))
+}
+
+/// `GET /v1/namespaces/{ns}/timeline`: the years.
+pub async fn timeline_root(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiQuery(p): ApiQuery<AsOf>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let t = blocking(move || e.timeline(&ns, None, p.as_of_tx)).await?;
+    Ok(Json(serde_json::to_value(t).expect("json")))
+}
+
+/// `GET /v1/namespaces/{ns}/timeline/{node}`.
+pub async fn timeline_node(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, node)): ApiPath<(String, String)>,
+    ApiQuery(p): ApiQuery<AsOf>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let t = blocking(move || e.timeline(&ns, Some(&node), p.as_of_tx)).await?;
+    Ok(Json(serde_json::to_value(t).expect("json")))
+}
+
+/// `POST /v1/namespaces/{ns}/summarize`: recompute dirty summaries now.
+pub async fn summarize(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Write)?;
+    let e = s.engine.clone();
+    let r = blocking(move || e.summarize(&ns)).await?;
+    Ok(Json(serde_json::to_value(r).expect("json")))
+}

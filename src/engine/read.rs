@@ -1,0 +1,304 @@
+//! Read operations on records: facts (by time, entity, snapshot), entities, documents.
+
+use serde::{Deserialize, Serialize};
+
+use super::Engine;
+use crate::model::{Chunk, Document, Entity, EntityKind, Fact, FactObject, TxId, normalize_name};
+use crate::store::{FactCursor, FactScan, NsStore};
+use crate::time::{Interval, TimeKey};
+use crate::{Error, Result};
+
+/// Most items per page.
+pub const MAX_PAGE: usize = 1000;
+
+/// A fact with its entities' names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactView {
+    /// The record.
+    #[serde(flatten)]
+    pub fact: Fact,
+    /// Subject name.
+    pub subject_name: String,
+    /// Object as text (entity name or literal).
+    pub object_text: String,
+    /// Valid time label (`2019`, `2024-Q3`, or the interval).
+    pub time: String,
+}
+
+/// Parameters of a fact listing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FactListParams {
+    /// Only facts about this entity (id or name).
+    pub entity: Option<String>,
+    /// Valid at or after the start of this period.
+    pub from: Option<String>,
+    /// Valid at or before the end of this period.
+    pub to: Option<String>,
+    /// Snapshot.
+    pub as_of_tx: Option<TxId>,
+    /// Include retracted facts.
+    #[serde(default)]
+    pub include_retracted: bool,
+    /// Page size (default 100).
+    pub limit: Option<usize>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactList {
+    /// Facts, ordered by valid start then id.
+    pub facts: Vec<FactView>,
+    /// Cursor of the next page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// An entity with counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityView {
+    /// The record.
+    #[serde(flatten)]
+    pub entity: Entity,
+    /// Facts about it (any status) currently indexed.
+    pub fact_count: usize,
+}
+
+/// A document with its chunks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentView {
+    /// The record.
+    pub document: Document,
+    /// Its chunks, in order.
+    pub chunks: Vec<Chunk>,
+}
+
+fn period_start(s: &str) -> Result<Option<chrono::NaiveDate>> {
+    Ok(period(s)?.start)
+}
+
+fn period(s: &str) -> Result<Interval> {
+    if let Ok(k) = TimeKey::parse(s.trim()) {
+        return Ok(k.interval());
+    }
+    Ok(crate::time::parse_time(s, None)?.interval)
+}
+
+impl Engine {
+    /// Resolves an entity given by id or by name.
+    pub fn resolve_entity(&self, store: &dyn NsStore, id_or_name: &str) -> Result<Entity> {
+        let found = match id_or_name.parse::<u64>() {
+            Ok(id) => store.entity(id, None)?,
+            Err(_) => match store.entity_by_alias(&normalize_name(id_or_name))? {
+                Some(id) => store.entity(id, None)?,
+                None => None,
+            },
+        };
+        found.ok_or_else(|| Error::NotFound(format!("no entity {id_or_name:?}")))
+    }
+
+    fn view(&self, store: &dyn NsStore, f: Fact) -> Result<FactView> {
+        let name = |id: u64| -> Result<String> {
+            Ok(store.entity(id, None)?.map(|e| e.name).unwrap_or_default())
+        };
+        let object_text = match &f.object {
+            FactObject::Entity(e) => name(*e)?,
+            FactObject::Literal(l) => l.clone(),
+        };
+        let valid = f.effective_valid();
+        let time = f
+            .time_key
+            .or_else(|| TimeKey::from_interval(&valid))
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| valid.to_string());
+        Ok(FactView {
+            subject_name: name(f.subject)?,
+            object_text,
+            time,
+            fact: f,
+        })
+    }
+
+    /// Lists facts by valid time (and entity) as of a snapshot, paged.
+    pub fn facts(&self, namespace: &str, p: &FactListParams) -> Result<FactList> {
+        let ns = self.namespace(namespace)?;
+        let store = ns.store().as_ref();
+        self.check_as_of(store.head_tx(), p.as_of_tx, namespace)?;
+        let limit = p.limit.unwrap_or(100);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(Error::invalid(format!(
+                "limit must be between 1 and {MAX_PAGE}"
+            )));
+        }
+        let start = p.from.as_deref().map(period_start).transpose()?.flatten();
+        let end = p.to.as_deref().map(period).transpose()?.and_then(|i| i.end);
+        let valid = Interval::new(start, end).map_err(|_| {
+            Error::Time(crate::time::TimeError::EmptyRange(format!(
+                "`to` ({}) is before `from` ({})",
+                p.to.clone().unwrap_or_default(),
+                p.from.clone().unwrap_or_default()
+            )))
+        })?;
+        let entity = match &p.entity {
+            Some(e) => Some(self.resolve_entity(store, e)?.id),
+            None => None,
+        };
+        let scan = FactScan {
+            valid,
+            entity,
+            as_of: p.as_of_tx,
+            include_retracted: p.include_retracted,
+            cursor: p.cursor.as_deref().map(FactCursor::decode).transpose()?,
+            limit,
+        };
+        let page = store.facts(&scan)?;
+        Ok(FactList {
+            facts: page
+                .items
+                .into_iter()
+                .map(|f| self.view(store, f))
+                .collect::<Result<_>>()?,
+            next: page.next.map(|c| c.encode()),
+        })
+    }
+
+    /// One fact as of a snapshot (any status).
+    pub fn fact(&self, namespace: &str, id: u64, as_of: Option<TxId>) -> Result<FactView> {
+        let ns = self.namespace(namespace)?;
+        let store = ns.store().as_ref();
+        self.check_as_of(store.head_tx(), as_of, namespace)?;
+        match store.fact(id, as_of)? {
+            Some(f) => self.view(store, f),
+            None => Err(Error::NotFound(format!(
+                "no fact {id} in namespace {namespace:?}{}",
+                as_of
+                    .map(|t| format!(" as of transaction {t}"))
+                    .unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// An entity (by id or name) with its fact count, as of a snapshot.
+    pub fn entity(
+        &self,
+        namespace: &str,
+        id_or_name: &str,
+        as_of: Option<TxId>,
+    ) -> Result<EntityView> {
+        let ns = self.namespace(namespace)?;
+        let store = ns.store().as_ref();
+        self.check_as_of(store.head_tx(), as_of, namespace)?;
+        let current = self.resolve_entity(store, id_or_name)?;
+        let e = match as_of {
+            None => current,
+            Some(t) => store.entity(current.id, Some(t))?.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "entity {id_or_name:?} did not exist as of transaction {t}"
+                ))
+            })?,
+        };
+        let idx = self.indexes(&ns)?;
+        let fact_count = idx.catalog.read().facts_of(e.id).len();
+        Ok(EntityView {
+            entity: e,
+            fact_count,
+        })
+    }
+
+    /// Entities whose name or alias contains `q` (all when empty), by id, paged.
+    pub fn entities(
+        &self,
+        namespace: &str,
+        q: Option<&str>,
+        kind: Option<EntityKind>,
+        after: u64,
+        limit: usize,
+        as_of: Option<TxId>,
+    ) -> Result<Vec<EntityView>> {
+        let ns = self.namespace(namespace)?;
+        let store = ns.store().as_ref();
+        self.check_as_of(store.head_tx(), as_of, namespace)?;
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(Error::invalid(format!(
+                "limit must be between 1 and {MAX_PAGE}"
+            )));
+        }
+        let idx = self.indexes(&ns)?;
+        let needle = q.map(|s| s.to_lowercase()).filter(|s| !s.is_empty());
+        let mut out = Vec::new();
+        let mut cursor = after;
+        loop {
+            let batch = store.entities(cursor, 500, as_of)?;
+            let Some(last) = batch.last().map(|e| e.id) else {
+                break;
+            };
+            for e in batch {
+                let matches = needle
+                    .as_ref()
+                    .is_none_or(|n| e.names().any(|x| x.to_lowercase().contains(n.as_str())));
+                if matches && kind.is_none_or(|k| e.kind == k) {
+                    let fact_count = idx.catalog.read().facts_of(e.id).len();
+                    out.push(EntityView {
+                        entity: e,
+                        fact_count,
+                    });
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            cursor = last;
+        }
+        Ok(out)
+    }
+
+    /// A document (by user-facing id) with its chunks, as of a snapshot.
+    pub fn document(
+        &self,
+        namespace: &str,
+        external_id: &str,
+        as_of: Option<TxId>,
+    ) -> Result<DocumentView> {
+        let ns = self.namespace(namespace)?;
+        let store = ns.store().as_ref();
+        self.check_as_of(store.head_tx(), as_of, namespace)?;
+        let missing = || {
+            Error::NotFound(format!(
+                "no document {external_id:?} in namespace {namespace:?}"
+            ))
+        };
+        let id = store
+            .document_by_external(external_id)?
+            .ok_or_else(missing)?;
+        let d = store.document(id, as_of)?.ok_or_else(missing)?;
+        let chunks = d
+            .chunks
+            .iter()
+            .filter_map(|c| store.chunk(*c).transpose())
+            .collect::<Result<_>>()?;
+        Ok(DocumentView {
+            document: d,
+            chunks,
+        })
+    }
+
+    /// Documents in id order after `after` (active as of the snapshot).
+    pub fn documents(
+        &self,
+        namespace: &str,
+        after: u64,
+        limit: usize,
+        as_of: Option<TxId>,
+    ) -> Result<Vec<Document>> {
+        let ns = self.namespace(namespace)?;
+        let store = ns.store().as_ref();
+        self.check_as_of(store.head_tx(), as_of, namespace)?;
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(Error::invalid(format!(
+                "limit must be between 1 and {MAX_PAGE}"
+            )));
+        }
+        store.documents(after, limit, as_of)
+    }
+}

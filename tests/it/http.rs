@@ -1,0 +1,694 @@
+//! The HTTP service, spoken to over loopback: routes, errors, auth, limits, jobs, shutdown,
+//! OpenAPI and metrics.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Server, bin, tmp};
+
+fn docs(n: usize, tag: &str) -> Value {
+    let documents: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({
+                "id": format!("{tag}-{i}"),
+                "text": format!("In Q{} 2023, Acme Corp (NASDAQ: ACME) reported revenue of ${}.{} billion, up {}% from a year earlier. Jane Doe, Chief Executive, said {tag} demand was strong in Berlin (note {i}).", i % 4 + 1, i % 9 + 1, i % 10, i % 20),
+                "time": format!("2023-Q{}", i % 4 + 1),
+                "title": format!("Acme call {tag} {i}"),
+            })
+        })
+        .collect();
+    json!({ "documents": documents })
+}
+
+fn wait_job(s: &Server, ns: &str, id: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = s.get(&format!("/v1/namespaces/{ns}/jobs/{id}"));
+        assert_eq!(r.status, 200, "{}", r.text);
+        let j = r.json();
+        if j["state"] == "done" || j["state"] == "failed" {
+            return j;
+        }
+        assert!(Instant::now() < deadline, "job {id} never finished: {j}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn ingest_query_and_read_routes_work_end_to_end() {
+    let s = Server::start(&[], None);
+    let h = s.get("/health");
+    assert_eq!(h.status, 200);
+    assert_eq!(h.json()["status"], "ok");
+
+    let r = s.post("/v1/namespaces/acme/documents", &docs(8, "call"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = r.json();
+    assert_eq!(body["documents"], 8);
+    assert!(body["tx"].as_u64().unwrap() >= 1);
+    assert!(body["facts"].as_u64().unwrap() >= 8);
+    // Same content again: nothing new, no transaction.
+    let again = s
+        .post("/v1/namespaces/acme/documents", &docs(8, "call"))
+        .json();
+    assert_eq!(again["documents"], 0);
+    assert_eq!(again["duplicates"], 8);
+    assert!(again["tx"].is_null());
+
+    let q = s.post(
+        "/v1/namespaces/acme/query",
+        &json!({"query": "What revenue did Acme report in Q3 2023?", "budget_chars": 1500, "explain": true}),
+    );
+    assert_eq!(q.status, 200, "{}", q.text);
+    let q = q.json();
+    assert_eq!(q["plan"]["time_scope"]["hard"], true);
+    assert!(q["context"].as_str().unwrap().len() <= 1500);
+    assert!(q["context"].as_str().unwrap().contains("[call-"));
+    for f in q["facts"].as_array().unwrap() {
+        assert!(
+            f["valid"]["start"].as_str().unwrap().starts_with("2023-0"),
+            "{f}"
+        );
+        assert_eq!(f["time"], "2023-Q3", "out of scope: {f}");
+    }
+    assert!(!q["explain"].as_array().unwrap().is_empty());
+
+    let facts = s
+        .get("/v1/namespaces/acme/facts?from=2023-Q1&to=2023-Q1&limit=50")
+        .json();
+    assert!(!facts["facts"].as_array().unwrap().is_empty());
+    for f in facts["facts"].as_array().unwrap() {
+        assert!(f["time"].as_str().unwrap().starts_with("2023"), "{f}");
+    }
+    let e = s.get("/v1/namespaces/acme/entities/ACME");
+    assert_eq!(e.status, 200, "{}", e.text);
+    assert!(e.json()["name"].as_str().unwrap().starts_with("Acme"));
+    let id = e.json()["id"].as_u64().unwrap();
+    let t = s.get(&format!("/v1/namespaces/acme/entities/{id}/timeline"));
+    assert_eq!(t.status, 200);
+    assert!(!t.json()["facts"].as_array().unwrap().is_empty());
+    let list = s.get("/v1/namespaces/acme/entities?q=acme").json();
+    assert!(!list["entities"].as_array().unwrap().is_empty());
+    let d = s.get("/v1/namespaces/acme/documents/call-3").json();
+    assert_eq!(d["document"]["external_id"], "call-3");
+    assert!(d["chunks"][0]["text"].as_str().unwrap().contains("Acme"));
+    assert_eq!(
+        s.get("/v1/namespaces/acme/documents?limit=3").json()["documents"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let ns = s.get("/v1/namespaces/acme").json();
+    assert_eq!(ns["stats"]["documents"], 8);
+    assert!(ns["indexes"]["fact_vectors"].as_u64().unwrap() > 0);
+    // Summaries are brought up to date (in the background, or now on request).
+    let sum = s.request("POST", "/v1/namespaces/acme/summarize", None);
+    assert_eq!(sum.status, 200, "{}", sum.text);
+    let tl = s.get("/v1/namespaces/acme/timeline/2023");
+    assert_eq!(tl.status, 200, "{}", tl.text);
+    assert!(
+        tl.json()["summary"]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("2023")
+    );
+    // 2023 and 2022 (from "a year earlier") are years of the timeline.
+    let years: Vec<String> = s.get("/v1/namespaces/acme/timeline").json()["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["node"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(years, vec!["2022", "2023"]);
+    let created = s.request("PUT", "/v1/namespaces/fresh", None);
+    assert_eq!(created.status, 201);
+    assert_eq!(s.request("PUT", "/v1/namespaces/fresh", None).status, 200);
+    let all = s.get("/v1/namespaces").json();
+    let names: BTreeSet<&str> = all["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["acme", "fresh"]));
+}
+
+/// method, path, (content type, body), expected status, expected error code.
+type Case<'a> = (&'a str, &'a str, Option<(&'a str, Vec<u8>)>, u16, &'a str);
+
+#[test]
+fn bad_requests_get_clear_json_errors_and_change_nothing() {
+    let s = Server::start(
+        &[],
+        Some("[server]\nmax_body_bytes = 20000\nmax_documents_per_request = 3\n"),
+    );
+    assert_eq!(
+        s.post("/v1/namespaces/x/documents", &docs(1, "seed"))
+            .status,
+        200
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "POST",
+            "/v1/namespaces/x/query",
+            Some(("application/json", b"{\"query\": ".to_vec())),
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/query",
+            Some(("application/json", b"[1,2]".to_vec())),
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/query",
+            Some(("application/json", b"{\"query\": 5}".to_vec())),
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/query",
+            Some((
+                "application/json",
+                b"{\"query\": \"a\", \"bogus\": 1}".to_vec(),
+            )),
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/query",
+            Some(("text/plain", b"{\"query\": \"a\"}".to_vec())),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/query",
+            Some(("application/json", b"{\"query\": \"\xff\xfe\"}".to_vec())),
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/query",
+            Some((
+                "application/json",
+                b"{\"query\": \"a\", \"time\": {\"at\": \"Q5 2023\"}}".to_vec(),
+            )),
+            422,
+            "invalid_time",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/query",
+            Some((
+                "application/json",
+                b"{\"query\": \"a\", \"time\": {\"from\": \"2021\", \"to\": \"2019\"}}".to_vec(),
+            )),
+            422,
+            "invalid_time",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/query",
+            Some((
+                "application/json",
+                b"{\"query\": \"a\", \"budget_chars\": 99999999999999999999}".to_vec(),
+            )),
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/query",
+            Some((
+                "application/json",
+                b"{\"query\": \"a\", \"as_of_tx\": 999}".to_vec(),
+            )),
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/nope/query",
+            Some(("application/json", b"{\"query\": \"a\"}".to_vec())),
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/Bad..Name/query",
+            Some(("application/json", b"{\"query\": \"a\"}".to_vec())),
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/..%2F..%2Fetc/query",
+            Some(("application/json", b"{\"query\": \"a\"}".to_vec())),
+            400,
+            "invalid_request",
+        ),
+        (
+            "GET",
+            "/v1/namespaces/x/facts/notanumber",
+            None,
+            400,
+            "invalid_request",
+        ),
+        (
+            "GET",
+            "/v1/namespaces/x/facts?limit=abc",
+            None,
+            400,
+            "invalid_request",
+        ),
+        (
+            "GET",
+            "/v1/namespaces/x/facts?from=2019-02-30",
+            None,
+            422,
+            "invalid_time",
+        ),
+        (
+            "GET",
+            "/v1/namespaces/x/facts/99999",
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/v1/namespaces/x/documents/..%2Fsecret",
+            None,
+            400,
+            "invalid_request",
+        ),
+        (
+            "GET",
+            "/v1/namespaces/x/timeline/2019-13",
+            None,
+            422,
+            "invalid_time",
+        ),
+        ("GET", "/v1/namespaces/x/jobs/12345", None, 404, "not_found"),
+        ("GET", "/v1/nothing-here", None, 404, "not_found"),
+        ("DELETE", "/health", None, 405, "method_not_allowed"),
+        (
+            "POST",
+            "/v1/namespaces/x/documents",
+            Some(("application/json", b"{\"documents\": []}".to_vec())),
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/documents",
+            Some((
+                "application/json",
+                b"{\"documents\": [{\"text\": \"In 2020 it rained.\", \"time\": \"2023-02-30\"}]}"
+                    .to_vec(),
+            )),
+            422,
+            "invalid_time",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/documents",
+            Some((
+                "application/json",
+                b"{\"documents\": [{\"text\": \"ok text here\"}, {\"text\": \"  \"}]}".to_vec(),
+            )),
+            400,
+            "invalid_documents",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/documents",
+            Some(("application/json", docs(4, "many").to_string().into_bytes())),
+            413,
+            "too_many_documents",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/documents",
+            Some(("application/json", vec![b'x'; 30000])),
+            413,
+            "too_large",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/query",
+            Some((
+                "application/json",
+                format!("{{\"query\": \"{}\"}}", "a".repeat(30000)).into_bytes(),
+            )),
+            413,
+            "too_large",
+        ),
+    ];
+    let deep = format!(
+        "{{\"query\": \"a\", \"time\": {}1{}}}",
+        "[".repeat(500),
+        "]".repeat(500)
+    );
+    let mut all = cases;
+    all.push((
+        "POST",
+        "/v1/namespaces/x/query",
+        Some(("application/json", deep.into_bytes())),
+        400,
+        "invalid_request",
+    ));
+    let before = s.get("/v1/namespaces/x").json()["stats"].clone();
+    for (m, path, body, status, code) in all {
+        let r = s.request(m, path, body);
+        assert_eq!(r.status, status, "{m} {path}: {}", r.text);
+        assert_eq!(r.code(), code, "{m} {path}: {}", r.text);
+        assert!(!r.json()["error"]["message"].as_str().unwrap().is_empty());
+        assert!(!r.text.contains("panicked") && !r.text.contains("backtrace"));
+    }
+    let after = s.get("/v1/namespaces/x").json()["stats"].clone();
+    assert_eq!(before, after, "a rejected request changed the store");
+    // The document error names the offending document.
+    let r = s.request(
+        "POST",
+        "/v1/namespaces/x/documents",
+        Some((
+            "application/json",
+            b"{\"documents\": [{\"text\": \"ok text here\"}, {\"text\": \"  \"}]}".to_vec(),
+        )),
+    );
+    assert_eq!(r.json()["error"]["details"]["documents"][0]["index"], 1);
+}
+
+fn keys_file(dir: &std::path::Path) -> (std::path::PathBuf, String, String, String) {
+    let file = dir.join("keys.toml");
+    let mk = |name: &str, role: &str, ns: &str| -> String {
+        let out = std::process::Command::new(bin())
+            .args([
+                "keys",
+                "create",
+                "--file",
+                file.to_str().unwrap(),
+                "--name",
+                name,
+                "--role",
+                role,
+                "--namespace",
+                ns,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let reader = mk("reader", "read", "*");
+    let writer = mk("ingest-bot", "write", "acme");
+    let admin = mk("ops", "admin", "*");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(&writer), "keys are stored hashed");
+    (file, reader, writer, admin)
+}
+
+#[test]
+fn api_keys_and_roles_are_enforced() {
+    let dir = tmp();
+    let (file, reader, writer, admin) = keys_file(dir.path());
+    let mut s = Server::start(&["--auth", file.to_str().unwrap()], None);
+    assert_eq!(s.get("/health").status, 200, "health needs no key");
+    let r = s.get("/v1/namespaces");
+    assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
+    s.key = Some("not-a-key".into());
+    assert_eq!(s.get("/v1/namespaces").status, 401);
+    s.key = Some(reader.clone());
+    let r = s.post("/v1/namespaces/acme/documents", &docs(1, "r"));
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (403, "forbidden"),
+        "{}",
+        r.text
+    );
+    s.key = Some(writer.clone());
+    let r = s.post("/v1/namespaces/acme/documents", &docs(2, "w"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = s.post("/v1/namespaces/other/documents", &docs(1, "w"));
+    assert_eq!(r.status, 403, "write is granted on acme only");
+    let r = s.request("PUT", "/v1/namespaces/newone", None);
+    assert_eq!(r.status, 403, "creating namespaces explicitly needs admin");
+    s.key = Some(admin);
+    assert_eq!(s.request("PUT", "/v1/namespaces/newone", None).status, 201);
+    s.key = Some(reader);
+    assert_eq!(
+        s.post("/v1/namespaces/acme/query", &json!({"query": "revenue"}))
+            .status,
+        200
+    );
+    // The actor of the transaction is the key's name.
+    let data = s.data.clone();
+    let (status, _dir) = s.terminate();
+    assert!(status.success());
+    let engine = crate::support::engine_at(&data);
+    let ns = engine.namespace("acme").unwrap();
+    let tx = ns.store().tx(1).unwrap().unwrap();
+    assert_eq!(tx.actor, "ingest-bot");
+    // Binding to a public address without --auth is refused.
+    let out = std::process::Command::new(bin())
+        .arg("--data")
+        .arg(dir.path().join("d2"))
+        .args(["serve", "--addr", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without authentication"));
+}
+
+#[test]
+fn per_key_concurrency_and_timeouts_are_limited() {
+    // One request at a time per key: a slow ingest holds the slot, a second request gets 429.
+    let s = Server::start(&[], Some("[server]\nmax_concurrent_per_key = 1\n"));
+    let big = docs(150, "slow");
+    let url = s.url.clone();
+    let slow = std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let r = agent
+            .post(&format!("{url}/v1/namespaces/acme/documents"))
+            .send_json(&big)
+            .unwrap();
+        r.status().as_u16()
+    });
+    let mut saw_429 = false;
+    for _ in 0..200 {
+        let r = s.get("/v1/namespaces");
+        if r.status == 429 {
+            assert_eq!(r.code(), "too_many_requests");
+            assert!(r.retry_after.is_some());
+            saw_429 = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(slow.join().unwrap(), 200);
+    assert!(
+        saw_429,
+        "a concurrent request of the same key was not limited"
+    );
+    assert_eq!(
+        s.get("/v1/namespaces").status,
+        200,
+        "the slot is free again"
+    );
+
+    // A read slower than request_timeout_ms answers 503.
+    let s2 = Server::start(&[], Some("[server]\nrequest_timeout_ms = 1\n"));
+    assert_eq!(
+        s2.post("/v1/namespaces/acme/documents", &docs(300, "t"))
+            .status,
+        200,
+        "writes are not cut short"
+    );
+    let r = s2.post(
+        "/v1/namespaces/acme/query",
+        &json!({"query": "revenue of Acme demand Berlin", "budget_chars": 100000, "top_k": 1000, "explain": true}),
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (503, "timeout"),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
+fn large_or_async_writes_become_jobs_that_survive_a_restart() {
+    let s = Server::start(&[], Some("[server]\nasync_threshold_bytes = 4000\n"));
+    let r = s.post("/v1/namespaces/acme/documents?wait=false", &docs(3, "a"));
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.json()["job"].as_u64().unwrap();
+    let j = wait_job(&s, "acme", id);
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(j["result"]["documents"], 3);
+    assert_eq!(j["progress"]["done"], 3);
+    // Above the size threshold: a job without asking.
+    let r = s.post("/v1/namespaces/acme/documents", &docs(40, "big"));
+    assert_eq!(r.status, 202);
+    // Kill the server right after acceptance; the job is in the store and resumes on restart.
+    let id = r.json()["job"].as_u64().unwrap();
+    let data = s.data.clone();
+    let dir = s.kill();
+    let s = Server::start_at(
+        &data,
+        &[],
+        Some("[server]\nasync_threshold_bytes = 4000\n"),
+        dir,
+    );
+    let j = wait_job(&s, "acme", id);
+    assert_eq!(j["state"], "done", "{j}");
+    let stats = s.get("/v1/namespaces/acme").json();
+    assert_eq!(stats["stats"]["documents"], 43, "{stats}");
+}
+
+#[test]
+fn sigterm_finishes_in_flight_writes_and_reopens_cleanly() {
+    let s = Server::start(&[], None);
+    let url = s.url.clone();
+    let big = docs(1500, "inflight");
+    let writer = std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let r = agent
+            .post(&format!("{url}/v1/namespaces/acme/documents"))
+            .send_json(&big)
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: Value = serde_json::from_str(&r.into_body().read_to_string().unwrap()).unwrap();
+        (status, body)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let data = s.data.clone();
+    let (status, dir) = s.terminate();
+    assert!(
+        status.success(),
+        "the server did not stop cleanly: {status}"
+    );
+    let (code, body) = writer.join().unwrap();
+    assert_eq!(code, 200, "the in-flight write was cut: {body}");
+    assert_eq!(body["documents"], 1500);
+    let s = Server::start_at(&data, &[], None, dir);
+    let stats = s.get("/v1/namespaces/acme").json();
+    assert_eq!(stats["stats"]["documents"], 1500);
+    let q = s.post(
+        "/v1/namespaces/acme/query",
+        &json!({"query": "inflight demand"}),
+    );
+    assert_eq!(q.status, 200);
+    assert!(
+        !q.json()["chunks"].as_array().unwrap().is_empty(),
+        "indexes reopened with the data"
+    );
+}
+
+#[test]
+fn openapi_describes_exactly_the_routes_of_the_router() {
+    let spec: Value = serde_json::from_str(chronorag::api::OPENAPI).unwrap();
+    let documented: BTreeSet<(String, String)> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(p, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.to_uppercase(), p.clone()))
+        })
+        .collect();
+    let routed: BTreeSet<(String, String)> = chronorag::api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let missing: Vec<_> = routed.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from schema/openapi.json: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "schema/openapi.json documents routes the router lacks: {extra:?}"
+    );
+    // Every $ref resolves.
+    let text = chronorag::api::OPENAPI;
+    for r in text.split("\"$ref\": \"#/components/schemas/").skip(1) {
+        let name = r.split('"').next().unwrap();
+        assert!(
+            spec["components"]["schemas"].get(name).is_some(),
+            "dangling $ref {name}"
+        );
+    }
+    // The live server serves the same document and answers every route (never "no route").
+    let s = Server::start(&[], None);
+    assert_eq!(s.get("/openapi.json").json(), spec);
+    for (m, p) in chronorag::api::ROUTES {
+        let path = p
+            .replace("{ns}", "probe")
+            .replace("{id}", "1")
+            .replace("{node}", "2020");
+        let body = if *m == "GET" {
+            None
+        } else {
+            Some(("application/json", b"{}".to_vec()))
+        };
+        let r = s.request(m, &path, body);
+        assert!(
+            !(r.status == 404 && r.text.contains("no route")) && r.status != 405,
+            "{m} {p} is not routed: {} {}",
+            r.status,
+            r.text
+        );
+    }
+}
+
+#[test]
+fn metrics_count_requests_per_route_and_report_sizes() {
+    let s = Server::start(&[], None);
+    assert_eq!(
+        s.post("/v1/namespaces/acme/documents", &docs(3, "m"))
+            .status,
+        200
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            s.post("/v1/namespaces/acme/query", &json!({"query": "revenue"}))
+                .status,
+            200
+        );
+    }
+    let _ = s.get("/v1/namespaces/nope/facts");
+    let m = s.get("/metrics");
+    assert_eq!(m.status, 200);
+    let t = m.text;
+    assert!(t.contains("chronorag_http_requests_total{route=\"/v1/namespaces/{ns}/query\",method=\"POST\",status=\"200\"} 3"), "{t}");
+    assert!(t.contains("status=\"404\""));
+    assert!(t.contains("chronorag_http_request_duration_seconds_bucket{route=\"/v1/namespaces/{ns}/query\",method=\"POST\",le=\"+Inf\"} 3"));
+    assert!(t.contains("chronorag_ingested_documents_total 3"));
+    assert!(t.contains("chronorag_records{namespace=\"acme\",kind=\"documents\"} 3"));
+    assert!(t.contains("chronorag_index_size{namespace=\"acme\",kind=\"fact_vectors\"}"));
+    assert!(t.contains("chronorag_store_bytes "));
+}
