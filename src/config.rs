@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::embed::openai::OpenAiEmbedConfig;
+use crate::llm::LlmConfig;
 use crate::{Error, Result};
 
 /// The default data folder.
@@ -27,6 +29,10 @@ pub struct Config {
     pub summarizer: String,
     /// The HTTP service.
     pub server: ServerConfig,
+    /// The OpenAI-compatible chat endpoint (`extractor = "llm"`, LLM summaries and answers).
+    pub llm: LlmConfig,
+    /// The OpenAI-compatible embeddings endpoint (`embedder = "openai"`).
+    pub openai_embed: OpenAiEmbedConfig,
 }
 
 /// Settings of `chronorag serve`.
@@ -72,6 +78,8 @@ impl Default for Config {
             reembed: false,
             summarizer: "extractive".into(),
             server: ServerConfig::default(),
+            llm: LlmConfig::default(),
+            openai_embed: OpenAiEmbedConfig::default(),
         }
     }
 }

@@ -5,11 +5,13 @@
 //! **Architecture invariant:** the engine knows nothing of HTTP or of the terminal. It takes and
 //! returns domain types and [`crate::Result`].
 
+mod governance;
 mod jobs;
 mod query;
 mod read;
 mod timeline;
 
+pub use governance::{ConflictView, EraseReport, VerifyReport};
 pub use jobs::{Job, JobProgress, JobState};
 pub use read::{DocumentView, EntityView, FactList, FactListParams, FactView};
 pub use timeline::{TimelineChild, TimelineNode};
@@ -23,10 +25,13 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::embed::Embedder;
 use crate::embed::hash::HashEmbedder;
+use crate::embed::openai::OpenAiEmbedder;
 use crate::index::{IndexSizes, NsIndexes};
 use crate::ingest::extract::Extractor;
+use crate::ingest::extract::llm::LlmExtractor;
 use crate::ingest::extract::rules::RulesExtractor;
 use crate::ingest::{IngestOptions, IngestReport, PreparedDocument, pipeline};
+use crate::llm::LlmClient;
 use crate::model::{Tx, TxId};
 use crate::store::{self, NsStore, SledStore, Stats, Store};
 use crate::summary::Summarizer;
@@ -319,8 +324,21 @@ impl Engine {
         let (staged, rejected) = pipeline::stage(docs, extractor, opts.chunk_chars);
         let _writer = ns.lock_writer();
         let tx = ns.store.head_tx() + 1;
-        let (ws, mut report) =
-            pipeline::build(ns.store.as_ref(), tx, staged, extractor.name(), opts)?;
+        let (ws, mut report) = {
+            let cat = idx.catalog.read();
+            let slots = |subject: u64, slot: &str| -> Vec<u64> {
+                cat.facts_in_slot(crate::governance::slot::slot_hash(subject, slot))
+                    .to_vec()
+            };
+            pipeline::build(
+                ns.store.as_ref(),
+                tx,
+                staged,
+                extractor.name(),
+                opts,
+                &slots,
+            )?
+        };
         report.rejected.extend(rejected);
         if ws.documents.is_empty() {
             return Ok(report);
@@ -391,8 +409,12 @@ impl Engine {
 fn make_extractor(config: &Config, name: Option<&str>) -> Result<Arc<dyn Extractor>> {
     match name.unwrap_or(config.extractor.as_str()) {
         "rules" => Ok(Arc::new(RulesExtractor)),
+        "llm" => {
+            let client = Arc::new(LlmClient::new(config.llm.clone())?);
+            Ok(Arc::new(LlmExtractor::new(client)))
+        }
         other => Err(Error::Config(format!(
-            "unknown extractor {other:?} (available: rules)"
+            "unknown extractor {other:?} (available: rules, llm)"
         ))),
     }
 }
@@ -400,8 +422,9 @@ fn make_extractor(config: &Config, name: Option<&str>) -> Result<Arc<dyn Extract
 fn make_embedder(config: &Config) -> Result<Arc<dyn Embedder>> {
     match config.embedder.as_str() {
         "hash" => Ok(Arc::new(HashEmbedder::default())),
+        "openai" => Ok(Arc::new(OpenAiEmbedder::new(config.openai_embed.clone())?)),
         other => Err(Error::Config(format!(
-            "unknown embedder {other:?} (available: hash)"
+            "unknown embedder {other:?} (available: hash, openai)"
         ))),
     }
 }

@@ -8,3 +8,22 @@ mod cli;
 fn main() -> std::process::ExitCode {
     cli::main()
 }
+
+/// Dies quietly when the reader of stdout goes away (`chronorag facts list | head`), like other
+/// command-line tools, instead of panicking on a broken pipe. Not for `serve`: a client closing
+/// its connection must not kill the service.
+#[cfg(unix)]
+pub fn restore_sigpipe() {
+    unsafe extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: resetting a signal disposition to its default before any thread is started.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+pub fn restore_sigpipe() {}

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod governance;
 pub mod metrics;
 pub mod routes;
 
@@ -24,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post, put};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 
@@ -58,6 +59,20 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/namespaces/{ns}/timeline"),
     ("GET", "/v1/namespaces/{ns}/timeline/{node}"),
     ("POST", "/v1/namespaces/{ns}/summarize"),
+    ("POST", "/v1/namespaces/{ns}/facts"),
+    ("PATCH", "/v1/namespaces/{ns}/facts/{id}"),
+    ("DELETE", "/v1/namespaces/{ns}/facts/{id}"),
+    ("DELETE", "/v1/namespaces/{ns}/documents/{id}"),
+    ("PATCH", "/v1/namespaces/{ns}/entities/{id}"),
+    ("DELETE", "/v1/namespaces/{ns}/entities/{id}"),
+    ("POST", "/v1/namespaces/{ns}/entities/merge"),
+    ("GET", "/v1/namespaces/{ns}/transactions"),
+    ("GET", "/v1/namespaces/{ns}/transactions/{tx}"),
+    ("POST", "/v1/namespaces/{ns}/rollback"),
+    ("GET", "/v1/namespaces/{ns}/diff"),
+    ("GET", "/v1/namespaces/{ns}/audit"),
+    ("GET", "/v1/audit/verify"),
+    ("GET", "/v1/namespaces/{ns}/conflicts"),
 ];
 
 fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
@@ -82,6 +97,20 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", "/v1/namespaces/{ns}/timeline") => get(timeline_root),
         ("GET", "/v1/namespaces/{ns}/timeline/{node}") => get(timeline_node),
         ("POST", "/v1/namespaces/{ns}/summarize") => post(summarize),
+        ("POST", "/v1/namespaces/{ns}/facts") => post(governance::assert_facts),
+        ("PATCH", "/v1/namespaces/{ns}/facts/{id}") => patch(governance::correct_fact),
+        ("DELETE", "/v1/namespaces/{ns}/facts/{id}") => delete(governance::retract_fact),
+        ("DELETE", "/v1/namespaces/{ns}/documents/{id}") => delete(governance::delete_document),
+        ("PATCH", "/v1/namespaces/{ns}/entities/{id}") => patch(governance::rename_entity),
+        ("DELETE", "/v1/namespaces/{ns}/entities/{id}") => delete(governance::delete_entity),
+        ("POST", "/v1/namespaces/{ns}/entities/merge") => post(governance::merge_entities),
+        ("GET", "/v1/namespaces/{ns}/transactions") => get(governance::list_transactions),
+        ("GET", "/v1/namespaces/{ns}/transactions/{tx}") => get(governance::get_transaction),
+        ("POST", "/v1/namespaces/{ns}/rollback") => post(governance::rollback),
+        ("GET", "/v1/namespaces/{ns}/diff") => get(governance::diff),
+        ("GET", "/v1/namespaces/{ns}/audit") => get(governance::audit),
+        ("GET", "/v1/audit/verify") => get(governance::verify),
+        ("GET", "/v1/namespaces/{ns}/conflicts") => get(governance::conflicts),
         (m, p) => panic!("route {m} {p} is listed in ROUTES but has no handler"),
     }
 }

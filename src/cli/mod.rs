@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use chronorag::{Config, Engine, Error, Result};
 
+mod govern;
 mod ingest;
 mod query;
 mod serve;
@@ -41,6 +42,73 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Ask a question: facts, chunks and a cited context, scoped in time and meaning.
     Query(query::QueryArgs),
+    /// List, assert, correct and retract facts.
+    #[command(subcommand)]
+    Facts(govern::FactsCommand),
+    /// Merge and rename entities.
+    #[command(subcommand)]
+    Entities(govern::EntitiesCommand),
+    /// List transactions, newest first.
+    History {
+        #[command(flatten)]
+        common: govern::Common,
+        /// Most transactions.
+        #[arg(long, default_value_t = 30)]
+        limit: usize,
+    },
+    /// What changed between two transactions (facts, entities, summaries).
+    Diff {
+        #[command(flatten)]
+        common: govern::Common,
+        /// From this transaction (exclusive).
+        from: u64,
+        /// To this transaction (inclusive; default: the latest).
+        to: Option<u64>,
+    },
+    /// Undo one transaction exactly, as a new transaction.
+    Revert {
+        #[command(flatten)]
+        common: govern::Common,
+        /// The transaction to undo.
+        tx: u64,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Undo everything after a transaction, as a new transaction (nothing is deleted).
+    Rollback {
+        #[command(flatten)]
+        common: govern::Common,
+        /// The transaction to return to.
+        #[arg(long)]
+        to: u64,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Print or verify the hash-chained audit log.
+    #[command(subcommand)]
+    Audit(govern::AuditCommand),
+    /// Erase a document or an entity for a privacy request (removes the content everywhere and
+    /// compacts the store; leaves a tombstone in the audit log).
+    Erase {
+        #[command(flatten)]
+        common: govern::Common,
+        /// Document id.
+        #[arg(long, conflicts_with = "entity")]
+        document: Option<String>,
+        /// Entity id or name.
+        #[arg(long)]
+        entity: Option<String>,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// List contradicting facts kept for review.
+    Conflicts {
+        #[command(flatten)]
+        common: govern::Common,
+    },
     /// Recompute the summaries of time nodes changed since the last pass.
     Summarize(timeline::SummarizeArgs),
     /// Show a time node (year, quarter, month, week, day): summary, periods inside, top facts.
@@ -82,6 +150,9 @@ impl Cli {
 /// Entry point: parse, run, map errors to exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        crate::restore_sigpipe();
+    }
     init_logging();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -130,6 +201,22 @@ fn run(cli: Cli) -> Result<()> {
         Command::Ingest(args) => ingest::run(cfg, args),
         Command::Query(args) => query::run(cfg, args),
         Command::Summarize(args) => timeline::summarize(cfg, args),
+        Command::Facts(cmd) => govern::facts(cfg, cmd),
+        Command::Entities(cmd) => govern::entities(cfg, cmd),
+        Command::History { common, limit } => govern::history(cfg, common, limit),
+        Command::Diff { common, from, to } => govern::diff(cfg, common, from, to),
+        Command::Revert { common, tx, reason } => govern::undo(cfg, common, Some(tx), None, reason),
+        Command::Rollback { common, to, reason } => {
+            govern::undo(cfg, common, None, Some(to), reason)
+        }
+        Command::Audit(cmd) => govern::audit(cfg, cmd),
+        Command::Erase {
+            common,
+            document,
+            entity,
+            reason,
+        } => govern::erase(cfg, common, document, entity, reason),
+        Command::Conflicts { common } => govern::conflicts(cfg, common),
         Command::Timeline(args) => timeline::timeline(cfg, args),
         Command::Reindex(args) => {
             let mut cfg = cfg;

@@ -264,7 +264,7 @@ fn summaries_in_scope(
         .unwrap_or(Granularity::Year);
     let mut keys: Vec<TimeKey> = Vec::new();
     for n in store.nodes()? {
-        if n.key.granularity() != granularity {
+        if n.key.granularity() != granularity || as_of.is_some_and(|t| n.added_tx > t) {
             continue;
         }
         if let Some(s) = scope
@@ -284,7 +284,9 @@ fn summaries_in_scope(
     }
     let mut out = Vec::new();
     for k in keys {
-        if let Some(s) = store.summary(&k, as_of)? {
+        if let Some(s) = store.summary(&k, as_of)?
+            && s.fact_count > 0
+        {
             out.push(SummaryHit {
                 node: k.to_string(),
                 title: s.title,

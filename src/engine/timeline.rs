@@ -71,6 +71,10 @@ impl Engine {
         let all_nodes = store.nodes()?;
         let dirty: std::collections::HashMap<TimeKey, TxId> =
             store.dirty_nodes()?.into_iter().collect();
+        // Periods whose facts were all retracted (e.g. by a rollback) are not shown.
+        let nonempty = |k: &TimeKey| -> Result<bool> {
+            Ok(store.summary(k, as_of)?.is_none_or(|s| s.fact_count > 0))
+        };
         let child_of = |k: &TimeKey| -> Result<TimelineChild> {
             let s = store.summary(k, as_of)?;
             Ok(TimelineChild {
@@ -82,11 +86,15 @@ impl Engine {
         };
         let visible = |n: &crate::model::TimeNode| as_of.is_none_or(|t| n.added_tx <= t);
         let Some(key_str) = node else {
-            let mut years: Vec<TimeKey> = all_nodes
+            let mut years: Vec<TimeKey> = Vec::new();
+            for n in all_nodes
                 .iter()
                 .filter(|n| n.key.granularity() == Granularity::Year && visible(n))
-                .map(|n| n.key)
-                .collect();
+            {
+                if nonempty(&n.key)? {
+                    years.push(n.key);
+                }
+            }
             years.sort();
             return Ok(TimelineNode {
                 node: "all".into(),
@@ -104,11 +112,15 @@ impl Engine {
                 "no time node {key} in namespace {namespace:?} (no facts are valid in it)"
             )));
         };
-        let mut kids: Vec<TimeKey> = all_nodes
+        let mut kids: Vec<TimeKey> = Vec::new();
+        for c in all_nodes
             .iter()
             .filter(|c| c.key.parent() == Some(n.key) && visible(c))
-            .map(|c| c.key)
-            .collect();
+        {
+            if nonempty(&c.key)? {
+                kids.push(c.key);
+            }
+        }
         kids.sort();
         let summary = store.summary(&key, as_of)?;
         let cited: Vec<(FactId, f32)> = summary

@@ -110,6 +110,9 @@ pub struct Catalog {
     by_entity: HashMap<EntityId, Vec<FactId>>,
     /// Facts whose valid time is exactly a calendar unit, by unit.
     by_key: HashMap<TimeKey, Vec<FactId>>,
+    /// Facts by (subject, slot) hash, for contradiction checks.
+    by_slot: HashMap<u64, Vec<FactId>>,
+
     graph: StableUnGraph<EntityId, FactId>,
     nodes: HashMap<EntityId, NodeIndex>,
     edges: HashMap<FactId, EdgeIndex>,
@@ -156,6 +159,21 @@ impl Catalog {
         } else {
             if let Some(k) = meta.key {
                 self.by_key.entry(k).or_default().push(f.id);
+            }
+            let object_text = match &f.object {
+                FactObject::Entity(o) => self
+                    .entities
+                    .get(o)
+                    .map(|e| e.name.clone())
+                    .unwrap_or_default(),
+                FactObject::Literal(l) => l.clone(),
+            };
+            let slot = crate::governance::slot::slot_of(&f.description, &object_text);
+            if !slot.is_empty() {
+                self.by_slot
+                    .entry(crate::governance::slot::slot_hash(f.subject, &slot))
+                    .or_default()
+                    .push(f.id);
             }
             self.by_entity.entry(meta.subject).or_default().push(f.id);
             if let Some(o) = meta.object
@@ -300,6 +318,11 @@ impl Catalog {
             }
         }
         out
+    }
+
+    /// Facts filed under a (subject, slot) hash.
+    pub fn facts_in_slot(&self, hash: u64) -> &[FactId] {
+        self.by_slot.get(&hash).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Facts whose valid time is exactly the calendar unit `k` (the node's own facts).

@@ -242,7 +242,7 @@ impl NsIndexes {
         let mut seen: BTreeSet<(u8, u64)> = BTreeSet::new();
         for ch in &tx.changes {
             match ch {
-                Change::AddChunk(id) => {
+                Change::AddChunk(id) | Change::RedactChunk(id) => {
                     if !seen.insert((1, *id)) {
                         continue;
                     }
@@ -265,6 +265,7 @@ impl NsIndexes {
                     }
                 }
                 Change::EraseFact(id) => remove.push((TextKind::Fact, *id)),
+                Change::EraseChunk(id) => remove.push((TextKind::Chunk, *id)),
                 Change::CreateEntity(id) | Change::UpdateEntity(id) => {
                     if !seen.insert((3, *id)) {
                         continue;
@@ -412,7 +413,8 @@ impl NsIndexes {
         self.embed_docs(&docs)
     }
 
-    fn index_all_summaries(&self, store: &dyn NsStore) -> Result<()> {
+    /// Re-indexes the current summary of every node (after erase rewrote some).
+    pub fn index_all_summaries(&self, store: &dyn NsStore) -> Result<()> {
         let mut all = Vec::new();
         for n in store.nodes()? {
             if let Some(s) = store.summary(&n.key, None)? {
@@ -420,6 +422,16 @@ impl NsIndexes {
             }
         }
         self.index_summaries(&all)
+    }
+
+    /// Drops the bytes of removed entries: merges the text index and compacts the vectors.
+    pub fn purge(&self, tx: TxId) -> Result<()> {
+        self.text.commit(tx)?;
+        self.text.purge()?;
+        for v in [&self.facts, &self.chunks, &self.entities, &self.summaries] {
+            v.compact()?;
+        }
+        self.save_vectors(tx)
     }
 
     /// Removes erased chunks from every index.
@@ -600,9 +612,22 @@ impl NsIndexes {
     }
 }
 
-/// Applies a transaction's changes to the catalog.
+/// Applies a transaction's changes to the catalog (entities first, so that facts can name their
+/// objects).
 pub fn apply_catalog(c: &mut Catalog, store: &dyn NsStore, tx: &Tx) -> Result<()> {
-    for ch in &tx.changes {
+    let entities_first = tx.changes.iter().filter(|c| {
+        matches!(
+            c,
+            Change::CreateEntity(_) | Change::UpdateEntity(_) | Change::RetractEntity(_)
+        )
+    });
+    let rest = tx.changes.iter().filter(|c| {
+        !matches!(
+            c,
+            Change::CreateEntity(_) | Change::UpdateEntity(_) | Change::RetractEntity(_)
+        )
+    });
+    for ch in entities_first.chain(rest) {
         match ch {
             Change::AddDocument(id)
             | Change::RetractDocument(id)
@@ -614,7 +639,7 @@ pub fn apply_catalog(c: &mut Catalog, store: &dyn NsStore, tx: &Tx) -> Result<()
             Change::EraseDocument(id) => {
                 c.docs.remove(id);
             }
-            Change::AddChunk(id) => {
+            Change::AddChunk(id) | Change::RedactChunk(id) => {
                 if let Some(ch) = store.chunk(*id)? {
                     c.put_chunk(&ch);
                 }
@@ -631,6 +656,10 @@ pub fn apply_catalog(c: &mut Catalog, store: &dyn NsStore, tx: &Tx) -> Result<()
                 }
             }
             Change::EraseFact(id) => c.remove_fact(*id),
+            Change::EraseChunk(id) => {
+                c.chunks.remove(id);
+            }
+            Change::Conflict(_) => {}
         }
     }
     c.applied_tx = c.applied_tx.max(tx.id);

@@ -335,16 +335,6 @@ impl TextIndex {
         Ok(out)
     }
 
-    /// Inverse document frequency of an analysed term over the whole index (higher = rarer).
-    pub fn idf(&self, term: &str) -> Result<f32> {
-        let searcher = self.reader.searcher();
-        let n = searcher.num_docs().max(1) as f32;
-        let df = searcher
-            .doc_freq(&Term::from_field_text(self.f.text, term))
-            .map_err(err)? as f32;
-        Ok(((n - df + 0.5) / (df + 0.5) + 1.0).ln())
-    }
-
     /// Documents of a kind whose text contains `needle` as a term (used by erase checks).
     pub fn count_term(&self, kind: TextKind, term: &str) -> Result<usize> {
         let terms = self.terms(term)?;

@@ -278,6 +278,15 @@ impl VectorIndex {
         Ok(out)
     }
 
+    /// Rebuilds the graph without removed entries, dropping their vectors.
+    pub fn compact(&self) -> Result<()> {
+        let index = self.inner.write();
+        if index.size() > 0 {
+            index.compact().map_err(err)?;
+        }
+        Ok(())
+    }
+
     /// Removes everything.
     pub fn clear(&self) -> Result<()> {
         let index = self.inner.write();

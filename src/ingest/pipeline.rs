@@ -13,8 +13,10 @@ use super::chunk::{self, ChunkSpan};
 use super::extract::{DocContext, ExtractedObject, Extraction, Extractor};
 use super::input::{PreparedDocument, Rejected};
 use super::resolve::Resolver;
+use crate::governance::slot::{slot_hash, slot_of, values_differ};
 use crate::model::{
-    Change, Chunk, Document, Fact, FactObject, FactOrigin, Status, TimeNode, TxId, TxKind,
+    Change, Chunk, Conflict, Document, Fact, FactId, FactObject, FactOrigin, Status, TimeNode,
+    TxId, TxKind,
 };
 use crate::store::{IdKind, NsStore, WriteSet};
 use crate::time::TimeKey;
@@ -67,6 +69,12 @@ pub struct IngestReport {
     pub bytes: u64,
     /// Chunks whose LLM extraction fell back to the rules.
     pub fallbacks: u64,
+    /// Older facts whose validity a newer contradicting fact ended.
+    #[serde(default)]
+    pub invalidated: u64,
+    /// Contradictions recorded for review (`GET .../conflicts`).
+    #[serde(default)]
+    pub conflicts: u64,
     /// User-facing ids of the documents added or already present, in input order.
     pub document_ids: Vec<String>,
     /// Inputs rejected, with reasons.
@@ -86,6 +94,8 @@ impl IngestReport {
         self.duplicates += o.duplicates;
         self.bytes += o.bytes;
         self.fallbacks += o.fallbacks;
+        self.invalidated += o.invalidated;
+        self.conflicts += o.conflicts;
         self.document_ids.extend(o.document_ids);
         self.rejected.extend(o.rejected);
     }
@@ -168,6 +178,7 @@ pub fn build(
     staged: Vec<Staged>,
     extractor_name: &str,
     opts: &IngestOptions,
+    slots: &dyn Fn(u64, &str) -> Vec<FactId>,
 ) -> Result<(WriteSet, IngestReport)> {
     let mut ws = WriteSet::new(tx, TxKind::Ingest, opts.actor.clone(), opts.reason.clone());
     ws.durable = opts.durable;
@@ -177,6 +188,9 @@ pub fn build(
     let mut seen_ext: HashMap<String, String> = HashMap::new();
     let mut fact_index: HashMap<[u8; 16], usize> = HashMap::new();
     let mut touched: BTreeSet<TimeKey> = BTreeSet::new();
+    // New facts by (subject, slot hash), for contradictions inside the batch.
+    let mut pending_slots: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut checks: Vec<(usize, String)> = Vec::new();
 
     for s in staged {
         let source = s
@@ -248,9 +262,11 @@ pub fn build(
             }
             for f in &ex.facts {
                 let subject = resolver.resolve_name(&f.subject)?;
-                let object = match &f.object {
-                    ExtractedObject::Entity(n) => FactObject::Entity(resolver.resolve_name(n)?),
-                    ExtractedObject::Literal(l) => FactObject::Literal(l.clone()),
+                let (object, object_text) = match &f.object {
+                    ExtractedObject::Entity(n) => {
+                        (FactObject::Entity(resolver.resolve_name(n)?), n.clone())
+                    }
+                    ExtractedObject::Literal(l) => (FactObject::Literal(l.clone()), l.clone()),
                 };
                 let fact = Fact {
                     id: 0,
@@ -306,6 +322,14 @@ pub fn build(
                 }
                 ws.changes.push(Change::AssertFact(fact.id));
                 fact_index.insert(identity, ws.facts.len());
+                let slot = slot_of(&fact.description, &object_text);
+                if !slot.is_empty() {
+                    pending_slots
+                        .entry(slot_hash(fact.subject, &slot))
+                        .or_default()
+                        .push(ws.facts.len());
+                    checks.push((ws.facts.len(), slot));
+                }
                 ws.facts.push(fact);
                 report.facts += 1;
             }
@@ -331,6 +355,19 @@ pub fn build(
         });
     }
 
+    guard_contradictions(
+        store,
+        tx,
+        &mut ws,
+        &checks,
+        &pending_slots,
+        slots,
+        &mut report,
+    )?;
+    for k in ws.facts.iter().filter_map(|f| f.time_key) {
+        touched.insert(k);
+    }
+
     for (id, (e, created)) in resolver.changed {
         if created {
             report.entities += 1;
@@ -345,6 +382,98 @@ pub fn build(
     report.time_nodes = add_time_nodes(store, tx, &touched, &mut ws)?;
     ws.touched_nodes = touched.into_iter().collect();
     Ok((ws, report))
+}
+
+/// Confidence a newer fact needs to end an older contradicting fact's validity.
+pub const INVALIDATION_CONFIDENCE: f32 = 0.75;
+/// Contradiction candidates examined per new fact.
+const MAX_CANDIDATES: usize = 12;
+
+/// Guarded invalidation. A new fact contradicts an existing one when they share subject and slot,
+/// their valid times overlap and their values differ. The older fact's validity ends where the
+/// newer one begins only when the newer one starts later and is trusted enough (confidence at
+/// least [`INVALIDATION_CONFIDENCE`] and not below the older one's); otherwise both stay and the
+/// contradiction is recorded as a conflict for review. Good facts are never damaged silently.
+fn guard_contradictions(
+    store: &dyn NsStore,
+    tx: TxId,
+    ws: &mut WriteSet,
+    checks: &[(usize, String)],
+    pending: &HashMap<u64, Vec<usize>>,
+    slots: &dyn Fn(u64, &str) -> Vec<FactId>,
+    report: &mut IngestReport,
+) -> Result<()> {
+    let mut updated: HashMap<FactId, Fact> = HashMap::new();
+    for (i, slot) in checks {
+        let new = ws.facts[*i].clone();
+        let hash = slot_hash(new.subject, slot);
+        let mut olds: Vec<Fact> = Vec::new();
+        for id in slots(new.subject, slot).into_iter().take(MAX_CANDIDATES) {
+            if let Some(f) = updated.get(&id).cloned().or(store.fact(id, None)?) {
+                olds.push(f);
+            }
+        }
+        for j in pending.get(&hash).into_iter().flatten() {
+            if *j < *i {
+                olds.push(ws.facts[*j].clone());
+            }
+        }
+        for old in olds {
+            if old.id == new.id
+                || old.status != Status::Active
+                || !old.effective_valid().overlaps(&new.valid)
+                || !values_differ(&old.object, &new.object)
+            {
+                continue;
+            }
+            let later = match (old.valid.start, new.valid.start) {
+                (Some(a), Some(b)) => b > a,
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            if later
+                && new.confidence >= INVALIDATION_CONFIDENCE
+                && new.confidence >= old.confidence
+            {
+                let mut o = updated.remove(&old.id).unwrap_or(old);
+                o.invalid_from = new.valid.start;
+                o.invalidated_by = Some(new.id);
+                report.invalidated += 1;
+                updated.insert(o.id, o);
+            } else {
+                let id = store.alloc_ids(IdKind::Conflict, 1);
+                ws.changes.push(Change::Conflict(id));
+                ws.conflicts.push(Conflict {
+                    id,
+                    subject: new.subject,
+                    existing: old.id,
+                    incoming: new.id,
+                    slot: slot.clone(),
+                    reason: if !later {
+                        "both facts claim the same period with different values".into()
+                    } else {
+                        format!(
+                            "the newer fact's confidence ({:.2}) is too low to end the older one ({:.2})",
+                            new.confidence, old.confidence
+                        )
+                    },
+                    tx,
+                    at: chrono::Utc::now(),
+                });
+                report.conflicts += 1;
+            }
+        }
+    }
+    for (id, f) in updated {
+        match ws.facts.iter_mut().find(|x| x.id == id) {
+            Some(slot) => *slot = f,
+            None => {
+                ws.changes.push(Change::UpdateFact(id));
+                ws.facts.push(f);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds the time nodes for `touched` keys and all their ancestors to the write set; returns how

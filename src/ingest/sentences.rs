@@ -2,12 +2,18 @@
 //! allocation-free: it yields byte ranges. Abbreviations ("Inc.", "e.g.", "U.S."), decimal
 //! numbers ("1.845") and initials do not end a sentence; headings, list items and blank lines do.
 
-/// Words after which a period does not end a sentence (lower case, without the period).
+/// Words after which a period never ends a sentence (lower case, without the period).
 const ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "inc", "ltd", "co", "corp", "plc", "vs",
-    "etc", "eg", "ie", "e.g", "i.e", "approx", "no", "nos", "fig", "figs", "p", "pp", "vol", "jan",
-    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k",
-    "e.u", "ca", "cf", "al", "dept", "est", "min", "max", "mio", "bn", "mn", "gen",
+    "mr", "mrs", "ms", "dr", "prof", "st", "vs", "eg", "ie", "e.g", "i.e", "approx", "no", "nos",
+    "fig", "figs", "p", "pp", "vol", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec", "u.s", "u.k", "e.u", "ca", "cf", "dept", "gen",
+];
+
+/// Abbreviations that end a sentence when the next word is capitalised ("… Acme Corp. The
+/// company …") but not otherwise ("Crocs, Inc. reported …").
+const SOFT_ABBREVIATIONS: &[&str] = &[
+    "inc", "ltd", "co", "corp", "plc", "etc", "al", "sr", "jr", "est", "min", "max", "mio", "bn",
+    "mn",
 ];
 
 /// Splits `text` into sentences; returns trimmed byte ranges `(start, end)`.
@@ -41,7 +47,10 @@ pub fn split(text: &str) -> Vec<(usize, usize)> {
             let followed_by_space = k >= b.len() || b[k].is_ascii_whitespace();
             if !followed_by_space
                 || (c == b'.' && next.is_some_and(|n| n.is_ascii_digit()))
-                || (c == b'.' && is_abbreviation(text, start, i))
+                || (c == b'.' && is_abbreviation(text, start, i, ABBREVIATIONS))
+                || (c == b'.'
+                    && is_abbreviation(text, start, i, SOFT_ABBREVIATIONS)
+                    && !next_word_capitalised(text, k))
             {
                 None
             } else {
@@ -80,8 +89,16 @@ fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<(usize, usiz
     }
 }
 
-/// Whether the word ending at the period at `dot` is an abbreviation or an initial.
-fn is_abbreviation(text: &str, sentence_start: usize, dot: usize) -> bool {
+fn next_word_capitalised(text: &str, from: usize) -> bool {
+    text[from..]
+        .trim_start()
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_uppercase())
+}
+
+/// Whether the word ending at the period at `dot` is in `list` or is an initial.
+fn is_abbreviation(text: &str, sentence_start: usize, dot: usize, list: &[&str]) -> bool {
     let before = &text[sentence_start..dot];
     let word = before
         .rsplit(|c: char| c.is_whitespace() || c == '(' || c == '"')
@@ -91,11 +108,12 @@ fn is_abbreviation(text: &str, sentence_start: usize, dot: usize) -> bool {
         return false;
     }
     // Single letters (initials, "U.S." parts).
-    if word.chars().count() == 1 && word.chars().all(|c| c.is_alphabetic()) {
+    if list == ABBREVIATIONS && word.chars().count() == 1 && word.chars().all(|c| c.is_alphabetic())
+    {
         return true;
     }
     let lower = word.to_ascii_lowercase();
-    ABBREVIATIONS.contains(&lower.as_str())
+    list.contains(&lower.as_str())
 }
 
 #[cfg(test)]
@@ -128,6 +146,18 @@ mod tests {
                 "Crocs, Inc. reported results.",
                 "Mr. J. Smith, e.g. the CEO, spoke in the U.S. market.",
                 "Done.",
+            ],
+        );
+    }
+
+    #[test]
+    fn corporate_suffixes_end_sentences_before_a_capitalised_word() {
+        check(
+            "Zebra visited Acme Corp. Zebra left. Crocs, Inc. reported results.",
+            &[
+                "Zebra visited Acme Corp.",
+                "Zebra left.",
+                "Crocs, Inc. reported results.",
             ],
         );
     }

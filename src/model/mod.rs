@@ -8,6 +8,7 @@
 //! superseded versions so that any read can be made "as of" an earlier transaction.
 
 mod audit;
+mod conflict;
 mod document;
 mod entity;
 mod fact;
@@ -15,6 +16,7 @@ mod summary;
 mod tx;
 
 pub use audit::AuditEntry;
+pub use conflict::Conflict;
 pub use document::{Chunk, DocTimeOrigin, Document};
 pub use entity::{Entity, EntityKind, normalize_name};
 pub use fact::{Fact, FactObject, FactOrigin, normalize_text};

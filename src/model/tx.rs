@@ -68,6 +68,10 @@ pub enum Change {
     EraseDocument(DocId),
     /// A chunk was added.
     AddChunk(ChunkId),
+    /// A chunk was erased.
+    EraseChunk(ChunkId),
+    /// Erased names were redacted from a chunk's text.
+    RedactChunk(ChunkId),
     /// An entity was created.
     CreateEntity(EntityId),
     /// An entity was updated (aliases, name, kind, merge).
@@ -82,6 +86,8 @@ pub enum Change {
     RetractFact(FactId),
     /// A fact was erased.
     EraseFact(FactId),
+    /// A contradiction between two facts was recorded for review.
+    Conflict(u64),
 }
 
 /// Counts of changes, kept with the transaction and in its audit entry.

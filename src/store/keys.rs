@@ -25,6 +25,7 @@
 //! | `NODE` | time key (utf-8) | [`TimeNode`](crate::model::TimeNode) |
 //! | `SUMMARY` | time key · 0x00 · reflects tx u64 | [`Summary`](crate::model::Summary) |
 //! | `DIRTY` | time key (utf-8) | tx u64 that dirtied it last |
+//! | `CONFLICT` | conflict u64 | [`Conflict`](crate::model::Conflict) |
 //!
 //! Signed day numbers (`i32`) are stored with the sign bit flipped so that they sort correctly.
 
@@ -52,6 +53,7 @@ pub mod tag {
     pub const NODE: u8 = 0x40;
     pub const SUMMARY: u8 = 0x41;
     pub const DIRTY: u8 = 0x42;
+    pub const CONFLICT: u8 = 0x60;
 }
 
 /// Facts whose valid time spans more days than this (or is unbounded) are listed in `FACT_LONG`,

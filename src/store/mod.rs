@@ -73,6 +73,8 @@ pub enum IdKind {
     Fact,
     /// Ingest jobs.
     Job,
+    /// Conflicts.
+    Conflict,
 }
 
 /// Records to remove physically (all versions and every key derived from them).
@@ -124,8 +126,12 @@ pub struct WriteSet {
     pub touched_nodes: Vec<TimeKey>,
     /// Summary versions to overwrite in place (only used by erase, to scrub findings).
     pub summary_rewrites: Vec<Summary>,
+    /// Chunks to overwrite in place (only used by erase, to redact names).
+    pub chunk_rewrites: Vec<Chunk>,
     /// Physical removals.
     pub erase: Erasure,
+    /// Contradictions found (kept for review).
+    pub conflicts: Vec<crate::model::Conflict>,
     /// The list of changes (kept with the transaction).
     pub changes: Vec<Change>,
     /// Extra details for the audit entry (never content).
@@ -149,7 +155,9 @@ impl WriteSet {
             nodes: Vec::new(),
             touched_nodes: Vec::new(),
             summary_rewrites: Vec::new(),
+            chunk_rewrites: Vec::new(),
             erase: Erasure::default(),
+            conflicts: Vec::new(),
             changes: Vec::new(),
             audit_details: serde_json::Value::Null,
             durable: true,
@@ -273,6 +281,9 @@ pub trait Store: Send + Sync {
     fn flush(&self) -> Result<()>;
     /// Bytes the store occupies on disk.
     fn size_on_disk(&self) -> Result<u64>;
+    /// Rewrites the store so that removed records leave no bytes in its files (used after an
+    /// erase); returns the size on disk before and after.
+    fn compact(&self) -> Result<(u64, u64)>;
 }
 
 /// One namespace's records, transactions and as-of scans.
@@ -353,6 +364,9 @@ pub trait NsStore: Send + Sync {
     /// Stores summaries (derived data, not a transaction) and clears the dirty mark of each node
     /// whose mark is not newer than the summary's `reflects_tx`.
     fn put_summaries(&self, summaries: &[Summary]) -> Result<()>;
+
+    /// Every recorded conflict, oldest first.
+    fn conflicts(&self) -> Result<Vec<crate::model::Conflict>>;
 
     /// Clears the dirty mark of nodes whose mark is not newer than the given transaction (their
     /// input was unchanged, so no new summary version is needed).

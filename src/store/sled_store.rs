@@ -34,11 +34,20 @@ const NS_PREFIX: &str = "ns/";
 
 /// The sled-backed [`Store`].
 pub struct SledStore {
-    db: sled::Db,
-    sys: sled::Tree,
+    handles: Arc<RwLock<Handles>>,
     path: PathBuf,
     schema_version: u32,
     namespaces: RwLock<HashMap<String, Arc<SledNs>>>,
+    /// Serialises namespace creation with compaction.
+    admin_lock: Mutex<()>,
+}
+
+/// The open sled database. Compaction replaces it (under every writer's lock); readers holding
+/// a tree clone finish on the old one.
+struct Handles {
+    db: sled::Db,
+    sys: sled::Tree,
+    trees: HashMap<String, sled::Tree>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -58,6 +67,7 @@ impl SledStore {
 
     /// Opens with an explicit migration list (used by tests of the migrations runner).
     pub fn open_with(path: &Path, migrations: &[migrations::Migration]) -> Result<Self> {
+        recover_compaction(path)?;
         std::fs::create_dir_all(path).map_err(|e| {
             Error::Unavailable(format!("cannot create data folder {}: {e}", path.display()))
         })?;
@@ -70,11 +80,15 @@ impl SledStore {
         let sys = db.open_tree(SYS_TREE)?;
         let schema_version = migrations::run(&db, &sys, path, migrations)?;
         let store = SledStore {
-            db,
-            sys,
+            handles: Arc::new(RwLock::new(Handles {
+                db,
+                sys,
+                trees: HashMap::new(),
+            })),
             path: path.to_path_buf(),
             schema_version,
             namespaces: RwLock::new(HashMap::new()),
+            admin_lock: Mutex::new(()),
         };
         for info in store.namespaces()? {
             store.load_ns(&info.name)?;
@@ -90,8 +104,7 @@ impl SledStore {
         if let Some(ns) = map.get(name) {
             return Ok(ns.clone());
         }
-        let tree = self.db.open_tree(format!("{NS_PREFIX}{name}"))?;
-        let ns = Arc::new(SledNs::load(name.to_string(), self.db.clone(), tree)?);
+        let ns = Arc::new(SledNs::load(name.to_string(), self.handles.clone())?);
         map.insert(name.to_string(), ns.clone());
         Ok(ns)
     }
@@ -118,10 +131,52 @@ fn open_error(path: &Path, e: sled::Error) -> Error {
     }
 }
 
+/// Sibling folders used while compacting (see [`SledStore::compact`]).
+fn compact_dirs(path: &Path) -> (PathBuf, PathBuf) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (
+        path.with_file_name(format!("{name}.compact-new")),
+        path.with_file_name(format!("{name}.compact-old")),
+    )
+}
+
+/// Finishes or discards a compaction interrupted by a crash: a complete new copy replaces a
+/// missing store; an incomplete copy and a leftover old copy are removed.
+fn recover_compaction(path: &Path) -> Result<()> {
+    let (new, old) = compact_dirs(path);
+    let complete = new.join("COMPLETE").exists();
+    if new.exists() {
+        if !path.exists() && complete {
+            std::fs::remove_file(new.join("COMPLETE"))?;
+            std::fs::rename(&new, path)?;
+            tracing::warn!(path = %path.display(), "finished an interrupted compaction");
+        } else {
+            std::fs::remove_dir_all(&new)?;
+        }
+    }
+    if old.exists() && path.exists() {
+        std::fs::remove_dir_all(&old)?;
+    }
+    Ok(())
+}
+
+impl SledStore {
+    fn db(&self) -> sled::Db {
+        self.handles.read().db.clone()
+    }
+
+    fn sys(&self) -> sled::Tree {
+        self.handles.read().sys.clone()
+    }
+}
+
 impl Store for SledStore {
     fn namespaces(&self) -> Result<Vec<NamespaceInfo>> {
         let mut out = Vec::new();
-        for kv in self.sys.scan_prefix(NS_PREFIX.as_bytes()) {
+        for kv in self.sys().scan_prefix(NS_PREFIX.as_bytes()) {
             let (_, v) = kv?;
             out.push(serde_json::from_slice(&v)?);
         }
@@ -131,7 +186,7 @@ impl Store for SledStore {
     fn namespace(&self, name: &str) -> Result<Option<Arc<dyn NsStore>>> {
         validate_namespace(name)?;
         if self
-            .sys
+            .sys()
             .get(format!("{NS_PREFIX}{name}").as_bytes())?
             .is_none()
         {
@@ -142,20 +197,21 @@ impl Store for SledStore {
 
     fn create_namespace(&self, name: &str) -> Result<Arc<dyn NsStore>> {
         validate_namespace(name)?;
+        let _admin = self.admin_lock.lock();
         let key = format!("{NS_PREFIX}{name}");
-        if self.sys.get(key.as_bytes())?.is_none() {
+        if self.sys().get(key.as_bytes())?.is_none() {
             let info = NamespaceInfo {
                 name: name.to_string(),
                 created_at: Utc::now(),
             };
             // Create the tree first: a namespace is listed only once its tree exists.
-            self.db.open_tree(format!("{NS_PREFIX}{name}"))?;
-            let _ = self.sys.compare_and_swap(
+            self.db().open_tree(format!("{NS_PREFIX}{name}"))?;
+            let _ = self.sys().compare_and_swap(
                 key.as_bytes(),
                 None as Option<&[u8]>,
                 Some(serde_json::to_vec(&info)?),
             )?;
-            self.db.flush()?;
+            self.db().flush()?;
         }
         Ok(self.load_ns(name)?)
     }
@@ -165,16 +221,66 @@ impl Store for SledStore {
     }
 
     fn migrations(&self) -> Result<Vec<MigrationRecord>> {
-        migrations::applied(&self.sys)
+        migrations::applied(&self.sys())
     }
 
     fn flush(&self) -> Result<()> {
-        self.db.flush()?;
+        self.db().flush()?;
         Ok(())
     }
 
     fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.size_on_disk()?)
+        Ok(self.db().size_on_disk()?)
+    }
+
+    fn compact(&self) -> Result<(u64, u64)> {
+        let _admin = self.admin_lock.lock();
+        let namespaces: Vec<Arc<SledNs>> = {
+            let map = self.namespaces.read();
+            let mut v: Vec<_> = map.values().cloned().collect();
+            v.sort_by(|a, b| a.name.cmp(&b.name));
+            v
+        };
+        // Every writer waits; readers keep reading the old database until the swap.
+        let _writers: Vec<_> = namespaces.iter().map(|n| n.commit_lock.lock()).collect();
+        let before = self.db().size_on_disk()?;
+        let (new_dir, old_dir) = compact_dirs(&self.path);
+        if new_dir.exists() {
+            std::fs::remove_dir_all(&new_dir)?;
+        }
+        {
+            let db = self.db();
+            db.flush()?;
+            let fresh = sled::Config::new()
+                .path(&new_dir)
+                .cache_capacity(256 * 1024 * 1024)
+                .open()?;
+            fresh.import(db.export());
+            fresh.flush()?;
+        }
+        std::fs::write(new_dir.join("COMPLETE"), b"")?;
+        // Swap: the old folder moves aside, the copy takes its place, handles switch over.
+        std::fs::rename(&self.path, &old_dir)?;
+        std::fs::remove_file(new_dir.join("COMPLETE"))?;
+        std::fs::rename(&new_dir, &self.path)?;
+        let db = sled::Config::new()
+            .path(&self.path)
+            .cache_capacity(256 * 1024 * 1024)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|e| open_error(&self.path, e))?;
+        let sys = db.open_tree(SYS_TREE)?;
+        let mut trees = HashMap::new();
+        for ns in &namespaces {
+            trees.insert(
+                ns.name.clone(),
+                db.open_tree(format!("{NS_PREFIX}{}", ns.name))?,
+            );
+        }
+        let after = db.size_on_disk()?;
+        *self.handles.write() = Handles { db, sys, trees };
+        std::fs::remove_dir_all(&old_dir)?;
+        Ok((before, after))
     }
 }
 
@@ -188,19 +294,19 @@ struct AuditHead {
 /// One namespace on sled.
 pub struct SledNs {
     name: String,
-    db: sled::Db,
-    tree: sled::Tree,
+    handles: Arc<RwLock<Handles>>,
     head: AtomicU64,
-    next_ids: [AtomicU64; 5],
+    next_ids: [AtomicU64; 6],
     commit_lock: Mutex<AuditHead>,
 }
 
-const ID_NAMES: [&str; 5] = [
+const ID_NAMES: [&str; 6] = [
     "next_doc",
     "next_chunk",
     "next_entity",
     "next_fact",
     "next_job",
+    "next_conflict",
 ];
 const STAT_NAMES: [&str; 5] = [
     "count_documents",
@@ -217,6 +323,7 @@ fn id_slot(kind: IdKind) -> usize {
         IdKind::Entity => 2,
         IdKind::Fact => 3,
         IdKind::Job => 4,
+        IdKind::Conflict => 5,
     }
 }
 
@@ -240,7 +347,22 @@ fn u64_val(v: Option<sled::IVec>) -> u64 {
 type StatDelta = [i64; 5];
 
 impl SledNs {
-    fn load(name: String, db: sled::Db, tree: sled::Tree) -> Result<Self> {
+    /// The namespace's tree in the current database.
+    fn tree(&self) -> sled::Tree {
+        self.handles.read().trees[&self.name].clone()
+    }
+
+    fn db(&self) -> sled::Db {
+        self.handles.read().db.clone()
+    }
+
+    fn load(name: String, handles: Arc<RwLock<Handles>>) -> Result<Self> {
+        let tree = {
+            let mut h = handles.write();
+            let t = h.db.open_tree(format!("{NS_PREFIX}{name}"))?;
+            h.trees.insert(name.clone(), t.clone());
+            t
+        };
         let head = u64_val(tree.get(meta_key("head_tx"))?);
         let next_ids = [
             AtomicU64::new(u64_val(tree.get(meta_key(ID_NAMES[0]))?).max(1)),
@@ -248,6 +370,7 @@ impl SledNs {
             AtomicU64::new(u64_val(tree.get(meta_key(ID_NAMES[2]))?).max(1)),
             AtomicU64::new(u64_val(tree.get(meta_key(ID_NAMES[3]))?).max(1)),
             AtomicU64::new(u64_val(tree.get(meta_key(ID_NAMES[4]))?).max(1)),
+            AtomicU64::new(u64_val(tree.get(meta_key(ID_NAMES[5]))?).max(1)),
         ];
         let audit_head = match tree.scan_prefix([tag::AUDIT]).next_back() {
             Some(kv) => {
@@ -265,8 +388,7 @@ impl SledNs {
         };
         Ok(SledNs {
             name,
-            db,
-            tree,
+            handles,
             head: AtomicU64::new(head),
             next_ids,
             commit_lock: Mutex::new(audit_head),
@@ -274,7 +396,7 @@ impl SledNs {
     }
 
     fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
-        match self.tree.get(key)? {
+        match self.tree().get(key)? {
             Some(v) => Ok(Some(dec(&v)?)),
             None => Ok(None),
         }
@@ -298,7 +420,7 @@ impl SledNs {
                 // Newer than the snapshot (or erased): look in history.
                 let lo = id2_key(hist_tag, id, 0);
                 let hi = id2_key(hist_tag, id, snapshot);
-                match self.tree.range(lo..=hi).next_back() {
+                match self.tree().range(lo..=hi).next_back() {
                     Some(kv) => Ok(Some(dec(&kv?.1)?)),
                     None => Ok(None),
                 }
@@ -307,7 +429,7 @@ impl SledNs {
     }
 
     fn stat(&self, i: usize) -> Result<u64> {
-        Ok(u64_val(self.tree.get(meta_key(STAT_NAMES[i]))?))
+        Ok(u64_val(self.tree().get(meta_key(STAT_NAMES[i]))?))
     }
 
     fn write_versioned(
@@ -327,7 +449,7 @@ impl SledNs {
 
     fn remove_prefix(&self, batch: &mut sled::Batch, prefix: &[u8]) -> Result<u64> {
         let mut n = 0;
-        for kv in self.tree.scan_prefix(prefix) {
+        for kv in self.tree().scan_prefix(prefix) {
             let (k, _) = kv?;
             batch.remove(k);
             n += 1;
@@ -362,7 +484,7 @@ impl SledNs {
 
         for d in &mut ws.documents {
             d.updated_tx = tx;
-            let old = self.tree.get(id_key(tag::DOC, d.id))?;
+            let old = self.tree().get(id_key(tag::DOC, d.id))?;
             let old_doc: Option<Document> = old.as_ref().map(|b| dec(b)).transpose()?;
             let was = old_doc.as_ref().map(|o| active(o.status)).unwrap_or(0);
             delta[0] += active(d.status) - was;
@@ -385,7 +507,7 @@ impl SledNs {
         }
         for e in &mut ws.entities {
             e.updated_tx = tx;
-            let old = self.tree.get(id_key(tag::ENT, e.id))?;
+            let old = self.tree().get(id_key(tag::ENT, e.id))?;
             let old_e: Option<Entity> = old.as_ref().map(|b| dec(b)).transpose()?;
             delta[3] += active(e.status) - old_e.as_ref().map(|o| active(o.status)).unwrap_or(0);
             if e.status == Status::Active {
@@ -404,7 +526,7 @@ impl SledNs {
         }
         for f in &mut ws.facts {
             f.updated_tx = tx;
-            let old = self.tree.get(id_key(tag::FACT, f.id))?;
+            let old = self.tree().get(id_key(tag::FACT, f.id))?;
             let old_f: Option<Fact> = old.as_ref().map(|b| dec(b)).transpose()?;
             delta[2] += active(f.status) - old_f.as_ref().map(|o| active(o.status)).unwrap_or(0);
             let (s, e, long) = Self::fact_time_keys(f);
@@ -449,7 +571,7 @@ impl SledNs {
         }
         for n in &ws.nodes {
             let k = Key::new(tag::NODE).str(&n.key.to_string()).build();
-            if !self.tree.contains_key(&k)? {
+            if !self.tree().contains_key(&k)? {
                 delta[4] += 1;
             }
             batch.insert(k, enc(n)?);
@@ -464,6 +586,12 @@ impl SledNs {
                 Key::new(tag::DIRTY).str(&k.to_string()).build(),
                 &tx.to_be_bytes(),
             );
+        }
+        for c in &ws.conflicts {
+            batch.insert(id_key(tag::CONFLICT, c.id), enc(c)?);
+        }
+        for c in &ws.chunk_rewrites {
+            batch.insert(id_key(tag::CHUNK, c.id), enc(c)?);
         }
         for s in &ws.summary_rewrites {
             batch.insert(summary_key(&s.node.to_string(), s.reflects_tx), enc(s)?);
@@ -527,9 +655,9 @@ impl SledNs {
             }
         }
 
-        self.tree.apply_batch(batch)?;
+        self.tree().apply_batch(batch)?;
         if ws.durable {
-            self.db.flush()?;
+            self.db().flush()?;
         }
         self.head.store(tx, Ordering::SeqCst);
         audit.seq = entry.seq;
@@ -562,7 +690,7 @@ impl SledNs {
                 }
             }
             // History versions may cite other sources: drop their chunk links too.
-            for kv in self.tree.scan_prefix(id_key(tag::FACT_HIST, id)) {
+            for kv in self.tree().scan_prefix(id_key(tag::FACT_HIST, id)) {
                 let (k, v) = kv?;
                 let old: Fact = dec(&v)?;
                 for src in &old.sources {
@@ -598,7 +726,7 @@ impl SledNs {
                 }
                 names.extend(e.names().map(normalize_name));
             }
-            for kv in self.tree.scan_prefix(id_key(tag::ENT_HIST, id)) {
+            for kv in self.tree().scan_prefix(id_key(tag::ENT_HIST, id)) {
                 let (k, v) = kv?;
                 let old: Entity = dec(&v)?;
                 names.extend(old.names().map(normalize_name));
@@ -606,7 +734,7 @@ impl SledNs {
             }
             for name in names {
                 let k = Key::new(tag::ENT_ALIAS).str(&name).build();
-                if self.tree.get(&k)?.map(|v| keys::u64_from(&v)) == Some(id) {
+                if self.tree().get(&k)?.map(|v| keys::u64_from(&v)) == Some(id) {
                     batch.remove(k);
                 }
             }
@@ -626,7 +754,7 @@ impl SledNs {
         out: &mut Vec<Fact>,
     ) -> Result<Option<FactCursor>> {
         let (qs, qe) = (scan.valid.start_key(), scan.valid.end_key());
-        for kv in self.tree.range(lo..hi) {
+        for kv in self.tree().range(lo..hi) {
             let (k, v) = kv?;
             let (start, id) = if long {
                 (i32::MIN, keys::u64_from(&k[1..]))
@@ -727,9 +855,9 @@ impl NsStore for SledNs {
             hash: String::new(),
         }
         .seal();
-        self.tree
+        self.tree()
             .insert(id_key(tag::AUDIT, entry.seq), enc(&entry)?)?;
-        self.db.flush()?;
+        self.db().flush()?;
         audit.seq = entry.seq;
         audit.hash = entry.hash.clone();
         Ok(entry)
@@ -755,7 +883,10 @@ impl NsStore for SledNs {
         if from > to {
             return Ok(out);
         }
-        for kv in self.tree.range(id_key(tag::TX, from)..=id_key(tag::TX, to)) {
+        for kv in self
+            .tree()
+            .range(id_key(tag::TX, from)..=id_key(tag::TX, to))
+        {
             out.push(dec(&kv?.1)?);
             if out.len() >= limit {
                 break;
@@ -767,7 +898,7 @@ impl NsStore for SledNs {
     fn audit(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>> {
         let mut out = Vec::new();
         for kv in self
-            .tree
+            .tree()
             .range(id_key(tag::AUDIT, from)..id_key(tag::AUDIT, u64::MAX))
         {
             out.push(dec(&kv?.1)?);
@@ -787,7 +918,7 @@ impl NsStore for SledNs {
             first_bad: Some(seq),
             problem: Some(problem),
         };
-        for (expected_seq, kv) in (1u64..).zip(self.tree.scan_prefix([tag::AUDIT])) {
+        for (expected_seq, kv) in (1u64..).zip(self.tree().scan_prefix([tag::AUDIT])) {
             let (k, v) = kv?;
             let key_seq = keys::u64_from(&k[1..]);
             let entry: AuditEntry = match serde_json::from_slice(&v) {
@@ -854,14 +985,14 @@ impl NsStore for SledNs {
 
     fn document_by_external(&self, external_id: &str) -> Result<Option<DocId>> {
         Ok(self
-            .tree
+            .tree()
             .get(Key::new(tag::DOC_EXT).str(external_id).build())?
             .map(|v| keys::u64_from(&v)))
     }
 
     fn document_by_hash(&self, hash: &str) -> Result<Option<DocId>> {
         Ok(self
-            .tree
+            .tree()
             .get(Key::new(tag::DOC_HASH).str(hash).build())?
             .map(|v| keys::u64_from(&v)))
     }
@@ -869,7 +1000,7 @@ impl NsStore for SledNs {
     fn documents(&self, after: DocId, limit: usize, as_of: Option<TxId>) -> Result<Vec<Document>> {
         let mut out = Vec::new();
         for kv in self
-            .tree
+            .tree()
             .range(id_key(tag::DOC, after.saturating_add(1))..id_key(tag::DOC_HIST, 0))
         {
             let id = keys::u64_from(&kv?.0[1..]);
@@ -888,7 +1019,7 @@ impl NsStore for SledNs {
     fn documents_all(&self, after: DocId, limit: usize) -> Result<Vec<Document>> {
         let mut out = Vec::new();
         for kv in self
-            .tree
+            .tree()
             .range(id_key(tag::DOC, after.saturating_add(1))..id_key(tag::DOC_HIST, 0))
             .take(limit)
         {
@@ -904,7 +1035,7 @@ impl NsStore for SledNs {
     fn entities_all(&self, after: EntityId, limit: usize) -> Result<Vec<Entity>> {
         let mut out = Vec::new();
         for kv in self
-            .tree
+            .tree()
             .range(id_key(tag::ENT, after.saturating_add(1))..id_key(tag::ENT_HIST, 0))
             .take(limit)
         {
@@ -921,7 +1052,7 @@ impl NsStore for SledNs {
 
     fn entity_by_alias(&self, normalized: &str) -> Result<Option<EntityId>> {
         Ok(self
-            .tree
+            .tree()
             .get(Key::new(tag::ENT_ALIAS).str(normalized).build())?
             .map(|v| keys::u64_from(&v)))
     }
@@ -929,7 +1060,7 @@ impl NsStore for SledNs {
     fn entities(&self, after: EntityId, limit: usize, as_of: Option<TxId>) -> Result<Vec<Entity>> {
         let mut out = Vec::new();
         for kv in self
-            .tree
+            .tree()
             .range(id_key(tag::ENT, after.saturating_add(1))..id_key(tag::ENT_HIST, 0))
         {
             let id = keys::u64_from(&kv?.0[1..]);
@@ -953,7 +1084,7 @@ impl NsStore for SledNs {
 
     fn fact_by_identity(&self, identity: &[u8; 16]) -> Result<Option<FactId>> {
         Ok(self
-            .tree
+            .tree()
             .get(Key::new(tag::FACT_KEY).bytes(identity).build())?
             .map(|v| keys::u64_from(&v)))
     }
@@ -1012,7 +1143,7 @@ impl NsStore for SledNs {
         }
         let lo = id2_key(tag::FACT_TX, from, 0);
         let hi = id2_key(tag::FACT_TX, to, u64::MAX);
-        for kv in self.tree.range(lo..=hi) {
+        for kv in self.tree().range(lo..=hi) {
             let (k, _) = kv?;
             out.push((keys::u64_from(&k[1..]), keys::u64_from(&k[9..])));
         }
@@ -1021,14 +1152,14 @@ impl NsStore for SledNs {
 
     fn facts_of_chunk(&self, chunk: ChunkId) -> Result<Vec<FactId>> {
         let mut out = Vec::new();
-        for kv in self.tree.scan_prefix(id_key(tag::FACT_CHUNK, chunk)) {
+        for kv in self.tree().scan_prefix(id_key(tag::FACT_CHUNK, chunk)) {
             out.push(keys::u64_from(&kv?.0[9..]));
         }
         Ok(out)
     }
 
     fn for_each_fact(&self, f: &mut dyn FnMut(Fact) -> Result<()>) -> Result<()> {
-        for kv in self.tree.scan_prefix([tag::FACT]) {
+        for kv in self.tree().scan_prefix([tag::FACT]) {
             f(dec(&kv?.1)?)?;
         }
         Ok(())
@@ -1040,7 +1171,7 @@ impl NsStore for SledNs {
 
     fn nodes(&self) -> Result<Vec<TimeNode>> {
         let mut out = Vec::new();
-        for kv in self.tree.scan_prefix([tag::NODE]) {
+        for kv in self.tree().scan_prefix([tag::NODE]) {
             out.push(dec(&kv?.1)?);
         }
         Ok(out)
@@ -1048,7 +1179,7 @@ impl NsStore for SledNs {
 
     fn dirty_nodes(&self) -> Result<Vec<(TimeKey, TxId)>> {
         let mut out = Vec::new();
-        for kv in self.tree.scan_prefix([tag::DIRTY]) {
+        for kv in self.tree().scan_prefix([tag::DIRTY]) {
             let (k, v) = kv?;
             let key = std::str::from_utf8(&k[1..])
                 .map_err(|e| Error::Store(format!("corrupt dirty key: {e}")))?;
@@ -1061,7 +1192,7 @@ impl NsStore for SledNs {
         let node = key.to_string();
         let lo = summary_key(&node, 0);
         let hi = summary_key(&node, as_of.unwrap_or(u64::MAX));
-        match self.tree.range(lo..=hi).next_back() {
+        match self.tree().range(lo..=hi).next_back() {
             Some(kv) => Ok(Some(dec(&kv?.1)?)),
             None => Ok(None),
         }
@@ -1071,7 +1202,7 @@ impl NsStore for SledNs {
         let node = key.to_string();
         let mut out = Vec::new();
         for kv in self
-            .tree
+            .tree()
             .range(summary_key(&node, 0)..=summary_key(&node, u64::MAX))
         {
             out.push(dec(&kv?.1)?);
@@ -1087,15 +1218,23 @@ impl NsStore for SledNs {
             let node = s.node.to_string();
             batch.insert(summary_key(&node, s.reflects_tx), enc(s)?);
             let dk = Key::new(tag::DIRTY).str(&node).build();
-            if let Some(v) = self.tree.get(&dk)?
+            if let Some(v) = self.tree().get(&dk)?
                 && keys::u64_from(&v) <= s.reflects_tx
             {
                 batch.remove(dk);
             }
         }
-        self.tree.apply_batch(batch)?;
-        self.db.flush()?;
+        self.tree().apply_batch(batch)?;
+        self.db().flush()?;
         Ok(())
+    }
+
+    fn conflicts(&self) -> Result<Vec<crate::model::Conflict>> {
+        let mut out = Vec::new();
+        for kv in self.tree().scan_prefix([tag::CONFLICT]) {
+            out.push(dec(&kv?.1)?);
+        }
+        Ok(out)
     }
 
     fn clear_dirty(&self, nodes: &[(TimeKey, TxId)]) -> Result<()> {
@@ -1103,33 +1242,34 @@ impl NsStore for SledNs {
         let mut batch = sled::Batch::default();
         for (k, tx) in nodes {
             let dk = Key::new(tag::DIRTY).str(&k.to_string()).build();
-            if let Some(v) = self.tree.get(&dk)?
+            if let Some(v) = self.tree().get(&dk)?
                 && keys::u64_from(&v) <= *tx
             {
                 batch.remove(dk);
             }
         }
-        self.tree.apply_batch(batch)?;
+        self.tree().apply_batch(batch)?;
         Ok(())
     }
 
     fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
-            .tree
+            .tree()
             .get(meta_key(&format!("x/{key}")))?
             .map(|v| v.to_vec()))
     }
 
     fn meta_put(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.tree.insert(meta_key(&format!("x/{key}")), value)?;
-        self.db.flush()?;
+        let _guard = self.commit_lock.lock();
+        self.tree().insert(meta_key(&format!("x/{key}")), value)?;
+        self.db().flush()?;
         Ok(())
     }
 
     fn meta_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let mut out = Vec::new();
         let p = meta_key(&format!("x/{prefix}"));
-        for kv in self.tree.scan_prefix(&p) {
+        for kv in self.tree().scan_prefix(&p) {
             let (k, v) = kv?;
             let name = String::from_utf8_lossy(&k[3..]).into_owned();
             out.push((name, v.to_vec()));
@@ -1138,8 +1278,9 @@ impl NsStore for SledNs {
     }
 
     fn meta_remove(&self, key: &str) -> Result<()> {
-        self.tree.remove(meta_key(&format!("x/{key}")))?;
-        self.db.flush()?;
+        let _guard = self.commit_lock.lock();
+        self.tree().remove(meta_key(&format!("x/{key}")))?;
+        self.db().flush()?;
         Ok(())
     }
 }

@@ -8,6 +8,11 @@
 //! Levels run in order (days, weeks, months, quarters, years) so that parents see their
 //! children's fresh summaries. Cost per node is bounded: a node reads at most [`POOL`] of its own
 //! facts, plus one summary per child.
+//!
+//! **Invariant:** a summary is a function of its node's own active facts and its children's
+//! summaries only (centrality and themes are computed inside the node), so a change elsewhere
+//! never makes it stale, and the same state always gives the same summary — which is what makes
+//! summaries after a rollback equal to the summaries as of the rollback target.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
@@ -97,6 +102,7 @@ pub fn run(
                 .unwrap_or_default()
                 .iter()
                 .filter_map(|c| store.summary(c, None).transpose())
+                .filter(|s| s.as_ref().is_ok_and(|s| s.fact_count > 0))
                 .collect::<Result<_>>()?;
             let (input, reflects) = build_input(store, idx, k, kids)?;
             let hash = input_hash(&summarizer.name(), &input);
@@ -165,15 +171,8 @@ fn build_input(
                 if !m.active {
                     return None;
                 }
-                let central = |e: u64| (1.0 + cat.facts_of(e).len() as f32).ln();
-                let centrality = m
-                    .object
-                    .map(central)
-                    .unwrap_or(0.0)
-                    .max(central(m.subject) * 0.5);
                 let imp = m.confidence
                     * (1.0 + 0.3 * (1.0 + m.sources.len() as f32).ln())
-                    * (1.0 + 0.1 * centrality)
                     * if m.inherited { 1.0 } else { 1.1 };
                 Some((*id, imp))
             })
@@ -214,7 +213,7 @@ fn build_input(
         .filter_map(|(e, _)| names.get(e))
         .flat_map(|n| terms_of(n))
         .collect();
-    let weighted: Vec<(String, f32)> = theme_weights(idx, &texts)?
+    let weighted: Vec<(String, f32)> = theme_weights(&texts)
         .into_iter()
         .filter(|(t, _)| !t.split(' ').any(|w| exclude.contains(w)))
         .collect();
@@ -225,10 +224,25 @@ fn build_input(
         .map(|(t, w)| (t.as_str(), *w))
         .collect();
     let max_w = weighted.first().map(|x| x.1).unwrap_or(1.0).max(1e-6);
+    // Centrality of entities inside this node: how many of its pooled facts mention each.
+    let mut local_degree: HashMap<u64, f32> = HashMap::new();
+    for (f, _, _) in &loaded {
+        *local_degree.entry(f.subject).or_default() += 1.0;
+        if let FactObject::Entity(o) = f.object {
+            *local_degree.entry(o).or_default() += 1.0;
+        }
+    }
     let mut ranked: Vec<(usize, f32)> = loaded
         .iter()
         .enumerate()
         .map(|(i, (f, imp, terms))| {
+            let object_degree = match f.object {
+                FactObject::Entity(o) => local_degree.get(&o).copied().unwrap_or(0.0),
+                _ => 0.0,
+            };
+            let centrality =
+                object_degree.max(local_degree.get(&f.subject).copied().unwrap_or(0.0) * 0.5);
+            let imp = imp * (1.0 + 0.1 * (1.0 + centrality).ln());
             let cover: f32 = terms
                 .iter()
                 .filter_map(|t| theme_w.get(t.as_str()))
@@ -325,7 +339,24 @@ fn boilerplate_penalty(s: &str) -> f32 {
         "reporting period",
     ];
     let lower = s.to_lowercase();
-    let hits = CUES.iter().filter(|c| lower.contains(*c)).count();
+    let mut hits = CUES.iter().filter(|c| lower.contains(*c)).count();
+    // Table and formula debris from converted PDFs.
+    if s.contains('=') || s.contains('|') || s.contains("$v") {
+        hits += 2;
+    }
+    // Text repeated within itself (a conversion artefact).
+    if s.len() > 120 {
+        let floor = |mut i: usize| {
+            while !s.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let head = floor(40);
+        if s[head..].contains(&s[..head]) {
+            hits += 2;
+        }
+    }
     1.0 / (1.0 + hits as f32 * 1.5)
 }
 
@@ -586,10 +617,11 @@ fn terms_of(text: &str) -> Vec<String> {
     out
 }
 
-/// Terms weighted by how many of the texts contain them, times how rare they are in the
-/// namespace (inverse document frequency in the text index, softened), best first. Terms in fewer
-/// than three texts are ignored (for tiny nodes: two).
-fn theme_weights(idx: &NsIndexes, texts: &[Vec<String>]) -> Result<Vec<(String, f32)>> {
+/// Terms weighted by how many of the node's texts contain them (bigrams preferred), best first.
+/// Terms in fewer than three texts are ignored (for tiny nodes: two). Only the node's own facts
+/// and its children count: a summary depends on nothing outside its node, so a change elsewhere
+/// never makes it stale (and the same state always gives the same themes).
+fn theme_weights(texts: &[Vec<String>]) -> Vec<(String, f32)> {
     let mut df: HashMap<&str, f32> = HashMap::new();
     for t in texts {
         for term in t {
@@ -600,33 +632,13 @@ fn theme_weights(idx: &NsIndexes, texts: &[Vec<String>]) -> Result<Vec<(String, 
     let mut cands: Vec<(&str, f32)> = df.into_iter().filter(|(_, n)| *n >= min_df).collect();
     cands.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
     cands.truncate(300);
-    let mut idf_cache: HashMap<String, f32> = HashMap::new();
-    let mut idf = |w: &str| -> Result<f32> {
-        if let Some(v) = idf_cache.get(w) {
-            return Ok(*v);
-        }
-        let stem = idx.text.terms(w)?.into_iter().next().unwrap_or_default();
-        let v = if stem.is_empty() {
-            0.0
-        } else {
-            idx.text.idf(&stem)?
-        };
-        idf_cache.insert(w.to_string(), v);
-        Ok(v)
-    };
     let mut out: Vec<(String, f32)> = Vec::new();
     for (term, n) in cands {
-        let parts: Vec<&str> = term.split(' ').collect();
-        let mut rarity = 0.0;
-        for p in &parts {
-            rarity += idf(p)?;
-        }
-        rarity /= parts.len() as f32;
-        let bigram_bonus = if parts.len() > 1 { 1.6 } else { 1.0 };
-        out.push((term.to_string(), n * rarity.max(0.1).sqrt() * bigram_bonus));
+        let bigram_bonus = if term.contains(' ') { 1.6 } else { 1.0 };
+        out.push((term.to_string(), n * bigram_bonus));
     }
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    Ok(out)
+    out
 }
 
 /// The six best themes, without repeating a word.

@@ -390,7 +390,7 @@ fn bad_requests_get_clear_json_errors_and_change_nothing() {
     assert_eq!(r.json()["error"]["details"]["documents"][0]["index"], 1);
 }
 
-fn keys_file(dir: &std::path::Path) -> (std::path::PathBuf, String, String, String) {
+pub(crate) fn keys_file(dir: &std::path::Path) -> (std::path::PathBuf, String, String, String) {
     let file = dir.join("keys.toml");
     let mk = |name: &str, role: &str, ns: &str| -> String {
         let out = std::process::Command::new(bin())

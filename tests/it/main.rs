@@ -3,8 +3,12 @@
 
 mod atomicity;
 mod cli;
+mod fake_openai;
+mod governance;
+mod governance_http;
 mod http;
 mod ingest;
+mod llm;
 mod store;
 mod summaries;
 mod support;

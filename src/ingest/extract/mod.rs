@@ -9,6 +9,7 @@
 //! *names*; they never touch the store. Entity resolution and ids belong to the pipeline.
 
 pub mod entities;
+pub mod llm;
 pub mod rules;
 
 use serde::{Deserialize, Serialize};

@@ -122,7 +122,7 @@ fn informative(s: &str) -> bool {
         .split_whitespace()
         .filter(|w| w.chars().next().is_some_and(|c| c.is_lowercase()))
         .count();
-    letters * 2 > s.len() && lower_words * 3 >= words
+    letters * 2 > s.len() && lower_words >= 2 && lower_words * 4 >= words
 }
 
 /// Lower-cased single words that the chunk capitalises in the middle of a sentence: evidence
@@ -311,7 +311,7 @@ fn fact_time(
             Some((t.interval, t.granularity, key, 0.8 - relative_penalty))
         }
         Relation::After | Relation::Before => {
-            Some((t.interval, t.granularity, None, 0.65 - relative_penalty))
+            Some((t.interval, t.granularity, None, 0.75 - relative_penalty))
         }
     }
 }

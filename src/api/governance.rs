@@ -1,0 +1,388 @@
+//! Governance routes: hand edits (write), history and undo (admin), diff, audit, erase,
+//! conflicts.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Role;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Who};
+use super::routes::blocking;
+use crate::governance::edit::{FactInput, FactPatch};
+use crate::model::TxId;
+use crate::store::validate_namespace;
+
+fn ns_ok(ns: &str) -> ApiResult<()> {
+    validate_namespace(ns).map_err(ApiError::from)
+}
+
+/// Body of `POST .../facts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssertBody {
+    /// Facts to assert (one transaction).
+    pub facts: Vec<FactInput>,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /v1/namespaces/{ns}/facts`.
+pub async fn assert_facts(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiJson(body): ApiJson<AssertBody>,
+) -> ApiResult<Response> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Write)?;
+    if body.facts.len() > s.limits.max_documents_per_request {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_facts",
+            "too many facts in one request",
+        ));
+    }
+    let e = s.engine.clone();
+    let actor = who.0.name.clone();
+    let (tx, ids) = blocking(move || e.assert_facts(&ns, &body.facts, &actor, body.reason)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"tx": tx.id, "facts": ids})),
+    )
+        .into_response())
+}
+
+/// Body of `PATCH .../facts/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectBody {
+    /// The changes.
+    #[serde(flatten)]
+    pub patch: FactPatch,
+    /// Why (required).
+    pub reason: Option<String>,
+}
+
+/// `PATCH /v1/namespaces/{ns}/facts/{id}`: correct (retract + assert in one transaction).
+pub async fn correct_fact(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, id)): ApiPath<(String, u64)>,
+    ApiJson(body): ApiJson<CorrectBody>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Write)?;
+    let e = s.engine.clone();
+    let actor = who.0.name.clone();
+    let (tx, new_id) =
+        blocking(move || e.correct_fact(&ns, id, &body.patch, &actor, body.reason)).await?;
+    Ok(Json(json!({"tx": tx.id, "retracted": id, "fact": new_id})))
+}
+
+/// `reason` (and `erase`) in the query string of DELETE routes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteParams {
+    /// Why (required).
+    pub reason: Option<String>,
+    /// Physically erase (privacy request; admin) instead of retracting.
+    #[serde(default)]
+    pub erase: bool,
+}
+
+/// `DELETE /v1/namespaces/{ns}/facts/{id}`: retract.
+pub async fn retract_fact(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, id)): ApiPath<(String, u64)>,
+    ApiQuery(p): ApiQuery<DeleteParams>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Write)?;
+    if p.erase {
+        return Err(ApiError::bad_request(
+            "facts are retracted, not erased; erase the document or entity they come from",
+        ));
+    }
+    let e = s.engine.clone();
+    let actor = who.0.name.clone();
+    let tx = blocking(move || e.retract_fact(&ns, id, &actor, p.reason)).await?;
+    Ok(Json(json!({"tx": tx.id, "retracted": id})))
+}
+
+/// `DELETE /v1/namespaces/{ns}/documents/{id}`: retract, or with `erase=true` erase (admin).
+pub async fn delete_document(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, id)): ApiPath<(String, String)>,
+    ApiQuery(p): ApiQuery<DeleteParams>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    crate::ingest::input::validate_doc_id(&id).map_err(ApiError::from)?;
+    let e = s.engine.clone();
+    let actor = who.0.name.clone();
+    if p.erase {
+        who.require(&ns, Role::Admin)?;
+        let r = blocking(move || e.erase_document(&ns, &id, &actor, p.reason)).await?;
+        Ok(Json(serde_json::to_value(r).expect("json")))
+    } else {
+        who.require(&ns, Role::Write)?;
+        let tx = blocking(move || e.retract_document(&ns, &id, &actor, p.reason)).await?;
+        Ok(Json(json!({"tx": tx.id, "retracted": true})))
+    }
+}
+
+/// `DELETE /v1/namespaces/{ns}/entities/{id}?erase=true`: erase an entity (admin).
+pub async fn delete_entity(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, id)): ApiPath<(String, String)>,
+    ApiQuery(p): ApiQuery<DeleteParams>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Admin)?;
+    if !p.erase {
+        return Err(ApiError::bad_request(
+            "entities are merged, renamed or erased; pass erase=true to erase this one",
+        ));
+    }
+    let e = s.engine.clone();
+    let actor = who.0.name.clone();
+    let r = blocking(move || e.erase_entity(&ns, &id, &actor, p.reason)).await?;
+    Ok(Json(serde_json::to_value(r).expect("json")))
+}
+
+/// Body of `PATCH .../entities/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameBody {
+    /// The new name (the old one stays as an alias).
+    pub name: String,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// `PATCH /v1/namespaces/{ns}/entities/{id}`: rename.
+pub async fn rename_entity(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, id)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<RenameBody>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Write)?;
+    let e = s.engine.clone();
+    let actor = who.0.name.clone();
+    let tx = blocking(move || e.rename_entity(&ns, &id, &body.name, &actor, body.reason)).await?;
+    Ok(Json(json!({"tx": tx.id})))
+}
+
+/// Body of `POST .../entities/merge`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The surviving entity (id or name).
+    pub into: String,
+    /// Entities merged into it (ids or names).
+    pub from: Vec<String>,
+    /// Why (required).
+    pub reason: Option<String>,
+}
+
+/// `POST /v1/namespaces/{ns}/entities/merge`.
+pub async fn merge_entities(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiJson(body): ApiJson<MergeBody>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Write)?;
+    let e = s.engine.clone();
+    let actor = who.0.name.clone();
+    let (tx, moved) =
+        blocking(move || e.merge_entities(&ns, &body.into, &body.from, &actor, body.reason))
+            .await?;
+    Ok(Json(json!({"tx": tx.id, "facts_moved": moved})))
+}
+
+/// Paging of transactions.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TxPage {
+    /// Only transactions before this one.
+    pub before: Option<TxId>,
+    /// Page size (default 50).
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/namespaces/{ns}/transactions`: newest first.
+pub async fn list_transactions(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiQuery(p): ApiQuery<TxPage>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let limit = p.limit.unwrap_or(50);
+    let txs = blocking(move || e.transactions(&ns, p.before, limit)).await?;
+    let next = (txs.len() == limit)
+        .then(|| txs.last().map(|t| t.id))
+        .flatten()
+        .filter(|t| *t > 1);
+    Ok(Json(json!({"transactions": txs, "next_before": next})))
+}
+
+/// `GET /v1/namespaces/{ns}/transactions/{tx}`.
+pub async fn get_transaction(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath((ns, id)): ApiPath<(String, u64)>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let tx = blocking(move || e.transaction(&ns, id)).await?;
+    Ok(Json(serde_json::to_value(tx).expect("json")))
+}
+
+/// Body of `POST .../rollback`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    /// Undo everything after this transaction.
+    pub to_tx: Option<TxId>,
+    /// Undo exactly this transaction.
+    pub revert_tx: Option<TxId>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// `POST /v1/namespaces/{ns}/rollback`: `{"to_tx"}` or `{"revert_tx"}`.
+pub async fn rollback(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiJson(body): ApiJson<RollbackBody>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Admin)?;
+    let e = s.engine.clone();
+    let actor = who.0.name.clone();
+    let tx = match (body.to_tx, body.revert_tx) {
+        (Some(to), None) => blocking(move || e.rollback(&ns, to, &actor, body.reason)).await?,
+        (None, Some(t)) => blocking(move || e.revert(&ns, t, &actor, body.reason)).await?,
+        _ => {
+            return Err(ApiError::bad_request(
+                "give exactly one of to_tx and revert_tx",
+            ));
+        }
+    };
+    Ok(Json(
+        json!({"tx": tx.id, "kind": tx.kind, "counts": tx.counts}),
+    ))
+}
+
+/// Query of `GET .../diff`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffParams {
+    /// From (exclusive).
+    pub from_tx: TxId,
+    /// To (inclusive; default: the head).
+    pub to_tx: Option<TxId>,
+    /// `json` (default) or `text`.
+    pub format: Option<String>,
+}
+
+/// `GET /v1/namespaces/{ns}/diff?from_tx=&to_tx=`.
+pub async fn diff(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiQuery(p): ApiQuery<DiffParams>,
+) -> ApiResult<Response> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let format = p.format.clone().unwrap_or_else(|| "json".into());
+    if format != "json" && format != "text" {
+        return Err(ApiError::bad_request("format must be json or text"));
+    }
+    let d = blocking(move || {
+        let head = e.namespace(&ns)?.store().head_tx();
+        e.diff(&ns, p.from_tx, p.to_tx.unwrap_or(head))
+    })
+    .await?;
+    if format == "text" {
+        Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            d.to_text(),
+        )
+            .into_response())
+    } else {
+        Ok(Json(serde_json::to_value(d).expect("json")).into_response())
+    }
+}
+
+/// Paging of the audit log.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditPage {
+    /// First sequence number (default 1).
+    pub from: Option<u64>,
+    /// Page size (default 100).
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/namespaces/{ns}/audit`.
+pub async fn audit(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiQuery(p): ApiQuery<AuditPage>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Admin)?;
+    let e = s.engine.clone();
+    let entries =
+        blocking(move || e.audit(&ns, p.from.unwrap_or(1), p.limit.unwrap_or(100))).await?;
+    Ok(Json(json!({"entries": entries})))
+}
+
+/// `GET /v1/audit/verify`: checks every namespace's hash chain.
+pub async fn verify(State(s): State<AppState>, who: Who) -> ApiResult<Json<Value>> {
+    if !who.0.allows("*", Role::Admin) {
+        return Err(ApiError::forbidden(
+            "verifying the audit log needs the admin role on every namespace (\"*\")",
+        ));
+    }
+    let e = s.engine.clone();
+    let r = blocking(move || e.verify_audit()).await?;
+    Ok(Json(serde_json::to_value(r).expect("json")))
+}
+
+/// `GET /v1/namespaces/{ns}/conflicts`.
+pub async fn conflicts(
+    State(s): State<AppState>,
+    who: Who,
+    ApiPath(ns): ApiPath<String>,
+    ApiQuery(p): ApiQuery<super::routes::AsOf>,
+) -> ApiResult<Json<Value>> {
+    ns_ok(&ns)?;
+    who.require(&ns, Role::Read)?;
+    let e = s.engine.clone();
+    let c = blocking(move || e.conflicts(&ns, p.as_of_tx)).await?;
+    Ok(Json(json!({"conflicts": c})))
+}
