@@ -95,6 +95,7 @@ pub struct Engine {
     extractor: Arc<dyn Extractor>,
     embedder: Arc<dyn Embedder>,
     summarizer: Arc<dyn Summarizer>,
+    llm: Option<Arc<LlmClient>>,
     summary_requests: Mutex<Option<std::sync::mpsc::Sender<String>>>,
     job_queue: Mutex<Option<std::sync::mpsc::Sender<(String, u64)>>>,
     stopping: std::sync::atomic::AtomicBool,
@@ -115,10 +116,15 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Opens (creating if needed) the database in `config.data_dir`.
     pub fn open(config: Config) -> Result<Self> {
-        let store = SledStore::open(&config.store_dir())?;
-        let extractor = make_extractor(&config, None)?;
+        let llm = if config.llm.model.trim().is_empty() {
+            None
+        } else {
+            Some(Arc::new(LlmClient::new(config.llm.clone())?))
+        };
+        let extractor = make_extractor(&config, None, llm.as_ref())?;
         let embedder = make_embedder(&config)?;
-        let summarizer = make_summarizer(&config)?;
+        let summarizer = make_summarizer(&config, llm.as_ref())?;
+        let store = SledStore::open(&config.store_dir())?;
         Ok(Engine {
             config,
             store: Arc::new(store),
@@ -126,6 +132,7 @@ impl Engine {
             extractor,
             embedder,
             summarizer,
+            llm,
             summary_requests: Mutex::new(None),
             job_queue: Mutex::new(None),
             stopping: std::sync::atomic::AtomicBool::new(false),
@@ -153,6 +160,11 @@ impl Engine {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The shared LLM client, when one is configured.
+    pub fn llm(&self) -> Option<&Arc<LlmClient>> {
+        self.llm.as_ref()
     }
 
     /// The embedder.
@@ -293,7 +305,7 @@ impl Engine {
     pub fn extractor(&self, name: Option<&str>) -> Result<Arc<dyn Extractor>> {
         match name {
             None => Ok(self.extractor.clone()),
-            Some(n) => make_extractor(&self.config, Some(n)),
+            Some(n) => make_extractor(&self.config, Some(n), self.llm.as_ref()),
         }
     }
 
@@ -406,13 +418,26 @@ impl Engine {
     }
 }
 
-fn make_extractor(config: &Config, name: Option<&str>) -> Result<Arc<dyn Extractor>> {
+fn need_llm(llm: Option<&Arc<LlmClient>>, what: &str) -> Result<Arc<LlmClient>> {
+    llm.cloned().ok_or_else(|| {
+        Error::Config(format!(
+            "{what} needs an LLM: set [llm] base_url and model in the config file \
+             (any OpenAI-compatible endpoint: Ollama, vLLM, llama.cpp server, OpenAI)"
+        ))
+    })
+}
+
+fn make_extractor(
+    config: &Config,
+    name: Option<&str>,
+    llm: Option<&Arc<LlmClient>>,
+) -> Result<Arc<dyn Extractor>> {
     match name.unwrap_or(config.extractor.as_str()) {
         "rules" => Ok(Arc::new(RulesExtractor)),
-        "llm" => {
-            let client = Arc::new(LlmClient::new(config.llm.clone())?);
-            Ok(Arc::new(LlmExtractor::new(client)))
-        }
+        "llm" => Ok(Arc::new(LlmExtractor::new(need_llm(
+            llm,
+            "extractor = \"llm\"",
+        )?))),
         other => Err(Error::Config(format!(
             "unknown extractor {other:?} (available: rules, llm)"
         ))),
@@ -429,11 +454,15 @@ fn make_embedder(config: &Config) -> Result<Arc<dyn Embedder>> {
     }
 }
 
-fn make_summarizer(config: &Config) -> Result<Arc<dyn Summarizer>> {
+fn make_summarizer(config: &Config, llm: Option<&Arc<LlmClient>>) -> Result<Arc<dyn Summarizer>> {
     match config.summarizer.as_str() {
         "extractive" => Ok(Arc::new(Extractive)),
+        "llm" => Ok(Arc::new(crate::summary::llm::LlmSummarizer::new(need_llm(
+            llm,
+            "summarizer = \"llm\"",
+        )?))),
         other => Err(Error::Config(format!(
-            "unknown summarizer {other:?} (available: extractive)"
+            "unknown summarizer {other:?} (available: extractive, llm)"
         ))),
     }
 }

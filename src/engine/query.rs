@@ -53,6 +53,11 @@ impl Engine {
             )));
         }
         let top_k = req.top_k.unwrap_or(DEFAULT_TOP_K);
+        if req.answer && self.llm().is_none() {
+            return Err(Error::invalid(
+                "answer=true needs an LLM: set [llm] base_url and model in the config file",
+            ));
+        }
         if top_k > MAX_TOP_K {
             return Err(Error::invalid(format!("top_k must be at most {MAX_TOP_K}")));
         }
@@ -165,6 +170,11 @@ impl Engine {
                 top: vec![],
             });
         }
+        drop(cat);
+        let answer = match (req.answer, self.llm()) {
+            (true, Some(client)) => Some(crate::query::answer::answer(client, q, &context)?),
+            _ => None,
+        };
         Ok(QueryResult {
             plan,
             facts,
@@ -172,7 +182,7 @@ impl Engine {
             summaries,
             context,
             explain: req.explain.then_some(stages),
-            answer: None,
+            answer,
         })
     }
 }

@@ -177,13 +177,22 @@ impl LlmClient {
     /// Sends a chat and returns the model's reply (`choices[0].message.content`). Blocks while
     /// [`LlmConfig::concurrency`] requests are already in flight.
     pub fn chat(&self, messages: &[ChatMessage]) -> Result<String> {
+        self.send(messages, self.config.json_mode)
+    }
+
+    /// Like [`LlmClient::chat`] but never asks for a JSON reply (free-text answers).
+    pub fn chat_text(&self, messages: &[ChatMessage]) -> Result<String> {
+        self.send(messages, false)
+    }
+
+    fn send(&self, messages: &[ChatMessage], json_mode: bool) -> Result<String> {
         let mut body = json!({
             "model": self.config.model,
             "messages": messages,
             "temperature": self.config.temperature,
             "stream": false,
         });
-        if self.config.json_mode {
+        if json_mode {
             body["response_format"] = json!({"type": "json_object"});
         }
         let reply = {

@@ -5,6 +5,7 @@
 //! and chunk scores, fused with plain hybrid chunk search) or the global path (time-node
 //! summaries and their top facts); [`context`] assembles the cited text within a budget.
 
+pub mod answer;
 pub mod context;
 pub mod plan;
 pub mod retrieve;

@@ -11,6 +11,7 @@
 //! summary that reflects a transaction ≤ T. Findings cite their facts (lineage).
 
 pub mod extractive;
+pub mod llm;
 pub mod scheduler;
 
 use serde::{Deserialize, Serialize};

@@ -9,6 +9,8 @@ mod governance_http;
 mod http;
 mod ingest;
 mod llm;
+mod llm_summaries;
+mod query;
 mod store;
 mod summaries;
 mod support;

@@ -1,0 +1,332 @@
+//! Queries: hard and soft time scopes, the fallback outside an empty scope, multi-period
+//! questions, as-of snapshots, and the derived indexes (catch-up after a crash, rebuilds, the
+//! recorded embedder).
+
+use std::collections::BTreeSet;
+
+use chronorag::config::Config;
+use chronorag::embed::openai::OpenAiEmbedConfig;
+use chronorag::ingest::extract::rules::RulesExtractor;
+use chronorag::ingest::input::{DocumentInput, prepare};
+use chronorag::ingest::{IngestOptions, pipeline};
+use chronorag::query::{Intent, Mode, QueryRequest, TimeParam};
+use chronorag::{Engine, Error};
+
+use crate::fake_openai::{FakeOpenAi, Route};
+use crate::support::{audi, engine_at, tmp};
+
+fn q(text: &str) -> QueryRequest {
+    QueryRequest {
+        query: text.into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn an_explicit_year_scopes_hard_and_nothing_outside_comes_back() {
+    let Some(a) = audi() else { return };
+    let r = a
+        .engine
+        .query(
+            "default",
+            &q("What were Audi's goals for carbon-neutral sites in 2019?"),
+        )
+        .unwrap();
+    let scope = r.plan.time_scope.as_ref().unwrap();
+    assert!(scope.hard, "{:?}", r.plan);
+    assert!(r.plan.fallback.is_none());
+    assert!(!r.facts.is_empty() && !r.chunks.is_empty());
+    for f in &r.facts {
+        assert!(
+            f.valid
+                .overlaps(&chronorag::time::TimeKey::parse("2019").unwrap().interval()),
+            "fact outside 2019: {f:?}"
+        );
+    }
+    let cited: BTreeSet<u64> = r
+        .facts
+        .iter()
+        .flat_map(|f| f.sources.iter().map(|s| s.chunk))
+        .collect();
+    for c in &r.chunks {
+        assert!(
+            c.time.as_deref() == Some("2019") || cited.contains(&c.id),
+            "chunk {} from {:?} is outside 2019",
+            c.id,
+            c.time
+        );
+    }
+    assert!(r.context.contains("· 2019]"));
+    // The 2019 evidence sentence is in the context.
+    assert!(r.context.contains("carbon-neutral"), "{}", r.context);
+}
+
+#[test]
+fn an_empty_scope_falls_back_and_says_so() {
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    e.ingest(
+        "n",
+        vec![
+            doc("a", "In 2020, Acme Corp opened a plant in Berlin.", "2020"),
+            doc("b", "In 2021, Acme Corp opened a plant in Munich.", "2021"),
+        ],
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    let r = e
+        .query("n", &q("Where did Acme Corp open a plant in 2021?"))
+        .unwrap();
+    assert!(r.plan.fallback.is_none());
+    assert!(
+        r.context.contains("Munich") && !r.context.contains("Berlin"),
+        "{}",
+        r.context
+    );
+    let r = e
+        .query("n", &q("Where did Acme Corp open a plant in 1999?"))
+        .unwrap();
+    let note = r.plan.fallback.as_deref().expect("a fallback note");
+    assert!(note.contains("1999") && note.contains("outside"), "{note}");
+    assert!(!r.chunks.is_empty(), "results from outside the scope");
+}
+
+#[test]
+fn relative_times_scope_softly_around_now_and_params_win() {
+    let Some(a) = audi() else { return };
+    let r = a
+        .engine
+        .query(
+            "default",
+            &q("What did Audi do recently about electric cars?"),
+        )
+        .unwrap();
+    let scope = r.plan.time_scope.as_ref().expect("scope");
+    assert!(!scope.hard);
+    assert_eq!(
+        r.plan.now.as_deref(),
+        Some("2023-12-31"),
+        "now defaults to the latest document time"
+    );
+    let mut req = q("What did Audi report last year?");
+    req.now = Some("2021-06-30".into());
+    let r = a.engine.query("default", &req).unwrap();
+    assert_eq!(
+        r.plan.time_scope.as_ref().unwrap().intervals[0].to_string(),
+        "2020-01-01..2021-01-01"
+    );
+    // Explicit parameters win over the question's own time.
+    let mut req = q("What did Audi report in 2019?");
+    req.time = Some(TimeParam {
+        at: Some("2021".into()),
+        ..Default::default()
+    });
+    let r = a.engine.query("default", &req).unwrap();
+    let scope = r.plan.time_scope.as_ref().unwrap();
+    assert_eq!(scope.source, "parameter");
+    assert!(r.chunks.iter().all(|c| {
+        c.time.as_deref() == Some("2021")
+            || r.facts
+                .iter()
+                .any(|f| f.sources.iter().any(|s| s.chunk == c.id))
+    }));
+}
+
+#[test]
+fn comparisons_get_evidence_from_each_period_and_summaries() {
+    let Some(a) = audi() else { return };
+    a.engine.summarize("default").unwrap();
+    let r = a
+        .engine
+        .query(
+            "default",
+            &q("How did Audi's electrification plans change between 2021 and 2023?"),
+        )
+        .unwrap();
+    assert_eq!(r.plan.intent, Intent::Abstract);
+    let times: BTreeSet<String> = r
+        .chunks
+        .iter()
+        .take(6)
+        .filter_map(|c| c.time.clone())
+        .collect();
+    assert!(
+        times.contains("2021") && times.contains("2023"),
+        "{times:?}"
+    );
+    assert!(!r.summaries.is_empty());
+    assert!(r.context.starts_with("## 2021"), "{}", &r.context[..200]);
+    let mut req = q("How did Audi's electrification plans change between 2021 and 2023?");
+    req.mode = Mode::Specific;
+    let r = a.engine.query("default", &req).unwrap();
+    assert_eq!(r.plan.intent, Intent::Specific);
+    assert!(r.summaries.is_empty());
+}
+
+fn doc(id: &str, text: &str, time: &str) -> chronorag::ingest::PreparedDocument {
+    prepare(
+        DocumentInput {
+            id: Some(id.into()),
+            text: text.into(),
+            time: Some(time.into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap()
+}
+
+#[test]
+fn as_of_queries_see_the_past() {
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    let t1 = e
+        .ingest(
+            "n",
+            vec![doc(
+                "old",
+                "In 2020, Acme Corp opened a plant in Berlin.",
+                "2020",
+            )],
+            &IngestOptions::default(),
+        )
+        .unwrap()
+        .tx
+        .unwrap();
+    e.ingest(
+        "n",
+        vec![doc(
+            "new",
+            "In 2021, Acme Corp opened a second plant in Munich.",
+            "2021",
+        )],
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    let now = e
+        .query("n", &q("Where did Acme Corp open plants?"))
+        .unwrap();
+    assert!(now.context.contains("Munich"));
+    let mut req = q("Where did Acme Corp open plants?");
+    req.as_of_tx = Some(t1);
+    let then = e.query("n", &req).unwrap();
+    assert!(
+        then.context.contains("Berlin") && !then.context.contains("Munich"),
+        "{}",
+        then.context
+    );
+    assert_eq!(then.plan.as_of_tx, t1);
+    req.as_of_tx = Some(99);
+    assert!(matches!(e.query("n", &req), Err(Error::NotFound(_))));
+    assert!(matches!(e.query("nope", &q("x")), Err(Error::NotFound(_))));
+    assert!(matches!(e.query("n", &q("   ")), Err(Error::Invalid(_))));
+}
+
+#[test]
+fn indexes_catch_up_after_a_crash_and_rebuild_when_lost() {
+    let dir = tmp();
+    {
+        let e = engine_at(dir.path());
+        e.ingest(
+            "n",
+            vec![doc(
+                "a",
+                "In 2020, Acme Corp opened a plant in Berlin.",
+                "2020",
+            )],
+            &IngestOptions::default(),
+        )
+        .unwrap();
+        e.flush().unwrap();
+        // A transaction that reaches the store but not the indexes (the process dies between
+        // the commit and the index update).
+        let ns = e.namespace("n").unwrap();
+        let store = ns.store().as_ref();
+        let (staged, _) = pipeline::stage(
+            vec![doc(
+                "b",
+                "In 2021, Zorblax Industries bought a factory in Lyon.",
+                "2021",
+            )],
+            &RulesExtractor,
+            900,
+        );
+        let (ws, _) = pipeline::build(
+            store,
+            store.head_tx() + 1,
+            staged,
+            "rules",
+            &IngestOptions::default(),
+            &|_, _| vec![],
+        )
+        .unwrap();
+        store.commit(ws).unwrap();
+    }
+    let e = engine_at(dir.path());
+    let r = e.query("n", &q("Zorblax factory Lyon")).unwrap();
+    assert!(
+        r.context.contains("Zorblax"),
+        "the index did not catch up: {}",
+        r.context
+    );
+    drop(e);
+    // Lose every index file: they are rebuilt from the store.
+    std::fs::remove_dir_all(dir.path().join("index")).unwrap();
+    let e = engine_at(dir.path());
+    let r = e.query("n", &q("Zorblax factory Lyon")).unwrap();
+    assert!(r.context.contains("Zorblax"));
+    let sizes = e.index_sizes("n").unwrap();
+    assert!(
+        sizes.fact_vectors >= 2 && sizes.chunk_vectors == 2 && sizes.text_docs >= 4,
+        "{sizes:?}"
+    );
+    // And an explicit reindex gives the same sizes.
+    assert_eq!(e.reindex("n", false).unwrap().chunk_vectors, 2);
+}
+
+#[test]
+fn opening_with_another_embedder_is_refused_unless_reembedding() {
+    let dir = tmp();
+    {
+        let e = engine_at(dir.path());
+        e.ingest(
+            "n",
+            vec![doc(
+                "a",
+                "In 2020, Acme Corp opened a plant in Berlin.",
+                "2020",
+            )],
+            &IngestOptions::default(),
+        )
+        .unwrap();
+    }
+    let server = FakeOpenAi::start(vec![Route::embeddings(8)]);
+    let mut cfg = Config::with_data_dir(dir.path());
+    cfg.embedder = "openai".into();
+    cfg.openai_embed = OpenAiEmbedConfig {
+        base_url: server.url(),
+        model: "fake-embed".into(),
+        dims: Some(8),
+        ..OpenAiEmbedConfig::default()
+    };
+    let e = Engine::open(cfg.clone()).unwrap();
+    let err = e.query("n", &q("plant")).unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("hash-v1-256")
+            && msg.contains("openai-fake-embed-8")
+            && msg.contains("--reembed"),
+        "{msg}"
+    );
+    drop(e);
+    cfg.reembed = true;
+    let e = Engine::open(cfg).unwrap();
+    let r = e.query("n", &q("plant in Berlin")).unwrap();
+    assert!(r.context.contains("Berlin"));
+    assert!(
+        server.calls() > 0,
+        "vectors were rebuilt with the new embedder"
+    );
+    assert_eq!(e.index_sizes("n").unwrap().chunk_vectors, 1);
+}
