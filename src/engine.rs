@@ -98,6 +98,7 @@ pub struct Engine {
     llm: Option<Arc<LlmClient>>,
     summary_requests: Mutex<Option<std::sync::mpsc::Sender<String>>>,
     job_queue: Mutex<Option<std::sync::mpsc::Sender<(String, u64)>>>,
+    writes_refused: Mutex<Option<String>>,
     stopping: std::sync::atomic::AtomicBool,
     ingest_listener: Mutex<Option<IngestListener>>,
 }
@@ -124,7 +125,8 @@ impl Engine {
         let extractor = make_extractor(&config, None, llm.as_ref())?;
         let embedder = make_embedder(&config)?;
         let summarizer = make_summarizer(&config, llm.as_ref())?;
-        let store = SledStore::open(&config.store_dir())?;
+        let store =
+            SledStore::open(&config.store_dir())?.with_min_free_bytes(config.min_free_disk_bytes);
         Ok(Engine {
             config,
             store: Arc::new(store),
@@ -135,6 +137,7 @@ impl Engine {
             llm,
             summary_requests: Mutex::new(None),
             job_queue: Mutex::new(None),
+            writes_refused: Mutex::new(None),
             stopping: std::sync::atomic::AtomicBool::new(false),
             ingest_listener: Mutex::new(None),
         })
@@ -331,6 +334,7 @@ impl Engine {
         extractor: &dyn Extractor,
     ) -> Result<IngestReport> {
         pipeline::ensure_some(&docs)?;
+        self.check_writable()?;
         let ns = self.namespace_or_create(namespace)?;
         let idx = self.indexes(&ns)?;
         let (staged, rejected) = pipeline::stage(docs, extractor, opts.chunk_chars);
@@ -375,9 +379,34 @@ impl Engine {
     }
 
     /// Brings the derived indexes up to a committed transaction.
+    /// If the indexes cannot follow a durable commit (a full or read-only disk under the index
+    /// files), the transaction stays committed and is indexed on the next start; until then this
+    /// engine refuses further writes (reads keep working) so that nothing diverges further.
     fn after_commit(&self, ns: &Namespace, idx: &NsIndexes, tx: &Tx) -> Result<()> {
-        idx.apply(ns.store.as_ref(), tx)?;
-        idx.commit(tx.id, false)
+        let r = idx
+            .apply(ns.store.as_ref(), tx)
+            .and_then(|_| idx.commit(tx.id, false));
+        if let Err(e) = r {
+            let why = format!(
+                "transaction {} of namespace {:?} was stored durably, but the indexes could not be \
+                 updated ({e}); it will be indexed when chronorag restarts with a writable data \
+                 folder. Writes are refused until then; reads keep working.",
+                tx.id,
+                ns.name()
+            );
+            tracing::error!("{why}");
+            *self.writes_refused.lock() = Some(why.clone());
+            return Err(Error::Unavailable(why));
+        }
+        Ok(())
+    }
+
+    /// Fails when writes are refused after an index failure.
+    pub fn check_writable(&self) -> Result<()> {
+        match self.writes_refused.lock().as_ref() {
+            Some(why) => Err(Error::Unavailable(why.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Rebuilds a namespace's indexes from the store (text and vectors; the graph is always
@@ -447,9 +476,12 @@ fn make_extractor(
 fn make_embedder(config: &Config) -> Result<Arc<dyn Embedder>> {
     match config.embedder.as_str() {
         "hash" => Ok(Arc::new(HashEmbedder::default())),
+        "minilm" => Ok(Arc::new(crate::embed::minilm::MiniLmEmbedder::load(
+            &config.minilm_dir,
+        )?)),
         "openai" => Ok(Arc::new(OpenAiEmbedder::new(config.openai_embed.clone())?)),
         other => Err(Error::Config(format!(
-            "unknown embedder {other:?} (available: hash, openai)"
+            "unknown embedder {other:?} (available: hash, minilm, openai)"
         ))),
     }
 }

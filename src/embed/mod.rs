@@ -11,6 +11,7 @@
 //! of two embedders are not comparable.
 
 pub mod hash;
+pub mod minilm;
 pub mod openai;
 
 use crate::Result;

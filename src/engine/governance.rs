@@ -63,6 +63,7 @@ impl Engine {
         namespace: &str,
         build: impl FnOnce(&dyn NsStore, TxId, &Namespace) -> Result<(WriteSet, T)>,
     ) -> Result<(Tx, T)> {
+        self.check_writable()?;
         let ns = self.namespace(namespace)?;
         let idx = self.indexes(&ns)?;
         let _writer = ns.lock_writer();

@@ -95,7 +95,14 @@ impl std::fmt::Debug for TextIndex {
 }
 
 fn err(e: impl std::fmt::Display) -> Error {
-    Error::Index(format!("text index: {e}"))
+    let msg = e.to_string();
+    if msg.contains("Read-only file system") || msg.contains("No space left") {
+        Error::Unavailable(format!(
+            "the data folder cannot take writes (text index): {msg}"
+        ))
+    } else {
+        Error::Index(format!("text index: {msg}"))
+    }
 }
 
 fn schema() -> (Schema, Fields) {

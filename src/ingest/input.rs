@@ -512,6 +512,7 @@ pub fn read_jsonl(reader: impl BufRead, file: &str, emit: &mut dyn FnMut(ReadIte
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Strategy;
 
     fn prep(
         text: &str,
@@ -674,6 +675,38 @@ mod tests {
         let lines: Vec<_> = bad.iter().map(|r| r.line.unwrap()).collect();
         assert_eq!(lines, vec![2, 4, 5]);
         assert!(bad[0].reason.contains("invalid JSON"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// Arbitrary bytes (with line breaks, JSON fragments, invalid UTF-8): the reader never
+        /// panics, every line is either a document or a rejection with its line number.
+        #[test]
+        fn jsonl_reader_never_panics(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..80),
+                    "[ -~]{0,60}".prop_map(|s| s.into_bytes()),
+                    r#"\{"text": "[a-z ]{0,30}"(, "time": "[0-9Q-]{0,10}")?(, "id": "[a-z./]{0,8}")?\}"#.prop_map(|s| s.into_bytes()),
+                ],
+                0..12,
+            )
+        ) {
+            let mut data = Vec::new();
+            for l in &lines {
+                data.extend_from_slice(l);
+                data.push(b'\n');
+            }
+            let mut n = 0usize;
+            read_jsonl(&data[..], "fuzz.jsonl", &mut |it| {
+                n += 1;
+                if let ReadItem::Rejected(r) = it {
+                    assert!(r.line.is_some());
+                    assert!(!r.reason.is_empty());
+                }
+            });
+            proptest::prop_assert!(n <= lines.len() + data.iter().filter(|b| **b == b'\n').count());
+        }
     }
 
     #[test]

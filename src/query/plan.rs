@@ -520,6 +520,28 @@ mod tests {
         assert!(s.is_none());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// Arbitrary questions, time parameters and `now` values: the planner never panics, and
+        /// every scope it builds is non-empty.
+        #[test]
+        fn planner_never_panics(q in "\\PC{0,120}", at in "\\PC{0,20}", now in "[0-9A-Za-z -]{0,16}") {
+            let reference = parse_now(&now).ok();
+            let (scope, semantic) = scope_from_question(&q, reference.as_ref());
+            let _ = classify_intent(&q, scope.as_ref());
+            proptest::prop_assert!(semantic.len() <= q.len() + 1);
+            if let Some(s) = scope {
+                proptest::prop_assert!(!s.intervals.is_empty());
+            }
+            let p = TimeParam { at: Some(at.clone()), ..Default::default() };
+            let _ = scope_from_param(&p, reference.as_ref());
+            let p = TimeParam { from: Some(at), to: Some(now), ..Default::default() };
+            if let Ok(Some(s)) = scope_from_param(&p, reference.as_ref()) {
+                proptest::prop_assert!(s.intervals[0].days().is_none_or(|d| d > 0));
+            }
+        }
+    }
+
     #[test]
     fn intent_by_cues() {
         assert_eq!(

@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chrono::Utc;
 use parking_lot::{Mutex, RwLock};
@@ -40,6 +40,7 @@ pub struct SledStore {
     namespaces: RwLock<HashMap<String, Arc<SledNs>>>,
     /// Serialises namespace creation with compaction.
     admin_lock: Mutex<()>,
+    guards: RwLock<Arc<Guards>>,
 }
 
 /// The open sled database. Compaction replaces it (under every writer's lock); readers holding
@@ -58,11 +59,82 @@ impl std::fmt::Debug for SledStore {
     }
 }
 
+/// Bytes free for unprivileged users on the file system holding `path` (None when unknown).
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a valid out-pointer.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+/// Write guards shared by a store and its namespaces.
+#[derive(Debug)]
+struct Guards {
+    /// The store folder (for free-space checks).
+    path: PathBuf,
+    /// Writes are refused when less than this is free.
+    min_free_bytes: u64,
+    /// Set after a write failed in the storage layer: sled does not recover from that in-process,
+    /// so writes are refused until a restart (reads keep working).
+    failed: AtomicBool,
+}
+
+impl Guards {
+    fn check(&self) -> Result<()> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(Error::Unavailable(
+                "an earlier write failed in the storage layer (disk full or read-only?); \
+                 writes are refused until chronorag is restarted with a writable data folder \
+                 that has space. Reads keep working; nothing acknowledged was lost."
+                    .into(),
+            ));
+        }
+        if self.min_free_bytes > 0
+            && let Some(free) = free_bytes(&self.path)
+            && free < self.min_free_bytes
+        {
+            return Err(Error::Unavailable(format!(
+                "the disk holding {} is nearly full ({} bytes free, {} required): writes are \
+                 refused until space is freed; reads keep working",
+                self.path.display(),
+                free,
+                self.min_free_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Marks the store failed when a write error came from the storage layer.
+    fn note(&self, e: Error) -> Error {
+        if matches!(e, Error::Unavailable(_) | Error::Io(_) | Error::Store(_)) {
+            self.failed.store(true, Ordering::SeqCst);
+            tracing::error!(error = %e, "a write failed; refusing writes until restart");
+        }
+        e
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the store in `path`, applying pending migrations. Fails with
     /// [`Error::SchemaTooNew`] when the store was written by a newer binary.
     pub fn open(path: &Path) -> Result<Self> {
         Self::open_with(path, migrations::MIGRATIONS)
+    }
+
+    /// Refuses writes when less than `bytes` are free on the store's disk (0 = never).
+    pub fn with_min_free_bytes(self, bytes: u64) -> Self {
+        let guards = Arc::new(Guards {
+            path: self.path.clone(),
+            min_free_bytes: bytes,
+            failed: AtomicBool::new(false),
+        });
+        for ns in self.namespaces.read().values() {
+            *ns.guards.write() = guards.clone();
+        }
+        *self.guards.write() = guards;
+        self
     }
 
     /// Opens with an explicit migration list (used by tests of the migrations runner).
@@ -89,6 +161,11 @@ impl SledStore {
             schema_version,
             namespaces: RwLock::new(HashMap::new()),
             admin_lock: Mutex::new(()),
+            guards: RwLock::new(Arc::new(Guards {
+                path: path.to_path_buf(),
+                min_free_bytes: 0,
+                failed: AtomicBool::new(false),
+            })),
         };
         for info in store.namespaces()? {
             store.load_ns(&info.name)?;
@@ -104,7 +181,11 @@ impl SledStore {
         if let Some(ns) = map.get(name) {
             return Ok(ns.clone());
         }
-        let ns = Arc::new(SledNs::load(name.to_string(), self.handles.clone())?);
+        let ns = Arc::new(SledNs::load(
+            name.to_string(),
+            self.handles.clone(),
+            self.guards.read().clone(),
+        )?);
         map.insert(name.to_string(), ns.clone());
         Ok(ns)
     }
@@ -295,6 +376,7 @@ struct AuditHead {
 pub struct SledNs {
     name: String,
     handles: Arc<RwLock<Handles>>,
+    guards: RwLock<Arc<Guards>>,
     head: AtomicU64,
     next_ids: [AtomicU64; 6],
     commit_lock: Mutex<AuditHead>,
@@ -356,7 +438,7 @@ impl SledNs {
         self.handles.read().db.clone()
     }
 
-    fn load(name: String, handles: Arc<RwLock<Handles>>) -> Result<Self> {
+    fn load(name: String, handles: Arc<RwLock<Handles>>, guards: Arc<Guards>) -> Result<Self> {
         let tree = {
             let mut h = handles.write();
             let t = h.db.open_tree(format!("{NS_PREFIX}{name}"))?;
@@ -389,6 +471,7 @@ impl SledNs {
         Ok(SledNs {
             name,
             handles,
+            guards: RwLock::new(guards),
             head: AtomicU64::new(head),
             next_ids,
             commit_lock: Mutex::new(audit_head),
@@ -822,6 +905,8 @@ impl NsStore for SledNs {
     }
 
     fn commit(&self, ws: WriteSet) -> Result<Tx> {
+        let guards = self.guards.read().clone();
+        guards.check()?;
         let mut audit = self.commit_lock.lock();
         let head = self.head_tx();
         if ws.tx != head + 1 {
@@ -832,6 +917,7 @@ impl NsStore for SledNs {
             )));
         }
         self.commit_inner(ws, &mut audit)
+            .map_err(|e| guards.note(e))
     }
 
     fn append_audit(
@@ -841,6 +927,8 @@ impl NsStore for SledNs {
         reason: Option<String>,
         details: serde_json::Value,
     ) -> Result<AuditEntry> {
+        let guards = self.guards.read().clone();
+        guards.check()?;
         let mut audit = self.commit_lock.lock();
         let entry = AuditEntry {
             seq: audit.seq + 1,
@@ -1211,6 +1299,8 @@ impl NsStore for SledNs {
     }
 
     fn put_summaries(&self, summaries: &[Summary]) -> Result<()> {
+        let guards = self.guards.read().clone();
+        guards.check()?;
         // Serialised with commits so that a dirty mark set by a concurrent commit is not lost.
         let _guard = self.commit_lock.lock();
         let mut batch = sled::Batch::default();
@@ -1238,6 +1328,8 @@ impl NsStore for SledNs {
     }
 
     fn clear_dirty(&self, nodes: &[(TimeKey, TxId)]) -> Result<()> {
+        let guards = self.guards.read().clone();
+        guards.check()?;
         let _guard = self.commit_lock.lock();
         let mut batch = sled::Batch::default();
         for (k, tx) in nodes {
@@ -1260,6 +1352,8 @@ impl NsStore for SledNs {
     }
 
     fn meta_put(&self, key: &str, value: &[u8]) -> Result<()> {
+        let guards = self.guards.read().clone();
+        guards.check()?;
         let _guard = self.commit_lock.lock();
         self.tree().insert(meta_key(&format!("x/{key}")), value)?;
         self.db().flush()?;
@@ -1278,6 +1372,8 @@ impl NsStore for SledNs {
     }
 
     fn meta_remove(&self, key: &str) -> Result<()> {
+        let guards = self.guards.read().clone();
+        guards.check()?;
         let _guard = self.commit_lock.lock();
         self.tree().remove(meta_key(&format!("x/{key}")))?;
         self.db().flush()?;

@@ -11,6 +11,7 @@ mod ingest;
 mod llm;
 mod llm_summaries;
 mod query;
+mod reliability;
 mod store;
 mod summaries;
 mod support;

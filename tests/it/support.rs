@@ -201,6 +201,19 @@ impl Server {
         }
     }
 
+    /// Uses a new connection for every request (a server may close a connection after
+    /// rejecting a request whose body it did not read; hostile-input tests must not trip over
+    /// that).
+    pub fn fresh_connections(mut self) -> Self {
+        self.agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_idle_connections_per_host(0)
+            .timeout_global(Some(std::time::Duration::from_secs(120)))
+            .build()
+            .into();
+        self
+    }
+
     /// Sends a request with optional raw body and content type.
     pub fn request(&self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Resp {
         let url = format!("{}{}", self.url, path);
