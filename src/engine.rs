@@ -361,7 +361,7 @@ impl Engine {
         }
         let committed = ns.store.commit(ws)?;
         report.tx = Some(committed.id);
-        self.after_commit(&ns, &idx, &committed)?;
+        self.after_commit(&ns, &idx, &committed, opts.commit_indexes)?;
         self.request_summaries(ns.name());
         self.note_ingest(&report);
         Ok(report)
@@ -382,10 +382,14 @@ impl Engine {
     /// If the indexes cannot follow a durable commit (a full or read-only disk under the index
     /// files), the transaction stays committed and is indexed on the next start; until then this
     /// engine refuses further writes (reads keep working) so that nothing diverges further.
-    fn after_commit(&self, ns: &Namespace, idx: &NsIndexes, tx: &Tx) -> Result<()> {
-        let r = idx
-            .apply(ns.store.as_ref(), tx)
-            .and_then(|_| idx.commit(tx.id, false));
+    fn after_commit(&self, ns: &Namespace, idx: &NsIndexes, tx: &Tx, commit: bool) -> Result<()> {
+        let r = idx.apply(ns.store.as_ref(), tx).and_then(|_| {
+            if commit {
+                idx.commit(tx.id, false)
+            } else {
+                Ok(())
+            }
+        });
         if let Err(e) = r {
             let why = format!(
                 "transaction {} of namespace {:?} was stored durably, but the indexes could not be \

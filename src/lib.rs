@@ -15,6 +15,7 @@ pub mod config;
 pub mod embed;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod governance;
 pub mod index;
 pub mod ingest;
@@ -23,6 +24,7 @@ pub mod model;
 pub mod query;
 pub mod store;
 pub mod summary;
+pub mod synth;
 pub mod time;
 
 pub use config::Config;

@@ -206,7 +206,8 @@ pub async fn ingest(
         }
     }
     if !problems.is_empty() {
-        let (status, code) = if time_problem && problems.len() == 1 {
+        let all_time = problems.iter().all(|p| p["code"] == "invalid_time");
+        let (status, code) = if time_problem && all_time {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_time")
         } else {
             (StatusCode::BAD_REQUEST, "invalid_documents")
@@ -237,7 +238,15 @@ pub async fn ingest(
         return Ok((
             StatusCode::ACCEPTED,
             [(axum::http::header::LOCATION, location.clone())],
-            Json(json!({"job": job.id, "status": job.state, "href": location})),
+            Json(json!({
+                "job": job.id,
+                "id": job.id,
+                "status": job.state,
+                "state": job.state,
+                "namespace": job.namespace,
+                "progress": job.progress,
+                "href": location,
+            })),
         )
             .into_response());
     }

@@ -52,6 +52,8 @@ pub fn run(cfg: Config, args: IngestArgs) -> Result<()> {
     let opts = IngestOptions {
         actor: args.actor.clone(),
         reason: args.reason.clone(),
+        // One index commit at the end (engine.flush below) instead of one per batch.
+        commit_indexes: false,
         ..IngestOptions::default()
     };
     let mut progress = Progress::new(total_bytes, files.len(), args.json);

@@ -71,7 +71,7 @@ impl Engine {
         let tx = store.head_tx() + 1;
         let (ws, extra) = build(store, tx, &ns)?;
         let committed = store.commit(ws)?;
-        self.after_commit(&ns, &idx, &committed)?;
+        self.after_commit(&ns, &idx, &committed, true)?;
         self.request_summaries(namespace);
         Ok((committed, extra))
     }

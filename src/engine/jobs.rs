@@ -203,6 +203,7 @@ impl Engine {
         let opts = IngestOptions {
             actor: job.actor.clone(),
             reason: job.reason.clone(),
+            commit_indexes: false,
             ..IngestOptions::default()
         };
         let mut report = IngestReport::default();
@@ -237,6 +238,8 @@ impl Engine {
             job.progress.done += batch.len();
             self.put_job(&job)?;
         }
+        // Make the job's documents searchable before reporting it done.
+        self.flush()?;
         job.state = JobState::Done;
         job.result = Some(report);
         job.finished_at = Some(Utc::now());

@@ -33,6 +33,10 @@ pub struct IngestOptions {
     pub durable: bool,
     /// Chunk size in bytes.
     pub chunk_chars: usize,
+    /// Make the text index searchable right after this ingest (read-your-writes). Bulk loaders
+    /// turn it off and commit once at the end ([`crate::Engine::flush`]); a crash in between
+    /// only means the index catches up from the transaction log on the next open.
+    pub commit_indexes: bool,
 }
 
 impl Default for IngestOptions {
@@ -42,6 +46,7 @@ impl Default for IngestOptions {
             reason: None,
             durable: true,
             chunk_chars: chunk::DEFAULT_CHUNK_CHARS,
+            commit_indexes: true,
         }
     }
 }

@@ -234,13 +234,15 @@ pub fn specific(
             }
         }
     }
-    let seed_entities: Vec<(u64, f32)> = weights.into_iter().collect();
+    // Sorted so that the push order (and so every float sum) is the same in every process.
+    let mut seed_entities: Vec<(u64, f32)> = weights.into_iter().collect();
+    seed_entities.sort_by_key(|x| x.0);
     let edge_ok = |f: FactId| fact_ok(f);
     let ppr = ctx
         .cat
         .personalized_pagerank(&seed_entities, &edge_ok, 0.15, 1e-4, 5_000);
     let mut top_entities: Vec<(u64, f32)> = ppr.iter().map(|(e, p)| (*e, *p)).collect();
-    top_entities.sort_by(|a, b| b.1.total_cmp(&a.1));
+    top_entities.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     top_entities.truncate(10);
     timer.lap("pagerank", &top_entities, "entity");
     let max_ppr = top_entities.first().map(|x| x.1).unwrap_or(0.0).max(1e-9);
@@ -315,13 +317,15 @@ pub fn specific(
     // 5. Hybrid chunk search inside the scope.
     let chunk_ok = |id: u64| ctx.chunk_in_scope(id) && ctx.chunk_visible(id);
     let chunk_cands: Option<Vec<u64>> = hard.map(|s| {
-        ctx.cat
+        let mut v: Vec<u64> = ctx
+            .cat
             .chunks
             .iter()
             .filter(|(_, c)| c.vstart != i32::MIN && s.overlaps_keys(c.vstart, c.vend))
             .map(|(id, _)| *id)
-            .take(EXACT_LIMIT + 1)
-            .collect()
+            .collect();
+        v.sort_unstable();
+        v
     });
     let vec_chunks = vector_seeds(&ctx.idx.chunks, q, chunk_cands, &chunk_ok, SEEDS_PER_LIST)?;
     timer.lap("chunks_vector", &vec_chunks, "chunk");

@@ -500,7 +500,7 @@ fn the_engine_builds_the_llm_extractor_from_its_config() {
     cfg.extractor = "llm".into();
     let e = Engine::open(cfg.clone()).unwrap_err();
     assert!(
-        matches!(&e, Error::Config(m) if m.contains("llm.model")),
+        matches!(&e, Error::Config(m) if m.contains("[llm]") && m.contains("model")),
         "{e}"
     );
 

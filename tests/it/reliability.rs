@@ -70,7 +70,7 @@ fn sigkill_during_writes_loses_nothing_acknowledged() {
                 let body = json!({"documents": (first..first + 3).map(|i| doc("crash", i)).collect::<Vec<_>>()});
                 match a
                     .post(&format!("{url}/v1/namespaces/crash/documents"))
-                    .send_json(&body)
+                    .send_json(body)
                 {
                     Ok(r) if r.status().as_u16() == 200 => ok.extend(first..first + 3),
                     _ => break,
@@ -202,7 +202,7 @@ fn hostile(i: u64) -> (String, String, Option<(String, Vec<u8>)>) {
     ];
     let methods = ["POST", "GET", "PUT", "PATCH", "DELETE"];
     let (natural, path) = paths[(i % paths.len() as u64) as usize];
-    let ns = if i % 3 == 0 {
+    let ns = if i.is_multiple_of(3) {
         "h"
     } else {
         nss[((i / 7) % nss.len() as u64) as usize].as_str()
@@ -223,7 +223,7 @@ fn hostile(i: u64) -> (String, String, Option<(String, Vec<u8>)>) {
         natural
     };
     let body = bodies[((i / 5) % bodies.len() as u64) as usize].clone();
-    let ct = if i % 13 == 0 {
+    let ct = if i.is_multiple_of(13) {
         "text/plain"
     } else {
         "application/json"
@@ -331,7 +331,7 @@ fn two_namespaces_under_concurrent_load_never_see_each_other() {
                     match (worker + i) % 5 {
                         0 | 1 => {
                             let body = json!({"documents": [doc(ns, worker * 1_000_000 + i)]});
-                            let r = a.post(&format!("{}/v1/namespaces/{ns}/documents", s.url)).send_json(&body).unwrap();
+                            let r = a.post(&format!("{}/v1/namespaces/{ns}/documents", s.url)).send_json(body).unwrap();
                             let b: Value = serde_json::from_str(&r.into_body().read_to_string().unwrap()).unwrap();
                             if let Some(t) = b["tx"].as_u64() {
                                 last_tx = t;
@@ -340,7 +340,7 @@ fn two_namespaces_under_concurrent_load_never_see_each_other() {
                         2 | 3 => {
                             let r = a
                                 .post(&format!("{}/v1/namespaces/{ns}/query", s.url))
-                                .send_json(&json!({"query": format!("{other} model launch units Berlin"), "budget_chars": 16000}))
+                                .send_json(json!({"query": format!("{other} model launch units Berlin"), "budget_chars": 16000}))
                                 .unwrap();
                             let text = r.into_body().read_to_string().unwrap();
                             if text.contains(&format!("{other}-")) || text.contains(&format!("the {other}")) {
@@ -354,7 +354,7 @@ fn two_namespaces_under_concurrent_load_never_see_each_other() {
                         _ if worker == 0 && last_tx > 2 => {
                             let _ = a
                                 .post(&format!("{}/v1/namespaces/{ns}/rollback", s.url))
-                                .send_json(&json!({"to_tx": last_tx - 1, "reason": "load test"}));
+                                .send_json(json!({"to_tx": last_tx - 1, "reason": "load test"}));
                         }
                         _ => {}
                     }
@@ -407,7 +407,7 @@ fn mixed_load_with_64_clients_has_no_errors_no_lost_writes_and_flat_memory() {
                 if c % 8 == 0 && i % 4 == 0 {
                     let id = c * 1_000_000 + i;
                     let body = json!({"documents": [doc("load", id)]});
-                    match a.post(&format!("{}/v1/namespaces/load/documents", s.url)).send_json(&body) {
+                    match a.post(&format!("{}/v1/namespaces/load/documents", s.url)).send_json(body) {
                         Ok(r) if r.status() == 200 => written.lock().push(format!("load-{id}")),
                         _ => {
                             errors.fetch_add(1, Ordering::SeqCst);
@@ -415,7 +415,7 @@ fn mixed_load_with_64_clients_has_no_errors_no_lost_writes_and_flat_memory() {
                     }
                 } else {
                     let q = json!({"query": format!("shipped units model {} Berlin", i % 50), "budget_chars": 4000});
-                    match a.post(&format!("{}/v1/namespaces/load/query", s.url)).send_json(&q) {
+                    match a.post(&format!("{}/v1/namespaces/load/query", s.url)).send_json(q) {
                         Ok(r) if r.status() == 200 => {
                             let _ = r.into_body().read_to_string();
                             reads.fetch_add(1, Ordering::SeqCst);

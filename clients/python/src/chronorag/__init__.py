@@ -49,6 +49,7 @@ from .models import (
     EntityTimeline,
     EraseReport,
     Fact,
+    FactConflict,
     FactHit,
     FactPage,
     Health,
@@ -66,7 +67,6 @@ from .models import (
     Tx,
     VerifyReport,
 )
-from .models import Conflict as ConflictRecord
 
 __all__ = [
     "__version__",
@@ -116,7 +116,7 @@ __all__ = [
     "AuditVerify",
     "VerifyReport",
     "EraseReport",
-    "ConflictRecord",
+    "FactConflict",
     "NamespaceInfo",
     "CreatedNamespace",
     "Health",

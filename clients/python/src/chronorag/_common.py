@@ -59,7 +59,7 @@ from .errors import (
 from .models import (
     AssertResult,
     AuditEntry,
-    Conflict,
+    FactConflict,
     CorrectResult,
     CreatedNamespace,
     Diff,
@@ -778,11 +778,11 @@ class Operations:
             lambda v: c.to_int(c.obj(v).get("tx")),
         )
 
-    def conflicts(self, as_of_tx: Optional[int]) -> Flow[List[Conflict]]:
+    def conflicts(self, as_of_tx: Optional[int]) -> Flow[List[FactConflict]]:
         """``GET /v1/namespaces/{ns}/conflicts``."""
         return self._get(
             self._ns("conflicts"),
-            lambda v: [Conflict.from_json(x) for x in c.as_list(c.obj(v).get("conflicts"))],
+            lambda v: [FactConflict.from_json(x) for x in c.as_list(c.obj(v).get("conflicts"))],
             as_of_tx=as_of_tx,
         )
 

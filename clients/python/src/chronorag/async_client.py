@@ -31,7 +31,7 @@ from .client import Mode, Period, _headers
 from .models import (
     AssertResult,
     AuditEntry,
-    Conflict,
+    FactConflict,
     CorrectResult,
     CreatedNamespace,
     Diff,
@@ -440,6 +440,6 @@ class AsyncClient:
         """Physically erases a document or an entity. See :meth:`Client.erase`."""
         return await self._run(self._ops.erase(document, entity, reason))
 
-    async def conflicts(self, as_of_tx: Optional[int] = None) -> List[Conflict]:
+    async def conflicts(self, as_of_tx: Optional[int] = None) -> List[FactConflict]:
         """Contradicting facts kept for review. See :meth:`Client.conflicts`."""
         return await self._run(self._ops.conflicts(as_of_tx))

@@ -28,7 +28,7 @@ from ._version import __version__
 from .models import (
     AssertResult,
     AuditEntry,
-    Conflict,
+    FactConflict,
     CorrectResult,
     CreatedNamespace,
     Diff,
@@ -535,6 +535,6 @@ class Client:
         of ``document`` and ``entity``."""
         return self._run(self._ops.erase(document, entity, reason))
 
-    def conflicts(self, as_of_tx: Optional[int] = None) -> List[Conflict]:
+    def conflicts(self, as_of_tx: Optional[int] = None) -> List[FactConflict]:
         """Contradicting facts kept for review."""
         return self._run(self._ops.conflicts(as_of_tx))

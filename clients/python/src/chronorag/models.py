@@ -55,7 +55,7 @@ __all__ = [
     "AuditVerify",
     "VerifyReport",
     "EraseReport",
-    "Conflict",
+    "FactConflict",
     "NamespaceInfo",
     "CreatedNamespace",
     "Health",
@@ -1145,7 +1145,7 @@ class EraseReport:
 
 
 @dataclass(frozen=True)
-class Conflict:
+class FactConflict:
     """Two contradicting facts kept for review, with both facts."""
 
     id: int = 0
@@ -1161,7 +1161,7 @@ class Conflict:
     raw: _Raw = _raw()
 
     @classmethod
-    def from_json(cls, v: Any) -> "Conflict":
+    def from_json(cls, v: Any) -> "FactConflict":
         """Parses the server's JSON."""
         o = c.obj(v)
         return cls(

@@ -1,0 +1,165 @@
+//! The evaluation harness and the synthetic corpus, end to end through the binary: `synth`
+//! writes an ingestable corpus; `eval` ingests a corpus into an empty namespace, scores
+//! ChronoRAG and the BM25 baseline on a JSON-lines question set and prints a table or JSON.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::support::{bin, tmp};
+
+fn run(data: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("CHRONORAG_DATA")
+        .output()
+        .expect("run chronorag")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn synth_writes_the_same_ingestable_corpus_for_the_same_seed() {
+    let dir = tmp();
+    let a = dir.path().join("a.jsonl");
+    let b = dir.path().join("b.jsonl");
+    let data = dir.path().join("data");
+    let msg = ok(&run(
+        &data,
+        &[
+            "synth",
+            "--facts",
+            "600",
+            "--seed",
+            "9",
+            "--out",
+            a.to_str().unwrap(),
+        ],
+    ));
+    assert!(msg.contains("about 6"), "{msg}");
+    ok(&run(
+        &data,
+        &[
+            "synth",
+            "--facts",
+            "600",
+            "--seed",
+            "9",
+            "--out",
+            b.to_str().unwrap(),
+        ],
+    ));
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert_eq!(text, std::fs::read_to_string(&b).unwrap());
+    assert!(text.lines().count() > 20);
+    let out = ok(&run(&data, &["ingest", a.to_str().unwrap(), "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let facts = v["facts"].as_u64().unwrap();
+    assert!(
+        (480..=750).contains(&facts),
+        "{facts} facts for a target of 600"
+    );
+    assert!(v["rejected"].as_array().unwrap().is_empty(), "{v}");
+}
+
+#[test]
+fn eval_ingests_scores_both_systems_and_reports_json() {
+    let dir = tmp();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    std::fs::write(
+        corpus.join("report-2019.md"),
+        "# Northwind Report 2019\n\nIn 2019, Northwind delivered 1.2 million bicycles from its plant in Leipzig.\n\n\
+         The company opened a recycling center in Valencia in March 2019.",
+    )
+    .unwrap();
+    std::fs::write(
+        corpus.join("report-2020.md"),
+        "# Northwind Report 2020\n\nIn 2020, Northwind delivered 1.5 million bicycles and hired 800 people.",
+    )
+    .unwrap();
+    let qa = dir.path().join("mine.jsonl");
+    std::fs::write(
+        &qa,
+        concat!(
+            r#"{"question": "How many bicycles did Northwind deliver in 2019?", "evidence": ["Northwind delivered 1.2 million bicycles from its plant in Leipzig"]}"#,
+            "\n",
+            r#"{"question": "Where did Northwind open a recycling center?", "evidence": ["opened a recycling center in Valencia"], "time": {"at": "2019"}}"#,
+            "\n",
+            r#"{"question": "Something unanswerable?", "evidence": ["zebra quantum marmalade"]}"#,
+            "\n",
+            r#"{"question": "No evidence here", "evidence": []}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let args = [
+        "eval",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--qa",
+        qa.to_str().unwrap(),
+        "--budgets",
+        "2000,500",
+        "--json",
+    ];
+    let out = ok(&run(&data, &args));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["budgets"], serde_json::json!([500, 2000]));
+    assert_eq!(v["ingest"]["documents"], 2);
+    assert!(v["ingest"]["mb_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["files"][0]["skipped"], 1);
+    let rows = v["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["mine", "all"]);
+    let all = &rows[1];
+    assert_eq!(all["questions"], 3);
+    // Two of three questions have their evidence in this tiny corpus; both systems find them.
+    let ours = all["chronorag"]["recall"]["2000"].as_f64().unwrap();
+    let theirs = all["baseline"]["recall"]["2000"].as_f64().unwrap();
+    assert!((ours - 2.0 / 3.0).abs() < 1e-9, "{all}");
+    assert!((theirs - 2.0 / 3.0).abs() < 1e-9, "{all}");
+    assert!(
+        all["chronorag"]["p95_ms"].as_f64().unwrap()
+            >= all["chronorag"]["p50_ms"].as_f64().unwrap()
+    );
+
+    // A second run finds the namespace populated and does not ingest again; the table prints.
+    let out = ok(&run(&data, &args[..args.len() - 1]));
+    assert!(out.contains("ingest:   skipped"), "{out}");
+    assert!(out.contains("@500") && out.contains("@2k"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("all ")), "{out}");
+}
+
+#[test]
+fn eval_refuses_an_empty_namespace_without_a_corpus() {
+    let dir = tmp();
+    let data = dir.path().join("data");
+    ok(&run(&data, &["init"]));
+    let qa = dir.path().join("q.jsonl");
+    std::fs::write(&qa, "{\"question\": \"q?\", \"evidence\": [\"e\"]}\n").unwrap();
+    let out = run(&data, &["eval", "--qa", qa.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--corpus"), "{err}");
+    let out = run(
+        &data,
+        &["eval", "--qa", dir.path().join("missing").to_str().unwrap()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
