@@ -155,7 +155,14 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let context = context::assemble(&summaries, &facts, &chunks, budget);
+        let single_period =
+            intent == Intent::Specific && scope.as_ref().is_none_or(|s| s.intervals.len() <= 1);
+        let facts_share = if single_period {
+            context::FACTS_SHARE
+        } else {
+            0.0
+        };
+        let context = context::assemble(&summaries, &facts, &chunks, budget, facts_share);
         if req.explain {
             stages.push(Stage {
                 stage: "hydrate_and_context".into(),

@@ -7,8 +7,11 @@
 //! candidates and confirm against the store when a record changed after the snapshot
 //! ([`Catalog::needs_store_check`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
+use rustc_hash::FxHashMap as HashMap;
+
+use super::dense::DenseMap;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableUnGraph};
 use petgraph::visit::EdgeRef;
 
@@ -95,13 +98,13 @@ pub struct EntityMeta {
 #[derive(Debug, Default)]
 pub struct Catalog {
     /// Facts by id.
-    pub facts: HashMap<FactId, FactMeta>,
+    pub facts: DenseMap<FactMeta>,
     /// Chunks by id.
-    pub chunks: HashMap<ChunkId, ChunkMeta>,
+    pub chunks: DenseMap<ChunkMeta>,
     /// Documents by id.
-    pub docs: HashMap<DocId, DocMeta>,
+    pub docs: DenseMap<DocMeta>,
     /// Entities by id.
-    pub entities: HashMap<EntityId, EntityMeta>,
+    pub entities: DenseMap<EntityMeta>,
     /// Facts ordered by valid start, for time-scope enumeration.
     by_start: BTreeSet<(i32, FactId)>,
     /// Facts whose validity is longer than a year or unbounded.
@@ -350,12 +353,12 @@ impl Catalog {
     ) -> HashMap<EntityId, f32> {
         const MAX_EDGE_VISITS: usize = 200_000;
         let total: f32 = seeds.iter().map(|s| s.1.max(0.0)).sum();
-        let mut p: HashMap<EntityId, f32> = HashMap::new();
+        let mut p: HashMap<EntityId, f32> = HashMap::default();
         if total <= 0.0 {
             return p;
         }
         // In-scope neighbours of a node, computed once.
-        let mut adj: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::new();
+        let mut adj: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::default();
         let mut visits = 0usize;
         let mut neighbours = |n: NodeIndex, visits: &mut usize| -> Vec<NodeIndex> {
             adj.entry(n)
@@ -377,7 +380,7 @@ impl Catalog {
                 })
                 .clone()
         };
-        let mut r: HashMap<NodeIndex, f32> = HashMap::new();
+        let mut r: HashMap<NodeIndex, f32> = HashMap::default();
         let mut queue: std::collections::VecDeque<NodeIndex> = std::collections::VecDeque::new();
         for (e, w) in seeds {
             if let Some(&n) = self.nodes.get(e) {

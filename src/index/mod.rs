@@ -7,6 +7,7 @@
 //! after the store commit; if the process dies in between, opening replays the missing
 //! transactions. Updates are idempotent (upserts keyed by record id).
 
+pub mod dense;
 pub mod graph;
 pub mod text;
 pub mod vector;

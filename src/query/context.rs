@@ -7,8 +7,9 @@
 
 use super::{ChunkHit, FactHit, SummaryHit};
 
-/// Share of the budget the key-facts block may take.
-const FACTS_SHARE: f64 = 0.2;
+/// Share of the budget the key-facts block may take (single-period questions; comparisons need
+/// the room for passages from each period).
+pub const FACTS_SHARE: f64 = 0.1;
 /// Share of the budget summaries may take.
 const SUMMARY_SHARE: f64 = 0.35;
 
@@ -52,6 +53,7 @@ pub fn assemble(
     facts: &[FactHit],
     chunks: &[ChunkHit],
     budget: usize,
+    facts_share: f64,
 ) -> String {
     let mut out = String::with_capacity(budget.min(1 << 20));
     if !summaries.is_empty() {
@@ -70,7 +72,7 @@ pub fn assemble(
         }
     }
     if !facts.is_empty() {
-        let limit = out.len() + ((budget as f64) * FACTS_SHARE) as usize;
+        let limit = out.len() + ((budget as f64) * facts_share) as usize;
         let mut block = String::from("Key facts:\n");
         let mut n = 0;
         for f in facts {
@@ -145,7 +147,7 @@ mod tests {
             })
             .collect();
         for budget in [300, 1000, 4000, 8000] {
-            let ctx = assemble(&[], &[], &chunks, budget);
+            let ctx = assemble(&[], &[], &chunks, budget, FACTS_SHARE);
             assert!(ctx.len() <= budget, "{} > {budget}", ctx.len());
             assert!(ctx.starts_with("[doc-0 · 2019] Report"));
             for block in ctx.split("\n\n").filter(|b| !b.trim().is_empty()) {
@@ -174,7 +176,7 @@ mod tests {
                 }],
             })
             .collect();
-        let ctx = assemble(&[], &facts, &[chunk(1, "Body text.")], 2000);
+        let ctx = assemble(&[], &facts, &[chunk(1, "Body text.")], 2000, 0.2);
         assert!(ctx.starts_with("Key facts:\n- Audi did thing number 0"));
         let facts_part = ctx.split("\n\n").next().unwrap();
         assert!(facts_part.len() <= 420, "{}", facts_part.len());
