@@ -468,7 +468,7 @@ mod tests {
         c.put_fact(&fact(3, 3, Some(4), "2019"));
         c.put_fact(&fact(5, 1, Some(5), "2023"));
         let y2019 = TimeKey::parse("2019").unwrap().interval();
-        let ok = |f: FactId| c.facts[&f].overlaps(&y2019);
+        let ok = |f: FactId| c.facts.get(&f).unwrap().overlaps(&y2019);
         let p = c.personalized_pagerank(&[(1, 1.0)], &ok, 0.15, 1e-5, 10_000);
         // Mass decays with distance from the seed (the seed's neighbour may outrank the seed on
         // a path, since it collects from both sides).
