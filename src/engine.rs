@@ -337,7 +337,9 @@ impl Engine {
         self.check_writable()?;
         let ns = self.namespace_or_create(namespace)?;
         let idx = self.indexes(&ns)?;
+        let t0 = std::time::Instant::now();
         let (staged, rejected) = pipeline::stage(docs, extractor, opts.chunk_chars);
+        let t_stage = t0.elapsed();
         let _writer = ns.lock_writer();
         let tx = ns.store.head_tx() + 1;
         let (ws, mut report) = {
@@ -359,9 +361,19 @@ impl Engine {
         if ws.documents.is_empty() {
             return Ok(report);
         }
+        let t_build = t0.elapsed();
         let committed = ns.store.commit(ws)?;
+        let t_commit = t0.elapsed();
         report.tx = Some(committed.id);
         self.after_commit(&ns, &idx, &committed, opts.commit_indexes)?;
+        tracing::debug!(
+            "ingest tx {}: extract {:?}, build {:?}, store {:?}, indexes {:?}",
+            committed.id,
+            t_stage,
+            t_build - t_stage,
+            t_commit - t_build,
+            t0.elapsed() - t_commit
+        );
         self.request_summaries(ns.name());
         self.note_ingest(&report);
         Ok(report)

@@ -22,8 +22,8 @@ pub struct IngestArgs {
     #[arg(long, value_parser = ["rules", "llm"])]
     pub extractor: Option<String>,
     /// Documents per transaction. Each batch lands whole or not at all; re-running an interrupted
-    /// ingest skips what already landed.
-    #[arg(long, default_value_t = 16)]
+    /// ingest skips what already landed. A batch also closes at 8 MB of text.
+    #[arg(long, default_value_t = 128)]
     pub batch: usize,
     /// Who the transactions are recorded as.
     #[arg(long, default_value = "cli")]

@@ -82,6 +82,8 @@ pub struct TextIndex {
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// Documents added or deleted since the last commit.
+    pending: std::sync::atomic::AtomicUsize,
     f: Fields,
     namespace: String,
 }
@@ -143,6 +145,7 @@ impl TextIndex {
             index,
             reader,
             writer: Mutex::new(writer),
+            pending: std::sync::atomic::AtomicUsize::new(0),
             f,
             namespace: namespace.to_string(),
         })
@@ -162,6 +165,8 @@ impl TextIndex {
     /// Adds or replaces documents (visible after [`TextIndex::commit`]).
     pub fn upsert(&self, docs: &[TextDoc]) -> Result<()> {
         let w = self.writer.lock();
+        self.pending
+            .fetch_add(docs.len(), std::sync::atomic::Ordering::Relaxed);
         for d in docs {
             let key = index_key(d.kind, d.id);
             w.delete_term(Term::from_field_u64(self.f.key, key));
@@ -179,9 +184,17 @@ impl TextIndex {
         Ok(())
     }
 
+    /// Documents added or removed since the last commit. The writer keeps state for each until
+    /// the next commit, so bulk loads commit now and then to keep memory bounded.
+    pub fn pending(&self) -> usize {
+        self.pending.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Removes documents by kind and id.
     pub fn remove(&self, kind: TextKind, ids: &[u64]) -> Result<()> {
         let w = self.writer.lock();
+        self.pending
+            .fetch_add(ids.len(), std::sync::atomic::Ordering::Relaxed);
         for id in ids {
             w.delete_term(Term::from_field_u64(self.f.key, index_key(kind, *id)));
         }
@@ -200,6 +213,7 @@ impl TextIndex {
         let mut prepared = w.prepare_commit().map_err(err)?;
         prepared.set_payload(&format!("tx:{tx}"));
         prepared.commit().map_err(err)?;
+        self.pending.store(0, std::sync::atomic::Ordering::Relaxed);
         drop(w);
         self.reader.reload().map_err(err)?;
         Ok(())
