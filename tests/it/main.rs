@@ -3,6 +3,7 @@
 
 mod atomicity;
 mod cli;
+mod docs;
 mod eval;
 mod fake_openai;
 mod governance;
