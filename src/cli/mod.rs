@@ -23,9 +23,10 @@ mod timeline;
 #[derive(Debug, Parser)]
 #[command(name = "chronorag", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// Data folder (store and indexes).
-    #[arg(long, global = true, env = "CHRONORAG_DATA", default_value = chronorag::config::DEFAULT_DATA_DIR)]
-    pub data: PathBuf,
+    /// Data folder (store and indexes) [default: `data_dir` of the config file, else
+    /// ./chronorag-data]
+    #[arg(long, global = true, env = "CHRONORAG_DATA")]
+    pub data: Option<PathBuf>,
 
     /// Configuration file (TOML); flags and environment variables override it.
     #[arg(long, global = true, env = "CHRONORAG_CONFIG")]
@@ -148,7 +149,10 @@ impl Cli {
             Some(p) => Config::from_file(p)?,
             None => Config::default(),
         };
-        cfg.data_dir = self.data.clone();
+        // The flag (or CHRONORAG_DATA) wins over the file, which wins over the default.
+        if let Some(d) = &self.data {
+            cfg.data_dir = d.clone();
+        }
         Ok(cfg)
     }
 }

@@ -32,8 +32,8 @@ pub struct OpenAiEmbedConfig {
     /// API key sent as a bearer token (prefer `api_key_env`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
-    /// Environment variable holding the API key, used when `api_key` is not set
-    /// (default `OPENAI_API_KEY`; `""` for none).
+    /// Environment variable holding the API key, used when `api_key` is not set (e.g.
+    /// `OPENAI_API_KEY`; not set by default: no key is sent unless one is named).
     pub api_key_env: Option<String>,
     /// Vector dimensions; learned by a probe request in [`OpenAiEmbedder::new`] when not set.
     pub dims: Option<usize>,
@@ -49,7 +49,7 @@ impl Default for OpenAiEmbedConfig {
             base_url: "http://127.0.0.1:11434/v1".into(),
             model: String::new(),
             api_key: None,
-            api_key_env: Some("OPENAI_API_KEY".into()),
+            api_key_env: None,
             dims: None,
             timeout_secs: 60,
             batch_size: 64,

@@ -37,8 +37,9 @@ pub struct LlmConfig {
     /// out of config files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
-    /// Environment variable holding the API key, used when `api_key` is not set
-    /// (default `OPENAI_API_KEY`; `""` for none). No key at all means no `Authorization` header.
+    /// Environment variable holding the API key, used when `api_key` is not set (e.g.
+    /// `OPENAI_API_KEY`). Not set by default, so that no key is ever sent to an endpoint that was
+    /// not given one. No key at all means no `Authorization` header.
     pub api_key_env: Option<String>,
     /// Per-request timeout in seconds, from connecting to the last byte of the reply.
     pub timeout_secs: u64,
@@ -57,7 +58,7 @@ impl Default for LlmConfig {
             base_url: "http://127.0.0.1:11434/v1".into(),
             model: String::new(),
             api_key: None,
-            api_key_env: Some("OPENAI_API_KEY".into()),
+            api_key_env: None,
             timeout_secs: 60,
             concurrency: 4,
             temperature: 0.0,
@@ -298,7 +299,7 @@ mod tests {
         assert_eq!(c.timeout_secs, 60);
         assert_eq!(c.concurrency, 4);
         assert!(c.json_mode);
-        assert_eq!(c.api_key_env.as_deref(), Some("OPENAI_API_KEY"));
+        assert_eq!(c.api_key_env, None, "no key is sent unless one is named");
         let e = serde_json::from_str::<LlmConfig>(r#"{"modle":"m"}"#).unwrap_err();
         assert!(e.to_string().contains("modle"), "{e}");
     }
