@@ -163,7 +163,7 @@ impl Auth {
     }
 }
 
-/// Generates a new random key (32 bytes from the OS, hex) for `chronorag keys create`.
+/// Generates a new random key (24 bytes = 192 bits from the OS, hex) for `chronorag keys create`.
 pub fn generate_key() -> Result<String> {
     use std::io::Read;
     let mut buf = [0u8; 24];

@@ -25,13 +25,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+fn not_json() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send the body as JSON with `Content-Type: application/json`",
+    )
+}
+
+/// 415 unless the request says its body is JSON (`application/json` or `application/*+json`),
+/// for handlers that read the body as bytes.
+pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let ct = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let json =
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
+    if json { Ok(()) } else { Err(not_json()) }
+}
+
 fn json_rejection(rej: JsonRejection) -> ApiError {
     match rej {
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as JSON with `Content-Type: application/json`",
-        ),
+        JsonRejection::MissingJsonContentType(_) => not_json(),
         JsonRejection::JsonSyntaxError(e) => {
             ApiError::bad_request(format!("malformed JSON: {}", e.body_text()))
         }

@@ -74,7 +74,8 @@ impl Metrics {
     }
 
     /// Prometheus text exposition.
-    pub fn render(&self, engine: &Engine) -> String {
+    /// Namespaces appear only when `visible` says so (the caller may read them).
+    pub fn render(&self, engine: &Engine, visible: &dyn Fn(&str) -> bool) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -159,33 +160,31 @@ impl Metrics {
                 "# HELP chronorag_store_bytes Bytes the store occupies on disk.\n# TYPE chronorag_store_bytes gauge\nchronorag_store_bytes {size}"
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP chronorag_records Records per namespace and kind (current state).\n# TYPE chronorag_records gauge"
+        // Each metric family is written whole (HELP, TYPE, then all its samples), as the
+        // exposition format requires.
+        let mut records = String::from(
+            "# HELP chronorag_records Records per namespace and kind (current state).\n# TYPE chronorag_records gauge\n",
         );
-        let _ = writeln!(
-            out,
-            "# HELP chronorag_index_size Index sizes per namespace.\n# TYPE chronorag_index_size gauge"
+        let mut sizes = String::from(
+            "# HELP chronorag_index_size Index sizes per namespace.\n# TYPE chronorag_index_size gauge\n",
         );
         if let Ok(names) = engine.namespace_names() {
-            for ns in names {
+            for ns in names.into_iter().filter(|n| visible(n)) {
                 if let Ok(st) = engine.stats(Some(&ns))
                     && let Some(s) = st.namespaces.get(&ns)
                 {
-                    {
-                        for (kind, n) in [
-                            ("documents", s.documents),
-                            ("chunks", s.chunks),
-                            ("facts", s.facts),
-                            ("entities", s.entities),
-                            ("time_nodes", s.time_nodes),
-                            ("transactions", s.transactions),
-                        ] {
-                            let _ = writeln!(
-                                out,
-                                "chronorag_records{{namespace=\"{ns}\",kind=\"{kind}\"}} {n}"
-                            );
-                        }
+                    for (kind, n) in [
+                        ("documents", s.documents),
+                        ("chunks", s.chunks),
+                        ("facts", s.facts),
+                        ("entities", s.entities),
+                        ("time_nodes", s.time_nodes),
+                        ("transactions", s.transactions),
+                    ] {
+                        let _ = writeln!(
+                            records,
+                            "chronorag_records{{namespace=\"{ns}\",kind=\"{kind}\"}} {n}"
+                        );
                     }
                 }
                 if let Some(sz) = engine.open_index_sizes(&ns) {
@@ -199,13 +198,15 @@ impl Metrics {
                         ("vector_bytes", sz.vector_bytes),
                     ] {
                         let _ = writeln!(
-                            out,
+                            sizes,
                             "chronorag_index_size{{namespace=\"{ns}\",kind=\"{kind}\"}} {n}"
                         );
                     }
                 }
             }
         }
+        out.push_str(&records);
+        out.push_str(&sizes);
         out
     }
 }

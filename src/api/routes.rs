@@ -55,10 +55,11 @@ pub async fn health(State(s): State<AppState>) -> ApiResult<Json<Value>> {
 }
 
 /// `GET /metrics`.
-pub async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {
+pub async fn metrics(State(s): State<AppState>, who: Who) -> ApiResult<Response> {
     let e = s.engine.clone();
     let m = s.metrics.clone();
-    let text = blocking(move || Ok(m.render(&e))).await?;
+    // Per-namespace lines only for the namespaces this key may read.
+    let text = blocking(move || Ok(m.render(&e, &|ns| who.0.allows(ns, Role::Read)))).await?;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -164,10 +165,12 @@ pub async fn ingest(
     who: Who,
     ApiPath(ns): ApiPath<String>,
     ApiQuery(params): ApiQuery<IngestParams>,
+    headers: axum::http::HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Write)?;
+    crate::api::extract::require_json(&headers)?;
     let body_len = body.len();
     let parsed: IngestBody = serde_json::from_slice(&body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
@@ -257,19 +260,8 @@ pub async fn ingest(
         ..IngestOptions::default()
     };
     let report = blocking(move || e.ingest(&n, prepared, &opts)).await?;
-    Ok(Json(json!({
-        "tx": report.tx,
-        "documents": report.documents,
-        "chunks": report.chunks,
-        "facts": report.facts,
-        "facts_merged": report.facts_merged,
-        "entities": report.entities,
-        "time_nodes": report.time_nodes,
-        "duplicates": report.duplicates,
-        "document_ids": report.document_ids,
-        "rejected": report.rejected,
-    }))
-    .into_response())
+    // The same report a job ends with: counts, conflicts and invalidations included.
+    Ok(Json(serde_json::to_value(&report).expect("report json")).into_response())
 }
 
 /// `GET /v1/namespaces/{ns}/jobs/{id}`.

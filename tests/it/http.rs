@@ -150,7 +150,8 @@ fn bad_requests_get_clear_json_errors_and_change_nothing() {
             .status,
         200
     );
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case> =
+        vec![
         (
             "POST",
             "/v1/namespaces/x/query",
@@ -186,6 +187,13 @@ fn bad_requests_get_clear_json_errors_and_change_nothing() {
             "POST",
             "/v1/namespaces/x/query",
             Some(("text/plain", b"{\"query\": \"a\"}".to_vec())),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/v1/namespaces/x/documents",
+            Some(("text/plain", b"{\"documents\": [{\"text\": \"a\"}]}".to_vec())),
             415,
             "unsupported_media_type",
         ),
@@ -680,6 +688,11 @@ fn metrics_count_requests_per_route_and_report_sizes() {
             200
         );
     }
+    assert_eq!(
+        s.post("/v1/namespaces/beta/documents", &docs(2, "b"))
+            .status,
+        200
+    );
     let _ = s.get("/v1/namespaces/nope/facts");
     let m = s.get("/metrics");
     assert_eq!(m.status, 200);
@@ -687,8 +700,27 @@ fn metrics_count_requests_per_route_and_report_sizes() {
     assert!(t.contains("chronorag_http_requests_total{route=\"/v1/namespaces/{ns}/query\",method=\"POST\",status=\"200\"} 3"), "{t}");
     assert!(t.contains("status=\"404\""));
     assert!(t.contains("chronorag_http_request_duration_seconds_bucket{route=\"/v1/namespaces/{ns}/query\",method=\"POST\",le=\"+Inf\"} 3"));
-    assert!(t.contains("chronorag_ingested_documents_total 3"));
+    assert!(t.contains("chronorag_ingested_documents_total 5"), "{t}");
     assert!(t.contains("chronorag_records{namespace=\"acme\",kind=\"documents\"} 3"));
     assert!(t.contains("chronorag_index_size{namespace=\"acme\",kind=\"fact_vectors\"}"));
     assert!(t.contains("chronorag_store_bytes "));
+    assert!(t.contains("chronorag_records{namespace=\"beta\",kind=\"documents\"} 2"));
+    // Every metric family is contiguous (the exposition format requires it): once a family's
+    // samples end, its name never comes back.
+    let mut done: Vec<&str> = Vec::new();
+    let mut current = "";
+    for line in t.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let name = line.split(['{', ' ']).next().unwrap();
+        let family = name
+            .trim_end_matches("_bucket")
+            .trim_end_matches("_sum")
+            .trim_end_matches("_count");
+        if family != current {
+            assert!(!done.contains(&family), "family {family} is split:\n{t}");
+            if !current.is_empty() {
+                done.push(current);
+            }
+            current = family;
+        }
+    }
 }
