@@ -72,7 +72,7 @@ impl Engine {
         // Plan.
         let (now, now_source) = match &req.now {
             Some(s) => (Some(plan::parse_now(s)?), Some("parameter".to_string())),
-            None => match plan::default_now(cat.latest_end()) {
+            None => match plan::default_now(cat.latest_end_as_of(req.as_of_tx)) {
                 Some(k) => (
                     Some(k),
                     Some("latest valid time in the namespace (latest document time)".to_string()),

@@ -288,6 +288,20 @@ impl Catalog {
         self.latest_doc_end.or(self.latest_fact_end)
     }
 
+    /// [`Catalog::latest_end`] as the database knew it after transaction `as_of`: the latest
+    /// dated chunk added by then (one pass over the chunks; as-of reads only).
+    pub fn latest_end_as_of(&self, as_of: Option<TxId>) -> Option<i32> {
+        let Some(t) = as_of else {
+            return self.latest_end();
+        };
+        self.chunks
+            .iter()
+            .filter(|(_, c)| c.added_tx <= t && c.vend != i32::MAX)
+            .map(|(_, c)| c.vend)
+            .max()
+            .or(self.latest_fact_end)
+    }
+
     /// Number of entity-to-entity edges.
     pub fn edge_count(&self) -> usize {
         self.graph.edge_count()
@@ -457,6 +471,27 @@ mod tests {
             retracted_tx: None,
             updated_tx: 1,
         }
+    }
+
+    #[test]
+    fn default_now_as_of_a_transaction_ignores_later_documents() {
+        let chunk = |id: u64, key: &str, tx: TxId| Chunk {
+            id,
+            doc: id,
+            ord: 0,
+            text: String::new(),
+            start: 0,
+            time: Some(TimeKey::parse(key).unwrap()),
+            added_tx: tx,
+        };
+        let mut c = Catalog::default();
+        c.put_chunk(&chunk(1, "2023-Q2", 1));
+        c.put_chunk(&chunk(2, "2024-Q2", 2));
+        let end = |k: &str| TimeKey::parse(k).unwrap().interval().end_key();
+        assert_eq!(c.latest_end(), Some(end("2024-Q2")));
+        assert_eq!(c.latest_end_as_of(None), Some(end("2024-Q2")));
+        assert_eq!(c.latest_end_as_of(Some(2)), Some(end("2024-Q2")));
+        assert_eq!(c.latest_end_as_of(Some(1)), Some(end("2023-Q2")));
     }
 
     #[test]
