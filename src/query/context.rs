@@ -1,7 +1,7 @@
 //! Context assembly: one text for an LLM prompt, most relevant first, within a character
 //! budget, every passage cited `[document id · time]`.
 //!
-//! Layout: for abstract questions the summaries of the periods come first; then up to a fifth
+//! Layout: for abstract questions the summaries of the periods come first; then up to a tenth
 //! of the budget of key facts (one line each, cited); then the best chunks, whole where they fit
 //! and cut at a sentence boundary where the budget ends.
 
@@ -28,6 +28,9 @@ fn push_bounded(out: &mut String, text: &str, budget: usize, min_piece: usize) -
         out.push_str(text);
         return true;
     }
+    // Room for the ellipsis and the blank line that separates a cut piece from the next one.
+    const TAIL: &str = "…\n\n";
+    let room = room.saturating_sub(TAIL.len());
     if room < min_piece {
         return false;
     }
@@ -42,8 +45,8 @@ fn push_bounded(out: &mut String, text: &str, budget: usize, min_piece: usize) -
         .filter(|&i| i >= min_piece)
         .or_else(|| head.rfind(' '))
         .unwrap_or(cut);
-    out.push_str(&text[..end]);
-    out.push('…');
+    out.push_str(text[..end].trim_end());
+    out.push_str(TAIL);
     false
 }
 
@@ -154,6 +157,24 @@ mod tests {
                 assert!(block.trim_start().starts_with("[doc-"), "uncited: {block}");
             }
         }
+    }
+
+    #[test]
+    fn a_cut_summary_is_set_apart_from_the_next_passage() {
+        let s = SummaryHit {
+            node: "2023".into(),
+            title: "Acme in 2023".into(),
+            text: "Acme grew revenue every quarter of the year. ".repeat(40),
+            findings: vec![],
+            reflects_tx: 1,
+        };
+        let ctx = assemble(&[s], &[], &[chunk(1, "Body text.")], 2000, FACTS_SHARE);
+        assert!(ctx.starts_with("## 2023 — Acme in 2023\n"), "{ctx}");
+        assert!(
+            ctx.contains("…\n\n[doc-1 · 2019] Report\nBody text."),
+            "{ctx}"
+        );
+        assert!(ctx.len() <= 2000);
     }
 
     #[test]
