@@ -32,8 +32,8 @@ pub struct QueryArgs {
     /// Context budget in characters.
     #[arg(long, default_value_t = chronorag::query::DEFAULT_BUDGET)]
     pub budget: usize,
-    /// Facts to show.
-    #[arg(long, default_value_t = 10)]
+    /// Facts to return (the same default as the HTTP API).
+    #[arg(long, default_value_t = chronorag::query::DEFAULT_TOP_K)]
     pub top_k: usize,
     /// Show per-stage timings and candidates.
     #[arg(long)]

@@ -283,7 +283,7 @@ pub enum ReadItem {
         doc: Box<PreparedDocument>,
         /// Its file.
         file: String,
-        /// Its size in bytes.
+        /// Bytes of input it was read from (the file; the line for `.jsonl`), for progress.
         bytes: usize,
     },
     /// An input that could not be read.
@@ -492,7 +492,7 @@ pub fn read_jsonl(reader: impl BufRead, file: &str, emit: &mut dyn FnMut(ReadIte
                 continue;
             }
         };
-        let size = input.text.len();
+        let size = buf.len();
         match prepare(input, None) {
             Ok(mut doc) => {
                 if doc.input.source.is_none() {

@@ -51,7 +51,7 @@ fn rss_kb(pid: u32) -> u64 {
 
 #[test]
 fn sigkill_during_writes_loses_nothing_acknowledged() {
-    let kills = env_or("CHRONORAG_CRASH_KILLS", 20);
+    let kills = env_or("CHRONORAG_CRASH_KILLS", 50);
     let mut server = Server::start(&[], None);
     let data = server.data.clone();
     let mut acked: BTreeSet<u64> = BTreeSet::new();
