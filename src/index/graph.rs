@@ -36,6 +36,9 @@ pub struct FactMeta {
     pub active: bool,
     /// The transaction that wrote the current version.
     pub updated_tx: TxId,
+    /// The transaction that wrote the first version: the fact is invisible at any snapshot
+    /// before it (as-of reads skip it without asking the store).
+    pub first_tx: TxId,
     /// Confidence.
     pub confidence: f32,
     /// Source chunks.
@@ -152,6 +155,7 @@ impl Catalog {
             vend: eff.end_key(),
             active: f.status == Status::Active,
             updated_tx: f.updated_tx,
+            first_tx: self.facts.get(&f.id).map_or(f.updated_tx, |m| m.first_tx),
             confidence: f.confidence,
             sources: f.sources.clone(),
             inherited: f.time_inherited,

@@ -193,6 +193,11 @@ impl NsIndexes {
             c.put_fact(&f);
             Ok(())
         })?;
+        store.for_each_fact_first_tx(&mut |id, tx| {
+            if let Some(m) = c.facts.get_mut(&id) {
+                m.first_tx = m.first_tx.min(tx);
+            }
+        })?;
         c.applied_tx = store.head_tx();
         *self.catalog.write() = c;
         Ok(())

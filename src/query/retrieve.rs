@@ -83,6 +83,7 @@ impl Ctx<'_> {
         match self.as_of {
             None => m.active,
             Some(t) if m.updated_tx <= t => m.active,
+            Some(t) if m.first_tx > t => false,
             Some(t) => {
                 matches!(self.store.fact(id, Some(t)), Ok(Some(f)) if f.status == Status::Active)
             }

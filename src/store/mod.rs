@@ -350,6 +350,9 @@ pub trait NsStore: Send + Sync {
     fn facts_of_chunk(&self, chunk: ChunkId) -> Result<Vec<FactId>>;
     /// Visits the current version of every fact (any status), in id order.
     fn for_each_fact(&self, f: &mut dyn FnMut(Fact) -> Result<()>) -> Result<()>;
+    /// Visits every fact that has older versions, with the transaction that wrote its first
+    /// version, in id order (facts without history were created by their current version).
+    fn for_each_fact_first_tx(&self, f: &mut dyn FnMut(FactId, TxId)) -> Result<()>;
 
     /// A time node.
     fn node(&self, key: &TimeKey) -> Result<Option<TimeNode>>;

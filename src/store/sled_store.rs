@@ -1253,6 +1253,23 @@ impl NsStore for SledNs {
         Ok(())
     }
 
+    fn for_each_fact_first_tx(&self, f: &mut dyn FnMut(FactId, TxId)) -> Result<()> {
+        // History keys are tag · fact · tx, so the first key of each fact is its first version.
+        let mut last = None;
+        for kv in self.tree().scan_prefix([tag::FACT_HIST]) {
+            let (k, _) = kv?;
+            if k.len() != 17 {
+                return Err(Error::Store("corrupt fact history key".into()));
+            }
+            let id = keys::u64_from(&k[1..9]);
+            if last != Some(id) {
+                f(id, keys::u64_from(&k[9..17]));
+                last = Some(id);
+            }
+        }
+        Ok(())
+    }
+
     fn node(&self, key: &TimeKey) -> Result<Option<TimeNode>> {
         self.get(&Key::new(tag::NODE).str(&key.to_string()).build())
     }
