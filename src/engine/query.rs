@@ -130,6 +130,7 @@ impl Engine {
                 as_of: req.as_of_tx,
                 scope,
                 now_key,
+                seen: Default::default(),
             };
             retrieve::specific(&ctx, &qv, &semantic, want_chunks, req.explain)
         };

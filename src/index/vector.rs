@@ -286,9 +286,7 @@ impl VectorIndex {
         let mut buf = vec![0.0f32; self.dims];
         let mut out = Vec::with_capacity(keys.len());
         for &key in keys {
-            if !index.contains(key) {
-                continue;
-            }
+            // `get` finds nothing (0) for a missing key: no separate `contains` lookup.
             let n = index.get(key, &mut buf).map_err(err)?;
             if n == 0 {
                 continue;
