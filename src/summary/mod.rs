@@ -84,20 +84,7 @@ pub trait Summarizer: Send + Sync {
 
 /// A readable label of a node: "2019", "Q3 2019", "July 2019", "week 28 of 2024", "15 July 2024".
 pub fn node_label(k: &TimeKey) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
+    use crate::time::MONTH_NAMES as MONTHS;
     use chrono::Datelike;
     let s = k.start();
     match k.granularity() {

@@ -130,20 +130,7 @@ pub(super) const REGIONS: &[&str] = &[
     "Japan",
     "the Middle East",
 ];
-pub(super) const MONTHS: &[&str] = &[
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
+pub(super) use crate::time::MONTH_NAMES as MONTHS;
 pub(super) const ORDINALS: &[&str] = &["first", "second", "third", "fourth"];
 pub(super) const NEWSWIRES: &[&str] = &[
     "Reuters",

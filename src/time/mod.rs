@@ -15,6 +15,7 @@ pub mod interval;
 pub mod key;
 pub mod normalise;
 
+pub(crate) use calendar::MONTH_NAMES;
 pub use error::TimeError;
 pub use granularity::Granularity;
 pub use interval::Interval;
