@@ -4,21 +4,13 @@
 
 mod common;
 
+use common::req;
+
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 
 use chronorag::Engine;
 use chronorag::query::{Mode, QueryRequest};
 use chronorag::synth::Synth;
-
-fn req(query: &str, mode: Mode, as_of_tx: Option<u64>) -> QueryRequest {
-    QueryRequest {
-        query: query.to_string(),
-        mode,
-        as_of_tx,
-        budget_chars: Some(8000),
-        ..QueryRequest::default()
-    }
-}
 
 fn run_queries(c: &mut Criterion, group: &str, engine: &Engine, queries: &[(&str, QueryRequest)]) {
     let mut g = c.benchmark_group(group);

@@ -18,13 +18,15 @@
 
 mod common;
 
+use common::req;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chronorag::ingest::input::prepare;
 use chronorag::ingest::{DocumentInput, IngestOptions, PreparedDocument};
-use chronorag::query::{Mode, QueryRequest};
+use chronorag::query::Mode;
 use chronorag::synth::{Company, Synth};
 use chronorag::{Config, Engine};
 use serde_json::{Value, json};
@@ -284,16 +286,6 @@ fn query(facts: usize, dir: &Path) -> Value {
     out["rss_end"] = json!(rss);
     out["rss_peak"] = json!(hwm);
     out
-}
-
-fn req(query: &str, mode: Mode, as_of_tx: Option<u64>) -> QueryRequest {
-    QueryRequest {
-        query: query.to_string(),
-        mode,
-        as_of_tx,
-        budget_chars: Some(8000),
-        ..QueryRequest::default()
-    }
 }
 
 fn one_more() -> PreparedDocument {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chronorag::ingest::input::prepare;
 use chronorag::ingest::{DocumentInput, IngestOptions, PreparedDocument};
+use chronorag::query::{Mode, QueryRequest};
 use chronorag::synth::Synth;
 use chronorag::{Config, Engine};
 use criterion::Criterion;
@@ -104,4 +105,15 @@ pub fn build_store(dir: &Path, ns: &str, docs: Vec<PreparedDocument>, per_tx: us
 /// Total bytes of text in `docs`.
 pub fn bytes(docs: &[PreparedDocument]) -> u64 {
     docs.iter().map(|d| d.input.text.len() as u64).sum()
+}
+
+/// A query as the benchmarks ask it: budget 8,000 characters.
+pub fn req(query: &str, mode: Mode, as_of_tx: Option<u64>) -> QueryRequest {
+    QueryRequest {
+        query: query.to_string(),
+        mode,
+        as_of_tx,
+        budget_chars: Some(8000),
+        ..QueryRequest::default()
+    }
 }
