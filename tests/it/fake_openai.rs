@@ -324,13 +324,17 @@ fn serve(st: &State, stream: TcpStream) {
         if status < 400 { "OK" } else { "Error" },
         body.len()
     );
+    // No longer in flight from here on: once the reply is written the client may free its slot
+    // and send the next request before this thread runs again, and counting this one then would
+    // report one more request in flight than the client ever had. (Until the reply is written
+    // the client is still waiting, so every request counted here is one it has in flight.)
+    st.in_flight.fetch_sub(1, Ordering::SeqCst);
     // The client may have given up (timeout): write errors are expected then.
     let mut w = &stream;
     let _ = w
         .write_all(head.as_bytes())
         .and_then(|_| w.write_all(body.as_bytes()));
     let _ = w.flush();
-    st.in_flight.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// Reads one HTTP/1.1 request with a `content-length` body.

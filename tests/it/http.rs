@@ -596,7 +596,28 @@ fn sigterm_finishes_in_flight_writes_and_reopens_cleanly() {
         let body: Value = serde_json::from_str(&r.into_body().read_to_string().unwrap()).unwrap();
         (status, body)
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // SIGTERM only once the write is under way: the ingest creates the namespace when it starts,
+    // after the whole body has arrived, and its one transaction (1500 documents, seconds of work)
+    // is not yet committed. (A fixed sleep could signal before the request was even sent on a
+    // loaded machine; then the connection is refused, not finished.)
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = s.get("/v1/namespaces/acme");
+        if r.status == 200 {
+            let docs = &r.json()["stats"]["documents"];
+            assert_eq!(
+                docs, 0,
+                "the write was not seen in flight (already committed)"
+            );
+            break;
+        }
+        assert_eq!(r.status, 404, "{}", r.text);
+        if writer.is_finished() {
+            panic!("the write ended before it was seen: {:?}", writer.join());
+        }
+        assert!(Instant::now() < deadline, "the write never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let data = s.data.clone();
     let (status, dir) = s.terminate();
     assert!(
