@@ -38,16 +38,22 @@ const EXACT_MIN: usize = 512;
 /// Scope candidate lists are enumerated (and filtered) up to this length.
 const ENUMERATE_MAX: usize = 65_536;
 /// Candidate sets larger than this always go to the filtered HNSW search (exact scoring costs
-/// about 1.3 µs per candidate: 8,192 is ~10 ms).
+/// 0.5–1 µs per candidate, mostly the memory read of its vector: 8,192 is 4–8 ms).
 const EXACT_MAX: usize = 8192;
 
-/// The largest candidate set scored exactly rather than by a filtered HNSW search. Measured on
-/// a 100k-fact store: a filter passing 3.5% of the keys made the filtered search take 7–16 ms
-/// where exact scoring of the same 3,300 candidates took 4.5 ms, and 3% of the chunks 4–10 ms
-/// against 0.7 ms; on the Audi reports (16k facts) a filter passing ~9% was faster than exact
-/// scoring. So: exact up to a twentieth of the index, and never more than [`EXACT_MAX`].
+/// The largest candidate set scored exactly rather than by a filtered HNSW search.
+///
+/// Exact scoring costs one vector read per candidate. usearch's filtered search applies the
+/// filter to results, not to the walk: to collect k passing keys when a fraction `s` of the
+/// index passes, it expands about `k / s` nodes and scores all their neighbours, ~`k·M·n/c`
+/// distance computations for `c` candidates in an index of `n`. The two meet where `c²` is a
+/// few hundred times `n`, so the crossover grows with the square root of the index: ~2,500
+/// candidates at 16k facts, ~6,300 at 100k. Measured on a 100k-fact store: a filter passing 3.5%
+/// of the keys made the filtered search take 7–16 ms where exact scoring of the same 3,300
+/// candidates took 3 ms.
 fn exact_limit(index: &crate::index::vector::VectorIndex) -> usize {
-    EXACT_MIN.max((index.len() / 20).min(EXACT_MAX))
+    let crossover = 20.0 * (index.len() as f64).sqrt();
+    (crossover as usize).clamp(EXACT_MIN, EXACT_MAX)
 }
 
 /// Everything retrieval needs to read one namespace at one snapshot.
