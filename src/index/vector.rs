@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::{Condvar, Mutex, RwLock};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
+use super::sketch::Sketches;
 use crate::embed::dot;
 use crate::{Error, Result};
 
@@ -55,6 +56,9 @@ pub struct VectorIndex {
     inner: RwLock<Index>,
     dims: usize,
     gate: Gate,
+    /// Sign sketches of the stored vectors (see [`Sketches`]); never locked while `inner` is
+    /// locked for writing by the same caller in the other order.
+    sketches: RwLock<Sketches>,
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -102,6 +106,7 @@ impl VectorIndex {
                 free: Mutex::new(SEARCH_SLOTS),
                 cv: Condvar::new(),
             },
+            sketches: RwLock::new(Sketches::new(dims)),
         })
     }
 
@@ -154,7 +159,7 @@ impl VectorIndex {
 
     /// Bytes of memory used.
     pub fn memory_usage(&self) -> usize {
-        self.inner.read().memory_usage()
+        self.inner.read().memory_usage() + self.sketches.read().memory_usage()
     }
 
     /// Inserts or replaces vectors. Capacity is reserved and old entries removed under the
@@ -189,6 +194,12 @@ impl VectorIndex {
                 }
             }
         }
+        {
+            let mut sk = self.sketches.write();
+            for (key, v) in items {
+                sk.set(*key, Some(v));
+            }
+        }
         // The gate bounds concurrent users of the thread slots.
         let index = self.inner.read();
         let keep: Vec<&(u64, Vec<f32>)> = items
@@ -218,6 +229,11 @@ impl VectorIndex {
             if index.contains(*k) {
                 index.remove(*k).map_err(err)?;
             }
+        }
+        drop(index);
+        let mut sk = self.sketches.write();
+        for k in keys {
+            sk.set(*k, None);
         }
         Ok(())
     }
@@ -314,6 +330,87 @@ impl VectorIndex {
         Ok(out)
     }
 
+    /// Computes the sketches of those of `keys` that have none yet, from the stored vectors
+    /// (after a load the index has vectors but no sketches).
+    pub fn fill_sketches(&self, keys: &[u64]) -> Result<()> {
+        use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
+        let missing: Vec<u64> = {
+            let sk = self.sketches.read();
+            keys.iter()
+                .copied()
+                .filter(|k| *k < super::sketch::MAX_KEY && !sk.is_known(*k))
+                .collect()
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut raw = vec![0i16; self.dims];
+        let mut buf = vec![0.0f32; self.dims];
+        // In slices, so that searches are not held up for long. Lock order: the index, then the
+        // sketches (nothing takes them the other way).
+        if let Some(max) = missing
+            .iter()
+            .copied()
+            .filter(|k| *k < super::sketch::MAX_KEY)
+            .max()
+        {
+            self.sketches.write().reserve(max);
+        }
+        for part in missing.chunks(4096) {
+            let index = self.inner.read();
+            let mut sk = self.sketches.write();
+            for &key in part {
+                // An insert since the first look has recorded the newer vector: keep it.
+                if sk.is_known(key) {
+                    continue;
+                }
+                let found = index
+                    .get(key, usearch::f16::from_mut_i16s(&mut raw))
+                    .map_err(err)?;
+                if found == 0 {
+                    sk.set(key, None);
+                    continue;
+                }
+                bytemuck_u16(&raw)
+                    .reinterpret_cast::<half::f16>()
+                    .convert_to_f32_slice(&mut buf);
+                sk.set(key, Some(&buf));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `n` keys of `keys` whose sign sketches agree best with `query` (all of them when
+    /// there are at most `n`), for [`VectorIndex::score_exact`] to rank. Sketches missing
+    /// since a load are computed from the stored vectors first; keys that cannot be sketched
+    /// are always kept.
+    pub fn shortlist(&self, query: &[f32], keys: &[u64], n: usize) -> Result<Vec<u64>> {
+        if keys.len() <= n {
+            return Ok(keys.to_vec());
+        }
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        self.fill_sketches(keys)?;
+        let sk = self.sketches.read();
+        let qs = sk.query(query);
+        let mut scored: Vec<(u64, f32)> = keys
+            .iter()
+            .map(|&k| {
+                let s = if sk.is_known(k) {
+                    sk.score(&qs, k)
+                } else {
+                    f32::INFINITY
+                };
+                (k, s)
+            })
+            .collect();
+        let by = |a: &(u64, f32), b: &(u64, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        scored.select_nth_unstable_by(n - 1, by);
+        scored.truncate(n);
+        Ok(scored.into_iter().map(|(k, _)| k).collect())
+    }
+
     /// Rebuilds the graph without removed entries, dropping their vectors.
     pub fn compact(&self) -> Result<()> {
         let index = self.inner.write();
@@ -326,6 +423,7 @@ impl VectorIndex {
     /// Removes everything.
     pub fn clear(&self) -> Result<()> {
         let index = self.inner.write();
+        self.sketches.write().clear();
         index.reset().map_err(err)?;
         index
             .reserve_capacity_and_threads(1024, SEARCH_SLOTS)
@@ -383,6 +481,72 @@ mod tests {
         assert_eq!(exact.len(), 3);
         assert!(filtered.iter().all(|(k, _)| k % 50 == 0));
         assert_eq!(exact[0].0, filtered[0].0);
+    }
+
+    /// Share of the approximate top `k` that scores at least the exact `k`-th best (ties at the
+    /// cut count as hits).
+    fn recall_at(idx: &VectorIndex, q: &[f32], keys: &[u64], short: &[u64], k: usize) -> f64 {
+        let exact = idx.score_exact(q, keys, k).unwrap();
+        let approx = idx.score_exact(q, short, k).unwrap();
+        let cut = exact.last().unwrap().1;
+        approx.iter().filter(|(_, s)| *s >= cut - 1e-6).count() as f64 / exact.len() as f64
+    }
+
+    #[test]
+    fn sketch_short_lists_keep_the_exact_top_hits_also_after_a_reload() {
+        use crate::embed::Embedder;
+        use crate::embed::hash::HashEmbedder;
+        let e = HashEmbedder::default();
+        let sentences: Vec<String> = crate::synth::Synth::new(7)
+            .documents(20_000)
+            .flat_map(|d| d.text.split(". ").map(str::to_string).collect::<Vec<_>>())
+            .take(12_000)
+            .collect();
+        assert!(sentences.len() >= 10_000);
+        let idx = VectorIndex::new(e.dims()).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = sentences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i as u64 + 1, e.embed_text(s)))
+            .collect();
+        idx.upsert(&items).unwrap();
+        let keys: Vec<u64> = items.iter().map(|(k, _)| *k).collect();
+        let questions = [
+            "What was the revenue in the first quarter?",
+            "How many units were shipped in Japan?",
+            "operating margin of the company",
+            "renewable energy share of its electricity",
+            "carbon emissions fell compared with a year earlier",
+            "the new plant opened",
+            "what did the chief executive say",
+            "number of employees at the end of the year",
+            "women in management positions",
+            "order backlog in weeks of production",
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.usearch");
+        idx.save(&path).unwrap();
+        let reloaded = VectorIndex::load(&path, e.dims()).unwrap();
+        for (name, index) in [("built", &idx), ("reloaded", &reloaded)] {
+            let mut sum = 0.0;
+            for q in questions {
+                let qv = e.embed_text(q);
+                let short = index.shortlist(&qv, &keys, 800).unwrap();
+                assert_eq!(short.len(), 800);
+                sum += recall_at(index, &qv, &keys, &short, 100);
+            }
+            let recall = sum / questions.len() as f64;
+            assert!(recall >= 0.9, "{name}: top-100 recall {recall:.3}");
+        }
+        // A removed key is never short-listed again as anything but a zero sketch.
+        idx.remove(&[1]).unwrap();
+        let qv = e.embed_text(&sentences[0]);
+        assert!(
+            !idx.score_exact(&qv, &idx.shortlist(&qv, &keys, 50).unwrap(), 50)
+                .unwrap()
+                .iter()
+                .any(|(k, _)| *k == 1)
+        );
     }
 
     #[test]
