@@ -75,6 +75,44 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
+    // A scope holding a tenth of the index, top 100 (what a time-scoped query asks): filtered
+    // HNSW search against a sketch short list of 800 scored exactly (the path retrieval takes
+    // for large scopes under a quarter of the index) and exact scoring of every candidate.
+    let scope: Vec<u64> = (0..n as u64).filter(|k| k % 10 == 1).collect();
+    g.bench_function(
+        BenchmarkId::new("scope_tenth_top100_filtered_hnsw", format!("{n}_vectors")),
+        |b| {
+            b.iter(|| {
+                full.filtered_search(black_box(&query), 100, &|k| k % 10 == 1)
+                    .expect("search")
+                    .len()
+            })
+        },
+    );
+    g.bench_function(
+        BenchmarkId::new(
+            "scope_tenth_top100_sketch_800_then_exact",
+            format!("{n}_vectors"),
+        ),
+        |b| {
+            b.iter(|| {
+                let short = full
+                    .shortlist(black_box(&query), &scope, 800)
+                    .expect("short");
+                full.score_exact(&query, &short, 100).expect("exact").len()
+            })
+        },
+    );
+    g.bench_function(
+        BenchmarkId::new("scope_tenth_top100_exact", format!("{n}_vectors")),
+        |b| {
+            b.iter(|| {
+                full.score_exact(black_box(&query), &scope, 100)
+                    .expect("exact")
+                    .len()
+            })
+        },
+    );
     g.finish();
 
     // Text.
