@@ -205,13 +205,13 @@ impl Timer {
     }
 }
 
-/// Vector search restricted to a candidate predicate: exact over the enumerated candidates
-/// that pass it when they are few, exact over a short list picked by sign sketches when they
-/// are many but a small part of the index, filtered HNSW search otherwise. `candidates` is the scope's
+/// Vector search restricted to a candidate predicate: exact over the enumerated candidates that
+/// pass it when they are few, exact over a short list picked by sign sketches when they are many
+/// but a small part of the index, filtered HNSW search otherwise. `candidates` is the scope's
 /// candidate list, complete when it has at most [`ENUMERATE_MAX`] entries. Filtering it first
-/// matters for snapshots: a scope can hold thousands of candidates of which only a handful
-/// existed at the snapshot, and a filtered HNSW search that finds almost nothing passing its
-/// filter walks the whole graph (seconds at 1M facts).
+/// matters for snapshots: a scope can hold thousands of candidates of which only a handful existed
+/// at the snapshot, and a filtered HNSW search that finds almost nothing passing its filter walks
+/// the whole graph (seconds at 1M facts).
 fn vector_seeds(
     index: &crate::index::vector::VectorIndex,
     q: &[f32],
