@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the Python client's tests against the real `chronorag serve` binary.
 # Creates (or reuses) clients/python/.venv, installs the package editable with its test extras,
-# and runs pytest. The binary comes from $CHRONORAG_BIN, default <repo>/target/debug/chronorag
-# (build it first with `cargo build`). Extra arguments go to pytest.
+# and runs pytest. The binary comes from $CHRONORAG_BIN, default the debug build in cargo's target
+# folder ($CARGO_TARGET_DIR, else <repo>/target; build it first with `cargo build`). Extra
+# arguments go to pytest.
 # Usage: clients/python/run-tests.sh [pytest args...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -10,7 +11,7 @@ repo="$(cd "$here/../.." && pwd)"
 venv="$here/.venv"
 python="${PYTHON:-python3}"
 
-export CHRONORAG_BIN="${CHRONORAG_BIN:-$repo/target/debug/chronorag}"
+export CHRONORAG_BIN="${CHRONORAG_BIN:-${CARGO_TARGET_DIR:-$repo/target}/debug/chronorag}"
 if [[ ! -x "$CHRONORAG_BIN" ]]; then
     echo "run-tests.sh: no chronorag binary at $CHRONORAG_BIN; run \`cargo build\` or set CHRONORAG_BIN" >&2
     exit 1
