@@ -498,7 +498,12 @@ struct Unmount(std::path::PathBuf);
 
 impl Drop for Unmount {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        // Recursive and lazy: a failed run may leave the data folder's bind mount on top, and
+        // a server that is still exiting may hold files open.
+        let _ = std::process::Command::new("umount")
+            .args(["-R", "-l"])
+            .arg(&self.0)
+            .status();
     }
 }
 
@@ -577,7 +582,21 @@ fn a_full_or_read_only_disk_refuses_writes_keeps_reads_and_corrupts_nothing() {
     };
     let d = data.to_str().unwrap();
     run(&["--bind", d, d]);
-    run(&["-o", "remount,bind,ro", d]);
+    // Making a mount read-only fails (EBUSY) while a file is open for writing through it; the
+    // server's background work (an index commit, a summary pass) may have one open for a moment.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::process::Command::new("mount")
+        .args(["-o", "remount,bind,ro", d])
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the data folder never became read-only"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let r = s.post(
         "/v1/namespaces/d/documents",
         &json!({"documents": [doc("disk", 7)]}),
