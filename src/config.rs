@@ -33,6 +33,13 @@ pub struct Config {
     /// Writes are refused (503, reads keep working) when the data folder's disk has less than
     /// this many bytes free, so that a full disk never corrupts the store.
     pub min_free_disk_bytes: u64,
+    /// Most namespaces the store may hold; creating one more is refused (409). Each namespace
+    /// costs disk and, while its indexes are open, memory and threads.
+    pub max_namespaces: usize,
+    /// Most namespaces whose derived indexes are kept open at once; the least recently used
+    /// idle one is flushed and closed when another opens (it reopens on its next use, in
+    /// milliseconds for a small namespace). Bounds memory and threads with many namespaces.
+    pub max_open_namespaces: usize,
     /// The HTTP service.
     pub server: ServerConfig,
     /// The OpenAI-compatible chat endpoint (`extractor = "llm"`, LLM summaries and answers).
@@ -85,6 +92,8 @@ impl Default for Config {
             reembed: false,
             summarizer: "extractive".into(),
             min_free_disk_bytes: 64 * 1024 * 1024,
+            max_namespaces: 1_000,
+            max_open_namespaces: 32,
             server: ServerConfig::default(),
             llm: LlmConfig::default(),
             openai_embed: OpenAiEmbedConfig::default(),

@@ -17,7 +17,7 @@ pub use read::{DocumentView, EntityView, FactList, FactListParams, FactView};
 pub use timeline::{TimelineChild, TimelineNode};
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
@@ -48,10 +48,18 @@ pub struct Namespace {
     store: Arc<dyn NsStore>,
     /// Serialises writers of this namespace (one transaction is built at a time).
     write_lock: Mutex<()>,
-    indexes: OnceLock<Arc<NsIndexes>>,
+    /// Open while in use; closed again by [`Engine::indexes`] when more than
+    /// `max_open_namespaces` are open and this one is the least recently used idle one.
+    indexes: RwLock<Option<Arc<NsIndexes>>>,
     index_init: Mutex<()>,
+    /// The engine's use clock when the indexes were last asked for.
+    last_used: std::sync::atomic::AtomicU64,
     /// One summarisation pass at a time.
     summary_lock: Mutex<()>,
+    /// Set when this namespace's indexes could neither follow a commit nor be rebuilt: its
+    /// writes are refused (reads continue) until a restart or `reindex`; other namespaces
+    /// are not affected.
+    writes_refused: Mutex<Option<String>>,
 }
 
 impl Namespace {
@@ -101,6 +109,8 @@ pub struct Engine {
     writes_refused: Mutex<Option<String>>,
     stopping: std::sync::atomic::AtomicBool,
     ingest_listener: Mutex<Option<IngestListener>>,
+    /// Ticks once per `indexes()` call; orders namespaces by recent use.
+    use_clock: std::sync::atomic::AtomicU64,
 }
 
 /// Called after every ingest with its report (the API counts documents and facts for metrics).
@@ -140,6 +150,7 @@ impl Engine {
             writes_refused: Mutex::new(None),
             stopping: std::sync::atomic::AtomicBool::new(false),
             ingest_listener: Mutex::new(None),
+            use_clock: Default::default(),
         })
     }
 
@@ -187,9 +198,11 @@ impl Engine {
                 Arc::new(Namespace {
                     store: ns,
                     write_lock: Mutex::new(()),
-                    indexes: OnceLock::new(),
+                    indexes: RwLock::new(None),
                     index_init: Mutex::new(()),
+                    last_used: Default::default(),
                     summary_lock: Mutex::new(()),
+                    writes_refused: Mutex::new(None),
                 })
             })
             .clone()
@@ -213,6 +226,13 @@ impl Engine {
     pub fn namespace_or_create(&self, name: &str) -> Result<Arc<Namespace>> {
         match self.namespace(name) {
             Err(Error::NotFound(_)) => {
+                let max = self.config.max_namespaces;
+                if self.store.namespaces()?.len() >= max {
+                    return Err(Error::Conflict(format!(
+                        "namespace {name:?} cannot be created: the store already holds the \
+                         maximum of {max} namespaces (max_namespaces)"
+                    )));
+                }
                 let ns = self.store.create_namespace(name)?;
                 Ok(self.wrap(ns))
             }
@@ -233,11 +253,14 @@ impl Engine {
     /// The derived indexes of a namespace, opened (and caught up) on first use. Refuses to open
     /// vectors made by another embedder unless `reembed` is configured.
     pub fn indexes(&self, ns: &Namespace) -> Result<Arc<NsIndexes>> {
-        if let Some(i) = ns.indexes.get() {
+        use std::sync::atomic::Ordering::Relaxed;
+        ns.last_used
+            .store(self.use_clock.fetch_add(1, Relaxed) + 1, Relaxed);
+        if let Some(i) = ns.indexes.read().as_ref() {
             return Ok(i.clone());
         }
-        let _init = ns.index_init.lock();
-        if let Some(i) = ns.indexes.get() {
+        let init = ns.index_init.lock();
+        if let Some(i) = ns.indexes.read().as_ref() {
             return Ok(i.clone());
         }
         let id = self.embedder.id();
@@ -261,8 +284,67 @@ impl Engine {
             ns.store.as_ref(),
             self.embedder.clone(),
         )?);
-        let _ = ns.indexes.set(idx.clone());
+        *ns.indexes.write() = Some(idx.clone());
+        drop(init);
+        self.close_idle_indexes(ns.name());
         Ok(idx)
+    }
+
+    /// Closes the least recently used idle namespaces' indexes while more than
+    /// `max_open_namespaces` are open (never `keep`, never one in use: a writer, a
+    /// summariser or a reader holding them). Their state is committed first, so reopening
+    /// replays nothing.
+    fn close_idle_indexes(&self, keep: &str) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let max = self.config.max_open_namespaces.max(1);
+        let mut open: Vec<Arc<Namespace>> = self
+            .namespaces
+            .read()
+            .values()
+            .filter(|n| n.indexes.read().is_some())
+            .cloned()
+            .collect();
+        if open.len() <= max {
+            return;
+        }
+        let excess = open.len() - max;
+        open.retain(|n| n.name() != keep);
+        open.sort_by_key(|n| n.last_used.load(Relaxed));
+        let mut closed = 0;
+        for ns in open {
+            if closed == excess {
+                break;
+            }
+            let (Some(_writer), Some(_summary)) =
+                (ns.write_lock.try_lock(), ns.summary_lock.try_lock())
+            else {
+                continue;
+            };
+            let mut slot = ns.indexes.write();
+            let Some(idx) = slot.as_ref() else { continue };
+            if Arc::strong_count(idx) > 1 {
+                continue;
+            }
+            if let Err(e) = idx.commit(ns.store.head_tx(), true) {
+                tracing::warn!(
+                    "namespace {:?}: indexes kept open, flush failed: {e}",
+                    ns.name()
+                );
+                continue;
+            }
+            *slot = None;
+            closed += 1;
+            tracing::debug!("namespace {:?}: idle indexes closed", ns.name());
+        }
+    }
+
+    /// How many namespaces have their indexes open.
+    pub fn open_index_count(&self) -> usize {
+        self.namespaces
+            .read()
+            .values()
+            .filter(|n| n.indexes.read().is_some())
+            .count()
     }
 
     /// Statistics of the whole store, or of one namespace.
@@ -301,7 +383,7 @@ impl Engine {
     /// Sizes of a namespace's indexes if they are open (never opens them).
     pub fn open_index_sizes(&self, namespace: &str) -> Option<IndexSizes> {
         let ns = self.namespaces.read().get(namespace).cloned()?;
-        ns.indexes.get().map(|i| i.sizes())
+        ns.indexes.read().as_ref().map(|i| i.sizes())
     }
 
     /// The configured extractor, or the one named (`rules`, `llm`).
@@ -336,6 +418,7 @@ impl Engine {
         pipeline::ensure_some(&docs)?;
         self.check_writable()?;
         let ns = self.namespace_or_create(namespace)?;
+        self.check_ns_writable(&ns)?;
         let idx = self.indexes(&ns)?;
         let t0 = std::time::Instant::now();
         let (staged, rejected) = pipeline::stage(docs, extractor, opts.chunk_chars);
@@ -391,9 +474,12 @@ impl Engine {
     }
 
     /// Brings the derived indexes up to a committed transaction.
-    /// If the indexes cannot follow a durable commit (a full or read-only disk under the index
-    /// files), the transaction stays committed and is indexed on the next start; until then this
-    /// engine refuses further writes (reads keep working) so that nothing diverges further.
+    ///
+    /// If the indexes cannot follow a durable commit, the transaction stays committed. When the
+    /// cause is the disk (full or read-only under the index files), the whole engine refuses
+    /// further writes (reads keep working) until a restart indexes the transaction. Any other
+    /// failure concerns this namespace only: its indexes are rebuilt from the store at once;
+    /// if even that fails, this namespace alone refuses writes until a restart or `reindex`.
     fn after_commit(&self, ns: &Namespace, idx: &NsIndexes, tx: &Tx, commit: bool) -> Result<()> {
         let r = idx.apply(ns.store.as_ref(), tx).and_then(|_| {
             if commit {
@@ -402,7 +488,8 @@ impl Engine {
                 Ok(())
             }
         });
-        if let Err(e) = r {
+        let Err(e) = r else { return Ok(()) };
+        if matches!(e, Error::Unavailable(_) | Error::Io(_)) {
             let why = format!(
                 "transaction {} of namespace {:?} was stored durably, but the indexes could not be \
                  updated ({e}); it will be indexed when chronorag restarts with a writable data \
@@ -414,12 +501,43 @@ impl Engine {
             *self.writes_refused.lock() = Some(why.clone());
             return Err(Error::Unavailable(why));
         }
-        Ok(())
+        tracing::error!(
+            "namespace {:?}: the indexes could not follow transaction {} ({e}); rebuilding them \
+             from the store",
+            ns.name(),
+            tx.id
+        );
+        match idx.rebuild(ns.store.as_ref(), true, true) {
+            Ok(()) => Ok(()),
+            Err(again) => {
+                let why = format!(
+                    "transaction {} of namespace {:?} was stored durably, but its indexes could \
+                     not be updated ({e}) nor rebuilt ({again}). Writes to this namespace are \
+                     refused until `chronorag reindex --namespace {}` or a restart; reads keep \
+                     working.",
+                    tx.id,
+                    ns.name(),
+                    ns.name()
+                );
+                tracing::error!("{why}");
+                *ns.writes_refused.lock() = Some(why.clone());
+                Err(Error::Unavailable(why))
+            }
+        }
     }
 
-    /// Fails when writes are refused after an index failure.
+    /// Fails when writes are refused after an index failure (engine-wide for disk conditions).
     pub fn check_writable(&self) -> Result<()> {
         match self.writes_refused.lock().as_ref() {
+            Some(why) => Err(Error::Unavailable(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Fails when writes to this namespace are refused (engine-wide or for it alone).
+    fn check_ns_writable(&self, ns: &Namespace) -> Result<()> {
+        self.check_writable()?;
+        match ns.writes_refused.lock().as_ref() {
             Some(why) => Err(Error::Unavailable(why.clone())),
             None => Ok(()),
         }
@@ -436,6 +554,7 @@ impl Engine {
         let idx = self.indexes(&ns)?;
         let _writer = ns.lock_writer();
         idx.rebuild(ns.store.as_ref(), true, true)?;
+        *ns.writes_refused.lock() = None;
         Ok(idx.sizes())
     }
 
@@ -454,8 +573,9 @@ impl Engine {
         self.store.flush()?;
         let open: Vec<Arc<Namespace>> = self.namespaces.read().values().cloned().collect();
         for ns in open {
-            if let Some(idx) = ns.indexes.get() {
-                let _writer = ns.lock_writer();
+            let _writer = ns.lock_writer();
+            let idx = ns.indexes.read().clone();
+            if let Some(idx) = idx {
                 idx.commit(ns.store.head_tx(), true)?;
             }
         }

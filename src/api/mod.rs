@@ -246,7 +246,7 @@ async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response 
             .or_insert_with(|| Arc::new(Semaphore::new(s.limits.max_concurrent_per_key)))
             .clone()
     };
-    let Ok(_permit) = sem.try_acquire_owned() else {
+    let Ok(permit) = sem.try_acquire_owned() else {
         return ApiError::too_many(format!(
             "key {:?} has {} requests in flight (max_concurrent_per_key); retry shortly",
             caller.name, s.limits.max_concurrent_per_key
@@ -256,8 +256,14 @@ async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response 
     parts.extensions.insert(caller);
     let is_read = parts.method == Method::GET || parts.uri.path().ends_with("/query");
     let req = Request::from_parts(parts, body);
+    // The slot is held by the request *and* by the engine work it starts on the blocking pool
+    // (see `routes::blocking`): a read that times out answers 503 at once, but its slot comes
+    // back only when its work has really stopped, so a key can never have more work running
+    // than its limit.
+    let slot: Slot = Arc::new(permit);
+    let run = SLOT.scope(slot, next.run(req));
     if is_read {
-        match tokio::time::timeout(s.limits.request_timeout, next.run(req)).await {
+        match tokio::time::timeout(s.limits.request_timeout, run).await {
             Ok(r) => r,
             Err(_) => ApiError::unavailable(
                 "timeout",
@@ -269,8 +275,16 @@ async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response 
             .into_response(),
         }
     } else {
-        next.run(req).await
+        run.await
     }
+}
+
+/// A share of a key's concurrency limit; released when the last holder drops it.
+pub type Slot = Arc<tokio::sync::OwnedSemaphorePermit>;
+
+tokio::task_local! {
+    /// The slot of the request being handled (set by the `guard` middleware).
+    pub static SLOT: Slot;
 }
 
 /// Runs the service until SIGINT/SIGTERM: in-flight requests finish, queued jobs stay queued in
@@ -340,5 +354,61 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    /// Regression (issue 15): a read that timed out gave its concurrency slot back while its
+    /// work kept running, so a key limited to 1 could have many heavy queries at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_timed_out_read_keeps_its_slot_until_its_work_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(Engine::open(crate::Config::with_data_dir(dir.path())).unwrap());
+        let cfg = ServerConfig {
+            request_timeout_ms: 100,
+            max_concurrent_per_key: 1,
+            ..ServerConfig::default()
+        };
+        let state = AppState::new(engine, &cfg, None);
+        let app = Router::new()
+            .route(
+                "/v1/slow",
+                get(|| async {
+                    routes::blocking(|| {
+                        std::thread::sleep(Duration::from_millis(600));
+                        Ok(())
+                    })
+                    .await
+                    .map(|()| "done")
+                }),
+            )
+            .route("/v1/fast", get(|| async { "fast" }))
+            .layer(middleware::from_fn_with_state(state.clone(), guard))
+            .with_state(state);
+        let call = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                let req = Request::builder()
+                    .uri(path)
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                app.oneshot(req).await.unwrap().status()
+            }
+        };
+        let started = Instant::now();
+        assert_eq!(call("/v1/slow").await, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "answered at the timeout"
+        );
+        // The slow work still runs and still holds the key's only slot.
+        assert_eq!(call("/v1/fast").await, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(call("/v1/slow").await, StatusCode::TOO_MANY_REQUESTS);
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        assert_eq!(call("/v1/fast").await, StatusCode::OK, "the slot came back");
     }
 }

@@ -19,13 +19,21 @@ use crate::model::{EntityKind, TxId};
 use crate::query::QueryRequest;
 use crate::store::validate_namespace;
 
-/// Runs engine work on the blocking pool; a panic there becomes a 500 without details.
+/// Runs engine work on the blocking pool; a panic there becomes a 500 without details. The
+/// work holds the request's concurrency slot until it ends, even when the request has already
+/// been answered (a read past its timeout).
 pub async fn blocking<T, F>(f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce() -> crate::Result<T> + Send + 'static,
 {
-    match tokio::task::spawn_blocking(f).await {
+    let slot = super::SLOT.try_with(|s| s.clone()).ok();
+    let work = move || {
+        let r = f();
+        drop(slot);
+        r
+    };
+    match tokio::task::spawn_blocking(work).await {
         Ok(r) => r.map_err(ApiError::from),
         Err(e) => {
             tracing::error!(error = %e, "a request handler panicked");

@@ -63,8 +63,8 @@ impl Engine {
         namespace: &str,
         build: impl FnOnce(&dyn NsStore, TxId, &Namespace) -> Result<(WriteSet, T)>,
     ) -> Result<(Tx, T)> {
-        self.check_writable()?;
         let ns = self.namespace(namespace)?;
+        self.check_ns_writable(&ns)?;
         let idx = self.indexes(&ns)?;
         let _writer = ns.lock_writer();
         let store = ns.store().as_ref();
@@ -316,8 +316,15 @@ impl Engine {
     ) -> Result<EraseReport> {
         let ns = self.namespace(namespace)?;
         let facts_of = self.facts_of_fn(&ns)?;
+        let idx = self.indexes(&ns)?;
+        let find_chunks = |name: &str| -> Vec<u64> {
+            idx.text
+                .search(crate::index::text::TextKind::Chunk, name, None, 10_000)
+                .map(|v| v.into_iter().map(|x| x.0).collect())
+                .unwrap_or_default()
+        };
         self.erase_with(namespace, actor, reason, |s| {
-            let set = erase::plan_document(s, external_id, &facts_of)?;
+            let set = erase::plan_document(s, external_id, &facts_of, &find_chunks)?;
             Ok((set, serde_json::json!({"document": external_id})))
         })
     }

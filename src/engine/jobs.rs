@@ -191,8 +191,16 @@ impl Engine {
             job.error = Some("the job's documents are missing from the store".into());
             return self.put_job(&job);
         };
-        let docs: Vec<DocumentInput> =
-            serde_json::from_slice(&bytes).map_err(|e| Error::Store(e.to_string()))?;
+        let docs: Vec<DocumentInput> = match serde_json::from_slice(&bytes) {
+            Ok(d) => d,
+            Err(e) => {
+                job.state = JobState::Failed;
+                job.error = Some(format!("the job's stored documents are unreadable: {e}"));
+                job.finished_at = Some(Utc::now());
+                self.put_job(&job)?;
+                return ns.store().meta_remove(&payload_key(id));
+            }
+        };
         job.state = JobState::Running;
         job.started_at.get_or_insert(Utc::now());
         job.progress = JobProgress {
@@ -231,7 +239,11 @@ impl Engine {
                         job.error = Some(e.to_string());
                         job.result = Some(report);
                         job.finished_at = Some(Utc::now());
-                        return self.put_job(&job);
+                        self.put_job(&job)?;
+                        // A failed job is not retried, so its documents go: kept, they would
+                        // be content outside the records, out of reach of erase. The ones
+                        // applied before the failure are records like any other.
+                        return ns.store().meta_remove(&payload_key(id));
                     }
                 }
             }

@@ -390,8 +390,11 @@ pub fn rename_entity(
     reason: Option<String>,
 ) -> Result<WriteSet> {
     let new_name = new_name.trim();
-    if new_name.is_empty() || new_name.len() > 300 {
-        return Err(Error::invalid("the new name must be 1-300 bytes"));
+    let max = crate::ingest::resolve::MAX_NAME_BYTES;
+    if new_name.is_empty() || new_name.len() > max {
+        return Err(Error::invalid(format!(
+            "the new name must be 1-{max} bytes"
+        )));
     }
     let mut e = store
         .entity(id, None)?

@@ -127,20 +127,51 @@ pub fn prepare(input: DocumentInput, file_name: Option<&str>) -> Result<Prepared
     })
 }
 
-/// Checks a user-facing document id: 1–200 printable characters without `/`, `\` or `..`.
+/// Longest document id, in bytes.
+pub const MAX_DOC_ID_BYTES: usize = 512;
+
+/// Whether `c` may not appear in an id: control characters, and the invisible formatting
+/// characters that reorder or hide text (bidi embeddings, overrides and isolates, the
+/// directional marks, zero-width characters), which could make a citation display as another
+/// document's id.
+pub fn is_spoofing_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// Checks a user-facing document id. Ids are the user's own (a URL with query string and
+/// fragment, a path, a database key): any text of 1–512 bytes that is not only whitespace and
+/// holds no control or invisible formatting character ([`is_spoofing_char`]). In HTTP paths an
+/// id is percent-encoded.
 pub fn validate_doc_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 200
-        && !id.contains('/')
-        && !id.contains('\\')
-        && !id.contains("..")
-        && !id.chars().any(|c| c.is_control());
-    if ok {
-        Ok(())
+    let problem = if id.trim().is_empty() {
+        Some("it is empty".to_string())
+    } else if id.len() > MAX_DOC_ID_BYTES {
+        Some(format!("it is {} bytes long", id.len()))
     } else {
-        Err(Error::invalid(format!(
-            "invalid document id {id:?}: use 1-200 printable characters without '/', '\\' or '..'"
-        )))
+        id.chars()
+            .find(|c| is_spoofing_char(*c))
+            .map(|c| format!("it contains the character U+{:04X}", c as u32))
+    };
+    match problem {
+        None => Ok(()),
+        Some(why) => {
+            let mut shown: String = id.chars().take(60).collect();
+            if shown.len() < id.len() {
+                shown.push('…');
+            }
+            Err(Error::invalid(format!(
+                "invalid document id {shown:?}: {why}; an id is 1–{MAX_DOC_ID_BYTES} bytes of \
+                 text without control or invisible formatting characters"
+            )))
+        }
     }
 }
 
@@ -620,9 +651,37 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(e, Error::Time(_) | Error::Invalid(_)), "{e:?}");
-        assert!(validate_doc_id("../etc/passwd").is_err());
-        assert!(validate_doc_id("a/b").is_err());
         assert!(validate_doc_id("report-2019").is_ok());
+    }
+
+    /// Ids are the user's: URLs and paths are accepted; what could spoof a citation is not.
+    #[test]
+    fn document_ids_accept_urls_and_refuse_spoofing() {
+        for ok in [
+            "report-2019",
+            "https://example.com/news/a?x=1&y=%20#frag",
+            "a/b/../c",
+            "C:\\reports\\2019.md",
+            "日本語の記事",
+            &"x".repeat(MAX_DOC_ID_BYTES),
+        ] {
+            assert!(validate_doc_id(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "",
+            "   ",
+            "a\nb",
+            "a\u{0}b",
+            "invoice\u{202E}fdp.exe",
+            "x\u{2066}y",
+            "zero\u{200B}width",
+            "\u{FEFF}bom",
+            &"x".repeat(MAX_DOC_ID_BYTES + 1),
+        ] {
+            let e = validate_doc_id(bad).unwrap_err().to_string();
+            assert!(e.starts_with("invalid document id"), "{bad:?}: {e}");
+            assert!(e.len() < 300, "the message must not echo a huge id: {e}");
+        }
     }
 
     #[test]

@@ -12,6 +12,27 @@ use crate::store::{IdKind, NsStore};
 
 /// Most aliases kept per entity.
 const MAX_ALIASES: usize = 32;
+/// Longest entity name or alias kept, in bytes; longer ones are cut at a word boundary. No
+/// real name is this long, and a name is repeated in every fact line and citation of a context.
+pub const MAX_NAME_BYTES: usize = 120;
+
+/// `name` trimmed and cut to [`MAX_NAME_BYTES`] (at a word boundary when there is one).
+pub fn clip_name(name: &str) -> String {
+    let name = name.trim();
+    if name.len() <= MAX_NAME_BYTES {
+        return name.to_string();
+    }
+    let mut cut = MAX_NAME_BYTES;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &name[..cut];
+    head.rfind(char::is_whitespace)
+        .filter(|&i| i > MAX_NAME_BYTES / 2)
+        .map_or(head, |i| &head[..i])
+        .trim_end()
+        .to_string()
+}
 
 /// Resolves names to entity ids for one transaction, collecting created and updated entities.
 pub struct Resolver<'a> {
@@ -61,6 +82,19 @@ impl<'a> Resolver<'a> {
 
     /// Resolves a mention (creating the entity when it is new) and returns its id.
     pub fn resolve(&mut self, m: &EntityMention) -> Result<EntityId> {
+        let clipped;
+        let m = if m.name.len() > MAX_NAME_BYTES
+            || m.aliases.iter().any(|a| a.len() > MAX_NAME_BYTES)
+        {
+            clipped = EntityMention {
+                name: clip_name(&m.name),
+                kind: m.kind,
+                aliases: m.aliases.iter().map(|a| clip_name(a)).collect(),
+            };
+            &clipped
+        } else {
+            m
+        };
         let norm = key_of(&m.name);
         let mut found = self.lookup(&norm)?;
         if found.is_none() {

@@ -164,6 +164,40 @@ impl WriteSet {
         }
     }
 
+    /// Refuses a write set holding a time outside the supported years 1000–9999: such a key
+    /// would be written but not accepted back as input, and a record the system cannot handle
+    /// must never reach the store. Every backend calls this before persisting anything.
+    pub fn check(&self) -> Result<()> {
+        let refuse = |what: String| {
+            Err(crate::Error::Invalid(format!(
+                "{what} is outside the supported years {}–{}; nothing was written",
+                crate::time::key::MIN_YEAR,
+                crate::time::key::MAX_YEAR
+            )))
+        };
+        for d in &self.documents {
+            if let Some(k) = d.time.filter(|k| !k.is_supported()) {
+                return refuse(format!("the time {k} of document {:?}", d.external_id));
+            }
+        }
+        for f in &self.facts {
+            if f.time_key.is_some_and(|k| !k.is_supported()) || !f.valid.is_supported() {
+                return refuse(format!("the valid time {} of fact {}", f.valid, f.id));
+            }
+        }
+        let nodes = self.nodes.iter().map(|n| n.key);
+        let summaries = self.summary_rewrites.iter().map(|s| s.node);
+        for k in nodes
+            .chain(self.touched_nodes.iter().copied())
+            .chain(summaries)
+        {
+            if !k.is_supported() {
+                return refuse(format!("the time node {k}"));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the write set changes nothing.
     pub fn is_empty(&self) -> bool {
         self.documents.is_empty()

@@ -905,6 +905,7 @@ impl NsStore for SledNs {
     }
 
     fn commit(&self, ws: WriteSet) -> Result<Tx> {
+        ws.check()?;
         let guards = self.guards.read().clone();
         guards.check()?;
         let mut audit = self.commit_lock.lock();

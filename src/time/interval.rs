@@ -137,6 +137,15 @@ impl Interval {
         Interval { start, end }
     }
 
+    /// Whether every bounded end lies in the supported years 1000–9999 (an end may be
+    /// 10000-01-01, the day after the last supported day).
+    pub fn is_supported(&self) -> bool {
+        let lo = NaiveDate::from_ymd_opt(super::key::MIN_YEAR, 1, 1);
+        let hi = NaiveDate::from_ymd_opt(super::key::MAX_YEAR + 1, 1, 1);
+        self.start.is_none_or(|s| Some(s) >= lo && Some(s) < hi)
+            && self.end.is_none_or(|e| Some(e) > lo && Some(e) <= hi)
+    }
+
     /// Whether both ends are bounded.
     pub fn is_bounded(&self) -> bool {
         self.start.is_some() && self.end.is_some()
@@ -198,6 +207,7 @@ impl FromStr for Interval {
 
     /// Parses the [`Display`](fmt::Display) form back, ignoring surrounding whitespace.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        super::normalise::check_length(s)?;
         let whole = s.trim();
         let (a, b) = whole.split_once("..").ok_or_else(|| {
             TimeError::Unrecognised(format!(

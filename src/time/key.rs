@@ -8,7 +8,10 @@
 //!
 //! Constructors and [`TimeKey::parse`] accept years 1000–9999. Arithmetic ([`TimeKey::shift`],
 //! [`TimeKey::shift_in`]) and [`TimeKey::day`] never fail: they may leave that range (saturating
-//! only at the limits of `chrono::NaiveDate`), and such keys display but do not parse back.
+//! only at the limits of `chrono::NaiveDate`); [`TimeKey::is_supported`] tells. Such keys are
+//! refused by the normaliser and by [`crate::store::WriteSet::check`], so they never reach a
+//! record; should one have been written by an older release, deserialising still reads it back
+//! (any year `chrono` can represent), so a store never becomes unreadable because of a key.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -97,6 +100,7 @@ impl TimeKey {
     /// `2024`, `2024-Q3`, `2024-07`, `2024-W28` or `2024-07-15`. Free text such as
     /// `"Q3 2024"` is the job of [`crate::time::parse_time`].
     pub fn parse(s: &str) -> Result<Self, TimeError> {
+        super::normalise::check_length(s)?;
         let text = s.trim();
         let unrecognised = || {
             TimeError::Unrecognised(format!(
@@ -135,6 +139,58 @@ impl TimeKey {
             }
         };
         result.map_err(|p| p.describe(text, what))
+    }
+
+    /// Whether the key lies in the supported years 1000–9999 (for a week, its ISO year), i.e.
+    /// whether [`TimeKey::parse`] reads its canonical form back.
+    pub fn is_supported(&self) -> bool {
+        (MIN_YEAR..=MAX_YEAR).contains(&self.year_of())
+    }
+
+    /// Reads back any key this type can display, including years outside 1000–9999 (`10000`,
+    /// `-001-Q3`) that arithmetic may have produced. Only for stored records: user input goes
+    /// through [`TimeKey::parse`], which refuses them.
+    fn parse_stored(s: &str) -> Result<Self, TimeError> {
+        if let Ok(k) = Self::parse(s) {
+            return Ok(k);
+        }
+        let bad = || TimeError::Unrecognised(format!("\"{s}\" is not a stored time key"));
+        let (sign, body) = match s.strip_prefix('-') {
+            Some(rest) => (-1, rest),
+            None => (1, s),
+        };
+        let mut parts = body.split('-');
+        let year_text = parts.next().ok_or_else(bad)?;
+        if !(4..=6).contains(&year_text.len()) || !year_text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let year = sign * year_text.parse::<i32>().map_err(|_| bad())?;
+        let num = |p: &str| p.parse::<u32>().map_err(|_| bad());
+        let key = match (parts.next(), parts.next(), parts.next()) {
+            (None, ..) => {
+                NaiveDate::from_ymd_opt(year, 1, 1).map(|d| Self::new(d, Granularity::Year))
+            }
+            (Some(p), None, _) if p.starts_with('Q') => {
+                let q = num(&p[1..])?;
+                (1..=4)
+                    .contains(&q)
+                    .then(|| NaiveDate::from_ymd_opt(year, q * 3 - 2, 1))
+                    .flatten()
+                    .map(|d| Self::new(d, Granularity::Quarter))
+            }
+            (Some(p), None, _) if p.starts_with('W') => {
+                NaiveDate::from_isoywd_opt(year, num(&p[1..])?, Weekday::Mon)
+                    .map(|d| Self::new(d, Granularity::Week))
+            }
+            (Some(m), None, _) => {
+                NaiveDate::from_ymd_opt(year, num(m)?, 1).map(|d| Self::new(d, Granularity::Month))
+            }
+            (Some(m), Some(d), None) => {
+                NaiveDate::from_ymd_opt(year, num(m)?, num(d)?).map(Self::day)
+            }
+            _ => None,
+        };
+        key.ok_or_else(bad)
     }
 
     /// The size of this unit.
@@ -364,7 +420,7 @@ impl Serialize for TimeKey {
 impl<'de> Deserialize<'de> for TimeKey {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        TimeKey::parse(&text).map_err(de::Error::custom)
+        TimeKey::parse_stored(&text).map_err(de::Error::custom)
     }
 }
 
@@ -466,6 +522,42 @@ mod tests {
             );
         }
         assert!(serde_json::from_str::<TimeKey>("\"2023-02-30\"").is_err());
+    }
+
+    /// Regression (outage): a document dated 9999-12-31 saying "three months later" produced
+    /// the key `10000-Q1`, which was written but could not be read back, and the namespace
+    /// answered 500 ever after. Keys outside 1000–9999 are now refused before they are written
+    /// (`is_supported`), and any key that displays also deserialises.
+    #[test]
+    fn every_displayable_key_reads_back_from_storage() {
+        let edge = k("9999-12-31");
+        let mut keys = vec![
+            edge.shift_in(Granularity::Month, 3),
+            edge.shift_in(Granularity::Quarter, 1),
+            k("9999-Q4").shift(1),
+            k("9999").shift(1),
+            k("9999-12").shift(1),
+            k("9999-W52").shift(1),
+            k("1000").shift(-1),
+            k("1000-01-01").shift(-1),
+            k("1000-Q1").shift(-3),
+            k("2024").shift(i64::MAX),
+            k("2024-07-15").shift(i64::MIN),
+            k("2024-07").shift_in(Granularity::Year, -5000),
+        ];
+        keys.extend([k("9999-W52").shift(3), k("9999-12-31").shift(400)]);
+        for key in keys {
+            assert!(!key.is_supported(), "{key} should be outside 1000–9999");
+            let json = serde_json::to_string(&key).unwrap();
+            let back: TimeKey =
+                serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
+            assert_eq!(back, key, "{json}");
+            assert!(
+                TimeKey::parse(&key.to_string()).is_err(),
+                "user input stays 1000–9999"
+            );
+        }
+        assert!(edge.is_supported() && k("1000").is_supported());
     }
 
     #[test]

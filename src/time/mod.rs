@@ -20,4 +20,4 @@ pub use error::TimeError;
 pub use granularity::Granularity;
 pub use interval::Interval;
 pub use key::TimeKey;
-pub use normalise::{Relation, SpanKind, TimeSpan, find_times, parse_time};
+pub use normalise::{MAX_EXPRESSION_BYTES, Relation, SpanKind, TimeSpan, find_times, parse_time};

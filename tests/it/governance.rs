@@ -785,7 +785,7 @@ fn tampering_with_the_audit_log_is_detected_and_located() {
     );
 }
 
-fn files_contain(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+pub fn files_contain(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
     let mut hits = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

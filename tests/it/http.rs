@@ -293,9 +293,18 @@ fn bad_requests_get_clear_json_errors_and_change_nothing() {
             404,
             "not_found",
         ),
+        // Ids are the user's own text (a path is a valid id); this one does not exist.
         (
             "GET",
             "/v1/namespaces/x/documents/..%2Fsecret",
+            None,
+            404,
+            "not_found",
+        ),
+        // A bidi override could make a citation read as another document's id.
+        (
+            "GET",
+            "/v1/namespaces/x/documents/invoice%E2%80%AEfdp",
             None,
             400,
             "invalid_request",

@@ -12,6 +12,7 @@ mod http;
 mod ingest;
 mod llm;
 mod llm_summaries;
+mod outages;
 mod query;
 mod reliability;
 mod store;

@@ -133,9 +133,19 @@ def test_ingest_refuses_unreadable_inputs_without_sending(client: Client, tmp_pa
         client.facts()
 
 
+def test_a_url_is_a_document_id_on_every_route(client: Client) -> None:
+    url = "https://example.com/news/a?x=1&y=two#part-2"
+    client.ingest([{"id": url, "time": "2022", "text": "In 2022, Acme Corp grew."}])
+    assert client.document(url).document.external_id == url
+    assert url in client.query("How did Acme Corp do?").context
+    client.erase(document=url, reason="test")
+    with pytest.raises(NotFound):
+        client.document(url)
+
+
 def test_ingest_server_side_validation_errors(client: Client) -> None:
     with pytest.raises(BadRequest) as e:
-        client.ingest([{"text": "   "}, {"text": "fine", "id": "a/b"}])
+        client.ingest([{"text": "   "}, {"text": "fine", "id": "spoof\u202efdp.exe"}])
     assert e.value.code == "invalid_documents"
     assert [d["index"] for d in e.value.details["documents"]] == [0, 1]
     with pytest.raises(InvalidTime) as t:

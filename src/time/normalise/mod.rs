@@ -188,6 +188,7 @@ pub fn find_times(text: &str, reference: Option<&TimeKey>) -> Vec<TimeSpan> {
 /// `throughout` is allowed, and so is the interval form `"2024-07-01..2024-10-01"`.
 /// Span offsets refer to `expr`.
 pub fn parse_time(expr: &str, reference: Option<&TimeKey>) -> Result<TimeSpan, TimeError> {
+    check_length(expr)?;
     let text = expr.trim();
     let offset = expr.len() - expr.trim_start().len();
     if text.is_empty() {
@@ -239,6 +240,29 @@ pub fn parse_time(expr: &str, reference: Option<&TimeKey>) -> Result<TimeSpan, T
             understood.join(" and ")
         )
     }))
+}
+
+/// Longest time expression [`parse_time`] and [`TimeKey::parse`] accept, in bytes. The longest
+/// expression the grammar knows ("the fiscal year ended September 30, 2023 through …") is far
+/// shorter; a parameter longer than this is a mistake or an attack, and is refused before any
+/// work is done (a 60 MB `now` once cost gigabytes of memory).
+pub const MAX_EXPRESSION_BYTES: usize = 256;
+
+/// Refuses over-long time parameters without echoing them.
+pub(crate) fn check_length(expr: &str) -> Result<(), TimeError> {
+    if expr.len() > MAX_EXPRESSION_BYTES {
+        let mut cut = 40.min(expr.len());
+        while !expr.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        return Err(TimeError::Invalid(format!(
+            "a time expression may be at most {MAX_EXPRESSION_BYTES} bytes; got {} bytes \
+             starting \"{}…\"",
+            expr.len(),
+            expr[..cut].escape_debug()
+        )));
+    }
+    Ok(())
 }
 
 /// `START..END` given to [`parse_time`].
@@ -305,6 +329,7 @@ fn scan(text: &str, reference: Option<&TimeKey>, standalone: bool) -> (Vec<Token
     while i < toks.len() {
         match cx.expression(i) {
             Some((end, outcome)) if end > i => {
+                let outcome = supported(text, &toks, i, end, outcome);
                 if let Outcome::Span(d) = &outcome {
                     if d.anchor.is_some() {
                         cx.anchor = d.anchor;
@@ -327,6 +352,25 @@ fn scan(text: &str, reference: Option<&TimeKey>, standalone: bool) -> (Vec<Token
         }
     }
     (toks, found)
+}
+
+/// An expression whose time falls outside the supported years 1000–9999 ("three months
+/// later" in a document dated 9999-12-31, "5000 years ago") is a problem, not a span: its key
+/// could not be stored and read back.
+fn supported(text: &str, toks: &[Token], start: usize, end: usize, outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Span(d)
+            if !d.interval.is_supported() || d.key.is_some_and(|k| !k.is_supported()) =>
+        {
+            Outcome::Problem(TimeError::Invalid(format!(
+                "\"{}\" falls outside the supported years {}–{}",
+                &text[toks[start].start..toks[end - 1].end],
+                super::key::MIN_YEAR,
+                super::key::MAX_YEAR
+            )))
+        }
+        other => other,
+    }
 }
 
 impl Cx<'_> {
