@@ -46,6 +46,15 @@ pub struct EvalArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Ask a running `chronorag serve` at this URL (e.g. http://127.0.0.1:7070) instead of
+    /// opening the data folder: the corpus is ingested and the questions asked over HTTP, the
+    /// path RAG applications call. Without it, the engine runs in this process with the same
+    /// defaults, and summaries are brought up to date after ingest as `serve` does.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Environment variable holding the API key for `--server` (when its auth is on).
+    #[arg(long, default_value = "CHRONORAG_API_KEY")]
+    pub api_key_env: String,
 }
 
 /// Progress on stderr: an updating line on a terminal, a line every few seconds otherwise.
@@ -131,15 +140,24 @@ pub fn run(cfg: Config, args: EvalArgs) -> Result<()> {
         sets.iter().map(|s| s.questions.len()).sum::<usize>()
     ));
 
-    let engine = if args.corpus.is_empty() {
-        Engine::open_existing(cfg)?
-    } else {
-        Engine::open(cfg)?
+    // The target: a server over HTTP, or the engine in this process.
+    let http = args
+        .server
+        .as_deref()
+        .map(|url| eval::HttpTarget::new(url, std::env::var(&args.api_key_env).ok()));
+    let engine = match (&http, args.corpus.is_empty()) {
+        (Some(_), _) => None,
+        (None, true) => Some(Engine::open_existing(cfg)?),
+        (None, false) => Some(Engine::open(cfg)?),
     };
-    let existing = match engine.stats(Some(&opts.namespace)) {
-        Ok(s) => s.totals.documents,
-        Err(Error::NotFound(_)) => 0,
-        Err(e) => return Err(e),
+    let existing = match (&http, &engine) {
+        (Some(h), _) => h.documents(&opts.namespace)?,
+        (None, Some(e)) => match e.stats(Some(&opts.namespace)) {
+            Ok(s) => s.totals.documents,
+            Err(Error::NotFound(_)) => 0,
+            Err(e) => return Err(e),
+        },
+        (None, None) => unreachable!("an engine or a server"),
     };
     // The raw corpus: ingested when the namespace is empty, and the baseline's input.
     let mut ingest = None;
@@ -152,11 +170,18 @@ pub fn run(cfg: Config, args: EvalArgs) -> Result<()> {
         texts = Some(docs.iter().map(|d| d.input.text.clone()).collect());
         if existing == 0 {
             rep.note(&format!(
-                "ingesting {} documents into namespace {:?}",
+                "ingesting {} documents into namespace {:?}{}",
                 docs.len(),
-                opts.namespace
+                opts.namespace,
+                if http.is_some() { " over HTTP" } else { "" }
             ));
-            let mut t = eval::ingest_timed(&engine, &opts.namespace, docs, &mut |p| rep.update(p))?;
+            let mut t = match (&http, &engine) {
+                (Some(h), _) => h.ingest(&opts.namespace, &docs, &mut |p| rep.update(p))?,
+                (None, Some(e)) => {
+                    eval::ingest_timed(e, &opts.namespace, docs, &mut |p| rep.update(p))?
+                }
+                (None, None) => unreachable!("an engine or a server"),
+            };
             t.rejected.extend(rejected);
             ingest = Some(t);
         } else {
@@ -171,12 +196,26 @@ pub fn run(cfg: Config, args: EvalArgs) -> Result<()> {
             opts.namespace
         )));
     }
+    // Questions are answered from the state `serve` settles in: summaries up to date.
+    match (&http, &engine) {
+        (Some(h), _) => h.settle(&opts.namespace)?,
+        (None, Some(e)) => {
+            let s = eval::settle(e, &opts.namespace)?;
+            rep.note(&format!("summaries brought up to date in {s:.1} s"));
+        }
+        (None, None) => {}
+    }
 
     let scratch = ScratchDir::new("chronorag-eval-bm25")?;
     let baseline = if opts.baseline {
-        let texts = match texts {
-            Some(t) => t,
-            None => eval::stored_texts(&engine, &opts.namespace)?,
+        let texts = match (texts, &engine) {
+            (Some(t), _) => t,
+            (None, Some(e)) => eval::stored_texts(e, &opts.namespace)?,
+            (None, None) => {
+                return Err(Error::invalid(
+                    "--server needs --corpus for the baseline (or --no-baseline)",
+                ));
+            }
         };
         rep.note(&format!(
             "building the BM25 baseline over {} documents",
@@ -187,8 +226,13 @@ pub fn run(cfg: Config, args: EvalArgs) -> Result<()> {
         None
     };
 
+    let target: &dyn eval::Target = match (&http, &engine) {
+        (Some(h), _) => h,
+        (None, Some(e)) => e,
+        (None, None) => unreachable!("an engine or a server"),
+    };
     let results = eval::run(
-        &engine,
+        target,
         &sets,
         baseline.as_ref().map(|(b, _)| b),
         &opts,

@@ -3,12 +3,16 @@
 use std::time::Instant;
 
 use super::Engine;
+use crate::index::text::TextKind;
 use crate::model::{FactObject, TxId};
+use crate::query::context::{self, Block};
+use crate::query::facets::{self, FacetEntity, FacetPlan};
+use crate::query::passages::{self, Candidate, Cut, Passage, QueryTerms, Unit};
 use crate::query::plan::{self, Intent, Mode, Plan};
 use crate::query::retrieve::{self, Ctx, Found};
 use crate::query::{
-    ChunkHit, DEFAULT_BUDGET, DEFAULT_TOP_K, FactHit, MAX_BUDGET, QueryRequest, QueryResult,
-    SourceRef, Stage, SummaryHit, TimeScope, context,
+    ChunkHit, DEFAULT_BUDGET, DEFAULT_TOP_K, FactHit, MAX_BUDGET, PassageHit, QueryRequest,
+    QueryResult, SourceRef, Stage, SummaryHit, TimeScope,
 };
 use crate::store::NsStore;
 use crate::time::{Granularity, Interval, TimeKey};
@@ -70,9 +74,20 @@ impl Engine {
         let cat = idx.catalog.read();
 
         // Plan.
+        // The dated documents visible at the snapshot bound open ranges and give the default
+        // "now" (retracted and rolled-back documents do not count).
+        let doc_visible = |id: u64, d: &crate::index::graph::DocMeta| match req.as_of_tx {
+            None => d.active,
+            Some(t) if d.updated_tx <= t => d.active,
+            Some(t) => matches!(
+                store.document(id, Some(t)),
+                Ok(Some(doc)) if doc.status == crate::model::Status::Active
+            ),
+        };
+        let bounds = cat.data_bounds(&doc_visible);
         let (now, now_source) = match &req.now {
             Some(s) => (Some(plan::parse_now(s)?), Some("parameter".to_string())),
-            None => match plan::default_now(cat.latest_end_as_of(req.as_of_tx)) {
+            None => match plan::default_now(bounds.map(|b| b.1).or(cat.latest_fact_end)) {
                 Some(k) => (
                     Some(k),
                     Some("latest valid time in the namespace (latest document time)".to_string()),
@@ -81,10 +96,18 @@ impl Engine {
             },
         };
         let (q_scope, semantic) = plan::scope_from_question(q, now.as_ref());
-        let scope = match &req.time {
+        let mut scope = match &req.time {
             Some(p) => plan::scope_from_param(p, now.as_ref())?,
             None => q_scope,
         };
+        // A question asked at an explicit `now` that names no period is about the time it is
+        // asked: recent evidence ranks higher, older background still counts (soft).
+        if scope.is_none()
+            && req.now.is_some()
+            && let Some(k) = now
+        {
+            scope = Some(plan::recent_scope(&k));
+        }
         let (intent, intent_reason) = match req.mode {
             Mode::Specific => (Intent::Specific, "mode=specific was requested".to_string()),
             Mode::Abstract => (Intent::Abstract, "mode=abstract was requested".to_string()),
@@ -101,6 +124,7 @@ impl Engine {
             intent,
             intent_reason,
             time_scope: scope.clone(),
+            facets: FacetPlan::default(),
             now: now.map(|k| k.to_string()),
             now_source,
             as_of_tx: req.as_of_tx.unwrap_or(head),
@@ -119,8 +143,19 @@ impl Engine {
             });
         }
 
-        // Retrieve.
-        let want_chunks = budget / 350 + 6;
+        // Facets: entities of a list × periods, and the measure.
+        let resolve = |name: &str| -> Option<(u64, Vec<String>)> {
+            let id = store
+                .entity_by_alias(&crate::model::normalize_name(name))
+                .ok()??;
+            let e = store.entity(id, None).ok()??;
+            (e.status == crate::model::Status::Active)
+                .then(|| (id, e.names().map(str::to_string).collect()))
+        };
+        plan.facets = facets::plan(q, scope.as_ref(), now.as_ref(), bounds, &resolve);
+
+        // Retrieve: the local path fused with hybrid chunk search, over the whole scope.
+        let want_chunks = CANDIDATES + budget / 400;
         let now_key = now.map(|k| k.interval().end_key());
         let run = |scope: Option<&TimeScope>| -> Result<Found> {
             let ctx = Ctx {
@@ -135,6 +170,7 @@ impl Engine {
             retrieve::specific(&ctx, &qv, &semantic, want_chunks, req.explain)
         };
         let mut found = run(scope.as_ref())?;
+        let mut effective = scope.clone();
         if let Some(s) = scope.as_ref().filter(|s| s.hard)
             && found.facts.is_empty()
             && found.chunks.is_empty()
@@ -144,31 +180,116 @@ impl Engine {
                 s.text
             ));
             found = run(None)?;
+            effective = None;
         }
         stages.append(&mut found.stages);
 
-        // Hydrate.
+        // Passages per facet, packed coverage first.
         let t1 = Instant::now();
-        let facts = hydrate_facts(store, &cat, &found.facts, top_k, req.as_of_tx)?;
-        let chunks = hydrate_chunks(store, &cat, &found.chunks)?;
+        let terms = QueryTerms::new(&idx.text, &semantic, plan.facets.measure.as_deref())?;
+        let facts = hydrate_facts(store, &cat, &found.facts, top_k.max(1) * 3, req.as_of_tx)?;
+        let facts = rerank_facts(&terms, facts, top_k)?;
+
         let summaries = if intent == Intent::Abstract {
-            summaries_in_scope(store, scope.as_ref(), req.as_of_tx, &mut plan)?
+            summaries_in_scope(store, effective.as_ref(), req.as_of_tx, &mut plan)?
         } else {
             Vec::new()
         };
-        let single_period =
-            intent == Intent::Specific && scope.as_ref().is_none_or(|s| s.intervals.len() <= 1);
-        let facts_share = if single_period {
-            context::FACTS_SHARE
-        } else {
-            0.0
+        let ctx = Ctx {
+            store,
+            idx: &idx,
+            cat: &cat,
+            as_of: req.as_of_tx,
+            scope: effective.as_ref(),
+            now_key,
+            seen: Default::default(),
         };
-        let context = context::assemble(&summaries, &facts, &chunks, budget, facts_share);
+        let n_facets = plan.facets.facets.len().max(1);
+        let window = window_size(budget, n_facets);
+        let need = budget * 5 / 4 / n_facets + window;
+        let mut lists: Vec<Vec<Block>> = Vec::with_capacity(n_facets);
+        let mut placed_meta: Vec<Vec<(Passage, Option<String>)>> = Vec::with_capacity(n_facets);
+        for fi in 0..n_facets {
+            let facet = plan.facets.facets.get(fi).cloned();
+            let period = facet
+                .as_ref()
+                .and_then(|f| f.period)
+                .filter(|_| plan.facets.periods.len() > 1)
+                .map(|p| plan.facets.periods[p].interval);
+            let entity = facet
+                .as_ref()
+                .and_then(|f| f.entity)
+                .map(|e| plan.facets.entities[e].clone());
+            let cands = facet_candidates(
+                &ctx,
+                &found,
+                &summaries,
+                &facts,
+                period.as_ref(),
+                entity.as_ref(),
+                &plan.facets,
+                &semantic,
+            )?;
+            let names = entity.map(|e| e.names).unwrap_or_default();
+            let (passages, mentioned) = passages::select(
+                store,
+                &cat,
+                &terms,
+                &cands,
+                Cut { window, need },
+                LEX_WEIGHT,
+                &names,
+            )?;
+            if let Some(f) = plan.facets.facets.get_mut(fi) {
+                f.evidence = !passages.is_empty() && (names.is_empty() || mentioned);
+            }
+            let mut blocks = Vec::with_capacity(passages.len());
+            let mut metas = Vec::with_capacity(passages.len());
+            for p in passages {
+                let (block, doc_ext) = render(&cat, &p);
+                blocks.push(block);
+                metas.push((p, doc_ext));
+            }
+            lists.push(blocks);
+            placed_meta.push(metas);
+        }
+        let packed = context::pack(&lists, budget);
+        for (fi, n) in packed.per_facet.iter().enumerate() {
+            if let Some(f) = plan.facets.facets.get_mut(fi) {
+                f.passages = *n;
+                f.evidence &= *n > 0;
+            }
+        }
+        let passages: Vec<PassageHit> = packed
+            .placed
+            .iter()
+            .map(|&(f, i)| {
+                let (p, doc) = &placed_meta[f][i];
+                PassageHit {
+                    document: doc.clone(),
+                    chunk: p.chunk,
+                    unit: p.key.clone(),
+                    time: p
+                        .doc
+                        .and_then(|d| cat.docs.get(&d))
+                        .and_then(|d| d.time_label.clone()),
+                    facet: f,
+                    score: p.score,
+                    text: p.text.clone(),
+                }
+            })
+            .collect();
+        let chunks = hydrate_chunks(
+            store,
+            &cat,
+            &found.chunks[..found.chunks.len().min(CHUNK_HITS)],
+        )?;
+        let context = packed.text;
         if req.explain {
             stages.push(Stage {
-                stage: "hydrate_and_context".into(),
+                stage: "passages_and_context".into(),
                 ms: t1.elapsed().as_secs_f64() * 1000.0,
-                kept: chunks.len(),
+                kept: passages.len(),
                 top: vec![],
             });
             stages.push(Stage {
@@ -188,11 +309,196 @@ impl Engine {
             facts,
             chunks,
             summaries,
+            passages,
             context,
             explain: req.explain.then_some(stages),
             answer,
         })
     }
+}
+
+/// Chunks retrieved for the passages of a question, beyond a share of the budget.
+const CANDIDATES: usize = 40;
+/// Ranked chunks returned in `chunks`.
+const CHUNK_HITS: usize = 20;
+/// Share of a chunk's prior from its own lexical score (the rest from retrieval's fused score).
+const LEX_WEIGHT: f32 = 0.5;
+/// Largest passage window (bytes). Measured on Time-LongQA: 1,100 beat 800 (two- and
+/// three-time evidence spans several sentences) and 1,500.
+const MAX_WINDOW: usize = 1100;
+/// Weight of a chunk dated outside a hard scope, retrieved for an in-scope fact it states.
+const FOREIGN_WEIGHT: f32 = 0.5;
+/// Candidates sought by full text per facet of a multi-facet question.
+const FACET_SEARCH: usize = 30;
+
+/// The target window size: large enough to hold evidence that spans sentences, small enough
+/// for every facet to get its share of the budget.
+fn window_size(budget: usize, facets: usize) -> usize {
+    let share = budget / facets.max(1);
+    (share * 3 / 5).clamp(240, MAX_WINDOW)
+}
+
+/// A passage as a context block: `[document · time] title` and its text.
+fn render(cat: &crate::index::graph::Catalog, p: &Passage) -> (Block, Option<String>) {
+    match (p.doc, &p.header) {
+        (Some(d), _) => {
+            let meta = cat.docs.get(&d);
+            let ext = meta.map(|m| m.external_id.clone()).unwrap_or_default();
+            let mut header = context::cite(&ext, meta.and_then(|m| m.time_label.as_deref()));
+            if let Some(t) = meta.and_then(|m| m.title.as_deref()) {
+                header.push(' ');
+                header.push_str(t);
+            }
+            (
+                Block {
+                    span: (d, p.start, p.end),
+                    text: format!("{header}\n{}", p.text.trim()),
+                },
+                Some(ext),
+            )
+        }
+        (None, header) => {
+            let key = p.key.clone().unwrap_or_default();
+            let code = key
+                .bytes()
+                .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+            (
+                Block {
+                    span: (u64::MAX, code, code),
+                    text: format!("{}\n{}", header.clone().unwrap_or_default(), p.text.trim()),
+                },
+                None,
+            )
+        }
+    }
+}
+
+/// The candidates of one facet: the retrieved chunks inside its period (all of them for a
+/// single-facet question), plus, for a multi-facet question, the best chunks of a full-text
+/// search for the facet alone (its entity and the measure, inside its period); summaries of
+/// periods inside it; hand-asserted facts (no source chunk) inside it.
+#[allow(clippy::too_many_arguments)]
+fn facet_candidates(
+    ctx: &Ctx<'_>,
+    found: &Found,
+    summaries: &[SummaryHit],
+    facts: &[FactHit],
+    period: Option<&Interval>,
+    entity: Option<&FacetEntity>,
+    facets: &FacetPlan,
+    semantic: &str,
+) -> Result<Vec<Candidate>> {
+    let in_period =
+        |vs: i32, ve: i32| period.is_none_or(|p| vs < p.end_key() && ve > p.start_key());
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut seen: Vec<u64> = Vec::new();
+    let best = found.chunks.first().map(|c| c.1).unwrap_or(1.0).max(1e-9);
+    let hard = ctx.scope.filter(|s| s.hard);
+    for (id, score) in &found.chunks {
+        if let Some(m) = ctx.cat.chunks.get(id)
+            && in_period(m.vstart, m.vend)
+        {
+            // A chunk of a document dated outside a hard scope is here for an in-scope fact it
+            // states ("In 2019, …" in the 2020 report): it counts, but less than the period's
+            // own documents.
+            let own = hard.is_none_or(|s| s.overlaps_keys(m.vstart, m.vend));
+            seen.push(*id);
+            out.push(Candidate {
+                unit: Unit::Chunk(*id),
+                score: score / best * if own { 1.0 } else { FOREIGN_WEIGHT },
+            });
+        }
+    }
+    if facets.is_multi() {
+        // The facet alone: its entity's name (not the other entities') and the measure.
+        let mut query = semantic.to_string();
+        for e in &facets.entities {
+            if entity.is_none_or(|x| x.name != e.name) {
+                query = query.replace(&e.name, " ");
+            }
+        }
+        if let Some(m) = &facets.measure {
+            query.push(' ');
+            query.push_str(m);
+        }
+        let hits = ctx
+            .idx
+            .text
+            .search(TextKind::Chunk, &query, period, FACET_SEARCH * 2)?;
+        let top = hits.first().map(|h| h.1).unwrap_or(1.0).max(1e-9);
+        for (id, score) in hits {
+            if seen.contains(&id)
+                || !ctx.chunk_visible(id)
+                || !ctx.chunk_in_scope(id)
+                || ctx
+                    .cat
+                    .chunks
+                    .get(&id)
+                    .is_none_or(|m| !in_period(m.vstart, m.vend))
+            {
+                continue;
+            }
+            seen.push(id);
+            out.push(Candidate {
+                unit: Unit::Chunk(id),
+                score: 0.8 * score / top,
+            });
+            if out.len() >= FACET_SEARCH * 2 {
+                break;
+            }
+        }
+    }
+    for s in summaries {
+        let Ok(k) = TimeKey::parse(&s.node) else {
+            continue;
+        };
+        let iv = k.interval();
+        if !in_period(iv.start_key(), iv.end_key()) {
+            continue;
+        }
+        let mut text = s.text.clone();
+        for f in s.findings.iter().take(5) {
+            text.push_str("\n- ");
+            text.push_str(f);
+        }
+        out.push(Candidate {
+            unit: Unit::Whole {
+                key: format!("summary:{}", s.node),
+                header: format!("## {} — {}", s.node, s.title),
+                text,
+            },
+            score: 0.0,
+        });
+    }
+    for f in facts.iter().filter(|f| f.sources.is_empty()) {
+        if !in_period(f.valid.start_key(), f.valid.end_key()) {
+            continue;
+        }
+        out.push(Candidate {
+            unit: Unit::Whole {
+                key: format!("fact:{}", f.id),
+                header: format!("[fact {} · {}] {}", f.id, f.time, f.subject),
+                text: f.description.clone(),
+            },
+            score: f.score.max(0.0),
+        });
+    }
+    Ok(out)
+}
+
+/// Orders facts by what was asked: their retrieval score and how well their description
+/// matches the question's terms (a revenue fact before a quote about demand), best `top_k`.
+fn rerank_facts(q: &QueryTerms, mut facts: Vec<FactHit>, top_k: usize) -> Result<Vec<FactHit>> {
+    let texts: Vec<&str> = facts.iter().map(|f| f.description.as_str()).collect();
+    let lex = passages::score_texts(q, &texts);
+    let max_lex = lex.iter().copied().fold(0.0, f32::max).max(1e-6);
+    let max_s = facts.iter().map(|f| f.score).fold(0.0, f32::max).max(1e-6);
+    for (f, l) in facts.iter_mut().zip(lex) {
+        f.score = 0.5 * f.score / max_s + 0.5 * l / max_lex;
+    }
+    facts.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    facts.truncate(top_k);
+    Ok(facts)
 }
 
 fn time_label(valid: &Interval, key: Option<TimeKey>) -> String {

@@ -52,6 +52,14 @@ impl Group {
             Group::ThreeTime
         } else if lower == "qa_notime" {
             Group::NoTime
+        } else if matches!(lower.as_str(), "questions" | "qa" | "dev" | "test") {
+            // A generic file name: report under the folder's name ("news-2022").
+            let folder = path
+                .parent()
+                .and_then(|p| p.file_name())
+                .and_then(|s| s.to_str())
+                .unwrap_or(stem);
+            Group::Other(folder.to_string())
         } else {
             Group::Other(stem.to_string())
         }
@@ -87,6 +95,20 @@ pub struct Question {
     pub time: Option<TimeParam>,
     /// Whether the content-word rule applies to its evidence.
     pub paraphrased: bool,
+    /// The date the question is asked at (`now` of the query), when the set gives one.
+    pub now: Option<String>,
+    /// Multiple-choice questions: the options and the right one (scored by whether the right
+    /// option occurs in the context instead of by evidence).
+    pub choices: Option<Choices>,
+}
+
+/// The options of a multiple-choice question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choices {
+    /// The options, in order.
+    pub options: Vec<String>,
+    /// Index of the right one.
+    pub right: usize,
 }
 
 /// The questions of one file.
@@ -214,6 +236,8 @@ pub fn parse_json(text: &str, paraphrased: bool) -> Result<(Vec<Question>, usize
             evidence,
             time: None,
             paraphrased,
+            now: None,
+            choices: None,
         });
     }
     // JSON objects keep insertion order only with serde_json's `preserve_order`; sort numeric
@@ -229,15 +253,20 @@ pub fn parse_json(text: &str, paraphrased: bool) -> Result<(Vec<Question>, usize
 #[serde(deny_unknown_fields)]
 struct JsonlQuestion {
     #[serde(default)]
-    id: Option<String>,
+    id: Option<serde_json::Value>,
     question: String,
+    #[serde(default)]
     evidence: Vec<String>,
     #[serde(default)]
     time: Option<TimeParam>,
     #[serde(default)]
+    now: Option<String>,
+    #[serde(default)]
     paraphrased: Option<bool>,
     #[serde(default)]
-    #[allow(dead_code)]
+    choices: Option<Vec<String>>,
+    /// The right choice's index (multiple choice), or a free-text answer (ignored).
+    #[serde(default)]
     answer: Option<serde_json::Value>,
 }
 
@@ -256,16 +285,48 @@ pub fn parse_jsonl(text: &str, paraphrased: bool) -> Result<(Vec<Question>, usiz
             .into_iter()
             .filter(|s| !s.trim().is_empty())
             .collect();
-        if q.question.trim().is_empty() || evidence.is_empty() {
+        let choices = match (q.choices, &q.answer) {
+            (Some(options), Some(a)) => {
+                let right = a
+                    .as_u64()
+                    .map(|r| r as usize)
+                    .filter(|r| *r < options.len());
+                match right {
+                    Some(right) => Some(Choices { options, right }),
+                    None => {
+                        return Err(Error::invalid(format!(
+                            "line {}: `answer` must be the index of the right choice (0-{})",
+                            i + 1,
+                            options.len().saturating_sub(1)
+                        )));
+                    }
+                }
+            }
+            (Some(_), None) => {
+                return Err(Error::invalid(format!(
+                    "line {}: `choices` needs `answer`, the index of the right choice",
+                    i + 1
+                )));
+            }
+            _ => None,
+        };
+        if q.question.trim().is_empty() || (evidence.is_empty() && choices.is_none()) {
             skipped += 1;
             continue;
         }
+        let id = match q.id {
+            Some(serde_json::Value::String(s)) => s,
+            Some(v) => v.to_string(),
+            None => (i + 1).to_string(),
+        };
         out.push(Question {
-            id: q.id.unwrap_or_else(|| (i + 1).to_string()),
+            id,
             question: q.question.trim().to_string(),
             evidence,
             time: q.time,
             paraphrased: q.paraphrased.unwrap_or(paraphrased),
+            now: q.now,
+            choices,
         });
     }
     Ok((out, skipped))
@@ -347,6 +408,32 @@ mod tests {
         assert!(qs[1].paraphrased);
         let err = parse_jsonl("{\"question\": 1}\n", false).unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn multiple_choice_format() {
+        let text = concat!(
+            r#"{"question": "Which show?", "now": "2022-06-16", "choices": ["A", "Squid Game"], "answer": 1}"#,
+            "\n"
+        );
+        let (qs, skipped) = parse_jsonl(text, false).unwrap();
+        assert_eq!((qs.len(), skipped), (1, 0));
+        assert_eq!(qs[0].now.as_deref(), Some("2022-06-16"));
+        let c = qs[0].choices.as_ref().unwrap();
+        assert_eq!(
+            (c.options[c.right].as_str(), c.options.len()),
+            ("Squid Game", 2)
+        );
+        for bad in [
+            r#"{"question": "q", "choices": ["a"], "answer": 3}"#,
+            r#"{"question": "q", "choices": ["a"]}"#,
+        ] {
+            assert!(parse_jsonl(bad, false).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Group::of_file(Path::new("/data/news-2022/questions.jsonl")).label(),
+            "news-2022"
+        );
     }
 
     #[test]

@@ -281,6 +281,51 @@ impl Context {
     }
 }
 
+/// Lower-cases `text` and turns every run of characters other than letters and digits into one
+/// space, with a space at both ends (the news set's normalisation; the spaces make a substring
+/// test a whole-word test).
+pub fn normalise_alnum(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(' ');
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+    out
+}
+
+/// Multiple choice: whether the right option occurs in the context cut to `budget` characters
+/// (as whole words, after [`normalise_alnum`]), and whether it occurs before every wrong option
+/// that occurs ("first right").
+pub fn choice_at(context: &str, budget: usize, options: &[String], right: usize) -> (bool, bool) {
+    let ctx = normalise_alnum(cut_chars(context, budget));
+    let pos: Vec<Option<usize>> = options
+        .iter()
+        .map(|o| {
+            let o = normalise_alnum(o);
+            if o.trim().is_empty() {
+                None
+            } else {
+                ctx.find(&o)
+            }
+        })
+        .collect();
+    let Some(Some(at)) = pos.get(right).copied() else {
+        return (false, false);
+    };
+    let first = pos
+        .iter()
+        .enumerate()
+        .all(|(i, p)| i == right || p.is_none_or(|p| p > at));
+    (true, first)
+}
+
 /// A question's recall: the share of its evidence found in `ctx` (0 when it has none).
 pub fn recall(evidence: &[Evidence], ctx: &Context, paraphrased: bool) -> f64 {
     if evidence.is_empty() {
@@ -309,6 +354,31 @@ pub fn recall_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn choices_are_whole_words_and_first_right_is_ordered() {
+        let opts: Vec<String> = ["Europe", "Asia", "5", "Squid Game"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let ctx = "The EU (Europe) will require it; Asia may follow. In 2015 there were 55.";
+        assert_eq!(choice_at(ctx, 1000, &opts, 0), (true, true));
+        assert_eq!(choice_at(ctx, 1000, &opts, 1), (true, false));
+        assert_eq!(
+            choice_at(ctx, 1000, &opts, 2),
+            (false, false),
+            "5 is not in 2015 or 55"
+        );
+        assert_eq!(
+            choice_at("the “Squid-Game” season", 1000, &opts, 3),
+            (true, true)
+        );
+        assert_eq!(
+            choice_at(ctx, 10, &opts, 0),
+            (false, false),
+            "cut before it"
+        );
+    }
 
     fn found(evidence: &str, context: &str, budget: usize, paraphrased: bool) -> bool {
         Evidence::new(evidence).found_in(&Context::new(context, budget), paraphrased)

@@ -118,8 +118,12 @@ pub struct BaselineBuild {
 /// One question's result for one system.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
-    /// Recall at each budget (same order as the budgets).
+    /// Recall at each budget (same order as the budgets); for a multiple-choice question, 1
+    /// when the right choice is in the context, else 0.
     pub recall: Vec<f64>,
+    /// Multiple choice only: 1 when the right choice occurs before every wrong one that occurs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_right: Option<Vec<f64>>,
     /// Latency of the query at the largest budget (milliseconds).
     pub ms: f64,
     /// The error, when the query failed (its recall is then 0).
@@ -279,21 +283,32 @@ pub fn build_baseline(dir: &Path, texts: &[String]) -> Result<(Bm25Baseline, Bas
     Ok((b, timing))
 }
 
+/// Recall per budget, and for multiple choice the first-right score per budget. One context
+/// cut to every budget, or one context per budget.
 fn score(
+    q: &Question,
     evidence: &[Evidence],
-    paraphrased: bool,
     budgets: &[usize],
     contexts: &[String],
-) -> Vec<f64> {
-    // One context cut to every budget, or one context per budget.
-    budgets
+) -> (Vec<f64>, Option<Vec<f64>>) {
+    let ctx = |i: usize| contexts.get(i).unwrap_or(&contexts[0]);
+    if let Some(c) = &q.choices {
+        let (right, first): (Vec<f64>, Vec<f64>) = budgets
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| {
+                let (r, f) = metric::choice_at(ctx(i), b, &c.options, c.right);
+                (f64::from(u8::from(r)), f64::from(u8::from(f)))
+            })
+            .unzip();
+        return (right, Some(first));
+    }
+    let recall = budgets
         .iter()
         .enumerate()
-        .map(|(i, &b)| {
-            let ctx = contexts.get(i).unwrap_or(&contexts[0]);
-            metric::recall(evidence, &metric::Context::new(ctx, b), paraphrased)
-        })
-        .collect()
+        .map(|(i, &b)| metric::recall(evidence, &metric::Context::new(ctx(i), b), q.paraphrased))
+        .collect();
+    (recall, None)
 }
 
 fn timed(f: impl FnOnce() -> Result<String>) -> (Result<String>, f64) {
@@ -331,18 +346,198 @@ fn outcome(
             }
         }
     }
-    let recall = if error.is_some() {
-        vec![0.0; budgets.len()]
+    let (recall, first_right) = if error.is_some() {
+        (
+            vec![0.0; budgets.len()],
+            q.choices.as_ref().map(|_| vec![0.0; budgets.len()]),
+        )
     } else {
-        score(evidence, q.paraphrased, budgets, &contexts)
+        score(q, evidence, budgets, &contexts)
     };
-    Outcome { recall, ms, error }
+    Outcome {
+        recall,
+        first_right,
+        ms,
+        error,
+    }
+}
+
+/// What the questions are asked of: the engine in this process, or a running `chronorag serve`
+/// over HTTP. Both answer with the same engine code; [`HttpTarget`] measures the path RAG
+/// applications call, with its defaults.
+pub trait Target {
+    /// Fails early (not once per question) when the namespace is missing.
+    fn check(&self, namespace: &str) -> Result<()>;
+    /// The context for one request.
+    fn context(&self, namespace: &str, req: &QueryRequest) -> Result<String>;
+}
+
+impl Target for Engine {
+    fn check(&self, namespace: &str) -> Result<()> {
+        self.namespace(namespace).map(|_| ())
+    }
+
+    fn context(&self, namespace: &str, req: &QueryRequest) -> Result<String> {
+        self.query(namespace, req).map(|r| r.context)
+    }
+}
+
+/// A `chronorag serve` at a base URL, with an optional API key.
+pub struct HttpTarget {
+    base: String,
+    key: Option<String>,
+    agent: ureq::Agent,
+}
+
+impl HttpTarget {
+    /// A target at `base` (`http://127.0.0.1:7070`).
+    pub fn new(base: &str, key: Option<String>) -> Self {
+        HttpTarget {
+            base: base.trim_end_matches('/').to_string(),
+            key,
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(std::time::Duration::from_secs(300)))
+                .build()
+                .into(),
+        }
+    }
+
+    /// Sends a request with an optional JSON body; returns the JSON answer or the API's error.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        let url = format!("{}{path}", self.base);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(k) = &self.key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        let sent = match body {
+            Some(b) => self.agent.run(
+                req.header("Content-Type", "application/json")
+                    .body(b.to_string())
+                    .map_err(|e| Error::invalid(e.to_string()))?,
+            ),
+            None => self
+                .agent
+                .run(req.body(()).map_err(|e| Error::invalid(e.to_string()))?),
+        }
+        .map_err(|e| Error::Unavailable(format!("{method} {url}: {e}")))?;
+        let status = sent.status().as_u16();
+        let text = sent
+            .into_body()
+            .read_to_string()
+            .map_err(|e| Error::Unavailable(format!("{method} {url}: {e}")))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        match status {
+            200..=299 => Ok(json),
+            404 => Err(Error::NotFound(format!("{method} {url}: {text}"))),
+            _ => Err(Error::Unavailable(format!(
+                "{method} {url}: {status} {text}"
+            ))),
+        }
+    }
+
+    fn ns_path(namespace: &str) -> String {
+        format!("/v1/namespaces/{namespace}")
+    }
+
+    /// Documents in the namespace (0 when it does not exist).
+    pub fn documents(&self, namespace: &str) -> Result<u64> {
+        match self.call("GET", &Self::ns_path(namespace), None) {
+            Ok(v) => Ok(v["stats"]["documents"].as_u64().unwrap_or(0)),
+            Err(Error::NotFound(_)) => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Ingests documents in batches of [`INGEST_BATCH`] (`POST …/documents`), then asks the
+    /// server to bring its summaries up to date (`POST …/summarize`, what its background worker
+    /// does after writes) so that questions see the state `serve` settles in. Timed.
+    pub fn ingest(
+        &self,
+        namespace: &str,
+        docs: &[PreparedDocument],
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<IngestTiming> {
+        let total: usize = docs.iter().map(|d| d.input.text.len()).sum();
+        let started = Instant::now();
+        let mut timing = IngestTiming::default();
+        let mut done = 0;
+        for batch in docs.chunks(INGEST_BATCH) {
+            let body = serde_json::json!({
+                "documents": batch.iter().map(|d| &d.input).collect::<Vec<_>>()
+            });
+            let r = self.call(
+                "POST",
+                &format!("{}/documents", Self::ns_path(namespace)),
+                Some(&body),
+            )?;
+            timing.documents += r["documents"].as_u64().unwrap_or(0);
+            timing.chunks += r["chunks"].as_u64().unwrap_or(0);
+            timing.facts += r["facts"].as_u64().unwrap_or(0);
+            timing.entities += r["entities"].as_u64().unwrap_or(0);
+            done += batch.iter().map(|d| d.input.text.len()).sum::<usize>();
+            timing.bytes = done as u64;
+            progress(Progress {
+                phase: "ingest over HTTP (bytes)",
+                done,
+                total,
+            });
+        }
+        self.settle(namespace)?;
+        timing.seconds = started.elapsed().as_secs_f64();
+        timing.mb_per_s = timing.bytes as f64 / 1e6 / timing.seconds.max(1e-9);
+        Ok(timing)
+    }
+
+    /// Brings the namespace's summaries up to date.
+    pub fn settle(&self, namespace: &str) -> Result<()> {
+        self.call(
+            "POST",
+            &format!("{}/summarize", Self::ns_path(namespace)),
+            Some(&serde_json::json!({})),
+        )
+        .map(|_| ())
+    }
+}
+
+impl Target for HttpTarget {
+    fn check(&self, namespace: &str) -> Result<()> {
+        self.call("GET", &Self::ns_path(namespace), None)
+            .map(|_| ())
+    }
+
+    fn context(&self, namespace: &str, req: &QueryRequest) -> Result<String> {
+        let body = serde_json::to_value(req).map_err(|e| Error::invalid(e.to_string()))?;
+        let r = self.call(
+            "POST",
+            &format!("{}/query", Self::ns_path(namespace)),
+            Some(&body),
+        )?;
+        r["context"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| Error::Unavailable(format!("the answer has no context: {r}")))
+    }
+}
+
+/// Brings a namespace's summaries up to date, as `serve`'s background worker does after every
+/// write, so that an in-process evaluation answers from the same state as `serve`.
+pub fn settle(engine: &Engine, namespace: &str) -> Result<f64> {
+    let started = Instant::now();
+    engine.summarize(namespace)?;
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// Asks every question of `sets` (at most `opts.limit` per file) of ChronoRAG and, when given,
 /// of the baseline, and scores the contexts. Returns one result per question, in order.
 pub fn run(
-    engine: &Engine,
+    target: &dyn Target,
     sets: &[QuestionSet],
     baseline: Option<&Bm25Baseline>,
     opts: &EvalOptions,
@@ -354,8 +549,7 @@ pub fn run(
     if !opts.budgets.is_sorted() {
         return Err(Error::invalid("budgets must be in ascending order"));
     }
-    // Fail early (not once per question) when the namespace is missing.
-    engine.namespace(&opts.namespace)?;
+    target.check(&opts.namespace)?;
     let picked: Vec<(&QuestionSet, &Question)> = sets
         .iter()
         .flat_map(|s| {
@@ -377,11 +571,12 @@ pub fn run(
                 let req = QueryRequest {
                     query: q.question.clone(),
                     time: q.time.clone(),
+                    now: q.now.clone(),
                     mode: opts.mode,
                     budget_chars: Some(budget),
                     ..QueryRequest::default()
                 };
-                engine.query(&opts.namespace, &req).map(|r| r.context)
+                target.context(&opts.namespace, &req)
             },
             opts.per_budget,
         );

@@ -122,6 +122,30 @@ pub fn scores(outcomes: &[&Outcome], budgets: &[usize]) -> Scores {
     }
 }
 
+/// A multiple-choice row scored by "first right" instead of "right choice in context".
+fn first_right_row(name: &str, results: &[&QuestionResult], budgets: &[usize]) -> Option<Row> {
+    let swap = |o: &Outcome| -> Option<Outcome> {
+        Some(Outcome {
+            recall: o.first_right.clone()?,
+            ..o.clone()
+        })
+    };
+    let ours: Vec<Outcome> = results.iter().filter_map(|r| swap(&r.chronorag)).collect();
+    if ours.is_empty() {
+        return None;
+    }
+    let theirs: Vec<Outcome> = results
+        .iter()
+        .filter_map(|r| r.baseline.as_ref().and_then(swap))
+        .collect();
+    Some(Row {
+        name: format!("{name} (first right)"),
+        questions: ours.len(),
+        chronorag: scores(&ours.iter().collect::<Vec<_>>(), budgets),
+        baseline: (!theirs.is_empty()).then(|| scores(&theirs.iter().collect::<Vec<_>>(), budgets)),
+    })
+}
+
 fn row(name: &str, results: &[&QuestionResult], budgets: &[usize]) -> Row {
     let ours: Vec<&Outcome> = results.iter().map(|r| &r.chronorag).collect();
     let theirs: Vec<&Outcome> = results.iter().filter_map(|r| r.baseline.as_ref()).collect();
@@ -148,6 +172,7 @@ pub fn rows(
         let rs: Vec<&QuestionResult> = results.iter().filter(|r| r.group == g.label()).collect();
         if !rs.is_empty() {
             by_group.push(row(g.label(), &rs, budgets));
+            by_group.extend(first_right_row(g.label(), &rs, budgets));
         }
     }
     if !results.is_empty() {
@@ -225,6 +250,7 @@ mod tests {
     fn outcome(recall: [f64; 2], ms: f64) -> Outcome {
         Outcome {
             recall: recall.to_vec(),
+            first_right: None,
             ms,
             error: None,
         }
@@ -252,6 +278,8 @@ mod tests {
                 evidence: vec!["e".into()],
                 time: None,
                 paraphrased: false,
+                now: None,
+                choices: None,
             }],
             skipped: 0,
         }

@@ -78,6 +78,10 @@ pub struct DocMeta {
     pub title: Option<String>,
     /// Time label (`2019`, `2024-Q3`) for citations.
     pub time_label: Option<String>,
+    /// Document time as day keys (`i32::MIN..i32::MAX` when undated).
+    pub vstart: i32,
+    /// End (exclusive).
+    pub vend: i32,
     /// Active in the current state.
     pub active: bool,
     /// The transaction that wrote the current version.
@@ -262,6 +266,8 @@ impl Catalog {
                 external_id: d.external_id.clone(),
                 title: d.title.clone(),
                 time_label: d.time.map(|t| t.to_string()),
+                vstart: d.time.map_or(i32::MIN, |t| t.interval().start_key()),
+                vend: d.time.map_or(i32::MAX, |t| t.interval().end_key()),
                 active: d.status == Status::Active,
                 updated_tx: d.updated_tx,
             },
@@ -304,6 +310,24 @@ impl Catalog {
             .map(|(_, c)| c.vend)
             .max()
             .or(self.latest_fact_end)
+    }
+
+    /// The days the dated documents visible at a snapshot cover, `[first start, last end)` as
+    /// day keys: what open ranges ("before 2025", "each quarter after 2023") are bounded by, and
+    /// where the default "now" is. `visible` decides a document's visibility (a retracted or
+    /// rolled-back document does not count). One pass over the documents.
+    pub fn data_bounds(&self, visible: &dyn Fn(DocId, &DocMeta) -> bool) -> Option<(i32, i32)> {
+        let mut out: Option<(i32, i32)> = None;
+        for (id, d) in self.docs.iter() {
+            if d.vstart == i32::MIN || d.vend == i32::MAX || !visible(id, d) {
+                continue;
+            }
+            out = Some(match out {
+                None => (d.vstart, d.vend),
+                Some((a, b)) => (a.min(d.vstart), b.max(d.vend)),
+            });
+        }
+        out
     }
 
     /// Number of entity-to-entity edges.

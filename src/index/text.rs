@@ -261,6 +261,46 @@ impl TextIndex {
         Ok(out)
     }
 
+    /// The analyser of the text field (lower-casing, stemming), to tokenise passages with the
+    /// index's own vocabulary.
+    pub fn analyzer(&self) -> Result<tantivy::tokenizer::TextAnalyzer> {
+        self.index.tokenizer_for_field(self.f.text).map_err(err)
+    }
+
+    /// Every analysed term of `text` in order (stop words kept) with its byte offset.
+    pub fn tokens_with(
+        analyzer: &mut tantivy::tokenizer::TextAnalyzer,
+        text: &str,
+        out: &mut Vec<(String, usize)>,
+    ) {
+        let mut stream = analyzer.token_stream(text);
+        while stream.advance() {
+            let t = stream.token();
+            out.push((t.text.clone(), t.offset_from));
+        }
+    }
+
+    /// BM25's inverse document frequency of each analysed term over every record of the
+    /// namespace (chunks, facts and summaries), as tantivy computes it.
+    pub fn idf(&self, terms: &[String]) -> Result<Vec<f32>> {
+        let searcher = self.reader.searcher();
+        let n = searcher.num_docs().max(1) as f32;
+        terms
+            .iter()
+            .map(|t| {
+                let df = searcher
+                    .doc_freq(&Term::from_field_text(self.f.text, t))
+                    .map_err(err)? as f32;
+                Ok((1.0 + (n - df + 0.5) / (df + 0.5)).ln())
+            })
+            .collect()
+    }
+
+    /// Whether `term` is a stop word of the query analyser.
+    pub fn is_stop(term: &str) -> bool {
+        STOP.contains(&term)
+    }
+
     /// BM25 search over one kind, restricted to records whose time overlaps `within`.
     /// Returns `(id, score)`, best first.
     pub fn search(

@@ -125,6 +125,37 @@ pub fn normalize_name(s: &str) -> String {
     words.join(" ")
 }
 
+/// Whether `text` mentions any of `names` as whole words, ignoring case; each name is looked
+/// for as written and in its normalised form, so "Velora Inc." is also found as "Velora".
+pub fn mentions_name(text: &str, names: &[String]) -> bool {
+    let lower = text.to_lowercase();
+    let found = |n: &str| {
+        if n.is_empty() {
+            return false;
+        }
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(n) {
+            let (s, e) = (from + i, from + i + n.len());
+            let before = lower[..s]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric());
+            let after = lower[e..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric());
+            if before && after {
+                return true;
+            }
+            from = s + n.chars().next().map_or(1, char::len_utf8);
+        }
+        false
+    };
+    names
+        .iter()
+        .any(|n| found(n.trim().to_lowercase().as_str()) || found(&normalize_name(n)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize_name;

@@ -18,7 +18,7 @@ mod tx;
 pub use audit::AuditEntry;
 pub use conflict::Conflict;
 pub use document::{Chunk, DocTimeOrigin, Document};
-pub use entity::{Entity, EntityKind, normalize_name};
+pub use entity::{Entity, EntityKind, mentions_name, normalize_name};
 pub use fact::{Fact, FactObject, FactOrigin, normalize_text};
 pub use summary::{Finding, Summary, TimeNode};
 pub use tx::{Change, Counts, Tx, TxKind};

@@ -1,19 +1,42 @@
-//! Context assembly: one text for an LLM prompt, most relevant first, within a character
-//! budget, every passage cited `[document id · time]`.
+//! Context assembly: one text for an LLM prompt, most relevant first, within a character budget,
+//! every passage cited `[document id · time] title`.
 //!
-//! Layout: for abstract questions the summaries of the periods come first; then up to a tenth
-//! of the budget of key facts (one line each, cited); then the best chunks, whole where they fit
-//! and cut at a sentence boundary where the budget ends.
+//! **Coverage first.** Passages come in one ranked list per facet (entity × period); the packer
+//! takes every facet's best passage, then every facet's second, and so on, so a comparison of
+//! three companies or four quarters never spends its budget on one of them. A passage already
+//! placed (the same text serving two facets) is not repeated. The last passage that does not
+//! fit is cut at a sentence (or word) boundary, or left out when less than a useful piece would
+//! remain.
+//!
+//! **Budget-stable.** Nothing here depends on the budget except where packing stops, so the
+//! context asked at a budget B starts like the context asked at 4B.
 
-use super::{ChunkHit, FactHit, SummaryHit};
+/// One block to place: its identity (to skip repeats) and its rendered text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    /// What the block is: `(document, start, end)` ranges of two blocks of the same document
+    /// that overlap are the same evidence; `(u64::MAX, n, n)` for other units.
+    pub span: (u64, usize, usize),
+    /// Header line and text, without the trailing blank line.
+    pub text: String,
+}
 
-/// Share of the budget the key-facts block may take (single-period questions; comparisons need
-/// the room for passages from each period).
-pub const FACTS_SHARE: f64 = 0.1;
-/// Share of the budget summaries may take.
-const SUMMARY_SHARE: f64 = 0.35;
+/// The packed context and how many blocks each facet got.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Packed {
+    /// The context.
+    pub text: String,
+    /// Blocks placed per facet (same order as the input lists).
+    pub per_facet: Vec<usize>,
+    /// Which blocks were placed: `(facet, index in its list)`, in context order.
+    pub placed: Vec<(usize, usize)>,
+}
 
-fn cite(document: &str, time: Option<&str>) -> String {
+/// Smallest piece of a cut passage worth keeping (characters).
+const MIN_PIECE: usize = 200;
+
+/// Formats a citation: `[document · time]`.
+pub fn cite(document: &str, time: Option<&str>) -> String {
     match time {
         Some(t) => format!("[{document} · {t}]"),
         None => format!("[{document}]"),
@@ -50,74 +73,52 @@ fn push_bounded(out: &mut String, text: &str, budget: usize, min_piece: usize) -
     false
 }
 
-/// Builds the context.
-pub fn assemble(
-    summaries: &[SummaryHit],
-    facts: &[FactHit],
-    chunks: &[ChunkHit],
-    budget: usize,
-    facts_share: f64,
-) -> String {
-    let mut out = String::with_capacity(budget.min(1 << 20));
-    if !summaries.is_empty() {
-        let limit = ((budget as f64) * SUMMARY_SHARE) as usize;
-        for s in summaries {
-            let mut block = format!("## {} — {}\n{}\n", s.node, s.title, s.text);
-            for f in s.findings.iter().take(5) {
-                block.push_str("- ");
-                block.push_str(f);
-                block.push('\n');
-            }
-            block.push('\n');
-            if !push_bounded(&mut out, &block, limit, 120) {
+fn overlaps(a: (u64, usize, usize), b: (u64, usize, usize)) -> bool {
+    a.0 == b.0 && (a == b || (a.0 != u64::MAX && a.1 < b.2 && b.1 < a.2))
+}
+
+/// Packs the facets' ranked blocks round robin within `budget` characters.
+pub fn pack(facets: &[Vec<Block>], budget: usize) -> Packed {
+    let mut out = Packed {
+        text: String::with_capacity(budget.min(1 << 20)),
+        per_facet: vec![0; facets.len()],
+        placed: Vec::new(),
+    };
+    let mut next = vec![0usize; facets.len()];
+    let mut spans: Vec<(u64, usize, usize)> = Vec::new();
+    'rounds: loop {
+        let mut any = false;
+        for (f, list) in facets.iter().enumerate() {
+            // This facet's next block that is not a repeat.
+            while let Some(b) = list.get(next[f]) {
+                next[f] += 1;
+                if spans.iter().any(|s| overlaps(*s, b.span)) {
+                    continue;
+                }
+                any = true;
+                let block = format!("{}\n\n", b.text.trim_end());
+                let whole = push_bounded(&mut out.text, &block, budget, MIN_PIECE);
+                if whole || out.text.ends_with("…\n\n") {
+                    spans.push(b.span);
+                    out.per_facet[f] += 1;
+                    out.placed.push((f, next[f] - 1));
+                }
+                if !whole {
+                    break 'rounds;
+                }
                 break;
             }
         }
-    }
-    if !facts.is_empty() {
-        let limit = out.len() + ((budget as f64) * facts_share) as usize;
-        let mut block = String::from("Key facts:\n");
-        let mut n = 0;
-        for f in facts {
-            let src = f.sources.first();
-            let line = format!(
-                "- {} {} ({})\n",
-                f.description,
-                cite(
-                    src.map(|s| s.document.as_str()).unwrap_or("manual"),
-                    Some(&f.time)
-                ),
-                f.subject
-            );
-            if out.len() + block.len() + line.len() > limit.min(budget) {
-                break;
-            }
-            block.push_str(&line);
-            n += 1;
-        }
-        if n > 0 {
-            block.push('\n');
-            out.push_str(&block);
-        }
-    }
-    for c in chunks {
-        let header = cite(&c.document, c.time.as_deref());
-        let title = c
-            .title
-            .as_deref()
-            .map(|t| format!(" {t}"))
-            .unwrap_or_default();
-        let passage = format!("{header}{title}\n{}\n\n", c.text.trim());
-        if !push_bounded(&mut out, &passage, budget, 200) {
+        if !any {
             break;
         }
     }
-    if out.len() > budget {
+    if out.text.len() > budget {
         let mut cut = budget;
-        while !out.is_char_boundary(cut) {
+        while !out.text.is_char_boundary(cut) {
             cut -= 1;
         }
-        out.truncate(cut);
+        out.text.truncate(cut);
     }
     out
 }
@@ -125,82 +126,71 @@ pub fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::TimeKey;
 
-    fn chunk(id: u64, text: &str) -> ChunkHit {
-        ChunkHit {
-            id,
-            document: format!("doc-{id}"),
-            title: Some("Report".into()),
-            time: Some("2019".into()),
-            text: text.into(),
-            score: 1.0,
+    fn block(doc: u64, start: usize, text: &str) -> Block {
+        Block {
+            span: (doc, start, start + text.len()),
+            text: format!("[doc-{doc} · 2019] Report\n{text}"),
         }
     }
 
     #[test]
     fn stays_within_budget_and_cites_every_passage() {
-        let chunks: Vec<ChunkHit> = (0..20)
+        let blocks: Vec<Block> = (0..20)
             .map(|i| {
-                chunk(
+                block(
                     i,
+                    0,
                     &format!("Sentence one of chunk {i}. Sentence two is a bit longer than one. ")
                         .repeat(5),
                 )
             })
             .collect();
         for budget in [300, 1000, 4000, 8000] {
-            let ctx = assemble(&[], &[], &chunks, budget, FACTS_SHARE);
-            assert!(ctx.len() <= budget, "{} > {budget}", ctx.len());
-            assert!(ctx.starts_with("[doc-0 · 2019] Report"));
-            for block in ctx.split("\n\n").filter(|b| !b.trim().is_empty()) {
-                assert!(block.trim_start().starts_with("[doc-"), "uncited: {block}");
+            let p = pack(std::slice::from_ref(&blocks), budget);
+            assert!(p.text.len() <= budget, "{} > {budget}", p.text.len());
+            assert!(p.text.starts_with("[doc-0 · 2019] Report"));
+            for b in p.text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+                assert!(b.trim_start().starts_with("[doc-"), "uncited: {b}");
             }
         }
     }
 
     #[test]
-    fn a_cut_summary_is_set_apart_from_the_next_passage() {
-        let s = SummaryHit {
-            node: "2023".into(),
-            title: "Acme in 2023".into(),
-            text: "Acme grew revenue every quarter of the year. ".repeat(40),
-            findings: vec![],
-            reflects_tx: 1,
-        };
-        let ctx = assemble(&[s], &[], &[chunk(1, "Body text.")], 2000, FACTS_SHARE);
-        assert!(ctx.starts_with("## 2023 — Acme in 2023\n"), "{ctx}");
-        assert!(
-            ctx.contains("…\n\n[doc-1 · 2019] Report\nBody text."),
-            "{ctx}"
+    fn every_facet_gets_its_best_block_before_any_gets_a_second() {
+        let a: Vec<Block> = (0..5)
+            .map(|i| block(1, i * 100, &format!("A{i} text.")))
+            .collect();
+        let b: Vec<Block> = (0..5)
+            .map(|i| block(2, i * 100, &format!("B{i} text.")))
+            .collect();
+        let c: Vec<Block> = vec![block(3, 0, "C0 text.")];
+        let p = pack(&[a, b, c], 10_000);
+        let order: Vec<&str> = p
+            .text
+            .split("\n\n")
+            .filter_map(|b| b.lines().nth(1))
+            .collect();
+        assert_eq!(
+            &order[..4],
+            ["A0 text.", "B0 text.", "C0 text.", "A1 text."]
         );
-        assert!(ctx.len() <= 2000);
+        assert_eq!(p.per_facet, vec![5, 5, 1]);
     }
 
     #[test]
-    fn facts_come_first_and_take_a_bounded_share() {
-        let k = TimeKey::parse("2019").unwrap();
-        let facts: Vec<FactHit> = (0..50)
-            .map(|i| FactHit {
-                id: i,
-                subject: "Audi".into(),
-                object: String::new(),
-                description: format!("Audi did thing number {i} in 2019."),
-                valid: k.interval(),
-                time: "2019".into(),
-                confidence: 0.8,
-                score: 1.0,
-                sources: vec![super::super::SourceRef {
-                    document: "r2019".into(),
-                    chunk: 1,
-                    time: Some("2019".into()),
-                }],
-            })
-            .collect();
-        let ctx = assemble(&[], &facts, &[chunk(1, "Body text.")], 2000, 0.2);
-        assert!(ctx.starts_with("Key facts:\n- Audi did thing number 0"));
-        let facts_part = ctx.split("\n\n").next().unwrap();
-        assert!(facts_part.len() <= 420, "{}", facts_part.len());
-        assert!(ctx.contains("[doc-1 · 2019] Report\nBody text."));
+    fn repeats_are_skipped_and_a_smaller_budget_is_a_prefix() {
+        let shared = block(7, 0, "Shared passage about both.");
+        let a = vec![shared.clone(), block(1, 0, "Only A.")];
+        let b = vec![shared, block(2, 0, "Only B.")];
+        let p = pack(&[a.clone(), b.clone()], 10_000);
+        assert_eq!(p.text.matches("Shared passage").count(), 1);
+        assert_eq!(p.per_facet, vec![2, 1]);
+        let big = pack(&[a.clone(), b.clone()], 4_000).text;
+        for budget in [40, 60, 90, 120] {
+            let small = pack(&[a.clone(), b.clone()], budget).text;
+            let whole: Vec<&str> = small.split("\n\n").filter(|s| !s.ends_with('…')).collect();
+            assert!(big.starts_with(&whole.join("\n\n")), "{budget}: {small:?}");
+        }
     }
 }

@@ -7,6 +7,8 @@
 
 pub mod answer;
 pub mod context;
+pub mod facets;
+pub mod passages;
 pub mod plan;
 pub mod retrieve;
 
@@ -109,6 +111,29 @@ pub struct ChunkHit {
     pub score: f32,
 }
 
+/// A passage of the context, in context order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PassageHit {
+    /// User-facing document id (chunk passages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    /// The chunk the passage was cut around.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<u64>,
+    /// `summary:<node>` or `fact:<id>` for passages that are not cut from a document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Document time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// The facet it was sought for (index into `plan.facets.facets`).
+    pub facet: usize,
+    /// Its score (sentence match relative to the best + λ · chunk prior).
+    pub score: f32,
+    /// The text as placed in the context (the last passage may be cut).
+    pub text: String,
+}
+
 /// A time-node summary in a result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryHit {
@@ -157,6 +182,8 @@ pub struct QueryResult {
     pub chunks: Vec<ChunkHit>,
     /// Summaries of the time nodes in scope (abstract questions).
     pub summaries: Vec<SummaryHit>,
+    /// The passages of the context, in context order.
+    pub passages: Vec<PassageHit>,
     /// The assembled context, most relevant first, within the budget, every passage cited.
     pub context: String,
     /// Per-stage timings and candidates (with `explain`).

@@ -113,6 +113,9 @@ pub struct Plan {
     /// The time scope, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_scope: Option<TimeScope>,
+    /// The parts of the question (entities of a list × periods, the measure), and whether each
+    /// got evidence in the context.
+    pub facets: super::facets::FacetPlan,
     /// The reference date relative expressions were resolved against.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub now: Option<String>,
@@ -247,8 +250,22 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
         "over",
     ];
     let mut spans = find_times(q, now);
-    if !spans.iter().any(|s| s.kind == SpanKind::Explicit) {
-        spans.extend(bare_years(q, &spans));
+    let explicit = spans.iter().any(|s| s.kind == SpanKind::Explicit);
+    // Years used as adjectives name a period too ("the 2019 report"); beside another explicit
+    // time only those before a capitalised word count ("for 2013 …, as stated in Audi's 2012
+    // Corporate Responsibility Report").
+    let extra: Vec<TimeSpan> = bare_years(q, &spans)
+        .into_iter()
+        .filter(|s| {
+            let next = q[s.end..].trim_start_matches([',', ' ']);
+            let next = next.strip_prefix("and ").unwrap_or(next);
+            !explicit
+                || next.chars().next().is_some_and(char::is_uppercase)
+                || (next.len() >= 4 && next.as_bytes()[..4].iter().all(u8::is_ascii_digit))
+        })
+        .collect();
+    if !extra.is_empty() {
+        spans.extend(extra);
         spans.sort_by_key(|s| s.start);
     }
     let mut semantic = String::with_capacity(q.len());
@@ -330,6 +347,32 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
     (Some(scope), semantic)
 }
 
+/// Days before `now` that a question naming no period is taken to be about (soft).
+pub const RECENT_DAYS: u64 = 30;
+
+/// The soft scope of a question asked at `now` that names no period: the [`RECENT_DAYS`] up to
+/// the end of `now`.
+pub fn recent_scope(now: &TimeKey) -> TimeScope {
+    let end = now.end();
+    let start = end
+        .checked_sub_days(chrono::Days::new(RECENT_DAYS))
+        .unwrap_or(end);
+    let interval = Interval::new(Some(start), Some(end)).unwrap_or_else(|_| now.interval());
+    TimeScope {
+        intervals: vec![interval],
+        keys: vec![],
+        granularity: Granularity::Day,
+        relation: Relation::Between,
+        hard: false,
+        source: "now".into(),
+        text: format!("the {RECENT_DAYS} days up to {now}"),
+        reason: format!(
+            "the question names no period and is asked at {now}: recent evidence ranks higher \
+             without excluding older background (soft scope)"
+        ),
+    }
+}
+
 /// Years written as adjectives ("the 2019 report", "Audi's 2021 targets"): in a question they
 /// name the period asked about, even without a preposition. Only whole 4-digit tokens in
 /// 1900–2100 that do not overlap another time expression count.
@@ -338,10 +381,16 @@ fn bare_years(q: &str, taken: &[TimeSpan]) -> Vec<TimeSpan> {
     let b = q.as_bytes();
     let mut i = 0;
     while i + 4 <= b.len() {
+        // "2021,2022 and 2023": a comma straight before another year separates a list.
+        let list_comma = b.get(i + 4) == Some(&b',')
+            && b.len() >= i + 9
+            && b[i + 5..i + 9].iter().all(u8::is_ascii_digit)
+            && b.get(i + 9).is_none_or(|c| !c.is_ascii_digit());
         let is_tok = b[i..i + 4].iter().all(u8::is_ascii_digit)
             && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
-            && b.get(i + 4)
-                .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b',');
+            && (list_comma
+                || b.get(i + 4)
+                    .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b','));
         if is_tok
             && let Ok(y) = q[i..i + 4].parse::<i32>()
             && (1900..=2100).contains(&y)
@@ -504,6 +553,25 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(scope_from_param(&p, None), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn year_lists_glued_by_commas_are_periods() {
+        for q in [
+            "What were the total revenues of the Audi Group in 2021,2022 and 2023?",
+            "What were the operating profit for the Audi Group in 2022,2019 and 2017?",
+        ] {
+            let (s, _) = scope_from_question(q, None);
+            assert_eq!(s.unwrap().intervals.len(), 3, "{q}");
+        }
+        let (s, _) = scope_from_question(
+            "When will the main key figures for 2013 be revised, as mentioned in Audi Group's \
+             2012 Corporate Responsibility Report?",
+            None,
+        );
+        assert_eq!(s.unwrap().intervals.len(), 2);
+        let (s, _) = scope_from_question("How many of the 2,019 employees left in 2020?", None);
+        assert_eq!(s.unwrap().intervals, vec![k("2020").interval()]);
     }
 
     #[test]

@@ -143,7 +143,7 @@ fn the_http_walkthrough_runs_as_written() {
         r#""document_ids":["acme-2023-q2","acme-2023-q3","acme-2024-q1"]"#,
         // The question's scope and the cited context.
         r#""keys":["2023-Q3"]"#,
-        "Key facts:",
+        r#""facets":{"facets":[{"evidence":true,"label":"2023-Q3""#,
         "[acme-2023-q3 · 2023-Q3] Acme Q3 2023 results",
         r#""description":"In Q3 2023, Acme Corp reported revenue of $4.4 billion.""#,
         // The explicit scope.

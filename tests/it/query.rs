@@ -144,18 +144,35 @@ fn comparisons_get_evidence_from_each_period_and_summaries() {
         )
         .unwrap();
     assert_eq!(r.plan.intent, Intent::Abstract);
-    let times: BTreeSet<String> = r
-        .chunks
+    // One facet per year of the range, each with evidence, and coverage first: the first
+    // three passages come from the three years.
+    let labels: Vec<&str> = r
+        .plan
+        .facets
+        .periods
         .iter()
-        .take(6)
-        .filter_map(|c| c.time.clone())
+        .map(|p| p.label.as_str())
+        .collect();
+    assert_eq!(labels, ["2021", "2022", "2023"]);
+    assert!(
+        r.plan.facets.facets.iter().all(|f| f.evidence),
+        "{:?}",
+        r.plan.facets
+    );
+    let first: BTreeSet<usize> = r.passages.iter().take(3).map(|p| p.facet).collect();
+    assert_eq!(first.len(), 3, "{:?}", r.passages);
+    let times: BTreeSet<String> = r
+        .passages
+        .iter()
+        .take(3)
+        .filter_map(|p| p.time.clone())
         .collect();
     assert!(
         times.contains("2021") && times.contains("2023"),
         "{times:?}"
     );
+    // Summaries are candidates; they are placed only when they outrank passages.
     assert!(!r.summaries.is_empty());
-    assert!(r.context.starts_with("## 2021"), "{}", &r.context[..200]);
     let mut req = q("How did Audi's electrification plans change between 2021 and 2023?");
     req.mode = Mode::Specific;
     let r = a.engine.query("default", &req).unwrap();

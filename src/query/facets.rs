@@ -1,0 +1,736 @@
+//! Facets: the parts a question asks about — each named entity of a list ("which of A, B and
+//! C…"), each period (the periods named, bounded ranges split at the granularity of their ends,
+//! stepped ranges such as "each quarter after 2023" split into steps, open ranges bounded by the
+//! namespace's own data) — and the measure asked ("gross margin").
+//!
+//! Retrieval seeks evidence per facet (entity × period) and the context is packed facet by facet,
+//! so that a comparison of three companies or four quarters never spends its budget on one of
+//! them. The plan reports every facet and whether it got evidence.
+//!
+//! **Architecture invariant:** planning is a pure function of the question, the time scope, the
+//! namespace's data bounds and an entity lookup; it reads no clock and no index.
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::TimeScope;
+use crate::model::EntityId;
+use crate::time::{Granularity, Interval, Relation, TimeKey, find_times};
+
+/// Most periods a question is split into; a finer split is coarsened.
+pub const MAX_PERIODS: usize = 16;
+/// Most entities of one list.
+pub const MAX_ENTITIES: usize = 8;
+/// Most facets (entities × periods).
+pub const MAX_FACETS: usize = 24;
+
+/// An entity named in the question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacetEntity {
+    /// The name as the question writes it.
+    pub name: String,
+    /// The entity it resolved to in the namespace, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<EntityId>,
+    /// Names to look for in passages (the question's form, the entity's name and aliases).
+    #[serde(skip)]
+    pub names: Vec<String>,
+}
+
+/// A period asked about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacetPeriod {
+    /// `2024-Q3`, `2019`, or an interval `2020-01-01..2023-01-01`.
+    pub label: String,
+    /// Its days.
+    pub interval: Interval,
+}
+
+/// One entity × period part of the question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facet {
+    /// Index into [`FacetPlan::entities`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity: Option<usize>,
+    /// Index into [`FacetPlan::periods`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<usize>,
+    /// Readable label: `Velora · 2024-Q4`.
+    pub label: String,
+    /// Passages of the context that serve this facet.
+    pub passages: usize,
+    /// Whether any of them matches the facet's entity and period (after retrieval).
+    pub evidence: bool,
+}
+
+/// The facets of a question.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FacetPlan {
+    /// Entities of a list in the question (empty unless the question names two or more).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<FacetEntity>,
+    /// Periods (empty without a time scope; one for a single period).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<FacetPeriod>,
+    /// Step of a stepped range ("each quarter …"), when one was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<Granularity>,
+    /// The measure asked about, when the question names one ("gross margin").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<String>,
+    /// Entity × period facets in question order (a single facet when the question has one part).
+    pub facets: Vec<Facet>,
+    /// How the facets were derived.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl FacetPlan {
+    /// Whether the question has more than one part.
+    pub fn is_multi(&self) -> bool {
+        self.facets.len() > 1
+    }
+}
+
+/// Resolves a name written in a question to an entity of the namespace: its id and names.
+pub type Resolve<'a> = dyn Fn(&str) -> Option<(EntityId, Vec<String>)> + 'a;
+
+/// Question words, stop words and comparison words: never a measure.
+const NOT_MEASURE: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "of",
+    "in",
+    "on",
+    "at",
+    "for",
+    "by",
+    "to",
+    "from",
+    "with",
+    "and",
+    "or",
+    "as",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "did",
+    "do",
+    "does",
+    "has",
+    "have",
+    "had",
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "how",
+    "why",
+    "among",
+    "between",
+    "than",
+    "that",
+    "this",
+    "these",
+    "those",
+    "its",
+    "their",
+    "his",
+    "her",
+    "it",
+    "they",
+    "each",
+    "every",
+    "per",
+    "all",
+    "both",
+    "highest",
+    "lowest",
+    "best",
+    "worst",
+    "most",
+    "least",
+    "largest",
+    "smallest",
+    "biggest",
+    "greatest",
+    "top",
+    "bottom",
+    "peak",
+    "more",
+    "less",
+    "higher",
+    "lower",
+    "better",
+    "worse",
+    "compare",
+    "compared",
+    "comparing",
+    "comparison",
+    "change",
+    "changed",
+    "changes",
+    "evolve",
+    "evolved",
+    "develop",
+    "developed",
+    "trend",
+    "over",
+    "time",
+    "period",
+    "periods",
+    "year",
+    "years",
+    "quarter",
+    "quarters",
+    "month",
+    "months",
+    "week",
+    "weeks",
+    "annual",
+    "annually",
+    "yearly",
+    "quarterly",
+    "monthly",
+    "weekly",
+    "report",
+    "reported",
+    "reports",
+    "company",
+    "companies",
+    "s",
+    "much",
+    "many",
+    "there",
+    "any",
+    "after",
+    "before",
+    "since",
+    "until",
+    "during",
+    "across",
+    "respectively",
+    "vs",
+    "versus",
+    "against",
+    "show",
+    "shows",
+    "list",
+    "give",
+    "tell",
+    "me",
+    "about",
+    "according",
+    "state",
+    "stated",
+];
+
+/// Superlatives: with "the quarter …" they ask for a step ("the quarter with the highest …").
+const SUPERLATIVES: &[&str] = &[
+    "highest",
+    "lowest",
+    "best",
+    "worst",
+    "most",
+    "least",
+    "largest",
+    "smallest",
+    "biggest",
+    "greatest",
+    "peak",
+    "strongest",
+    "weakest",
+];
+
+fn unit_word(w: &str) -> Option<Granularity> {
+    match w {
+        "year" | "years" | "annual" | "annually" | "yearly" => Some(Granularity::Year),
+        "quarter" | "quarters" | "quarterly" => Some(Granularity::Quarter),
+        "month" | "months" | "monthly" => Some(Granularity::Month),
+        "week" | "weeks" | "weekly" => Some(Granularity::Week),
+        _ => None,
+    }
+}
+
+/// Words with their byte ranges (letters, digits, apostrophes and hyphens inside words).
+fn words(q: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in q.char_indices() {
+        let inside =
+            c.is_alphanumeric() || ((c == '\'' || c == '’' || c == '-') && start.is_some());
+        match (inside, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, q.len()));
+    }
+    out
+}
+
+/// The step asked for, from words outside time expressions: "each/every/per/which/what
+/// quarter", "quarterly", or "the quarter … highest".
+fn step_of(q: &str, spans: &[(usize, usize)]) -> Option<Granularity> {
+    let ws = words(q);
+    let lower: Vec<String> = ws.iter().map(|&(s, e)| q[s..e].to_lowercase()).collect();
+    let outside = |i: usize| {
+        let (s, e) = ws[i];
+        !spans.iter().any(|&(a, b)| s < b && a < e)
+    };
+    let superlative = lower.iter().any(|w| SUPERLATIVES.contains(&w.as_str()));
+    for (i, w) in lower.iter().enumerate() {
+        let Some(g) = unit_word(w) else { continue };
+        if !outside(i) {
+            continue;
+        }
+        if matches!(
+            w.as_str(),
+            "quarterly" | "monthly" | "weekly" | "yearly" | "annually"
+        ) {
+            return Some(g);
+        }
+        let before = |k: usize| i.checked_sub(k).map(|j| lower[j].as_str());
+        let cue = |w: Option<&str>| matches!(w, Some("each" | "every" | "per" | "which" | "what"));
+        if cue(before(1)) || cue(before(2)) || (before(1) == Some("the") && superlative) {
+            return Some(g);
+        }
+    }
+    None
+}
+
+/// The calendar units of granularity `g` covering `iv` (bounded), or None when there would be
+/// more than `max`.
+fn steps(iv: &Interval, g: Granularity, max: usize) -> Option<Vec<TimeKey>> {
+    let (start, end) = (iv.start?, iv.end?);
+    let mut k = TimeKey::containing(start, g);
+    let mut out = Vec::new();
+    while k.start() < end {
+        if out.len() == max || !k.is_supported() {
+            return None;
+        }
+        out.push(k);
+        k = k.shift(1);
+    }
+    Some(out)
+}
+
+/// The period as a label: its calendar unit when it is one, else the interval.
+fn label_of(iv: &Interval) -> String {
+    TimeKey::from_interval(iv).map_or_else(|| iv.to_string(), |k| k.to_string())
+}
+
+/// Clips an open or over-long interval to the namespace's data `[first, end)` (day keys).
+fn bounded(iv: &Interval, bounds: Option<(i32, i32)>) -> Interval {
+    let Some((first, end)) = bounds else {
+        return *iv;
+    };
+    let day = |k: i32| chrono::NaiveDate::from_num_days_from_ce_opt(k);
+    let start = match iv.start {
+        Some(s) => Some(s),
+        None => day(first),
+    };
+    let stop = match iv.end {
+        Some(e) => Some(e),
+        None => day(end),
+    };
+    Interval::new(start, stop).unwrap_or(*iv)
+}
+
+/// The periods of the scope: named periods as they are; bounded ranges split at the
+/// granularity of their ends; a stepped range ("each quarter after 2023") split into steps;
+/// open ranges bounded by the data. Periods wholly outside the data are dropped (noted).
+fn periods(
+    scope: &TimeScope,
+    step: Option<Granularity>,
+    bounds: Option<(i32, i32)>,
+    notes: &mut Vec<String>,
+) -> Vec<FacetPeriod> {
+    let mut out: Vec<FacetPeriod> = Vec::new();
+    let data = bounds.and_then(|(a, b)| {
+        let day = |k: i32| chrono::NaiveDate::from_num_days_from_ce_opt(k);
+        Interval::new(day(a), day(b)).ok()
+    });
+    for iv in &scope.intervals {
+        let open = iv.start.is_none() || iv.end.is_none();
+        let iv = if open { bounded(iv, bounds) } else { *iv };
+        let unit = TimeKey::from_interval(&iv).map(|k| k.granularity());
+        // The step: asked for, else the granularity of a range's ends.
+        let g = step.or(match (scope.relation, unit) {
+            (Relation::Between, None) if scope.intervals.len() == 1 => Some(scope.granularity),
+            _ => None,
+        });
+        let split = g
+            .filter(|g| unit.is_none_or(|u| u > *g))
+            .and_then(|g| steps(&iv, g, MAX_PERIODS));
+        match split {
+            Some(keys) => out.extend(keys.into_iter().map(|k| FacetPeriod {
+                label: k.to_string(),
+                interval: k.interval(),
+            })),
+            None => out.push(FacetPeriod {
+                label: label_of(&iv),
+                interval: iv,
+            }),
+        }
+    }
+    if let Some(d) = data {
+        let before = out.len();
+        out.retain(|p| p.interval.overlaps(&d));
+        if out.len() < before {
+            notes.push(format!(
+                "{} period(s) outside the namespace's data ({d}) were left out",
+                before - out.len()
+            ));
+        }
+    }
+    out.truncate(MAX_PERIODS);
+    out
+}
+
+/// Capitalised names in the question, with byte ranges: runs of words that start with a capital
+/// letter or a digit-led model name inside a run ("Velora Inc.", "Audi Q4 e-tron"), minus a
+/// leading question word. Possessive "'s" is dropped.
+fn names(q: &str, spans: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    const LEAD: &[&str] = &[
+        "Which", "What", "Who", "How", "When", "Where", "Why", "Did", "Does", "Do", "Is", "Are",
+        "Was", "Were", "In", "On", "The", "Among", "Between", "Compare", "Of", "For", "And", "Or",
+        "By", "At", "From", "To", "With", "Has", "Have",
+    ];
+    let ws = words(q);
+    let mut out = Vec::new();
+    let mut run: Option<(usize, usize)> = None;
+    for (s, e) in ws {
+        let w = &q[s..e];
+        let in_time = spans.iter().any(|&(a, b)| s < b && a < e);
+        let cap = w.chars().next().is_some_and(char::is_uppercase)
+            && !(run.is_none() && LEAD.contains(&w));
+        let joins = run.is_some_and(|(_, re)| q[re..s].trim().is_empty() || q[re..s].trim() == ".");
+        if cap && !in_time && (run.is_none() || joins) {
+            run = Some((run.map_or(s, |r| r.0), e));
+        } else {
+            if let Some(r) = run.take() {
+                out.push(r);
+            }
+            if cap && !in_time {
+                run = Some((s, e));
+            }
+        }
+    }
+    if let Some(r) = run {
+        out.push(r);
+    }
+    out.into_iter()
+        .map(|(s, e)| {
+            let t = &q[s..e];
+            let t = t
+                .strip_suffix("'s")
+                .or_else(|| t.strip_suffix("’s"))
+                .unwrap_or(t);
+            (s, s + t.len())
+        })
+        .collect()
+}
+
+/// Entities of a list: two or more names separated only by commas, "and", "or", "&", "vs".
+fn entity_list(q: &str, names: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let sep = |between: &str| {
+        let t = between.trim().trim_matches(',').trim().to_lowercase();
+        let t = t.trim_start_matches(',').trim();
+        matches!(
+            t,
+            "" | "and" | "or" | "&" | "vs" | "vs." | "versus" | "as well as"
+        )
+    };
+    let mut best: Vec<(usize, usize)> = Vec::new();
+    let mut cur: Vec<(usize, usize)> = Vec::new();
+    for &(s, e) in names {
+        match cur.last() {
+            Some(&(_, pe)) if sep(&q[pe..s]) => cur.push((s, e)),
+            _ => {
+                if cur.len() > best.len() {
+                    best = std::mem::take(&mut cur);
+                }
+                cur = vec![(s, e)];
+            }
+        }
+    }
+    if cur.len() > best.len() {
+        best = cur;
+    }
+    if best.len() >= 2 { best } else { Vec::new() }
+}
+
+/// The measure: the question's content words outside names and time expressions.
+fn measure_of(q: &str, skip: &[(usize, usize)]) -> Option<String> {
+    let words: Vec<String> = words(q)
+        .into_iter()
+        .filter(|&(s, e)| !skip.iter().any(|&(a, b)| s < b && a < e))
+        .map(|(s, e)| q[s..e].to_lowercase())
+        .filter(|w| {
+            w.chars().any(char::is_alphabetic)
+                && !NOT_MEASURE.contains(&w.as_str())
+                && w.chars().count() > 1
+        })
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// Plans the facets of a question. `scope` is the plan's time scope, `bounds` the namespace's
+/// data as day keys `[first, end)`, `now` the reference for relative expressions, `resolve`
+/// looks a name up among the namespace's entities.
+pub fn plan(
+    q: &str,
+    scope: Option<&TimeScope>,
+    now: Option<&TimeKey>,
+    bounds: Option<(i32, i32)>,
+    resolve: &Resolve<'_>,
+) -> FacetPlan {
+    let time_spans: Vec<(usize, usize)> = find_times(q, now)
+        .iter()
+        .map(|s| (s.start, s.end))
+        .collect();
+    let mut plan = FacetPlan::default();
+    let step = step_of(q, &time_spans);
+    if let Some(s) = scope {
+        plan.periods = periods(s, step, bounds, &mut plan.notes);
+        plan.step = step.filter(|_| plan.periods.len() > 1);
+    }
+    let found = names(q, &time_spans);
+    let list = entity_list(q, &found);
+    for &(s, e) in list.iter().take(MAX_ENTITIES) {
+        let name = q[s..e].trim_end_matches('.').to_string();
+        let (id, mut names) = match resolve(&name) {
+            Some((id, names)) => (Some(id), names),
+            None => (None, Vec::new()),
+        };
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+            names.insert(0, name.clone());
+        }
+        plan.entities.push(FacetEntity { name, id, names });
+    }
+    if !plan.entities.is_empty() && plan.entities.iter().all(|e| e.id.is_none()) {
+        plan.notes.push(
+            "the names listed in the question are not entities of this namespace".to_string(),
+        );
+    }
+    // Names of entities (and of the list) are not the measure; other capitalised words may
+    // be ("EBITDA", "CO2").
+    let mut skip = time_spans.clone();
+    skip.extend(
+        found
+            .iter()
+            .copied()
+            .filter(|&(s, e)| list.contains(&(s, e)) || resolve(&q[s..e]).is_some()),
+    );
+    plan.measure = measure_of(q, &skip);
+    let ents: Vec<Option<usize>> = if plan.entities.is_empty() {
+        vec![None]
+    } else {
+        (0..plan.entities.len()).map(Some).collect()
+    };
+    let pers: Vec<Option<usize>> = if plan.periods.len() <= 1 {
+        vec![(!plan.periods.is_empty()).then_some(0)]
+    } else {
+        (0..plan.periods.len()).map(Some).collect()
+    };
+    for p in &pers {
+        for e in &ents {
+            if plan.facets.len() == MAX_FACETS {
+                plan.notes.push(format!(
+                    "the question has more than {MAX_FACETS} parts; the first {MAX_FACETS} are sought"
+                ));
+                return plan;
+            }
+            let label = [
+                e.map(|i| plan.entities[i].name.clone()),
+                p.map(|i| plan.periods[i].label.clone()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · ");
+            plan.facets.push(Facet {
+                entity: *e,
+                period: *p,
+                label: if label.is_empty() {
+                    "question".into()
+                } else {
+                    label
+                },
+                passages: 0,
+                evidence: false,
+            });
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::plan::scope_from_question;
+
+    fn k(s: &str) -> TimeKey {
+        TimeKey::parse(s).unwrap()
+    }
+
+    /// Data from 2015-01-01 to the end of 2024.
+    fn bounds() -> Option<(i32, i32)> {
+        Some((
+            k("2015").interval().start_key(),
+            k("2024").interval().end_key(),
+        ))
+    }
+
+    fn known(name: &str) -> Option<(EntityId, Vec<String>)> {
+        let all = [
+            (1, "Velora Inc."),
+            (2, "Cormix AG"),
+            (3, "Astion plc"),
+            (4, "Audi"),
+        ];
+        all.iter()
+            .find(|(_, n)| {
+                n.to_lowercase()
+                    .starts_with(&name.to_lowercase().trim_end_matches('.').to_string())
+            })
+            .map(|(id, n)| (*id, vec![n.to_string()]))
+    }
+
+    fn check(
+        q: &str,
+        now: Option<&str>,
+        periods: &[&str],
+        entities: &[&str],
+        measure: Option<&str>,
+    ) {
+        let now = now.map(k);
+        let (scope, _) = scope_from_question(q, now.as_ref());
+        let p = plan(q, scope.as_ref(), now.as_ref(), bounds(), &known);
+        let got: Vec<&str> = p.periods.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(got, periods, "{q}");
+        let got: Vec<&str> = p.entities.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(got, entities, "{q}");
+        assert_eq!(p.measure.as_deref(), measure, "{q}");
+        assert_eq!(
+            p.facets.len(),
+            periods.len().max(1) * entities.len().max(1),
+            "{q}"
+        );
+    }
+
+    #[test]
+    fn facets_of_questions() {
+        check(
+            "Which of Velora, Cormix and Astion had the highest gross margin in Q4 2024?",
+            None,
+            &["2024-Q4"],
+            &["Velora", "Cormix", "Astion"],
+            Some("gross margin"),
+        );
+        check(
+            "What was Velora's revenue in each quarter after 2023?",
+            None,
+            &["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"],
+            &[],
+            Some("revenue"),
+        );
+        check(
+            "What was Cormix's operating margin each year before 2018?",
+            None,
+            &["2015", "2016", "2017"],
+            &[],
+            Some("operating margin"),
+        );
+        check(
+            "How did Velora's revenue change from Q4 2023 to Q3 2024?",
+            None,
+            &["2023-Q4", "2024-Q1", "2024-Q2", "2024-Q3"],
+            &[],
+            Some("revenue"),
+        );
+        check(
+            "Which quarter after Q1 2023 had Astion's highest EBITDA?",
+            None,
+            &[
+                "2023-Q2", "2023-Q3", "2023-Q4", "2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4",
+            ],
+            &[],
+            Some("ebitda"),
+        );
+        check(
+            "Compare the revenue of Velora and Cormix in 2021 and 2023.",
+            None,
+            &["2021", "2023"],
+            &["Velora", "Cormix"],
+            Some("revenue"),
+        );
+        // A single period, no list: one facet.
+        check(
+            "What is Audi's long-term goal for carbon-neutral mobility, as stated in the 2019 \
+             Sustainability Report?",
+            None,
+            &["2019"],
+            &[],
+            Some("long-term goal carbon-neutral mobility sustainability"),
+        );
+        // No time at all.
+        check(
+            "Who drove the RS Q e-tron in the Dakar Rally?",
+            None,
+            &[],
+            &[],
+            Some("drove rs e-tron dakar rally"),
+        );
+        // Before the data: left out.
+        check(
+            "What was Velora's revenue between 2010 and 2016?",
+            None,
+            &["2010", "2011", "2012", "2013", "2014", "2015", "2016"][5..],
+            &[],
+            Some("revenue"),
+        );
+    }
+
+    #[test]
+    fn open_ranges_without_a_step_are_one_period_bounded_by_the_data() {
+        let (scope, _) = scope_from_question("What did Velora say before 2017?", None);
+        let p = plan(
+            "What did Velora say before 2017?",
+            scope.as_ref(),
+            None,
+            bounds(),
+            &known,
+        );
+        assert_eq!(p.periods.len(), 1);
+        assert_eq!(p.periods[0].label, "2015-01-01..2017-01-01");
+    }
+
+    #[test]
+    fn planning_never_panics() {
+        for q in [
+            "",
+            "?",
+            "Q4",
+            "A, B and C",
+            "each quarter",
+            "'s",
+            "Which of ,, and?",
+        ] {
+            let (scope, _) = scope_from_question(q, None);
+            let _ = plan(q, scope.as_ref(), None, bounds(), &known);
+        }
+    }
+}

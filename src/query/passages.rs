@@ -1,0 +1,777 @@
+//! Passages: the pieces a context is made of, cut from the best chunks around their best
+//! sentences.
+//!
+//! Retrieval ranks chunks; a chunk of 900 bytes usually holds one or two sentences that answer
+//! and several that do not. So every sentence of the candidate chunks is scored against the
+//! question's terms (BM25 with the index's own idf, a bonus for query terms that stand next to
+//! each other, more weight on the measure asked), its score is combined with its chunk's
+//! (`sentence / best sentence + λ · chunk prior`), and the best sentences become **windows**:
+//! the sentence plus its neighbours, reaching into the neighbouring chunks of the same document,
+//! up to a target size. Windows that overlap or touch in the same document merge. Summaries and
+//! source-less facts (hand-asserted ones) are units of their own and compete on the same scale.
+//!
+//! Measured on Time-LongQA (eval harness): windows of 600–800 bytes ranked this way hold more
+//! evidence per character than whole chunks, mostly where the evidence straddles two chunks.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::Result;
+use crate::index::graph::Catalog;
+use crate::index::text::TextIndex;
+use crate::ingest::sentences;
+use crate::model::{ChunkId, DocId};
+use crate::store::NsStore;
+
+/// BM25 term saturation.
+const K1: f32 = 1.2;
+/// BM25 length normalisation.
+const B: f32 = 0.75;
+/// Weight of the chunk prior against the sentence score.
+pub const LAMBDA: f32 = 2.0;
+/// Weight of query terms that belong to the measure asked ("gross margin").
+const MEASURE_BOOST: f32 = 1.5;
+/// Terms found in more than this share of records discriminate nothing ("Audi" in Audi's own
+/// reports) and are dropped from scoring when the query has others.
+const COMMON_IDF: f32 = 0.35;
+/// Passages of one document before its further ones weigh less ([`DIVERSITY`] each).
+pub const MAX_PER_DOC: usize = 3;
+/// Weight of each passage of a document beyond [`MAX_PER_DOC`].
+const DIVERSITY: f32 = 0.85;
+/// Windows closer than this (bytes) in one document merge.
+const MERGE_GAP: usize = 2;
+
+/// Question words that carry no meaning for matching (beyond the index's stop words).
+const QUESTION_WORDS: &[&str] = &[
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "doe",
+    "did",
+    "do",
+    "describ",
+    "explain",
+    "mention",
+    "accord",
+    "state",
+    "report",
+    "sai",
+    "said",
+    "tell",
+    "give",
+    "list",
+    "name",
+    "provid",
+    "compar",
+    "comparison",
+    "between",
+    "among",
+    "respect",
+    "respectively",
+    "s",
+];
+
+/// The question's terms with their weights.
+#[derive(Debug, Clone, Default)]
+pub struct QueryTerms {
+    /// Analysed terms, deduplicated, in question order.
+    pub terms: Vec<String>,
+    /// Weight of each (idf, boosted for the measure).
+    pub weights: Vec<f32>,
+}
+
+/// Finds the question's terms in passages the way the text index analyses text (alphanumeric
+/// runs, at most 40 bytes, lower-cased, English Snowball stems), but stems only the words that
+/// could stem to a query term (same first two bytes): most words of a passage are rejected
+/// without stemming, which is most of the cost of analysing text.
+struct Matcher<'a> {
+    q: &'a QueryTerms,
+    stemmer: rust_stemmers::Stemmer,
+    heads: Vec<[u8; 2]>,
+    word: String,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(q: &'a QueryTerms) -> Self {
+        let heads = q
+            .terms
+            .iter()
+            .map(|t| {
+                let b = t.as_bytes();
+                [
+                    b.first().copied().unwrap_or(0),
+                    b.get(1).copied().unwrap_or(0),
+                ]
+            })
+            .collect();
+        Matcher {
+            q,
+            stemmer: rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English),
+            heads,
+            word: String::with_capacity(48),
+        }
+    }
+
+    /// Appends `(term index or u16::MAX, base + byte offset)` for every word of `text`.
+    fn scan(&mut self, text: &str, base: usize, out: &mut Vec<(u16, usize)>) {
+        let mut chars = text.char_indices().peekable();
+        while let Some((start, c)) = chars.next() {
+            if !c.is_alphanumeric() {
+                continue;
+            }
+            let mut end = start + c.len_utf8();
+            while let Some(&(i, c)) = chars.peek() {
+                if !c.is_alphanumeric() {
+                    break;
+                }
+                end = i + c.len_utf8();
+                chars.next();
+            }
+            let w = &text[start..end];
+            if w.len() >= 40 {
+                continue;
+            }
+            out.push((self.term_of(w), base + start));
+        }
+    }
+
+    fn term_of(&mut self, w: &str) -> u16 {
+        self.word.clear();
+        if w.is_ascii() {
+            self.word.push_str(w);
+            self.word.make_ascii_lowercase();
+        } else {
+            self.word.extend(w.chars().flat_map(char::to_lowercase));
+        }
+        let b = self.word.as_bytes();
+        let head = [
+            b.first().copied().unwrap_or(0),
+            b.get(1).copied().unwrap_or(0),
+        ];
+        if !self
+            .heads
+            .iter()
+            .any(|h| h[0] == head[0] && (h[1] == head[1] || h[1] == 0))
+        {
+            return u16::MAX;
+        }
+        let stem = self.stemmer.stem(&self.word);
+        self.q.index_of(&stem).map_or(u16::MAX, |i| i as u16)
+    }
+}
+
+impl QueryTerms {
+    /// The terms of `query` as the text index analyses them, without stop words, question words
+    /// and (when others remain) terms too common to discriminate; `measure` terms weigh more.
+    pub fn new(text: &TextIndex, query: &str, measure: Option<&str>) -> Result<Self> {
+        let mut analyzer = text.analyzer()?;
+        let mut toks = Vec::new();
+        TextIndex::tokens_with(&mut analyzer, query, &mut toks);
+        let mut terms: Vec<String> = Vec::new();
+        for (t, _) in toks {
+            if !terms.contains(&t)
+                && !TextIndex::is_stop(&t)
+                && !QUESTION_WORDS.contains(&t.as_str())
+                && t.len() > 1
+            {
+                terms.push(t);
+            }
+        }
+        let mut measure_terms = Vec::new();
+        if let Some(m) = measure {
+            TextIndex::tokens_with(&mut analyzer, m, &mut measure_terms);
+        }
+        let idf = text.idf(&terms)?;
+        let mut pairs: Vec<(String, f32)> = terms.into_iter().zip(idf).collect();
+        if pairs.iter().any(|(_, w)| *w > COMMON_IDF) {
+            pairs.retain(|(_, w)| *w > COMMON_IDF);
+        }
+        let mut q = QueryTerms::default();
+        for (t, w) in pairs {
+            let boost = if measure_terms.iter().any(|(m, _)| *m == t) {
+                MEASURE_BOOST
+            } else {
+                1.0
+            };
+            q.terms.push(t);
+            q.weights.push(w * boost);
+        }
+        Ok(q)
+    }
+
+    /// Whether nothing is left to match.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    fn index_of(&self, t: &str) -> Option<usize> {
+        self.terms.iter().position(|x| x == t)
+    }
+}
+
+/// Scores a run of token ids (query-term index or `u16::MAX`) with BM25 plus the adjacency
+/// bonus.
+fn bm25(q: &QueryTerms, toks: &[u16], avg: f32) -> f32 {
+    if toks.is_empty() {
+        return 0.0;
+    }
+    let mut tf = [0u16; 64];
+    for &t in toks {
+        if (t as usize) < tf.len() {
+            tf[t as usize] += 1;
+        }
+    }
+    let norm = K1 * (1.0 - B + B * toks.len() as f32 / avg.max(1.0));
+    let mut s = 0.0;
+    for (i, w) in q.weights.iter().enumerate().take(tf.len()) {
+        let f = f32::from(tf[i]);
+        if f > 0.0 {
+            s += w * f * (K1 + 1.0) / (f + norm);
+        }
+    }
+    // Query terms next to each other in the question and in the text ("net cash flow").
+    for pair in toks.windows(2) {
+        let (a, b) = (pair[0] as usize, pair[1] as usize);
+        if b == a + 1 && b < q.weights.len() {
+            s += 0.5 * (q.weights[a] + q.weights[b]);
+        }
+    }
+    s
+}
+
+/// A text unit passages are cut from, with its prior in [0, 1].
+#[derive(Debug, Clone)]
+pub enum Unit {
+    /// A chunk of a document.
+    Chunk(ChunkId),
+    /// Text that is a passage on its own (a summary, a hand-asserted fact), with its header.
+    Whole {
+        /// A stable key (`summary:2019`, `fact:12`).
+        key: String,
+        /// The citation header line.
+        header: String,
+        /// The text.
+        text: String,
+    },
+}
+
+/// A candidate unit with its retrieval score.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// What.
+    pub unit: Unit,
+    /// Retrieval score (any scale; normalised by the best candidate).
+    pub score: f32,
+}
+
+/// A passage of the context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passage {
+    /// Document of a chunk passage.
+    pub doc: Option<DocId>,
+    /// Byte range in the document (chunk passages).
+    pub start: usize,
+    /// End of the range.
+    pub end: usize,
+    /// The chunk the passage was seeded from.
+    pub chunk: Option<ChunkId>,
+    /// A whole unit's key.
+    pub key: Option<String>,
+    /// Header of a whole unit (chunk passages are cited by the caller).
+    pub header: Option<String>,
+    /// The text.
+    pub text: String,
+    /// Score (seed sentence / best + λ · prior).
+    pub score: f32,
+}
+
+/// A document's chunks as loaded so far: `(chunk id, start byte, text)`, sorted by start.
+#[derive(Default)]
+struct DocText {
+    chunks: Vec<(ChunkId, usize, String)>,
+}
+
+/// Chunk texts and their sentences, loaded once per query.
+struct Texts<'a> {
+    store: &'a dyn NsStore,
+    cat: &'a Catalog,
+    docs: HashMap<DocId, DocText>,
+    sentences: HashMap<ChunkId, Vec<(usize, usize)>>,
+}
+
+impl Texts<'_> {
+    /// Loads a chunk (if it exists and belongs to `doc`); returns whether it is there.
+    fn load(&mut self, doc: DocId, id: ChunkId) -> Result<bool> {
+        let entry = self.docs.entry(doc).or_default();
+        if entry.chunks.iter().any(|c| c.0 == id) {
+            return Ok(true);
+        }
+        if self.cat.chunks.get(&id).is_none_or(|m| m.doc != doc) {
+            return Ok(false);
+        }
+        let Some(c) = self.store.chunk(id)? else {
+            return Ok(false);
+        };
+        let entry = self.docs.entry(doc).or_default();
+        entry.chunks.push((id, c.start, c.text));
+        entry.chunks.sort_by_key(|c| c.1);
+        Ok(true)
+    }
+
+    fn chunk(&self, doc: DocId, id: ChunkId) -> Option<&(ChunkId, usize, String)> {
+        self.docs.get(&doc)?.chunks.iter().find(|c| c.0 == id)
+    }
+
+    /// The sentences of a loaded chunk as document byte ranges (split once per query).
+    fn sentences_of(&mut self, doc: DocId, id: ChunkId) -> &[(usize, usize)] {
+        if !self.sentences.contains_key(&id) {
+            let ranges = self
+                .chunk(doc, id)
+                .map(|(_, start, body)| sentence_ranges(*start, body))
+                .unwrap_or_default();
+            self.sentences.insert(id, ranges);
+        }
+        &self.sentences[&id]
+    }
+
+    /// The document text of `[start, end)` from the loaded chunks (gaps become a line break).
+    fn slice(&self, doc: DocId, start: usize, end: usize) -> String {
+        let mut out = String::new();
+        let Some(d) = self.docs.get(&doc) else {
+            return out;
+        };
+        for (_, s, text) in &d.chunks {
+            let e = s + text.len();
+            if e <= start || *s >= end {
+                continue;
+            }
+            let a = floor(text, start.saturating_sub(*s));
+            let b = floor(text, end.min(e) - s);
+            if a < b {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(&text[a..b]);
+            }
+        }
+        out
+    }
+}
+
+fn floor(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// A scored sentence of a candidate chunk.
+#[derive(Debug, Clone, Copy)]
+struct Seed {
+    doc: DocId,
+    chunk: ChunkId,
+    /// Document byte range of the sentence.
+    start: usize,
+    end: usize,
+    score: f32,
+}
+
+/// Sentences of a chunk as document byte ranges.
+fn sentence_ranges(start: usize, text: &str) -> Vec<(usize, usize)> {
+    sentences::split(text)
+        .into_iter()
+        .map(|(s, e)| (start + s, start + e))
+        .collect()
+}
+
+/// How passages are cut.
+#[derive(Debug, Clone, Copy)]
+pub struct Cut {
+    /// Target window size in bytes.
+    pub window: usize,
+    /// Stop after this many bytes of passages.
+    pub need: usize,
+}
+
+/// Cuts the passages of one facet from its candidates, best first. `lex_weight` is the share
+/// of the chunk prior that comes from the chunk's own lexical score (the rest from its
+/// retrieval score). With `mention` names (an entity facet), only units that mention one of
+/// them (in their text or their document's title) are used, when any does; the returned flag
+/// says whether the passages mention them.
+#[allow(clippy::too_many_arguments)]
+pub fn select(
+    store: &dyn NsStore,
+    cat: &Catalog,
+    q: &QueryTerms,
+    cands: &[Candidate],
+    cut: Cut,
+    lex_weight: f32,
+    mention: &[String],
+) -> Result<(Vec<Passage>, bool)> {
+    let mut texts = Texts {
+        store,
+        cat,
+        docs: HashMap::default(),
+        sentences: HashMap::default(),
+    };
+    let mut matcher = Matcher::new(q);
+    let mut ids: Vec<(u16, usize)> = Vec::new();
+    // Per unit: sentences (range + term ids) and the unit's own lexical score.
+    struct Scored {
+        doc: Option<DocId>,
+        chunk: Option<ChunkId>,
+        sentences: Vec<(usize, usize, Vec<u16>)>,
+        lex: f32,
+        retrieval: f32,
+        whole: Option<(String, String, String)>,
+        mentions: bool,
+    }
+    let mut units: Vec<Scored> = Vec::with_capacity(cands.len());
+    for c in cands {
+        let (doc, chunk, body, base, whole) = match &c.unit {
+            Unit::Chunk(id) => {
+                let Some(m) = cat.chunks.get(id) else {
+                    continue;
+                };
+                let doc = m.doc;
+                if !texts.load(doc, *id)? {
+                    continue;
+                }
+                let (_, start, body) = texts.chunk(doc, *id).expect("loaded").clone();
+                (Some(doc), Some(*id), body, start, None)
+            }
+            Unit::Whole { key, header, text } => (
+                None,
+                None,
+                text.clone(),
+                0,
+                Some((key.clone(), header.clone(), text.clone())),
+            ),
+        };
+        ids.clear();
+        matcher.scan(&body, base, &mut ids);
+        let mut sentences = Vec::new();
+        let mut k = 0;
+        let ranges = match (doc, chunk) {
+            (Some(d), Some(c)) => texts.sentences_of(d, c).to_vec(),
+            _ => sentence_ranges(base, &body),
+        };
+        for (s, e) in ranges {
+            while k < ids.len() && ids[k].1 < s {
+                k += 1;
+            }
+            let mut sent = Vec::new();
+            while k < ids.len() && ids[k].1 < e {
+                sent.push(ids[k].0);
+                k += 1;
+            }
+            sentences.push((s, e, sent));
+        }
+        let all: Vec<u16> = ids.iter().map(|x| x.0).collect();
+        let mentions = !mention.is_empty()
+            && (crate::model::mentions_name(&body, mention)
+                || doc
+                    .and_then(|d| cat.docs.get(&d))
+                    .and_then(|d| d.title.as_deref())
+                    .is_some_and(|t| crate::model::mentions_name(t, mention)));
+        units.push(Scored {
+            doc,
+            chunk,
+            lex: bm25(q, &all, 150.0),
+            retrieval: c.score.max(0.0),
+            sentences,
+            whole,
+            mentions,
+        });
+    }
+    let mentioned = units.iter().any(|u| u.mentions);
+    if mentioned {
+        units.retain(|u| u.mentions);
+    }
+    if units.is_empty() {
+        return Ok((Vec::new(), mentioned));
+    }
+    let max_lex = units.iter().map(|u| u.lex).fold(0.0, f32::max).max(1e-6);
+    let max_ret = units
+        .iter()
+        .map(|u| u.retrieval)
+        .fold(0.0, f32::max)
+        .max(1e-6);
+    let n_sent: usize = units.iter().map(|u| u.sentences.len()).sum();
+    let avg = units
+        .iter()
+        .flat_map(|u| u.sentences.iter().map(|s| s.2.len()))
+        .sum::<usize>() as f32
+        / n_sent.max(1) as f32;
+    // Sentence scores, then seeds.
+    let mut raw: Vec<(usize, usize, f32)> = Vec::new();
+    for (ui, u) in units.iter().enumerate() {
+        for (si, s) in u.sentences.iter().enumerate() {
+            raw.push((ui, si, bm25(q, &s.2, avg)));
+        }
+    }
+    let max_sent = raw.iter().map(|x| x.2).fold(0.0, f32::max).max(1e-6);
+    let mut seeds: Vec<(usize, Seed)> = raw
+        .iter()
+        .map(|&(ui, si, s)| {
+            let u = &units[ui];
+            let prior = lex_weight * u.lex / max_lex + (1.0 - lex_weight) * u.retrieval / max_ret;
+            let (start, end, _) = u.sentences[si];
+            (
+                ui,
+                Seed {
+                    doc: u.doc.unwrap_or(DocId::MAX),
+                    chunk: u.chunk.unwrap_or(ChunkId::MAX),
+                    start,
+                    end,
+                    score: s / max_sent + LAMBDA * prior,
+                },
+            )
+        })
+        .collect();
+    seeds.sort_by(|a, b| {
+        b.1.score
+            .total_cmp(&a.1.score)
+            .then(a.1.chunk.cmp(&b.1.chunk))
+            .then(a.1.start.cmp(&b.1.start))
+    });
+
+    // Diversity: a document's seeds weigh less once it has given MAX_PER_DOC passages, so a
+    // few documents do not fill the context while others have good evidence (news); with one
+    // document in scope (a yearly report) the order is unchanged.
+    let mut out: Vec<Passage> = Vec::new();
+    let mut whole_done: Vec<usize> = Vec::new();
+    let mut total = 0usize;
+    let mut per_doc: HashMap<DocId, usize> = HashMap::default();
+    let mut pool = seeds;
+    while total < cut.need && !pool.is_empty() {
+        let effective = |s: &Seed| {
+            let n = per_doc.get(&s.doc).copied().unwrap_or(0);
+            s.score * DIVERSITY.powi(n.saturating_sub(MAX_PER_DOC - 1) as i32)
+        };
+        let mut best = 0;
+        let mut best_score = f32::MIN;
+        for (i, (_, s)) in pool.iter().enumerate() {
+            // Seeds are sorted by raw score: nothing later can beat the best effective score.
+            if s.score <= best_score {
+                break;
+            }
+            let e = effective(s);
+            if e > best_score {
+                best_score = e;
+                best = i;
+            }
+        }
+        let (ui, seed) = pool.remove(best);
+        let u = &units[ui];
+        if let Some((key, header, body)) = &u.whole {
+            if whole_done.contains(&ui) {
+                continue;
+            }
+            whole_done.push(ui);
+            let text = clip(body, cut.window.max(600));
+            total += text.len() + header.len() + 2;
+            out.push(Passage {
+                doc: None,
+                start: 0,
+                end: 0,
+                chunk: None,
+                key: Some(key.clone()),
+                header: Some(header.clone()),
+                text,
+                score: seed.score,
+            });
+            continue;
+        }
+        let doc = seed.doc;
+        if out
+            .iter()
+            .any(|p| p.doc == Some(doc) && p.start <= seed.start && seed.end <= p.end)
+        {
+            continue;
+        }
+        let (ws, we) = window(&mut texts, cat, doc, seed, cut.window)?;
+        // Merge with every passage of the same document it overlaps or touches; the merged
+        // passage keeps the place of the best of them.
+        let touching: Vec<usize> = out
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.doc == Some(doc) && ws <= p.end + MERGE_GAP && p.start <= we + MERGE_GAP
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if let Some(&first) = touching.first() {
+            let (mut ns, mut ne) = (ws, we);
+            for &i in &touching {
+                ns = ns.min(out[i].start);
+                ne = ne.max(out[i].end);
+                total -= out[i].text.len();
+            }
+            for &i in touching.iter().skip(1).rev() {
+                out.remove(i);
+            }
+            let p = &mut out[first];
+            p.start = ns;
+            p.end = ne;
+            p.text = texts.slice(doc, ns, ne);
+            total += p.text.len();
+            continue;
+        }
+        *per_doc.entry(doc).or_default() += 1;
+        let text = texts.slice(doc, ws, we);
+        total += text.len() + 60;
+        out.push(Passage {
+            doc: Some(doc),
+            start: ws,
+            end: we,
+            chunk: Some(seed.chunk),
+            key: None,
+            header: None,
+            text,
+            score: seed.score,
+        });
+    }
+    Ok((out, mentioned))
+}
+
+/// Lexical scores of short texts (fact descriptions) against the question's terms.
+pub fn score_texts(q: &QueryTerms, texts: &[&str]) -> Vec<f32> {
+    let mut matcher = Matcher::new(q);
+    let mut toks = Vec::new();
+    texts
+        .iter()
+        .map(|t| {
+            toks.clear();
+            matcher.scan(t, 0, &mut toks);
+            let ids: Vec<u16> = toks.iter().map(|x| x.0).collect();
+            bm25(q, &ids, 25.0)
+        })
+        .collect()
+}
+
+/// `text` cut to about `max` bytes at a sentence (or word) boundary.
+fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let head = &text[..floor(text, max)];
+    let end = head
+        .rfind(". ")
+        .map(|i| i + 1)
+        .filter(|&i| i >= max / 2)
+        .or_else(|| head.rfind(' '))
+        .unwrap_or(head.len());
+    format!("{}…", text[..end].trim_end())
+}
+
+/// The window around a seed sentence: its neighbours, alternately after and before, while the
+/// window stays within `size` bytes; it may reach into the previous and next chunk of the
+/// document.
+fn window(
+    texts: &mut Texts<'_>,
+    cat: &Catalog,
+    doc: DocId,
+    seed: Seed,
+    size: usize,
+) -> Result<(usize, usize)> {
+    // Sentences of the seed chunk and its neighbours (chunk ids are consecutive in a document).
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for id in [seed.chunk.wrapping_sub(1), seed.chunk, seed.chunk + 1] {
+        if id == ChunkId::MAX
+            || (id != seed.chunk && cat.chunks.get(&id).is_none_or(|m| m.doc != doc))
+        {
+            continue;
+        }
+        if !texts.load(doc, id)? {
+            continue;
+        }
+        ranges.extend_from_slice(texts.sentences_of(doc, id));
+    }
+    ranges.sort_unstable();
+    let Some(at) = ranges
+        .iter()
+        .position(|&(s, e)| s <= seed.start && seed.end <= e)
+    else {
+        return Ok((seed.start, seed.end));
+    };
+    let (mut lo, mut hi) = (at, at);
+    let width = |lo: usize, hi: usize| ranges[hi].1 - ranges[lo].0;
+    loop {
+        let mut grew = false;
+        if hi + 1 < ranges.len() && width(lo, hi + 1) <= size {
+            hi += 1;
+            grew = true;
+        }
+        if lo > 0 && width(lo - 1, hi) <= size {
+            lo -= 1;
+            grew = true;
+        }
+        if !grew {
+            break;
+        }
+    }
+    Ok((ranges[lo].0, ranges[hi].1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(terms: &[(&str, f32)]) -> QueryTerms {
+        QueryTerms {
+            terms: terms.iter().map(|t| t.0.to_string()).collect(),
+            weights: terms.iter().map(|t| t.1).collect(),
+        }
+    }
+
+    #[test]
+    fn bm25_rewards_terms_and_adjacency() {
+        let q = q(&[("net", 1.0), ("cash", 2.0), ("flow", 1.5)]);
+        let none = [u16::MAX; 10];
+        assert_eq!(bm25(&q, &none, 10.0), 0.0);
+        let apart = [0, u16::MAX, 1, u16::MAX, 2];
+        let together = [u16::MAX, 0, 1, 2, u16::MAX];
+        assert!(bm25(&q, &together, 5.0) > bm25(&q, &apart, 5.0));
+        let one = [1, u16::MAX, u16::MAX, u16::MAX, u16::MAX];
+        assert!(bm25(&q, &apart, 5.0) > bm25(&q, &one, 5.0));
+    }
+
+    /// The matcher finds exactly the terms the text index's analyser makes.
+    #[test]
+    fn matcher_agrees_with_the_index_analyser() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = TextIndex::open(dir.path(), "t").unwrap();
+        let text = "Revenues rose; the company's revenue-growth and REVENUE were happier. \
+                    Flies fly; generously generated generations. Über-Größe x2 2024 CO2.";
+        let mut analyzer = idx.analyzer().unwrap();
+        let mut toks = Vec::new();
+        TextIndex::tokens_with(&mut analyzer, text, &mut toks);
+        let q = QueryTerms {
+            terms: toks.iter().map(|t| t.0.clone()).collect(),
+            weights: vec![1.0; toks.len()],
+        };
+        let mut m = Matcher::new(&q);
+        let mut ids = Vec::new();
+        m.scan(text, 0, &mut ids);
+        assert_eq!(ids.len(), toks.len());
+        for ((id, at), (t, off)) in ids.iter().zip(&toks) {
+            assert_eq!(*at, *off);
+            assert_eq!(q.terms[*id as usize], *t, "at {at}");
+        }
+    }
+
+    #[test]
+    fn clip_cuts_at_a_sentence() {
+        let t = "First sentence here. Second sentence is longer than the first. Third.";
+        assert_eq!(clip(t, 1000), t);
+        let c = clip(t, 40);
+        assert_eq!(c, "First sentence here.…");
+    }
+}
