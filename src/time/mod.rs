@@ -8,7 +8,7 @@
 //!   ("Q3 FY2023", "since 2020", "a year earlier") into intervals, as [`TimeSpan`]s.
 //! * [`TimeError`]: everything that can go wrong, with human-readable messages.
 
-mod calendar;
+pub(crate) mod calendar;
 pub mod error;
 pub mod granularity;
 pub mod interval;

@@ -53,8 +53,10 @@
 //!   the reference: `last`/`past`, `this`/`current`, `next`/`coming` + `year`, `quarter`,
 //!   `month`, `week`, `fiscal year`, `period`; `N units ago`; `today`, `yesterday`,
 //!   `tomorrow`; `the same quarter last year`; `this time last year`; `the last three years`,
-//!   `the past 12 months`, `the next two quarters` (the whole units before or after the
-//!   current one, `Between`). *Anaphoric* ones point from the most recent explicit `At` time
+//!   `the past 12 months`, `(over) the last year` (**rolling**: the span that ends with the
+//!   reference's last day, `Between`; so with a reference of 2024-06-30 "the last year" is
+//!   2023-07-01..2024-07-01, while "last year" is the calendar year 2023); `the next two
+//!   quarters` (the whole units after the current one, `Between`). *Anaphoric* ones point from the most recent explicit `At` time
 //!   earlier in the same text, else from the reference: `the previous`/`prior`/`preceding`/
 //!   `following` + unit, `a year earlier`, `three months later`, `the year-ago quarter`,
 //!   `the prior-year period`, and parts without a year (`Q3`, `the fourth quarter`, `H2`).

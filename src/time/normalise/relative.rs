@@ -5,7 +5,7 @@
 //! both go through [`Cx::resolve`], which reports a missing reference as an error that
 //! `find_times` drops and `parse_time` returns.
 
-use chrono::Days;
+use chrono::{Days, NaiveDate};
 
 use super::Relation;
 use super::SpanKind;
@@ -14,6 +14,7 @@ use super::lexer::Kind;
 use super::lexicon::{Kw, Lex};
 use super::points::{Part, part_unit};
 use super::unit::Unit;
+use crate::time::calendar::{add_days, add_months};
 use crate::time::{Granularity, Interval};
 
 /// How many days "recently" looks back.
@@ -68,6 +69,10 @@ impl Cx<'_> {
     fn relative_word(&self, i: usize, k: Kw) -> Parsed<Point> {
         use Kw::*;
         match k {
+            // "the last year" is a rolling window; "last year" the calendar year before.
+            Last | Past if i > 0 && self.kw(i - 1, The) => {
+                super::context::better(self.window(i, k), self.deixis(i, k))
+            }
             Last | Past | This | Current | Next | Coming | Previous | Prior | Preceding
             | Following => super::context::better(self.deixis(i, k), self.window(i, k)),
             Same => self.same(i),
@@ -166,12 +171,17 @@ impl Cx<'_> {
             Following => (true, true),
             _ => return None,
         };
-        let n = match self.tok(i + 1)?.kind {
-            Kind::Num { value, len: 1..=2 } => value,
-            Kind::Word(Lex::NumWord(n)) => n,
+        let rolling = !forward && !anaphoric;
+        let (n, unit_at) = match self.tok(i + 1)?.kind {
+            Kind::Num { value, len: 1..=2 } => (value, i + 2),
+            Kind::Word(Lex::NumWord(n)) => (n, i + 2),
+            // "the last year", "over the past month": one unit, rolling.
+            _ if rolling && i > 0 && self.kw(i - 1, Kw::The) && !self.kw(i + 2, Kw::Of) => {
+                (1, i + 1)
+            }
             _ => return None,
         };
-        let Some(Lex::Unit(g, _)) = self.lex(i + 2) else {
+        let Some(Lex::Unit(g, _)) = self.lex(unit_at) else {
             return None;
         };
         if n == 0 {
@@ -184,7 +194,22 @@ impl Cx<'_> {
         };
         let n = i64::from(n);
         let from_end = !anaphoric || forward;
-        self.resolve(i, i + 3, base, SpanKind::Relative, |b| {
+        self.resolve(i, unit_at + 1, base, SpanKind::Relative, |b| {
+            if rolling {
+                // "the last three years", "the past 12 months": the span of time that ends
+                // with the reference (its last day), not whole calendar units before it.
+                let end = b.last_day().succ_opt().unwrap_or(NaiveDate::MAX);
+                let start = match g {
+                    Granularity::Day => add_days(end, -n),
+                    Granularity::Week => add_days(end, -7 * n),
+                    _ => add_months(end, -n * i64::from(g.months().unwrap_or(1))),
+                };
+                return Unit::Window {
+                    interval: super::unit::span(start, end),
+                    granularity: g,
+                    relation: Relation::Between,
+                };
+            }
             let current = b.narrow(g, from_end);
             let (start, end) = if forward {
                 (current.shift(1).start(), current.shift(n).end())

@@ -337,8 +337,14 @@ fn relative() {
         ("the fourth quarter", Q3, &[("the fourth quarter", "at 2024-Q4 ~rel")]),
         ("Q3", Q3, &[("Q3", "at 2024-Q3 ~rel")]),
         ("the first half", Q3, &[("the first half", "at 2024-01-01..2024-07-01 quarter ~rel")]),
-        ("the last three years", Q3, &[("the last three years", "between 2021-01-01..2024-01-01 year ~rel")]),
-        ("the past 12 months", DAY, &[("the past 12 months", "between 2023-08-01..2024-08-01 month ~rel")]),
+        ("the last three years", Q3, &[("the last three years", "between 2021-10-01..2024-10-01 year ~rel")]),
+        ("the past 12 months", DAY, &[("the past 12 months", "between 2023-08-16..2024-08-16 month ~rel")]),
+        // Issue 10: "over the last year" is the twelve months before now, "last year" the
+        // calendar year before.
+        ("over the last year", DAY, &[("the last year", "between 2023-08-16..2024-08-16 year ~rel")]),
+        ("in the past month", DAY, &[("the past month", "between 2024-07-16..2024-08-16 month ~rel")]),
+        ("last year", DAY, &[("last year", "at 2023 ~rel")]),
+        ("the last year of the plan", DAY, &[("the last year", "at 2023 ~rel")]),
         ("the next two quarters", Q3, &[("the next two quarters", "between 2024-10-01..2025-04-01 quarter ~rel")]),
         ("early next year", Q3, &[("early next year", "at 2025 ~rel")]),
         ("in the coming quarter", Q3, &[("the coming quarter", "at 2024-Q4 ~rel")]),
