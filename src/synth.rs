@@ -19,12 +19,14 @@
 //! (10k, 100k and 1M facts are about 0.9, 9 and 90 MB of text; generating 1M takes about a
 //! second).
 
+mod questions;
 mod world;
 mod writer;
 
 use std::collections::HashSet;
 
 use crate::ingest::DocumentInput;
+pub use questions::{QuestionKind, SynthQuestion};
 pub use world::{Company, Person, Sector};
 use writer::{CompanyState, Writer};
 

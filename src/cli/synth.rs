@@ -1,5 +1,7 @@
 //! `chronorag synth --facts N --seed S --out FILE.jsonl`: writes a deterministic synthetic
-//! temporal corpus (earnings calls, sustainability reports, news) as ingestable JSON lines.
+//! temporal corpus (earnings calls, sustainability reports, news) as ingestable JSON lines;
+//! with `--questions DIR`, also question sets with known evidence over it (one `.jsonl` file per
+//! kind, for `chronorag eval`).
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -19,6 +21,15 @@ pub struct SynthArgs {
     /// Output file (`.jsonl`, one document per line); `-` for standard output.
     #[arg(long)]
     pub out: PathBuf,
+    /// Also write question sets with their evidence into this folder: `companies.jsonl`
+    /// (several companies, one quarter), `stepped.jsonl` (each quarter of a year), `open.jsonl`
+    /// (each quarter after/before a bound, up to the data's end) and `compare.jsonl` (two
+    /// quarters). Score them with `chronorag eval --questions DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub questions: Option<PathBuf>,
+    /// Questions per kind written with `--questions`.
+    #[arg(long, default_value_t = 100)]
+    pub per_kind: usize,
 }
 
 /// Runs `synth`.
@@ -59,6 +70,46 @@ pub fn run(args: SynthArgs) -> Result<()> {
         }
     );
     if to_stdout {
+        eprintln!("{msg}");
+    } else {
+        println!("{msg}");
+    }
+    if let Some(dir) = &args.questions {
+        write_questions(dir, args.facts, args.seed, args.per_kind, to_stdout)?;
+    }
+    Ok(())
+}
+
+fn write_questions(
+    dir: &std::path::Path,
+    facts: usize,
+    seed: u64,
+    per_kind: usize,
+    quiet_stdout: bool,
+) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::invalid(format!("cannot create {}: {e}", dir.display())))?;
+    let mut summary = Vec::new();
+    for kind in Synth::new(seed).questions(facts, per_kind) {
+        let path = dir.join(format!("{}.jsonl", kind.name));
+        let mut out = BufWriter::new(
+            std::fs::File::create(&path)
+                .map_err(|e| Error::invalid(format!("cannot create {}: {e}", path.display())))?,
+        );
+        for q in &kind.questions {
+            let line = serde_json::to_string(q).map_err(|e| Error::Io(e.into()))?;
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        summary.push(format!("{} {}", kind.questions.len(), kind.name));
+    }
+    let msg = format!(
+        "wrote questions ({}) to {}",
+        summary.join(", "),
+        dir.display()
+    );
+    if quiet_stdout {
         eprintln!("{msg}");
     } else {
         println!("{msg}");

@@ -220,12 +220,18 @@ impl Engine {
                 .as_ref()
                 .and_then(|f| f.entity)
                 .map(|e| plan.facets.entities[e].clone());
+            // The facet's own period, also when it is the question's only one.
+            let fit_to = facet
+                .as_ref()
+                .and_then(|f| f.period)
+                .map(|p| plan.facets.periods[p].interval);
             let cands = facet_candidates(
                 &ctx,
                 &found,
                 &summaries,
                 &facts,
                 period.as_ref(),
+                fit_to.as_ref(),
                 entity.as_ref(),
                 &plan.facets,
                 &semantic,
@@ -328,6 +334,8 @@ const LEX_WEIGHT: f32 = 0.5;
 const MAX_WINDOW: usize = 1100;
 /// Weight of a chunk dated outside a hard scope, retrieved for an in-scope fact it states.
 const FOREIGN_WEIGHT: f32 = 0.5;
+/// Least [`time_fit`] of a unit dated to a span that overlaps the period asked.
+const MIN_FIT: f32 = 0.7;
 /// Candidates sought by full text per facet of a multi-facet question.
 const FACET_SEARCH: usize = 30;
 
@@ -384,6 +392,7 @@ fn facet_candidates(
     summaries: &[SummaryHit],
     facts: &[FactHit],
     period: Option<&Interval>,
+    fit_to: Option<&Interval>,
     entity: Option<&FacetEntity>,
     facets: &FacetPlan,
     semantic: &str,
@@ -406,6 +415,7 @@ fn facet_candidates(
             out.push(Candidate {
                 unit: Unit::Chunk(*id),
                 score: score / best * if own { 1.0 } else { FOREIGN_WEIGHT },
+                fit: time_fit(fit_to, m.vstart, m.vend),
             });
         }
     }
@@ -442,6 +452,11 @@ fn facet_candidates(
             out.push(Candidate {
                 unit: Unit::Chunk(id),
                 score: 0.8 * score / top,
+                fit: ctx
+                    .cat
+                    .chunks
+                    .get(&id)
+                    .map_or(1.0, |m| time_fit(fit_to, m.vstart, m.vend)),
             });
             if out.len() >= FACET_SEARCH * 2 {
                 break;
@@ -468,6 +483,7 @@ fn facet_candidates(
                 text,
             },
             score: 0.0,
+            fit: 1.0,
         });
     }
     for f in facts.iter().filter(|f| f.sources.is_empty()) {
@@ -481,9 +497,24 @@ fn facet_candidates(
                 text: f.description.clone(),
             },
             score: f.score.max(0.0),
+            fit: 1.0,
         });
     }
     Ok(out)
+}
+
+/// How well a unit dated `[vstart, vend)` (day keys) fits the period asked: 1 when it lies
+/// inside it, else between [`MIN_FIT`] and 1 by the share of its span inside the period (a
+/// yearly report for a question about one quarter: 0.25 of its span, fit 0.78).
+fn time_fit(period: Option<&Interval>, vstart: i32, vend: i32) -> f32 {
+    let Some(p) = period else { return 1.0 };
+    let (ps, pe) = (p.start_key(), p.end_key());
+    if vstart >= ps && vend <= pe {
+        return 1.0;
+    }
+    let span = (i64::from(vend) - i64::from(vstart)).max(1) as f32;
+    let inside = (i64::from(vend.min(pe)) - i64::from(vstart.max(ps))).max(0) as f32;
+    MIN_FIT + (1.0 - MIN_FIT) * (inside / span).clamp(0.0, 1.0)
 }
 
 /// Orders facts by what was asked: their retrieval score and how well their description

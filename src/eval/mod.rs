@@ -129,6 +129,19 @@ pub struct Outcome {
     /// The error, when the query failed (its recall is then 0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A fingerprint of each context asked (FNV-1a, 64 bits, hex; same order as the queries
+    /// asked): two runs answered the same when their fingerprints are equal.
+    pub contexts: Vec<String>,
+}
+
+/// FNV-1a (64 bits) of a context, as hex.
+fn fingerprint(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 /// One question's results.
@@ -359,6 +372,7 @@ fn outcome(
         first_right,
         ms,
         error,
+        contexts: contexts.iter().map(|c| fingerprint(c)).collect(),
     }
 }
 

@@ -253,6 +253,7 @@ mod tests {
             first_right: None,
             ms,
             error: None,
+            contexts: Vec::new(),
         }
     }
 

@@ -306,6 +306,14 @@ fn step_of(q: &str, spans: &[(usize, usize)]) -> Option<Granularity> {
         if cue(before(1)) || cue(before(2)) || (before(1) == Some("the") && superlative) {
             return Some(g);
         }
+        // "quarter by quarter", "by quarter", "quarter over quarter", "quarter-on-quarter".
+        let after = |k: usize| lower.get(i + k).map(String::as_str);
+        if before(1) == Some("by")
+            || (matches!(after(1), Some("by" | "over" | "on" | "to"))
+                && after(2).and_then(unit_word) == Some(g))
+        {
+            return Some(g);
+        }
     }
     None
 }
@@ -653,6 +661,13 @@ mod tests {
             &["2015", "2016", "2017"],
             &[],
             Some("operating margin"),
+        );
+        check(
+            "How did the revenue of Velora develop quarter by quarter in 2018?",
+            None,
+            &["2018-Q1", "2018-Q2", "2018-Q3", "2018-Q4"],
+            &[],
+            Some("revenue"),
         );
         check(
             "How did Velora's revenue change from Q4 2023 to Q3 2024?",

@@ -30,6 +30,8 @@ const B: f32 = 0.75;
 pub const LAMBDA: f32 = 2.0;
 /// Weight of query terms that belong to the measure asked ("gross margin").
 const MEASURE_BOOST: f32 = 1.5;
+/// Least idf a measure term is weighed with before its boost.
+const MEASURE_FLOOR: f32 = 1.0;
 /// Terms found in more than this share of records discriminate nothing ("Audi" in Audi's own
 /// reports) and are dropped from scoring when the query has others.
 const COMMON_IDF: f32 = 0.35;
@@ -187,19 +189,22 @@ impl QueryTerms {
             TextIndex::tokens_with(&mut analyzer, m, &mut measure_terms);
         }
         let idf = text.idf(&terms)?;
+        let is_measure = |t: &str| measure_terms.iter().any(|(m, _)| m == t);
         let mut pairs: Vec<(String, f32)> = terms.into_iter().zip(idf).collect();
         if pairs.iter().any(|(_, w)| *w > COMMON_IDF) {
-            pairs.retain(|(_, w)| *w > COMMON_IDF);
+            // The measure asked stays however common it is ("revenue" in a store of earnings
+            // calls): it is what tells the revenue sentence from others about the same company.
+            pairs.retain(|(t, w)| *w > COMMON_IDF || is_measure(t));
         }
         let mut q = QueryTerms::default();
         for (t, w) in pairs {
-            let boost = if measure_terms.iter().any(|(m, _)| *m == t) {
-                MEASURE_BOOST
+            let w = if is_measure(&t) {
+                w.max(MEASURE_FLOOR) * MEASURE_BOOST
             } else {
-                1.0
+                w
             };
             q.terms.push(t);
-            q.weights.push(w * boost);
+            q.weights.push(w);
         }
         Ok(q)
     }
@@ -267,6 +272,10 @@ pub struct Candidate {
     pub unit: Unit,
     /// Retrieval score (any scale; normalised by the best candidate).
     pub score: f32,
+    /// How well the unit's time fits the period asked, in (0, 1]: 1 for a document dated
+    /// inside it, less for one dated to a longer span that only overlaps it (a yearly report
+    /// for a quarter). Scales the unit's prior.
+    pub fit: f32,
 }
 
 /// A passage of the context.
@@ -429,6 +438,7 @@ pub fn select(
         sentences: Vec<(usize, usize, Vec<u16>)>,
         lex: f32,
         retrieval: f32,
+        fit: f32,
         whole: Option<(String, String, String)>,
         mentions: bool,
     }
@@ -485,6 +495,7 @@ pub fn select(
             chunk,
             lex: bm25(q, &all, 150.0),
             retrieval: c.score.max(0.0),
+            fit: c.fit.clamp(0.0, 1.0),
             sentences,
             whole,
             mentions,
@@ -530,7 +541,7 @@ pub fn select(
                     chunk: u.chunk.unwrap_or(ChunkId::MAX),
                     start,
                     end,
-                    score: s / max_sent + LAMBDA * prior,
+                    score: s / max_sent + LAMBDA * prior * u.fit,
                 },
             )
         })

@@ -163,3 +163,161 @@ fn eval_refuses_an_empty_namespace_without_a_corpus() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `synth --questions` writes facet question sets with their evidence; `eval` on them finds
+/// the evidence of every facet (issue 10: several companies in one quarter, each quarter of a
+/// year, open ranges bounded by the data, two quarters compared) at 4,000 characters.
+#[test]
+fn synthetic_facet_questions_find_their_evidence_at_4k() {
+    let dir = tmp();
+    let corpus = dir.path().join("corpus.jsonl");
+    let qs = dir.path().join("facets");
+    let data = dir.path().join("data");
+    let msg = ok(&run(
+        &data,
+        &[
+            "synth",
+            "--facts",
+            "4000",
+            "--out",
+            corpus.to_str().unwrap(),
+            "--questions",
+            qs.to_str().unwrap(),
+            "--per-kind",
+            "15",
+        ],
+    ));
+    assert!(msg.contains("wrote questions ("), "{msg}");
+    let out = ok(&run(
+        &data,
+        &[
+            "eval",
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--qa",
+            qs.to_str().unwrap(),
+            "--budgets",
+            "4000",
+            "--json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["companies", "compare", "open", "stepped", "all"],
+        "{v}"
+    );
+    for r in rows {
+        assert!(r["questions"].as_u64().unwrap() >= 12, "{r}");
+        let ours = r["chronorag"]["recall"]["4000"].as_f64().unwrap();
+        let bm25 = r["baseline"]["recall"]["4000"].as_f64().unwrap();
+        let floor = if r["name"] == "all" { 0.95 } else { 0.9 };
+        assert!(ours >= floor, "{}: {ours} < {floor}", r["name"]);
+        assert!(ours >= bm25, "{}: {ours} below BM25 {bm25}", r["name"]);
+    }
+}
+
+/// `eval` in process answers exactly what `serve` answers over HTTP: the same store, questions
+/// and budgets give the same contexts (fingerprints in `--details`), summaries included.
+#[test]
+fn eval_in_process_gives_the_contexts_serve_gives() {
+    let dir = tmp();
+    let corpus = dir.path().join("corpus.jsonl");
+    let qs = dir.path().join("facets");
+    let data = dir.path().join("data");
+    ok(&run(
+        &data,
+        &[
+            "synth",
+            "--facts",
+            "1500",
+            "--out",
+            corpus.to_str().unwrap(),
+            "--questions",
+            qs.to_str().unwrap(),
+            "--per-kind",
+            "6",
+        ],
+    ));
+    // A few plain questions too: no-time, abstract (summaries compete), a relative time.
+    let plain = qs.join("plain.jsonl");
+    std::fs::write(
+        &plain,
+        concat!(
+            r#"{"question": "How did revenue develop over the years?", "evidence": ["reported revenue"]}"#,
+            "\n",
+            r#"{"question": "Give an overview of 2016.", "evidence": ["2016"]}"#,
+            "\n",
+            r#"{"question": "Who is the chief executive officer?", "evidence": ["chief executive"]}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let server = crate::support::Server::start_at(&data, &[], None, None);
+    let over_http = dir.path().join("http.jsonl");
+    let in_process = dir.path().join("engine.jsonl");
+    let args = |details: &std::path::Path, server: Option<&str>| {
+        let mut a: Vec<String> = [
+            "eval",
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--qa",
+            qs.to_str().unwrap(),
+            "--budgets",
+            "1000,4000",
+            "--no-baseline",
+            "--details",
+            details.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if let Some(url) = server {
+            a.extend(["--server".to_string(), url.to_string()]);
+        }
+        a
+    };
+    let a = args(&over_http, Some(&server.url));
+    ok(&run(
+        &data,
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let (status, _) = server.terminate();
+    assert!(status.success(), "{status:?}");
+    let a = args(&in_process, None);
+    let out = ok(&run(
+        &data,
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert!(out.contains("ingest:   skipped"), "{out}");
+    let read = |p: &std::path::Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (h, e) = (read(&over_http), read(&in_process));
+    assert!(h.len() >= 20, "{} questions", h.len());
+    assert_eq!(h.len(), e.len());
+    for (x, y) in h.iter().zip(&e) {
+        assert_eq!(x["question"], y["question"]);
+        let (cx, cy) = (&x["chronorag"]["contexts"], &y["chronorag"]["contexts"]);
+        assert_eq!(cx.as_array().unwrap().len(), 2, "{x}");
+        assert_eq!(cx, cy, "different contexts for {}", x["question"]);
+        assert_eq!(x["chronorag"]["recall"], y["chronorag"]["recall"]);
+    }
+    // The contexts are real: distinct per question, and they hold evidence.
+    let prints: std::collections::HashSet<String> = h
+        .iter()
+        .map(|x| x["chronorag"]["contexts"][1].to_string())
+        .collect();
+    assert!(prints.len() > h.len() / 2, "{prints:?}");
+    let found = h
+        .iter()
+        .filter(|x| x["chronorag"]["recall"][1].as_f64() == Some(1.0))
+        .count();
+    assert!(found > h.len() / 2, "{found} of {}", h.len());
+}
