@@ -347,3 +347,47 @@ fn opening_with_another_embedder_is_refused_unless_reembedding() {
     );
     assert_eq!(e.index_sizes("n").unwrap().chunk_vectors, 1);
 }
+
+/// Issue 10: a context asked at budget B is no worse than the first B characters of the
+/// context asked at 4B (a small budget gets its own coverage-first packing, not a crop), on a
+/// sample of the Time-LongQA dev set, one- and two-time questions, summaries on.
+#[test]
+fn a_small_budget_is_no_worse_than_the_start_of_a_big_one() {
+    use chronorag::eval::dataset::load_file;
+    use chronorag::eval::metric::{Context, Evidence, recall};
+    let Some(a) = audi() else { return };
+    let Some(root) = crate::support::longqa() else {
+        return;
+    };
+    a.engine.summarize("default").unwrap();
+    let mut asked = 0.0;
+    let mut cropped = 0.0;
+    let mut worse = 0;
+    let mut n = 0;
+    for (file, every) in [("one_time_2019.json", 8), ("QA_2time.json", 20)] {
+        let set = load_file(&root.join("qa").join(file)).unwrap();
+        for q in set.questions.iter().step_by(every) {
+            let ev: Vec<Evidence> = q.evidence.iter().map(|e| Evidence::new(e)).collect();
+            let at = |budget: usize| {
+                let req = QueryRequest {
+                    query: q.question.clone(),
+                    budget_chars: Some(budget),
+                    ..Default::default()
+                };
+                a.engine.query("default", &req).unwrap().context
+            };
+            let small = recall(&ev, &Context::new(&at(2000), 2000), q.paraphrased);
+            let big = recall(&ev, &Context::new(&at(8000), 2000), q.paraphrased);
+            asked += small;
+            cropped += big;
+            worse += usize::from(small + 1e-9 < big);
+            n += 1;
+        }
+    }
+    assert!(n >= 30, "{n} questions");
+    let (asked, cropped) = (asked / n as f64, cropped / n as f64);
+    eprintln!("recall @2k asked {asked:.3}, first 2k of @8k {cropped:.3}; worse on {worse} of {n}");
+    assert!(asked >= cropped, "asked {asked:.3} < cropped {cropped:.3}");
+    assert!(asked > 0.3, "{asked}");
+    assert!(worse * 5 <= n, "worse on {worse} of {n} questions");
+}
