@@ -52,6 +52,11 @@ pub struct EvalArgs {
     /// defaults, and summaries are brought up to date after ingest as `serve` does.
     #[arg(long)]
     pub server: Option<String>,
+    /// Ablation: do not bring time-node summaries up to date before asking (in process only),
+    /// to measure what summaries add. `serve` computes them in the background, so figures for
+    /// users are measured without this flag
+    #[arg(long, conflicts_with = "server")]
+    pub no_summaries: bool,
     /// Environment variable holding the API key for `--server` (when its auth is on).
     #[arg(long, default_value = "CHRONORAG_API_KEY")]
     pub api_key_env: String,
@@ -199,6 +204,9 @@ pub fn run(cfg: Config, args: EvalArgs) -> Result<()> {
     // Questions are answered from the state `serve` settles in: summaries up to date.
     match (&http, &engine) {
         (Some(h), _) => h.settle(&opts.namespace)?,
+        (None, Some(_)) if args.no_summaries => {
+            rep.note("summaries not brought up to date (--no-summaries)");
+        }
         (None, Some(e)) => {
             let s = eval::settle(e, &opts.namespace)?;
             rep.note(&format!("summaries brought up to date in {s:.1} s"));

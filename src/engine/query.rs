@@ -334,6 +334,8 @@ const LEX_WEIGHT: f32 = 0.5;
 const MAX_WINDOW: usize = 1100;
 /// Weight of a chunk dated outside a hard scope, retrieved for an in-scope fact it states.
 const FOREIGN_WEIGHT: f32 = 0.5;
+/// Prior weight of a time-node summary against passages of the documents themselves.
+const SUMMARY_FIT: f32 = 0.5;
 /// Least [`time_fit`] of a unit dated to a span that overlaps the period asked.
 const MIN_FIT: f32 = 0.7;
 /// Candidates sought by full text per facet of a multi-facet question.
@@ -483,7 +485,9 @@ fn facet_candidates(
                 text,
             },
             score: 0.0,
-            fit: 1.0,
+            // A summary restates what passages say: it enters only when it clearly outranks
+            // the passage it would displace.
+            fit: SUMMARY_FIT,
         });
     }
     for f in facts.iter().filter(|f| f.sources.is_empty()) {

@@ -586,7 +586,18 @@ pub fn select(
                 continue;
             }
             whole_done.push(ui);
-            let text = clip(body, cut.window.max(600));
+            // From the sentence that matched (a summary's key figure, not its opening line).
+            let size = cut.window.max(600);
+            let from = if body.len() > size && seed.start < body.len() {
+                floor(body, seed.start)
+            } else {
+                0
+            };
+            let text = if from > 0 {
+                format!("…{}", clip(&body[from..], size))
+            } else {
+                clip(body, size)
+            };
             total += text.len() + header.len() + 2;
             out.push(Passage {
                 doc: None,

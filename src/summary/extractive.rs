@@ -1,7 +1,9 @@
 //! The extractive summariser (default; no network): picks the node's most important facts (the
 //! scheduler ranks them by entity centrality, confidence and source count, without
-//! near-duplicates), mixes in the best findings of its children, groups them by entity and writes
-//! a short readable summary with a title, the main themes and key findings citing their facts.
+//! near-duplicates, key figures — quantities and changes — first and sentences garbled by PDF
+//! conversion last), mixes in the best findings of its children, at most three per entity, and
+//! writes a short readable summary: the main entities, the key figures as stated, the themes,
+//! and the findings citing their facts.
 //! Deterministic: the same input gives the same summary.
 
 use std::collections::HashMap;
@@ -14,6 +16,10 @@ use crate::model::{EntityId, Finding};
 const MAX_FINDINGS: usize = 10;
 /// Most findings about one entity.
 const PER_ENTITY: usize = 3;
+/// Most own findings on one headline measure.
+const PER_MEASURE: usize = 2;
+/// Findings with figures quoted in the summary text.
+const KEY_FIGURES: usize = 4;
 
 /// The extractive summariser.
 #[derive(Debug, Clone, Default)]
@@ -42,15 +48,24 @@ impl Summarizer for Extractive {
         } else {
             4
         };
+        let mut per_measure: HashMap<&str, usize> = HashMap::new();
         for f in &input.facts {
             if findings.len() >= own_quota {
                 break;
+            }
+            // At most PER_MEASURE findings on one headline measure (not five on the workforce).
+            let measure = super::headline_measure(&f.description);
+            if measure.is_some_and(|m| per_measure.get(m).copied().unwrap_or(0) >= PER_MEASURE) {
+                continue;
             }
             let n = per_entity.entry(f.subject_id).or_default();
             if *n >= PER_ENTITY {
                 continue;
             }
             *n += 1;
+            if let Some(m) = measure {
+                *per_measure.entry(m).or_default() += 1;
+            }
             findings.push(Finding {
                 text: f.description.clone(),
                 facts: vec![f.id],
@@ -120,22 +135,34 @@ impl Summarizer for Extractive {
             text.push_str(&format!(", mostly about {}", join_names(&top_names)));
         }
         text.push('.');
+        // Key figures: the findings that state quantities and changes, as written.
+        let mut measures_quoted: Vec<Option<&str>> = Vec::new();
+        let figures: Vec<&str> = findings
+            .iter()
+            .filter(|f| super::figure_weight(&f.text) > 1.0)
+            .filter(|f| {
+                // One key figure per headline measure.
+                let m = super::headline_measure(&f.text);
+                let fresh = m.is_none() || !measures_quoted.contains(&m);
+                measures_quoted.push(m);
+                fresh
+            })
+            .map(|f| f.text.as_str())
+            .take(KEY_FIGURES)
+            .collect();
+        if !figures.is_empty() {
+            text.push_str(" Key figures: ");
+            text.push_str(&figures.join(" "));
+        }
         if !themes.is_empty() {
-            text.push_str(&format!(" Main themes: {}.", themes.join(", ")));
+            text.push_str(&format!(
+                " Themes: {}.",
+                themes[..themes.len().min(4)].join(", ")
+            ));
         }
-        if !input.children.is_empty() {
-            let parts: Vec<String> = input
-                .children
-                .iter()
-                .take(12)
-                .map(|c| {
-                    let t = c.title.split_once(": ").map(|x| x.1).unwrap_or(&c.title);
-                    format!("{} — {t}", node_label(&c.node))
-                })
-                .collect();
-            text.push_str(&format!(" By period: {}.", parts.join("; ")));
-        }
-        if let Some(first) = findings.first() {
+        if figures.is_empty()
+            && let Some(first) = findings.first()
+        {
             text.push_str(&format!(" Highlight: {}", first.text));
         }
         let rating = Some(((input.fact_count as f32 + 1.0).log10() * 2.5).min(10.0));

@@ -99,9 +99,197 @@ pub fn node_label(k: &TimeKey) -> String {
     }
 }
 
+/// Units a figure is stated in ("1.8 million", "12 percent", "3,200 employees").
+const UNITS: &[&str] = &[
+    "%",
+    "percent",
+    "per",
+    "million",
+    "billion",
+    "thousand",
+    "trillion",
+    "tonnes",
+    "tons",
+    "t",
+    "kg",
+    "g",
+    "gwh",
+    "mwh",
+    "kwh",
+    "twh",
+    "km",
+    "vehicles",
+    "cars",
+    "units",
+    "employees",
+    "people",
+    "staff",
+    "euros",
+    "eur",
+    "dollars",
+    "usd",
+    "m",
+    "bn",
+    "co2",
+    "cubic",
+    "liters",
+    "litres",
+    "hours",
+    "sites",
+    "plants",
+    "models",
+    "points",
+    "percentage",
+];
+
+/// Words that state a change ("rose", "down 3%", "compared with").
+const CHANGE: &[&str] = &[
+    "increase",
+    "increased",
+    "increases",
+    "decrease",
+    "decreased",
+    "rose",
+    "risen",
+    "fell",
+    "fallen",
+    "grew",
+    "grown",
+    "growth",
+    "declined",
+    "decline",
+    "dropped",
+    "up",
+    "down",
+    "compared",
+    "higher",
+    "lower",
+    "reduced",
+    "reduction",
+    "improved",
+    "doubled",
+    "halved",
+];
+
+/// How much a sentence is a key figure: it states a quantity (a number with a unit or a
+/// currency, not a bare year) and, better, a change. 1 when it states none.
+pub fn figure_weight(text: &str) -> f32 {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let clean = |w: &str| -> String {
+        w.trim_matches(|c: char| !c.is_alphanumeric() && c != '%')
+            .to_lowercase()
+    };
+    let mut figure = false;
+    for (i, w) in words.iter().enumerate() {
+        let c = clean(w);
+        if !c.chars().next().is_some_and(|ch| ch.is_ascii_digit()) {
+            if (w.starts_with('€') || w.starts_with('$'))
+                && w.chars().nth(1).is_some_and(|ch| ch.is_ascii_digit())
+            {
+                figure = true;
+            }
+            continue;
+        }
+        if c.ends_with('%') {
+            figure = true;
+            continue;
+        }
+        let year = c.len() == 4 && c.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y));
+        if year {
+            continue;
+        }
+        let unit = |k: usize| words.get(i + k).map(|n| clean(n)).unwrap_or_default();
+        if UNITS.contains(&unit(1).as_str())
+            || (i > 0 && matches!(clean(words[i - 1]).as_str(), "eur" | "usd" | "€" | "$"))
+        {
+            figure = true;
+        }
+    }
+    if !figure {
+        return 1.0;
+    }
+    let change = words.iter().any(|w| CHANGE.contains(&clean(w).as_str()));
+    if change { 2.5 } else { 2.0 }
+}
+
+/// The headline measure a sentence is about, when it names one of the measures reports and
+/// news lead with (deliveries, revenue, profit, CO2, energy, water, waste, workforce,
+/// production, investment): key figures are picked one per measure.
+pub fn headline_measure(text: &str) -> Option<&'static str> {
+    const MEASURES: &[(&str, &str)] = &[
+        ("deliver", "deliveries"),
+        ("revenue", "revenue"),
+        ("sales", "sales"),
+        ("profit", "profit"),
+        ("margin", "margin"),
+        ("income", "income"),
+        ("co2", "co2"),
+        ("emission", "co2"),
+        ("carbon", "co2"),
+        ("energy", "energy"),
+        ("electricity", "energy"),
+        ("renewable", "energy"),
+        ("water", "water"),
+        ("waste", "waste"),
+        ("employ", "workforce"),
+        ("workforce", "workforce"),
+        ("staff", "workforce"),
+        ("produc", "production"),
+        ("invest", "investment"),
+    ];
+    let lower = text.to_lowercase();
+    lower.split(|c: char| !c.is_alphanumeric()).find_map(|w| {
+        MEASURES
+            .iter()
+            .find(|(stem, _)| w.starts_with(stem))
+            .map(|(_, m)| *m)
+    })
+}
+
+/// Whether a sentence looks garbled by PDF conversion: words fused across a line or column
+/// break ("CenThe advent"), or one very long run-on sentence.
+pub fn garbled(text: &str) -> bool {
+    if text.len() > 360 {
+        return true;
+    }
+    text.split_whitespace().any(|w| {
+        let w = w.trim_matches(|c: char| !c.is_alphabetic());
+        let cs: Vec<char> = w.chars().collect();
+        // A lower-case run of two or more letters followed by a capital inside one word;
+        // "e-tron", "iPhone", "McLaren" pass.
+        cs.windows(3).enumerate().any(|(i, x)| {
+            i >= 1 && x[0].is_lowercase() && x[1].is_lowercase() && x[2].is_uppercase()
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figures_and_garble() {
+        for (s, w) in [
+            ("Audi delivered 1.8 million cars in 2019.", 2.0),
+            ("CO2 emissions fell 12% from 2018.", 2.5),
+            (
+                "Revenue was EUR 55.7 billion, up from EUR 59.2 billion.",
+                2.5,
+            ),
+            ("The strategy was presented in May 2019.", 1.0),
+            ("The company employed 90,783 people.", 2.0),
+            ("See page 12 of the 2019 report.", 1.0),
+        ] {
+            assert_eq!(figure_weight(s), w, "{s}");
+        }
+        assert!(garbled(
+            "the new Audi Brand Experience CenThe advent of electric mobility"
+        ));
+        assert!(!garbled(
+            "The Audi e-tron and the McLaren; iPhone users in Ingolstadt."
+        ));
+        assert!(garbled(&"word ".repeat(80)));
+    }
 
     #[test]
     fn labels() {

@@ -249,13 +249,22 @@ fn build_input(
                 .sum::<f32>()
                 / max_w
                 / (terms.len().max(4) as f32).sqrt();
-            let figures = if f.description.chars().any(|c| c.is_ascii_digit()) {
-                1.15
-            } else {
-                1.0
-            };
+            // Key figures first ("delivered 1.8 million cars", "CO2 fell 12%"); sentences
+            // garbled by PDF conversion last.
+            let figures = super::figure_weight(&f.description)
+                * if super::headline_measure(&f.description).is_some() {
+                    1.4
+                } else {
+                    1.0
+                };
             let len = f.description.len();
-            let shape = if (50..=300).contains(&len) { 1.0 } else { 0.7 };
+            let shape = if super::garbled(&f.description) {
+                0.3
+            } else if (50..=300).contains(&len) {
+                1.0
+            } else {
+                0.7
+            };
             (
                 i,
                 imp * (0.3 + cover) * figures * shape * boilerplate_penalty(&f.description),
