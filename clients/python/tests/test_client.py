@@ -227,6 +227,19 @@ def test_query_time_scoped(acme: Client) -> None:
     assert "Ohio" in y.context
 
 
+def test_query_facets_and_passages(acme: Client) -> None:
+    r = acme.query("What revenue did Acme Corp report in Q2 2023 and Q3 2023?")
+    fp = r.plan.facets
+    assert fp.periods == ("2023-Q2", "2023-Q3")
+    assert fp.measure is not None and "revenue" in fp.measure
+    assert [f.period for f in fp.facets] == [0, 1]
+    assert all(f.evidence and f.passages >= 1 for f in fp.facets)
+    assert {p.document for p in r.passages} >= {"acme-q2", "acme-q3"}
+    assert {p.facet for p in r.passages} == {0, 1}
+    assert all(p.text and p.text in r.context for p in r.passages if p.document)
+    assert "$4.1 billion" in r.context and "$4.4 billion" in r.context
+
+
 def test_query_options(acme: Client) -> None:
     r = acme.query("Acme Corp revenue", explain=True, top_k=1, budget_chars=200, now="2023-09-30")
     assert r.explain is not None and any(s.stage == "total" for s in r.explain)

@@ -322,6 +322,96 @@ class TimeScope:
 
 
 @dataclass(frozen=True)
+class Facet:
+    """One part of a question (an entity of a list x a period) and whether it got evidence."""
+
+    label: str = ""
+    entity: Optional[int] = None
+    period: Optional[int] = None
+    passages: int = 0
+    evidence: bool = False
+    raw: _Raw = _raw()
+
+    @classmethod
+    def from_json(cls, v: Any) -> "Facet":
+        """Parses the server's JSON."""
+        o = c.obj(v)
+        return cls(
+            label=c.to_str(o.get("label")),
+            entity=c.opt_int(o.get("entity")),
+            period=c.opt_int(o.get("period")),
+            passages=c.to_int(o.get("passages")),
+            evidence=c.to_bool(o.get("evidence")),
+            raw=o,
+        )
+
+
+@dataclass(frozen=True)
+class FacetPlan:
+    """The question's facets: entities of a list, periods (ranges split at the granularity
+    asked), the measure asked, and one facet per entity x period.
+
+    Attributes:
+        entities: Entity names listed in the question.
+        periods: Period labels (time keys such as ``2024-Q1``).
+        measure: What is asked about (``"gross margin"``), if found.
+        facets: The facets, each with the passages it got.
+    """
+
+    entities: Tuple[str, ...] = ()
+    periods: Tuple[str, ...] = ()
+    step: Optional[str] = None
+    measure: Optional[str] = None
+    facets: Tuple[Facet, ...] = ()
+    notes: Tuple[str, ...] = ()
+    raw: _Raw = _raw()
+
+    @classmethod
+    def from_json(cls, v: Any) -> "FacetPlan":
+        """Parses the server's JSON."""
+        o = c.obj(v)
+        return cls(
+            entities=tuple(c.to_str(c.obj(e).get("name")) for e in c.as_list(o.get("entities"))),
+            periods=tuple(c.to_str(c.obj(p).get("label")) for p in c.as_list(o.get("periods"))),
+            step=c.opt_str(o.get("step")),
+            measure=c.opt_str(o.get("measure")),
+            facets=c.items(o.get("facets"), Facet.from_json),
+            notes=c.strs(o.get("notes")),
+            raw=o,
+        )
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    """A passage of the context: cut around the best sentences of a document (``document``,
+    ``chunk``) or a whole unit such as a summary (``unit``), placed for facet ``facet``."""
+
+    text: str = ""
+    facet: int = 0
+    score: float = 0.0
+    document: Optional[str] = None
+    chunk: Optional[int] = None
+    unit: Optional[str] = None
+    time: Optional[str] = None
+    raw: _Raw = _raw()
+
+    @classmethod
+    def from_json(cls, v: Any) -> "PassageHit":
+        """Parses the server's JSON."""
+        o = c.obj(v)
+        return cls(
+            text=c.to_str(o.get("text")),
+            facet=c.to_int(o.get("facet")),
+            score=c.to_float(o.get("score")),
+            document=c.opt_str(o.get("document")),
+            chunk=c.opt_int(o.get("chunk")),
+            unit=c.opt_str(o.get("unit")),
+            time=c.opt_str(o.get("time")),
+            raw=o,
+        )
+
+
+@dataclass(frozen=True)
 class Plan:
     """What the server understood of a question: time scope, intent, snapshot."""
 
@@ -330,6 +420,7 @@ class Plan:
     intent: str = ""
     intent_reason: str = ""
     time_scope: Optional[TimeScope] = None
+    facets: FacetPlan = field(default_factory=FacetPlan)
     now: Optional[str] = None
     now_source: Optional[str] = None
     as_of_tx: int = 0
@@ -348,6 +439,7 @@ class Plan:
             intent=c.to_str(o.get("intent")),
             intent_reason=c.to_str(o.get("intent_reason")),
             time_scope=TimeScope.from_json(ts) if isinstance(ts, Mapping) else None,
+            facets=FacetPlan.from_json(o.get("facets")),
             now=c.opt_str(o.get("now")),
             now_source=c.opt_str(o.get("now_source")),
             as_of_tx=c.to_int(o.get("as_of_tx")),
@@ -368,6 +460,7 @@ class QueryResult:
         facts: Facts, most relevant first.
         chunks: Text chunks, most relevant first.
         summaries: Time-node summaries (abstract questions).
+        passages: The passages of the context, in context order, each with its facet.
         explain: Per-stage timings and candidates (with ``explain=True``), else ``None``.
         answer: The server-side LLM answer, when one was produced.
     """
@@ -377,6 +470,7 @@ class QueryResult:
     facts: Tuple[FactHit, ...] = ()
     chunks: Tuple[ChunkHit, ...] = ()
     summaries: Tuple[SummaryHit, ...] = ()
+    passages: Tuple[PassageHit, ...] = ()
     explain: Optional[Tuple[Stage, ...]] = None
     answer: Optional[Answer] = None
     raw: _Raw = _raw()
@@ -393,6 +487,7 @@ class QueryResult:
             facts=c.items(o.get("facts"), FactHit.from_json),
             chunks=c.items(o.get("chunks"), ChunkHit.from_json),
             summaries=c.items(o.get("summaries"), SummaryHit.from_json),
+            passages=c.items(o.get("passages"), PassageHit.from_json),
             explain=c.items(ex, Stage.from_json) if isinstance(ex, list) else None,
             answer=Answer.from_json(an) if isinstance(an, Mapping) else None,
             raw=o,
