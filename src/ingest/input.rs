@@ -86,7 +86,8 @@ const METADATA_TIME_KEYS: &[&str] = &[
 ];
 
 /// Validates an input and resolves its time and title. The time comes from, in order: the `time`
-/// field, the metadata, the title, the file name, a dateline in the first lines; else undated.
+/// field, the metadata, the title, the file name (given, else the file name of `source`, else
+/// the `id`), a dateline in the first lines; else undated.
 /// The wall clock is never used.
 pub fn prepare(input: DocumentInput, file_name: Option<&str>) -> Result<PreparedDocument> {
     if input.text.trim().is_empty() {
@@ -112,7 +113,13 @@ pub fn prepare(input: DocumentInput, file_name: Option<&str>) -> Result<Prepared
         (Some(k), DocTimeOrigin::Metadata)
     } else if let Some(k) = title.as_deref().and_then(time_in_text) {
         (Some(k), DocTimeOrigin::Text)
-    } else if let Some(k) = file_name.and_then(time_in_file_name) {
+    } else if let Some(k) = file_name
+        // Posted over HTTP, a document read from a file names it in `source` or `id`: the same
+        // document gets the same time whichever way it arrives.
+        .or(input.source.as_deref())
+        .and_then(time_in_file_name)
+        .or_else(|| input.id.as_deref().and_then(time_in_file_name))
+    {
         (Some(k), DocTimeOrigin::Filename)
     } else if let Some(k) = dateline(&input.text) {
         (Some(k), DocTimeOrigin::Text)
@@ -699,6 +706,26 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn a_posted_document_gets_the_time_its_file_would_give() {
+        let doc = |id: Option<&str>, source: Option<&str>| DocumentInput {
+            id: id.map(str::to_string),
+            source: source.map(str::to_string),
+            text: "Some text without any date.".into(),
+            ..Default::default()
+        };
+        let from_file = prepare(doc(None, None), Some("audi-sustainability-2019.md")).unwrap();
+        let by_source =
+            prepare(doc(None, Some("/data/audi-sustainability-2019.md")), None).unwrap();
+        let by_id = prepare(doc(Some("audi-sustainability-2019.md"), None), None).unwrap();
+        for p in [&from_file, &by_source, &by_id] {
+            assert_eq!(p.time.map(|k| k.to_string()).as_deref(), Some("2019"));
+            assert_eq!(p.time_origin, DocTimeOrigin::Filename);
+        }
+        let undated = prepare(doc(Some("notes"), Some("https://example.com/a")), None).unwrap();
+        assert_eq!(undated.time, None);
     }
 
     #[test]

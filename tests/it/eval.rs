@@ -241,6 +241,19 @@ fn eval_in_process_gives_the_contexts_serve_gives() {
             "6",
         ],
     ));
+    // Files whose time is only in their name: posted over HTTP they must get the same time.
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    for (year, n) in [(2019, "1.2 million"), (2020, "1.5 million")] {
+        std::fs::write(
+            files.join(format!("northwind-report-{year}.md")),
+            format!(
+                "# Northwind report\n\nNorthwind delivered {n} bicycles this year. Dealers in \
+                 Leipzig and Valencia sold most of them."
+            ),
+        )
+        .unwrap();
+    }
     // A few plain questions too: no-time, abstract (summaries compete), a relative time.
     let plain = qs.join("plain.jsonl");
     std::fs::write(
@@ -251,6 +264,8 @@ fn eval_in_process_gives_the_contexts_serve_gives() {
             r#"{"question": "Give an overview of 2016.", "evidence": ["2016"]}"#,
             "\n",
             r#"{"question": "Who is the chief executive officer?", "evidence": ["chief executive"]}"#,
+            "\n",
+            r#"{"question": "How many bicycles did Northwind deliver in 2019?", "evidence": ["Northwind delivered 1.2 million bicycles"]}"#,
             "\n"
         ),
     )
@@ -263,6 +278,7 @@ fn eval_in_process_gives_the_contexts_serve_gives() {
             "eval",
             "--corpus",
             corpus.to_str().unwrap(),
+            files.to_str().unwrap(),
             "--qa",
             qs.to_str().unwrap(),
             "--budgets",
@@ -292,6 +308,14 @@ fn eval_in_process_gives_the_contexts_serve_gives() {
         &a.iter().map(String::as_str).collect::<Vec<_>>(),
     ));
     assert!(out.contains("ingest:   skipped"), "{out}");
+    // And a store ingested in process from the same files: the same documents, times and
+    // contexts as the one ingested over HTTP.
+    let local = dir.path().join("local.jsonl");
+    let a = args(&local, None);
+    ok(&run(
+        &dir.path().join("data-local"),
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
     let read = |p: &std::path::Path| -> Vec<serde_json::Value> {
         std::fs::read_to_string(p)
             .unwrap()
@@ -299,9 +323,51 @@ fn eval_in_process_gives_the_contexts_serve_gives() {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     };
-    let (h, e) = (read(&over_http), read(&in_process));
+    let (h, e, l) = (read(&over_http), read(&in_process), read(&local));
     assert!(h.len() >= 20, "{} questions", h.len());
     assert_eq!(h.len(), e.len());
+    assert_eq!(h.len(), l.len());
+    // Same documents with the same times (a report's year from its file name either way)...
+    let docs = |data: &std::path::Path| -> Vec<(String, Option<String>, String)> {
+        let engine = crate::support::engine_at(data);
+        let mut out: Vec<(String, Option<String>, String)> = engine
+            .documents("eval", 0, 1000, None)
+            .unwrap()
+            .into_iter()
+            .map(|d| {
+                let origin = serde_json::to_string(&d.time_origin).unwrap();
+                (d.external_id, d.time.map(|t| t.to_string()), origin)
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let (dh, dl) = (docs(&data), docs(&dir.path().join("data-local")));
+    assert!(dh.len() > 20, "{} documents", dh.len());
+    let differ: Vec<_> = dh.iter().zip(&dl).filter(|(a, b)| a != b).collect();
+    assert!(
+        dh.len() == dl.len() && differ.is_empty(),
+        "documents ingested over HTTP and in process differ: {differ:?}"
+    );
+    assert!(
+        dh.contains(&(
+            "northwind-report-2019.md".to_string(),
+            Some("2019".to_string()),
+            "\"filename\"".to_string()
+        )),
+        "{dh:?}"
+    );
+    // ... and the same contexts for time-scoped questions (unscoped ones may differ by a
+    // near-tie of the HNSW graph, which parallel inserts build slightly differently).
+    for (x, y) in h.iter().zip(&l) {
+        if x["question"].as_str().unwrap().contains("2019") {
+            assert_eq!(
+                x["chronorag"]["contexts"], y["chronorag"]["contexts"],
+                "{}",
+                x["question"]
+            );
+        }
+    }
     for (x, y) in h.iter().zip(&e) {
         assert_eq!(x["question"], y["question"]);
         let (cx, cy) = (&x["chronorag"]["contexts"], &y["chronorag"]["contexts"]);
