@@ -79,6 +79,8 @@ impl Engine {
         let doc_visible = |id: u64, d: &crate::index::graph::DocMeta| match req.as_of_tx {
             None => d.active,
             Some(t) if d.updated_tx <= t => d.active,
+            // Added after the snapshot: not there yet (no store read per later document).
+            Some(t) if d.added_tx > t => false,
             Some(t) => matches!(
                 store.document(id, Some(t)),
                 Ok(Some(doc)) if doc.status == crate::model::Status::Active
@@ -207,6 +209,7 @@ impl Engine {
         let n_facets = plan.facets.facets.len().max(1);
         let window = window_size(budget, n_facets);
         let need = budget * 5 / 4 / n_facets + window;
+        let mut scratch = passages::Scratch::new(store, &cat);
         let mut lists: Vec<Vec<Block>> = Vec::with_capacity(n_facets);
         let mut placed_meta: Vec<Vec<(Passage, Option<String>)>> = Vec::with_capacity(n_facets);
         for fi in 0..n_facets {
@@ -238,8 +241,7 @@ impl Engine {
             )?;
             let names = entity.map(|e| e.names).unwrap_or_default();
             let (passages, mentioned) = passages::select(
-                store,
-                &cat,
+                &mut scratch,
                 &terms,
                 &cands,
                 Cut { window, need },

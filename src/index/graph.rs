@@ -86,6 +86,8 @@ pub struct DocMeta {
     pub active: bool,
     /// The transaction that wrote the current version.
     pub updated_tx: TxId,
+    /// The transaction that first added it (invisible as of any earlier one).
+    pub added_tx: TxId,
 }
 
 /// What queries need of an entity.
@@ -270,6 +272,7 @@ impl Catalog {
                 vend: d.time.map_or(i32::MAX, |t| t.interval().end_key()),
                 active: d.status == Status::Active,
                 updated_tx: d.updated_tx,
+                added_tx: d.added_tx,
             },
         );
     }

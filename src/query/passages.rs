@@ -302,7 +302,37 @@ pub struct Passage {
 /// A document's chunks as loaded so far: `(chunk id, start byte, text)`, sorted by start.
 #[derive(Default)]
 struct DocText {
-    chunks: Vec<(ChunkId, usize, String)>,
+    /// Loaded chunks by start offset: (id, text).
+    by_start: std::collections::BTreeMap<usize, (ChunkId, String)>,
+    /// Start offset of each loaded chunk.
+    starts: HashMap<ChunkId, usize>,
+}
+
+/// What one query's facets share while their passages are cut: chunk texts, their sentences
+/// and where the query's terms occur in them, each worked out once per query (a question
+/// with twelve yearly facets sees many chunks twelve times).
+pub struct Scratch<'a> {
+    texts: Texts<'a>,
+    /// Term occurrences per chunk, for [`Scratch::terms`].
+    scans: HashMap<ChunkId, Vec<(u16, usize)>>,
+    /// The query terms the scans are of (a different query clears them).
+    terms: Vec<String>,
+}
+
+impl<'a> Scratch<'a> {
+    /// An empty scratch over a namespace's store and catalog.
+    pub fn new(store: &'a dyn NsStore, cat: &'a Catalog) -> Self {
+        Scratch {
+            texts: Texts {
+                store,
+                cat,
+                docs: HashMap::default(),
+                sentences: HashMap::default(),
+            },
+            scans: HashMap::default(),
+            terms: Vec::new(),
+        }
+    }
 }
 
 /// Chunk texts and their sentences, loaded once per query.
@@ -317,7 +347,7 @@ impl Texts<'_> {
     /// Loads a chunk (if it exists and belongs to `doc`); returns whether it is there.
     fn load(&mut self, doc: DocId, id: ChunkId) -> Result<bool> {
         let entry = self.docs.entry(doc).or_default();
-        if entry.chunks.iter().any(|c| c.0 == id) {
+        if entry.starts.contains_key(&id) {
             return Ok(true);
         }
         if self.cat.chunks.get(&id).is_none_or(|m| m.doc != doc) {
@@ -327,13 +357,16 @@ impl Texts<'_> {
             return Ok(false);
         };
         let entry = self.docs.entry(doc).or_default();
-        entry.chunks.push((id, c.start, c.text));
-        entry.chunks.sort_by_key(|c| c.1);
+        entry.starts.insert(id, c.start);
+        entry.by_start.insert(c.start, (id, c.text));
         Ok(true)
     }
 
-    fn chunk(&self, doc: DocId, id: ChunkId) -> Option<&(ChunkId, usize, String)> {
-        self.docs.get(&doc)?.chunks.iter().find(|c| c.0 == id)
+    /// A loaded chunk: its start offset in the document and its text.
+    fn chunk(&self, doc: DocId, id: ChunkId) -> Option<(usize, &str)> {
+        let d = self.docs.get(&doc)?;
+        let start = *d.starts.get(&id)?;
+        d.by_start.get(&start).map(|(_, t)| (start, t.as_str()))
     }
 
     /// The sentences of a loaded chunk as document byte ranges (split once per query).
@@ -341,7 +374,7 @@ impl Texts<'_> {
         if !self.sentences.contains_key(&id) {
             let ranges = self
                 .chunk(doc, id)
-                .map(|(_, start, body)| sentence_ranges(*start, body))
+                .map(|(start, body)| sentence_ranges(start, body))
                 .unwrap_or_default();
             self.sentences.insert(id, ranges);
         }
@@ -354,7 +387,7 @@ impl Texts<'_> {
         let Some(d) = self.docs.get(&doc) else {
             return out;
         };
-        for (_, s, text) in &d.chunks {
+        for (s, (_, text)) in d.by_start.range(..end) {
             let e = s + text.len();
             if e <= start || *s >= end {
                 continue;
@@ -413,22 +446,20 @@ pub struct Cut {
 /// retrieval score). With `mention` names (an entity facet), only units that mention one of
 /// them (in their text or their document's title) are used, when any does; the returned flag
 /// says whether the passages mention them.
-#[allow(clippy::too_many_arguments)]
 pub fn select(
-    store: &dyn NsStore,
-    cat: &Catalog,
+    scratch: &mut Scratch<'_>,
     q: &QueryTerms,
     cands: &[Candidate],
     cut: Cut,
     lex_weight: f32,
     mention: &[String],
 ) -> Result<(Vec<Passage>, bool)> {
-    let mut texts = Texts {
-        store,
-        cat,
-        docs: HashMap::default(),
-        sentences: HashMap::default(),
-    };
+    if scratch.terms != q.terms {
+        scratch.scans.clear();
+        scratch.terms = q.terms.clone();
+    }
+    let Scratch { texts, scans, .. } = scratch;
+    let cat = texts.cat;
     let mut matcher = Matcher::new(q);
     let mut ids: Vec<(u16, usize)> = Vec::new();
     // Per unit: sentences (range + term ids) and the unit's own lexical score.
@@ -453,7 +484,8 @@ pub fn select(
                 if !texts.load(doc, *id)? {
                     continue;
                 }
-                let (_, start, body) = texts.chunk(doc, *id).expect("loaded").clone();
+                let (start, body) = texts.chunk(doc, *id).expect("loaded");
+                let body = body.to_string();
                 (Some(doc), Some(*id), body, start, None)
             }
             Unit::Whole { key, header, text } => (
@@ -465,7 +497,15 @@ pub fn select(
             ),
         };
         ids.clear();
-        matcher.scan(&body, base, &mut ids);
+        match chunk.and_then(|c| scans.get(&c)) {
+            Some(cached) => ids.extend_from_slice(cached),
+            None => {
+                matcher.scan(&body, base, &mut ids);
+                if let Some(c) = chunk {
+                    scans.insert(c, ids.clone());
+                }
+            }
+        }
         let mut sentences = Vec::new();
         let mut k = 0;
         let ranges = match (doc, chunk) {
@@ -618,7 +658,7 @@ pub fn select(
         {
             continue;
         }
-        let (ws, we) = window(&mut texts, cat, doc, seed, cut.window)?;
+        let (ws, we) = window(texts, cat, doc, seed, cut.window)?;
         // Merge with every passage of the same document it overlaps or touches; the merged
         // passage keeps the place of the best of them.
         let touching: Vec<usize> = out
