@@ -38,14 +38,19 @@ pub fn run(args: SynthArgs) -> Result<()> {
         return Err(Error::invalid("--facts must be at least 1"));
     }
     let to_stdout = args.out.as_os_str() == "-";
-    let sink: Box<dyn Write> =
-        if to_stdout {
-            Box::new(std::io::stdout().lock())
-        } else {
-            Box::new(std::fs::File::create(&args.out).map_err(|e| {
+    let sink: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::stdout().lock())
+    } else {
+        if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::invalid(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        Box::new(
+            std::fs::File::create(&args.out).map_err(|e| {
                 Error::invalid(format!("cannot create {}: {e}", args.out.display()))
-            })?)
-        };
+            })?,
+        )
+    };
     let mut out = BufWriter::new(sink);
     let mut docs = Synth::new(args.seed).documents(args.facts);
     let (mut n, mut bytes) = (0usize, 0usize);
