@@ -63,10 +63,15 @@ pub fn run(args: SynthArgs) -> Result<()> {
     }
     out.flush()?;
     let msg = format!(
-        "wrote {n} documents ({:.1} MB, about {} facts, {} companies, seed {}){}",
+        "wrote {n} documents ({:.1} MB, about {} facts, {} compan{}, seed {}){}",
         bytes as f64 / 1e6,
         docs.expected_facts(),
         docs.companies().len(),
+        if docs.companies().len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
         args.seed,
         if to_stdout {
             String::new()
