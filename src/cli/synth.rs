@@ -37,6 +37,9 @@ pub fn run(args: SynthArgs) -> Result<()> {
     if args.facts == 0 {
         return Err(Error::invalid("--facts must be at least 1"));
     }
+    if args.questions.is_some() && args.per_kind == 0 {
+        return Err(Error::invalid("--per-kind must be at least 1"));
+    }
     let to_stdout = args.out.as_os_str() == "-";
     let sink: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stdout().lock())

@@ -317,12 +317,7 @@ impl Engine {
         let ns = self.namespace(namespace)?;
         let facts_of = self.facts_of_fn(&ns)?;
         let idx = self.indexes(&ns)?;
-        let find_chunks = |name: &str| -> Vec<u64> {
-            idx.text
-                .search(crate::index::text::TextKind::Chunk, name, None, 10_000)
-                .map(|v| v.into_iter().map(|x| x.0).collect())
-                .unwrap_or_default()
-        };
+        let find_chunks = |name: &str| chunks_naming(&idx, name);
         self.erase_with(namespace, actor, reason, |s| {
             let set = erase::plan_document(s, external_id, &facts_of, &find_chunks)?;
             Ok((set, serde_json::json!({"document": external_id})))
@@ -340,12 +335,7 @@ impl Engine {
         let ns = self.namespace(namespace)?;
         let facts_of = self.facts_of_fn(&ns)?;
         let idx = self.indexes(&ns)?;
-        let find_chunks = |name: &str| -> Vec<u64> {
-            idx.text
-                .search(crate::index::text::TextKind::Chunk, name, None, 10_000)
-                .map(|v| v.into_iter().map(|x| x.0).collect())
-                .unwrap_or_default()
-        };
+        let find_chunks = |name: &str| chunks_naming(&idx, name);
         self.erase_with(namespace, actor, reason, |s| {
             let e = self.resolve_entity(s, entity)?;
             let set = erase::plan_entity(s, &e, &facts_of, &find_chunks)?;
@@ -390,4 +380,12 @@ impl Engine {
             store_bytes,
         })
     }
+}
+
+/// Chunks whose text matches `name` (erase looks for other mentions of an entity there).
+fn chunks_naming(idx: &crate::index::NsIndexes, name: &str) -> Vec<u64> {
+    idx.text
+        .search(crate::index::text::TextKind::Chunk, name, None, 10_000)
+        .map(|v| v.into_iter().map(|x| x.0).collect())
+        .unwrap_or_default()
 }

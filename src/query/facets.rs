@@ -94,7 +94,7 @@ impl FacetPlan {
 /// Resolves a name written in a question to an entity of the namespace: its id and names.
 pub type Resolve<'a> = dyn Fn(&str) -> Option<(EntityId, Vec<String>)> + 'a;
 
-/// Question words, stop words and comparison words: never a measure.
+/// Question words, stop words and comparison words: never a measure (nor are [`SUPERLATIVES`]).
 const NOT_MEASURE: &[&str] = &[
     "a",
     "an",
@@ -150,19 +150,8 @@ const NOT_MEASURE: &[&str] = &[
     "per",
     "all",
     "both",
-    "highest",
-    "lowest",
-    "best",
-    "worst",
-    "most",
-    "least",
-    "largest",
-    "smallest",
-    "biggest",
-    "greatest",
     "top",
     "bottom",
-    "peak",
     "more",
     "less",
     "higher",
@@ -489,6 +478,7 @@ fn measure_of(q: &str, skip: &[(usize, usize)]) -> Option<String> {
         .filter(|w| {
             w.chars().any(char::is_alphabetic)
                 && !NOT_MEASURE.contains(&w.as_str())
+                && !SUPERLATIVES.contains(&w.as_str())
                 && w.chars().count() > 1
         })
         .collect();

@@ -188,6 +188,20 @@ fn synthetic_facet_questions_find_their_evidence_at_4k() {
         ],
     ));
     assert!(msg.contains("wrote questions ("), "{msg}");
+    let zero = run(
+        &data,
+        &[
+            "synth",
+            "--out",
+            corpus.to_str().unwrap(),
+            "--questions",
+            qs.to_str().unwrap(),
+            "--per-kind",
+            "0",
+        ],
+    );
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&zero.stderr).contains("--per-kind must be at least 1"));
     let out = ok(&run(
         &data,
         &[

@@ -14,7 +14,7 @@ use chronorag::store::{FactScan, NsStore, SledStore, Store, WriteSet};
 use chronorag::time::{Interval, TimeKey};
 use chronorag::{Engine, Error};
 
-use crate::support::{engine_at, tmp};
+use crate::support::{engine_at, ingest_text, tmp};
 
 /// A small deterministic generator (xorshift64*).
 struct Rng(u64);
@@ -356,22 +356,6 @@ fn rollback_equals_as_of_over_thousands_of_random_sequences() {
         rollbacks > cases / 4,
         "only {rollbacks} rollbacks were exercised"
     );
-}
-
-fn ingest_text(e: &Engine, ns: &str, id: &str, text: &str, time: &str) -> TxId {
-    let doc = prepare(
-        DocumentInput {
-            id: Some(id.into()),
-            text: text.into(),
-            time: Some(time.into()),
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
-    let r = e.ingest(ns, vec![doc], &IngestOptions::default()).unwrap();
-    // A duplicate document changes nothing: the head stays where it was.
-    r.tx.unwrap_or_else(|| e.namespace(ns).unwrap().store().head_tx())
 }
 
 #[test]

@@ -10,21 +10,7 @@ use chronorag::query::QueryRequest;
 use chronorag::{Config, Engine, Error};
 use serde_json::json;
 
-use crate::support::{Server, engine_at, tmp};
-
-fn ingest(e: &Engine, ns: &str, id: &str, text: &str, time: &str) {
-    let doc = prepare(
-        DocumentInput {
-            id: Some(id.into()),
-            text: text.into(),
-            time: Some(time.into()),
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
-    e.ingest(ns, vec![doc], &IngestOptions::default()).unwrap();
-}
+use crate::support::{Server, engine_at, ingest_text, tmp};
 
 /// Critical: a document dated 9999-12-31 saying "three months later" wrote a time key past
 /// year 9999 that could not be read back; every write was then refused, and after a restart
@@ -113,7 +99,7 @@ fn relative_times_past_the_supported_years_are_not_times() {
 fn erasing_an_entity_named_like_the_redaction_mark_finishes() {
     let dir = tmp();
     let e = std::sync::Arc::new(engine_at(dir.path()));
-    ingest(
+    ingest_text(
         &e,
         "p",
         "a",
@@ -135,7 +121,7 @@ fn erasing_an_entity_named_like_the_redaction_mark_finishes() {
     assert_eq!(erased, 1);
     assert!(e.entity("p", "Ed", None).is_err());
     // Writes to the namespace work again at once.
-    ingest(&e, "p", "b", "In 2023, Acme Corp hired 5 people.", "2023");
+    ingest_text(&e, "p", "b", "In 2023, Acme Corp hired 5 people.", "2023");
 }
 
 /// High (privacy): erasing a document kept the entities it created that had no other facts;
@@ -144,7 +130,7 @@ fn erasing_an_entity_named_like_the_redaction_mark_finishes() {
 fn erasing_a_document_leaves_nothing_of_it() {
     let dir = tmp();
     let e = engine_at(dir.path());
-    ingest(
+    ingest_text(
         &e,
         "p",
         "keep",
@@ -152,7 +138,7 @@ fn erasing_a_document_leaves_nothing_of_it() {
         "2022",
     );
     e.summarize("p").unwrap();
-    ingest(
+    ingest_text(
         &e,
         "p",
         "private",
@@ -162,7 +148,7 @@ fn erasing_a_document_leaves_nothing_of_it() {
         "2022",
     );
     e.summarize("p").unwrap();
-    ingest(
+    ingest_text(
         &e,
         "p",
         "later",
@@ -216,7 +202,7 @@ fn erasing_a_document_leaves_nothing_of_it() {
 fn huge_time_strings_are_refused_cheaply() {
     let dir = tmp();
     let e = engine_at(dir.path());
-    ingest(&e, "p", "a", "In 2022, Acme Corp opened a plant.", "2022");
+    ingest_text(&e, "p", "a", "In 2022, Acme Corp opened a plant.", "2022");
     let huge = format!("2024-{}", "1".repeat(8 << 20));
     let started = std::time::Instant::now();
     for req in [
@@ -256,7 +242,7 @@ fn namespaces_are_limited_and_idle_ones_close_their_indexes() {
     cfg.max_open_namespaces = 2;
     let e = Engine::open(cfg).unwrap();
     for i in 0..6 {
-        ingest(
+        ingest_text(
             &e,
             &format!("n{i}"),
             "a",
@@ -395,7 +381,7 @@ fn huge_entity_names_are_cut_and_the_budget_holds() {
     let dir = tmp();
     let e = engine_at(dir.path());
     let name: String = (0..3000).map(|i| format!("Zed{i} ")).collect();
-    ingest(
+    ingest_text(
         &e,
         "p",
         "a",

@@ -290,3 +290,21 @@ impl Drop for Server {
         }
     }
 }
+
+/// Ingests one dated text document; returns the head transaction after it (a duplicate
+/// document changes nothing, so the head stays where it was).
+pub fn ingest_text(e: &Engine, ns: &str, id: &str, text: &str, time: &str) -> TxId {
+    let doc = input::prepare(
+        input::DocumentInput {
+            id: Some(id.into()),
+            text: text.into(),
+            time: Some(time.into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    let r = e.ingest(ns, vec![doc], &IngestOptions::default()).unwrap();
+    // A duplicate document changes nothing: the head stays where it was.
+    r.tx.unwrap_or_else(|| e.namespace(ns).unwrap().store().head_tx())
+}
