@@ -381,12 +381,21 @@ impl TextIndex {
             .search(&q, &TopDocs::with_limit(limit))
             .map_err(err)?;
         let mut out = Vec::with_capacity(top.len());
+        // Opening a fast-field column decodes its header: once per segment, not per hit.
+        let mut cols: Vec<Option<tantivy::columnar::Column<u64>>> =
+            vec![None; searcher.segment_readers().len()];
         for (score, addr) in top {
-            let col = searcher
-                .segment_reader(addr.segment_ord)
-                .fast_fields()
-                .u64("key")
-                .map_err(err)?;
+            let slot = &mut cols[addr.segment_ord as usize];
+            if slot.is_none() {
+                *slot = Some(
+                    searcher
+                        .segment_reader(addr.segment_ord)
+                        .fast_fields()
+                        .u64("key")
+                        .map_err(err)?,
+                );
+            }
+            let Some(col) = slot.as_ref() else { continue };
             if let Some(key) = col.first(addr.doc_id)
                 && let Some((_, id)) = split_key(key)
             {
