@@ -3,17 +3,22 @@
 //! Builds the Time-LongQA store with the `chronorag` binary (`ingest`, then `summarize`), starts
 //! `chronorag serve` on an ephemeral port, and drives it with closed-loop clients (each sends
 //! the next question as soon as the last answer arrived) over keep-alive HTTP/1.1 connections.
-//! The questions are the data set's one-time questions (specific questions about one year), sent
-//! as `POST /v1/namespaces/default/query` with the default budget. For every client count it
-//! reports requests/s, p50/p99 latency, errors (anything but 200) and the server's resident
-//! memory at the start and end of the run and its peak. The load generator shares the machine
-//! with the server: on two cores both compete for the same CPUs.
+//! The questions are the data set's one-time questions (specific questions about one year), each
+//! followed by its paraphrases (the rules of `chronorag eval --cache-check`: a polite frame,
+//! synonyms, the time phrase moved to the front), sent as `POST /v1/namespaces/default/query`
+//! with the default budget; after the last one the list starts again (repeats). Each client
+//! count runs against a server with its query caches on (the default) and one with them off,
+//! from a fresh start each. For every run it reports requests/s, p50/p99 latency, errors
+//! (anything but 200), the cache's exact and semantic hit rates (from `/metrics`) and the
+//! server's resident memory at the start and end of the run and its peak. The load generator
+//! shares the machine with the server: on two cores both compete for the same CPUs.
 //!
 //! Knobs (environment):
 //! - `CHRONORAG_LOAD_CLIENTS` — client counts, comma-separated (default `1,8,64`);
 //! - `CHRONORAG_LOAD_SECONDS` — seconds per client count (default 20; 2 under
 //!   `cargo test --benches`);
-//! - `CHRONORAG_LOAD_DATA` — serve this existing data folder instead of building one.
+//! - `CHRONORAG_LOAD_DATA` — serve this existing data folder instead of building one;
+//! - `CHRONORAG_LOAD_CACHE` — `on`, `off` or `on,off` (default `on,off`).
 //!
 //! The long form (memory over five minutes at 64 clients):
 //! `CHRONORAG_LOAD_CLIENTS=64 CHRONORAG_LOAD_SECONDS=300 cargo bench --bench http_load`.
@@ -70,33 +75,49 @@ fn main() {
             data
         }
     };
-    let mut server = Server::start(&data);
+    let caches: Vec<bool> = std::env::var("CHRONORAG_LOAD_CACHE")
+        .unwrap_or_else(|_| "on,off".into())
+        .split(',')
+        .map(|x| match x.trim() {
+            "on" => true,
+            "off" => false,
+            other => panic!("CHRONORAG_LOAD_CACHE: on or off, not {other:?}"),
+        })
+        .collect();
     let mut rows = Vec::new();
-    for &n in &clients {
-        let row = drive(&server, n, seconds, &questions);
-        eprintln!("http_load: {}", row);
-        rows.push(row);
+    for &cache in &caches {
+        for &n in &clients {
+            // A fresh server per run: every run starts with an empty cache.
+            let mut server = Server::start(&data, cache, tmp.path());
+            let mut row = drive(&server, n, seconds, &questions);
+            row["cache"] = json!(if cache { "on" } else { "off" });
+            eprintln!("http_load: {}", row);
+            rows.push(row);
+            let status = server.stop();
+            assert!(
+                status.success(),
+                "the server did not stop cleanly: {status:?}"
+            );
+        }
     }
-    let status = server.stop();
-    assert!(
-        status.success(),
-        "the server did not stop cleanly: {status:?}"
-    );
 
     println!();
     println!(
-        "| clients | seconds | requests | queries/s | p50 ms | p99 ms | errors | server RSS start → end (peak) MB |"
+        "| caches | clients | seconds | requests | queries/s | p50 ms | p99 ms | exact hits | semantic hits | errors | server RSS start → end (peak) MB |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {:.0} | {} | {:.0} | {:.1} | {:.1} | {} | {:.0} → {:.0} ({:.0}) |",
+            "| {} | {} | {:.0} | {} | {:.0} | {:.1} | {:.1} | {:.1}% | {:.1}% | {} | {:.0} → {:.0} ({:.0}) |",
+            r["cache"].as_str().unwrap_or("?"),
             r["clients"],
             r["seconds"].as_f64().unwrap(),
             r["requests"],
             r["qps"].as_f64().unwrap(),
             r["p50_ms"].as_f64().unwrap(),
             r["p99_ms"].as_f64().unwrap(),
+            r["exact_rate"].as_f64().unwrap_or(0.0) * 100.0,
+            r["semantic_rate"].as_f64().unwrap_or(0.0) * 100.0,
             r["errors"],
             r["rss_start"].as_f64().unwrap() / 1e6,
             r["rss_end"].as_f64().unwrap() / 1e6,
@@ -131,8 +152,19 @@ fn run(args: &[&str]) {
     assert!(out.success(), "chronorag {args:?} failed");
 }
 
-/// The one-time questions (`qa/one_time_*.json`).
+/// The one-time questions (`qa/one_time_*.json`), each followed by its paraphrases.
 fn questions(longqa: &Path) -> Vec<String> {
+    originals(longqa)
+        .into_iter()
+        .flat_map(|q| {
+            let more = chronorag::eval::cache_check::paraphrases(&q);
+            std::iter::once(q).chain(more.into_iter().map(|(_, p)| p))
+        })
+        .collect()
+}
+
+/// The one-time questions (`qa/one_time_*.json`).
+fn originals(longqa: &Path) -> Vec<String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(longqa.join("qa"))
         .expect("qa folder")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -163,9 +195,21 @@ struct Server {
 }
 
 impl Server {
-    fn start(data: &Path) -> Server {
+    fn start(data: &Path, cache: bool, tmp: &Path) -> Server {
+        let config = tmp.join(if cache {
+            "cache-on.toml"
+        } else {
+            "cache-off.toml"
+        });
+        let text = if cache {
+            ""
+        } else {
+            "[cache]\nexact_mb = 0\nsemantic = false\n"
+        };
+        std::fs::write(&config, text).expect("write the config");
         let mut child = Command::new(BIN)
-            .args(["--data", path(data), "serve", "--addr", "127.0.0.1:0"])
+            .args(["--config", path(&config), "--data", path(data)])
+            .args(["serve", "--addr", "127.0.0.1:0"])
             .env("CHRONORAG_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -184,6 +228,27 @@ impl Server {
             .trim_end_matches('/')
             .to_string();
         Server { child, addr }
+    }
+
+    /// The query cache counters of `/metrics`: `(exact, semantic, miss)`.
+    fn cache_counts(&self) -> (f64, f64, f64) {
+        let mut s = TcpStream::connect(&self.addr).expect("connect");
+        write!(
+            s,
+            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .expect("ask for metrics");
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("read metrics");
+        let get = |result: &str| {
+            let key = format!("chronorag_query_cache_total{{result=\"{result}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&key))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0.0)
+        };
+        (get("exact"), get("semantic"), get("miss"))
     }
 
     fn rss(&self) -> u64 {
@@ -335,7 +400,11 @@ fn drive(server: &Server, clients: usize, seconds: f64, questions: &Arc<Vec<Stri
         all[((all.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
     };
     let rss_end = server.rss();
+    let (exact, semantic, miss) = server.cache_counts();
+    let answered = (exact + semantic + miss).max(1.0);
     json!({
+        "exact_rate": exact / answered,
+        "semantic_rate": semantic / answered,
         "clients": clients,
         "seconds": elapsed,
         "requests": all.len(),

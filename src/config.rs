@@ -40,12 +40,46 @@ pub struct Config {
     /// idle one is flushed and closed when another opens (it reopens on its next use, in
     /// milliseconds for a small namespace). Bounds memory and threads with many namespaces.
     pub max_open_namespaces: usize,
+    /// Query result caches.
+    pub cache: CacheConfig,
     /// The HTTP service.
     pub server: ServerConfig,
     /// The OpenAI-compatible chat endpoint (`extractor = "llm"`, LLM summaries and answers).
     pub llm: LlmConfig,
     /// The OpenAI-compatible embeddings endpoint (`embedder = "openai"`).
     pub openai_embed: OpenAiEmbedConfig,
+}
+
+/// Query result caches (see `query::cache`): an exact cache and a semantic cache that lets a
+/// paraphrase reuse an earlier question's plan and context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Memory for exact answers (MiB; 0 turns the exact cache off).
+    pub exact_mb: usize,
+    /// Whether paraphrases may reuse an earlier question's answer.
+    pub semantic: bool,
+    /// Memory for the semantic cache (MiB).
+    pub semantic_mb: usize,
+    /// Least cosine similarity of two questions about the current state.
+    pub threshold_head: f32,
+    /// Least cosine similarity of two questions whose period is relative to `now`.
+    pub threshold_relative: f32,
+    /// Least cosine similarity of two questions read at an `as_of_tx`.
+    pub threshold_as_of: f32,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            exact_mb: 64,
+            semantic: true,
+            semantic_mb: 32,
+            threshold_head: 0.9,
+            threshold_relative: 0.95,
+            threshold_as_of: 0.9,
+        }
+    }
 }
 
 /// Settings of `chronorag serve`.
@@ -94,6 +128,7 @@ impl Default for Config {
             min_free_disk_bytes: 64 * 1024 * 1024,
             max_namespaces: 1_000,
             max_open_namespaces: 32,
+            cache: CacheConfig::default(),
             server: ServerConfig::default(),
             llm: LlmConfig::default(),
             openai_embed: OpenAiEmbedConfig::default(),

@@ -111,6 +111,8 @@ pub struct Engine {
     ingest_listener: Mutex<Option<IngestListener>>,
     /// Ticks once per `indexes()` call; orders namespaces by recent use.
     use_clock: std::sync::atomic::AtomicU64,
+    /// Exact and semantic query caches (keyed on index state and head: never stale).
+    cache: crate::query::cache::QueryCache,
 }
 
 /// Called after every ingest with its report (the API counts documents and facts for metrics).
@@ -138,6 +140,7 @@ impl Engine {
         let store =
             SledStore::open(&config.store_dir())?.with_min_free_bytes(config.min_free_disk_bytes);
         Ok(Engine {
+            cache: crate::query::cache::QueryCache::new(config.cache.clone()),
             config,
             store: Arc::new(store),
             namespaces: RwLock::new(HashMap::new()),

@@ -149,6 +149,20 @@ impl Metrics {
                 v.load(Ordering::Relaxed)
             );
         }
+        let c = engine.cache_stats();
+        let _ = writeln!(
+            out,
+            "# HELP chronorag_query_cache_total Queries by how they were answered: from the exact \
+             cache, from the semantic cache (a paraphrase), or computed (miss).\n\
+             # TYPE chronorag_query_cache_total counter\n\
+             chronorag_query_cache_total{{result=\"exact\"}} {}\n\
+             chronorag_query_cache_total{{result=\"semantic\"}} {}\n\
+             chronorag_query_cache_total{{result=\"miss\"}} {}\n\
+             # HELP chronorag_query_cache_bytes Bytes the query caches hold (estimated).\n\
+             # TYPE chronorag_query_cache_bytes gauge\n\
+             chronorag_query_cache_bytes {}",
+            c.exact_hits, c.semantic_hits, c.misses, c.bytes
+        );
         let _ = writeln!(
             out,
             "# HELP chronorag_uptime_seconds Seconds since start.\n# TYPE chronorag_uptime_seconds gauge\nchronorag_uptime_seconds {}",

@@ -57,6 +57,12 @@ pub struct EvalArgs {
     /// users are measured without this flag
     #[arg(long, conflicts_with = "server")]
     pub no_summaries: bool,
+    /// Measure the semantic cache instead of recall: ask every question, then paraphrases of
+    /// it made by fixed rules, and report per rule how many were answered from the cache and
+    /// how many of those reused the answer of a question with other evidence (wrong hits).
+    /// Uses the first budget. Run it on a server or engine whose cache is fresh
+    #[arg(long, conflicts_with_all = ["single_query", "details"])]
+    pub cache_check: bool,
     /// Environment variable holding the API key for `--server` (when its auth is on).
     #[arg(long, default_value = "CHRONORAG_API_KEY")]
     pub api_key_env: String,
@@ -214,6 +220,31 @@ pub fn run(cfg: Config, args: EvalArgs) -> Result<()> {
         (None, None) => {}
     }
 
+    if args.cache_check {
+        let target: &dyn eval::Target = match (&http, &engine) {
+            (Some(h), _) => h,
+            (None, Some(e)) => e,
+            (None, None) => unreachable!("an engine or a server"),
+        };
+        let report = eval::cache_check::run(
+            target,
+            &opts.namespace,
+            &sets,
+            opts.limit,
+            opts.budgets[0],
+            &mut |m| rep.note(m),
+        )?;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).expect("report serialises")
+            );
+        } else {
+            print_cache_report(&report);
+        }
+        return Ok(());
+    }
+
     let scratch = ScratchDir::new("chronorag-eval-bm25")?;
     let baseline = if opts.baseline {
         let texts = match (texts, &engine) {
@@ -276,6 +307,51 @@ pub fn run(cfg: Config, args: EvalArgs) -> Result<()> {
         print_readable(&report);
     }
     Ok(())
+}
+
+fn print_cache_report(r: &eval::cache_check::CacheReport) {
+    println!(
+        "Semantic cache check: every question, then its paraphrases, at budget {}",
+        r.budget
+    );
+    println!(
+        "{:<26} {:>6} {:>8} {:>9} {:>10} {:>11}",
+        "asked", "n", "exact", "semantic", "hit rate", "wrong hits"
+    );
+    let row = |label: &str, c: &eval::cache_check::HitCounts| {
+        let rate = |a: usize, b: usize| {
+            if b == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.3}", a as f64 / b as f64)
+            }
+        };
+        println!(
+            "{:<26} {:>6} {:>8} {:>9} {:>10} {:>5} ({})",
+            label,
+            c.asked,
+            c.exact,
+            c.hits,
+            rate(c.hits, c.asked),
+            c.wrong,
+            rate(c.wrong, c.hits)
+        );
+    };
+    row("originals", &r.originals);
+    for (rule, c) in &r.rules {
+        row(&format!("paraphrases: {rule}"), c);
+    }
+    row("paraphrases: all", &r.paraphrases);
+    for w in r.wrong_examples.iter().take(5) {
+        println!(
+            "wrong hit ({:.3}): {:?} got the answer of {:?}",
+            w.similarity, w.asked, w.reused
+        );
+    }
+    println!(
+        "hit rate: semantic hits / asked; wrong hits: hits that reused the answer of a question \
+         with other evidence (share of hits in brackets)"
+    );
 }
 
 fn print_readable(r: &EvalReport) {

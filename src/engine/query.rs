@@ -2,9 +2,12 @@
 
 use std::time::Instant;
 
+use serde::Serialize;
+
 use super::Engine;
 use crate::index::text::TextKind;
 use crate::model::{FactObject, TxId};
+use crate::query::cache::{Category, ExactKey, SemanticKey};
 use crate::query::context::{self, Block};
 use crate::query::facets::{self, FacetEntity, FacetPlan};
 use crate::query::passages::{self, Candidate, Cut, Passage, QueryTerms, Unit};
@@ -71,6 +74,22 @@ impl Engine {
         self.check_as_of(head, req.as_of_tx, namespace)?;
         let idx = self.indexes(&ns)?;
         let started = Instant::now();
+        // Exact cache: the same request against the same index state and head. `explain`
+        // answers carry timings and are always computed.
+        let state = idx.state();
+        let use_cache = !req.explain;
+        let exact_key = (use_cache && self.cache.exact_enabled())
+            .then(|| ExactKey::new(namespace, state, head, req));
+        let read_category = if req.as_of_tx.is_some() {
+            Category::AsOf
+        } else {
+            Category::Head
+        };
+        if let Some(k) = &exact_key
+            && let Some(hit) = self.cache.get_exact(k, read_category)
+        {
+            return Ok(hit);
+        }
         let cat = idx.catalog.read();
 
         // Plan.
@@ -97,7 +116,9 @@ impl Engine {
                 None => (None, None),
             },
         };
-        let (q_scope, semantic) = plan::scope_from_question(q, now.as_ref());
+        // Planned without a conversational frame ("Could you tell me …"); reported as asked.
+        let asked = plan::without_frame(q);
+        let (q_scope, semantic) = plan::scope_from_question(asked, now.as_ref());
         let mut scope = match &req.time {
             Some(p) => plan::scope_from_param(p, now.as_ref())?,
             None => q_scope,
@@ -113,7 +134,7 @@ impl Engine {
         let (intent, intent_reason) = match req.mode {
             Mode::Specific => (Intent::Specific, "mode=specific was requested".to_string()),
             Mode::Abstract => (Intent::Abstract, "mode=abstract was requested".to_string()),
-            Mode::Auto => plan::classify_intent(q, scope.as_ref()),
+            Mode::Auto => plan::classify_intent(asked, scope.as_ref()),
         };
         let semantic = if semantic.split_whitespace().count() == 0 {
             q.to_string()
@@ -154,7 +175,38 @@ impl Engine {
             (e.status == crate::model::Status::Active)
                 .then(|| (id, e.names().map(str::to_string).collect()))
         };
-        plan.facets = facets::plan(q, scope.as_ref(), now.as_ref(), bounds, &resolve);
+        plan.facets = facets::plan(asked, scope.as_ref(), now.as_ref(), bounds, &resolve);
+
+        // Semantic cache: a paraphrase with the same structural plan reuses its answer.
+        let semantic_key = (use_cache && self.cache.semantic_enabled()).then(|| {
+            let relative = req.as_of_tx.is_none()
+                && req.time.is_none()
+                && scope.as_ref().map(|s| &s.intervals)
+                    != plan::scope_from_question(asked, None)
+                        .0
+                        .as_ref()
+                        .map(|s| &s.intervals);
+            let category = match read_category {
+                Category::AsOf => Category::AsOf,
+                _ if relative => Category::Relative,
+                _ => Category::Head,
+            };
+            SemanticKey::new(
+                namespace,
+                state,
+                head,
+                category,
+                &structural_plan(&plan, req, budget, top_k),
+            )
+        });
+        if let Some(k) = &semantic_key
+            && let Some(hit) = self.cache.get_semantic(k, &qv)
+        {
+            if let Some(e) = exact_key {
+                self.cache.put(Some(e), None, &hit);
+            }
+            return Ok(hit);
+        }
 
         // Retrieve: the local path fused with hybrid chunk search, over the whole scope.
         let want_chunks = CANDIDATES + budget / 400;
@@ -312,7 +364,7 @@ impl Engine {
             (true, Some(client)) => Some(crate::query::answer::answer(client, q, &context)?),
             _ => None,
         };
-        Ok(QueryResult {
+        let result = QueryResult {
             plan,
             facts,
             chunks,
@@ -321,8 +373,57 @@ impl Engine {
             context,
             explain: req.explain.then_some(stages),
             answer,
-        })
+            cache: None,
+        };
+        if use_cache {
+            self.cache.miss();
+            self.cache
+                .put(exact_key, semantic_key.map(|k| (k, qv)), &result);
+        }
+        Ok(result)
     }
+
+    /// Hit and miss counts of the query caches.
+    pub fn cache_stats(&self) -> crate::query::cache::CacheStats {
+        self.cache.stats()
+    }
+}
+
+/// What a semantic cache hit must share with the question it reuses: everything the plan
+/// resolved except the wording (time scope, `now`, intent, facet entities and periods) and
+/// every request setting that shapes the answer. The measure is wording ("staff" for
+/// "employees"); the embedding threshold judges it.
+fn structural_plan(plan: &Plan, req: &QueryRequest, budget: usize, top_k: usize) -> impl Serialize {
+    let scope = plan
+        .time_scope
+        .as_ref()
+        .map(|s| (&s.intervals, s.relation, s.hard, s.granularity));
+    let entities: Vec<String> = plan
+        .facets
+        .entities
+        .iter()
+        .map(|e| match e.id {
+            Some(id) => format!("#{id}"),
+            None => e.name.to_lowercase(),
+        })
+        .collect();
+    let periods: Vec<&crate::time::Interval> =
+        plan.facets.periods.iter().map(|p| &p.interval).collect();
+    serde_json::json!({
+        "scope": scope,
+        "now": plan.now,
+        "intent": plan.intent,
+        "entities": entities,
+        "periods": periods,
+        "step": plan.facets.step,
+        "facets": plan.facets.facets.len(),
+        "budget": budget,
+        "top_k": top_k,
+        "mode": req.mode,
+        "answer": req.answer,
+        "as_of": req.as_of_tx,
+        "time": req.time,
+    })
 }
 
 /// Chunks retrieved for the passages of a question, beyond a share of the budget.

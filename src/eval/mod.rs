@@ -19,6 +19,7 @@
 //! concatenation of ranked windows, so for it the cut is exact and it is queried once.
 
 pub mod baseline;
+pub mod cache_check;
 pub mod dataset;
 pub mod metric;
 pub mod report;
@@ -31,6 +32,7 @@ use serde::Serialize;
 use crate::Engine;
 use crate::ingest::input::{self, ReadItem};
 use crate::ingest::{IngestOptions, IngestReport, PreparedDocument, Rejected};
+use crate::query::cache::CacheHit;
 use crate::query::{Mode, QueryRequest};
 use crate::{Error, Result};
 use baseline::Bm25Baseline;
@@ -382,8 +384,12 @@ fn outcome(
 pub trait Target {
     /// Fails early (not once per question) when the namespace is missing.
     fn check(&self, namespace: &str) -> Result<()>;
+    /// The context for one request, and how the cache answered it (if it did).
+    fn answer(&self, namespace: &str, req: &QueryRequest) -> Result<(String, Option<CacheHit>)>;
     /// The context for one request.
-    fn context(&self, namespace: &str, req: &QueryRequest) -> Result<String>;
+    fn context(&self, namespace: &str, req: &QueryRequest) -> Result<String> {
+        self.answer(namespace, req).map(|a| a.0)
+    }
 }
 
 impl Target for Engine {
@@ -391,8 +397,8 @@ impl Target for Engine {
         self.namespace(namespace).map(|_| ())
     }
 
-    fn context(&self, namespace: &str, req: &QueryRequest) -> Result<String> {
-        self.query(namespace, req).map(|r| r.context)
+    fn answer(&self, namespace: &str, req: &QueryRequest) -> Result<(String, Option<CacheHit>)> {
+        self.query(namespace, req).map(|r| (r.context, r.cache))
     }
 }
 
@@ -526,16 +532,17 @@ impl Target for HttpTarget {
             .map(|_| ())
     }
 
-    fn context(&self, namespace: &str, req: &QueryRequest) -> Result<String> {
+    fn answer(&self, namespace: &str, req: &QueryRequest) -> Result<(String, Option<CacheHit>)> {
         let body = serde_json::to_value(req).map_err(|e| Error::invalid(e.to_string()))?;
         let r = self.call(
             "POST",
             &format!("{}/query", Self::ns_path(namespace)),
             Some(&body),
         )?;
+        let cache = serde_json::from_value(r["cache"].clone()).ok();
         r["context"]
             .as_str()
-            .map(str::to_string)
+            .map(|c| (c.to_string(), cache))
             .ok_or_else(|| Error::Unavailable(format!("the answer has no context: {r}")))
     }
 }

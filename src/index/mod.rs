@@ -81,7 +81,16 @@ pub struct NsIndexes {
     vec_dir: PathBuf,
     vec_checkpoint: AtomicU64,
     last_vec_save: Mutex<Instant>,
+    /// Unique per opening (see [`NsIndexes::state`]).
+    instance: u64,
+    /// Moves on every change that can alter a query's answer.
+    generation: AtomicU64,
+    /// Moves when the past changes (erase, rebuild).
+    epoch: AtomicU64,
 }
+
+/// Source of [`NsIndexes`] instance numbers.
+static INSTANCES: AtomicU64 = AtomicU64::new(1);
 
 impl std::fmt::Debug for NsIndexes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -150,6 +159,9 @@ impl NsIndexes {
             vec_dir,
             vec_checkpoint: AtomicU64::new(vec_tx),
             last_vec_save: Mutex::new(Instant::now()),
+            instance: INSTANCES.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
         };
         me.load_catalog(store)?;
         me.catch_up(store)?;
@@ -163,6 +175,24 @@ impl NsIndexes {
             me.chunks.fill_sketches(&chunks)?;
         }
         Ok(me)
+    }
+
+    /// What query caches key on: a change of the indexes moves `generation`, a change of the
+    /// past (erase, rebuild) also moves `epoch`.
+    pub fn state(&self) -> crate::query::cache::IndexState {
+        crate::query::cache::IndexState {
+            instance: self.instance,
+            generation: self.generation.load(Ordering::Acquire),
+            epoch: self.epoch.load(Ordering::Acquire),
+        }
+    }
+
+    /// Marks a change visible to queries (`past`: one that rewrites history).
+    fn changed(&self, past: bool) {
+        if past {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The embedder these vectors were made with.
@@ -249,11 +279,14 @@ impl NsIndexes {
             let mut c = self.catalog.write();
             apply_catalog(&mut c, store, tx)?;
         }
-        self.apply_parts(store, tx, true, true)?;
-        if self.text.pending() >= TEXT_COMMIT_EVERY {
-            self.text.commit(tx.id)?;
-        }
-        Ok(())
+        let r = self.apply_parts(store, tx, true, true).and_then(|_| {
+            if self.text.pending() >= TEXT_COMMIT_EVERY {
+                self.text.commit(tx.id)?;
+            }
+            Ok(())
+        });
+        self.changed(false);
+        r
     }
 
     fn apply_parts(&self, store: &dyn NsStore, tx: &Tx, text: bool, vectors: bool) -> Result<()> {
@@ -445,8 +478,9 @@ impl NsIndexes {
                 }
             })
             .collect();
-        self.text.upsert(&docs)?;
-        self.embed_docs(&docs)
+        let r = self.text.upsert(&docs).and_then(|_| self.embed_docs(&docs));
+        self.changed(false);
+        r
     }
 
     /// Re-indexes the current summary of every node (after erase rewrote some).
@@ -467,6 +501,7 @@ impl NsIndexes {
         for v in [&self.facts, &self.chunks, &self.entities, &self.summaries] {
             v.compact()?;
         }
+        self.changed(true);
         self.save_vectors(tx)
     }
 
@@ -478,6 +513,7 @@ impl NsIndexes {
         for id in ids {
             c.chunks.remove(id);
         }
+        self.changed(true);
         Ok(())
     }
 
@@ -489,13 +525,16 @@ impl NsIndexes {
         for id in ids {
             c.remove_fact(*id);
         }
+        self.changed(true);
         Ok(())
     }
 
     /// Makes index changes durable and searchable: commits the text index with `tx` as its
     /// checkpoint; saves vectors when `force` or when the last save is old enough.
     pub fn commit(&self, tx: TxId, force: bool) -> Result<()> {
-        self.text.commit(tx)?;
+        let r = self.text.commit(tx);
+        self.changed(false);
+        r?;
         let due = self.last_vec_save.lock().elapsed() >= VECTOR_SAVE_EVERY;
         if force || due {
             self.save_vectors(tx)?;
@@ -507,7 +546,9 @@ impl NsIndexes {
     /// moving the text index's transaction checkpoint.
     pub fn commit_derived(&self) -> Result<()> {
         let cp = self.text.checkpoint()?;
-        self.text.commit(cp)
+        let r = self.text.commit(cp);
+        self.changed(false);
+        r
     }
 
     /// Saves the vector indexes and their checkpoint.
@@ -553,6 +594,7 @@ impl NsIndexes {
             self.entities.clear()?;
             self.summaries.clear()?;
         }
+        self.changed(true);
         let mut batch: Vec<TextDoc> = Vec::new();
         let flush = |batch: &mut Vec<TextDoc>| -> Result<()> {
             if text {
@@ -625,6 +667,7 @@ impl NsIndexes {
         }
         self.index_all_summaries(store)?;
         self.text.commit(head)?;
+        self.changed(true);
         if vectors {
             self.save_vectors(head)?;
         }

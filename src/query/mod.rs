@@ -6,6 +6,7 @@
 //! summaries and their top facts); [`context`] assembles the cited text within a budget.
 
 pub mod answer;
+pub mod cache;
 pub mod context;
 pub mod facets;
 pub mod passages;
@@ -192,4 +193,7 @@ pub struct QueryResult {
     /// The LLM's answer (with `answer`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<Answer>,
+    /// Set when the answer came from a cache: which question's answer it reused, and how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<cache::CacheHit>,
 }

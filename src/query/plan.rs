@@ -226,6 +226,37 @@ pub fn scope_from_param(p: &TimeParam, reference: Option<&TimeKey>) -> Result<Op
     }))
 }
 
+/// Conversational frames around a question, lower case ("Could you tell me …").
+const FRAMES: &[&str] = &[
+    "could you tell me",
+    "can you tell me",
+    "could you please tell me",
+    "can you please tell me",
+    "please tell me",
+    "tell me",
+    "i would like to know",
+    "i'd like to know",
+    "i want to know",
+    "do you know",
+    "please",
+];
+
+/// The question without a conversational frame at its start ("Could you tell me what …" →
+/// "what …"): the frame carries no meaning for retrieval or for the caches.
+pub fn without_frame(q: &str) -> &str {
+    let t = q.trim_start();
+    for f in FRAMES {
+        if t.len() > f.len()
+            && t.is_char_boundary(f.len())
+            && t[..f.len()].eq_ignore_ascii_case(f)
+            && t[f.len()..].starts_with([' ', ',', ':'])
+        {
+            return t[f.len()..].trim_start_matches([' ', ',', ':']);
+        }
+    }
+    t
+}
+
 /// Builds the time scope from the question's own time expressions; also returns the question
 /// with those expressions removed.
 pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>, String) {
@@ -483,6 +514,23 @@ mod tests {
 
     fn k(s: &str) -> TimeKey {
         TimeKey::parse(s).unwrap()
+    }
+
+    #[test]
+    fn conversational_frames_are_not_part_of_the_question() {
+        assert_eq!(
+            without_frame("Could you tell me what Audi delivered?"),
+            "what Audi delivered?"
+        );
+        assert_eq!(
+            without_frame("I would like to know, who led Audi"),
+            "who led Audi"
+        );
+        assert_eq!(without_frame("please: list the plants"), "list the plants");
+        // Only whole frames at the start.
+        assert_eq!(without_frame("Tell meetings apart"), "Tell meetings apart");
+        assert_eq!(without_frame("Why tell me this?"), "Why tell me this?");
+        assert_eq!(without_frame("please"), "please");
     }
 
     #[test]

@@ -9,11 +9,12 @@ use chronorag::embed::openai::OpenAiEmbedConfig;
 use chronorag::ingest::extract::rules::RulesExtractor;
 use chronorag::ingest::input::{DocumentInput, prepare};
 use chronorag::ingest::{IngestOptions, pipeline};
+use chronorag::query::cache::Category;
 use chronorag::query::{Intent, Mode, QueryRequest, TimeParam};
 use chronorag::{Engine, Error};
 
 use crate::fake_openai::{FakeOpenAi, Route};
-use crate::support::{audi, engine_at, tmp};
+use crate::support::{audi, engine_at, ingest_text, tmp};
 
 fn q(text: &str) -> QueryRequest {
     QueryRequest {
@@ -390,4 +391,115 @@ fn a_small_budget_is_no_worse_than_the_start_of_a_big_one() {
     assert!(asked >= cropped, "asked {asked:.3} < cropped {cropped:.3}");
     assert!(asked > 0.3, "{asked}");
     assert!(worse * 5 <= n, "worse on {worse} of {n} questions");
+}
+
+#[test]
+fn caches_answer_repeats_and_paraphrases_but_never_from_a_changed_state() {
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    let ns = "cache";
+    ingest_text(
+        &e,
+        ns,
+        "acme-2022",
+        "Acme Corp reported revenue of $3.0 billion in 2022. Its plant in Lyon opened.",
+        "2022",
+    );
+    let t2 = ingest_text(
+        &e,
+        ns,
+        "acme-2023",
+        "Acme Corp reported revenue of $4.4 billion in 2023. Its plant in Porto opened.",
+        "2023",
+    );
+    let ask = |r: QueryRequest| e.query(ns, &r).unwrap();
+    let question = "What revenue did Acme Corp report in 2023?";
+    let first = ask(q(question));
+    assert!(first.cache.is_none());
+
+    // The same request (whitespace aside): the exact cache, the same answer.
+    let again = ask(q("What  revenue did Acme Corp report\nin 2023?"));
+    let hit = again.cache.as_ref().expect("an exact hit");
+    assert_eq!(hit.kind, "exact");
+    assert_eq!(again.context, first.context);
+
+    // A paraphrase: the semantic cache, naming the question it reused.
+    let para = ask(q(
+        "Could you tell me what revenue did Acme Corp report in 2023?",
+    ));
+    let hit = para.cache.as_ref().expect("a semantic hit");
+    assert_eq!(
+        (hit.kind.as_str(), hit.category),
+        ("semantic", Category::Head)
+    );
+    assert_eq!(hit.question, question);
+    assert!(hit.similarity >= 0.9);
+    assert_eq!(para.context, first.context);
+
+    // Another period, another budget, `explain`: never from the cache.
+    assert!(
+        ask(q("What revenue did Acme Corp report in 2022?"))
+            .cache
+            .is_none()
+    );
+    let smaller = QueryRequest {
+        budget_chars: Some(500),
+        ..q(question)
+    };
+    assert!(ask(smaller).cache.is_none());
+    let explained = QueryRequest {
+        explain: true,
+        ..q(question)
+    };
+    assert!(ask(explained.clone()).cache.is_none());
+    assert!(ask(explained).cache.is_none());
+
+    // An as-of read, then a paraphrase of it.
+    let past = |text: &str| QueryRequest {
+        as_of_tx: Some(t2),
+        ..q(text)
+    };
+    assert!(ask(past(question)).cache.is_none());
+    let hit = ask(past(
+        "Please tell me what revenue did Acme Corp report in 2023?",
+    ))
+    .cache
+    .expect("a semantic as-of hit");
+    assert_eq!(hit.category, Category::AsOf);
+
+    // A write: nothing about the current state comes from before it ...
+    ingest_text(
+        &e,
+        ns,
+        "acme-2023-restated",
+        "Acme Corp restated its revenue for 2023 to $4.6 billion.",
+        "2023",
+    );
+    let after = ask(q(question));
+    assert!(after.cache.is_none(), "{:?}", after.cache);
+    assert!(after.context.contains("4.6"), "{}", after.context);
+    assert!(
+        ask(q(
+            "Could you tell me what revenue did Acme Corp report in 2023?"
+        ))
+        .cache
+        .is_some_and(|h| h.question == question && h.kind == "semantic"),
+        "the new answer is cached again"
+    );
+    // ... while the past is still the past.
+    let hit = ask(past(
+        "I would like to know what revenue did Acme Corp report in 2023?",
+    ))
+    .cache
+    .expect("as-of answers outlive writes");
+    assert_eq!(hit.category, Category::AsOf);
+
+    // An erase changes the past: as-of answers from before it are gone.
+    e.erase_document(ns, "acme-2023", "test", Some("privacy request".into()))
+        .unwrap();
+    let r = ask(past(question));
+    assert!(r.cache.is_none(), "{:?}", r.cache);
+    assert!(!r.context.contains("4.4 billion"), "{}", r.context);
+    let stats = e.cache_stats();
+    assert!(stats.exact_hits >= 1 && stats.semantic_hits >= 3 && stats.misses >= 6);
 }

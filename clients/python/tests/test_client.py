@@ -240,6 +240,22 @@ def test_query_facets_and_passages(acme: Client) -> None:
     assert "$4.1 billion" in r.context and "$4.4 billion" in r.context
 
 
+def test_query_cache_reports_exact_and_paraphrase_hits(acme: Client) -> None:
+    q = "What revenue did Acme Corp report in Q3 2023?"
+    first = acme.query(q, budget_chars=3000)
+    assert first.cache is None
+    again = acme.query(q, budget_chars=3000)
+    assert again.cache is not None and again.cache.kind == "exact"
+    assert again.context == first.context
+    para = acme.query("Could you tell me what revenue did Acme Corp report in Q3 2023?", budget_chars=3000)
+    assert para.cache is not None and para.cache.kind == "semantic", para.plan
+    assert para.cache.question == q and para.cache.similarity >= 0.9
+    assert para.context == first.context
+    # Another period is another plan: never served from the cache.
+    other = acme.query("What revenue did Acme Corp report in Q2 2023?", budget_chars=3000)
+    assert other.cache is None
+
+
 def test_query_options(acme: Client) -> None:
     r = acme.query("Acme Corp revenue", explain=True, top_k=1, budget_chars=200, now="2023-09-30")
     assert r.explain is not None and any(s.stage == "total" for s in r.explain)

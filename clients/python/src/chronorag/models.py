@@ -291,6 +291,36 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class CacheHit:
+    """How an answer came from the server's query cache.
+
+    Attributes:
+        kind: ``exact`` (the same request) or ``semantic`` (a paraphrase with the same plan).
+        category: ``head``, ``relative`` (a period worked out from ``now``) or ``as_of``.
+        question: The question whose plan and context were reused.
+        similarity: Cosine similarity of the two questions (1 for an exact hit).
+    """
+
+    kind: str = ""
+    category: str = ""
+    question: str = ""
+    similarity: float = 0.0
+    raw: _Raw = _raw()
+
+    @classmethod
+    def from_json(cls, v: Any) -> "CacheHit":
+        """Parses the server's JSON."""
+        o = c.obj(v)
+        return cls(
+            kind=c.to_str(o.get("kind")),
+            category=c.to_str(o.get("category")),
+            question=c.to_str(o.get("question")),
+            similarity=c.to_float(o.get("similarity")),
+            raw=o,
+        )
+
+
+@dataclass(frozen=True)
 class TimeScope:
     """How the time scope of a query restricts evidence."""
 
@@ -463,6 +493,7 @@ class QueryResult:
         passages: The passages of the context, in context order, each with its facet.
         explain: Per-stage timings and candidates (with ``explain=True``), else ``None``.
         answer: The server-side LLM answer, when one was produced.
+        cache: Set when the answer came from the server's query cache, else ``None``.
     """
 
     context: str = ""
@@ -473,6 +504,7 @@ class QueryResult:
     passages: Tuple[PassageHit, ...] = ()
     explain: Optional[Tuple[Stage, ...]] = None
     answer: Optional[Answer] = None
+    cache: Optional[CacheHit] = None
     raw: _Raw = _raw()
 
     @classmethod
@@ -481,6 +513,7 @@ class QueryResult:
         o = c.obj(v)
         ex = o.get("explain")
         an = o.get("answer")
+        ch = o.get("cache")
         return cls(
             context=c.to_str(o.get("context")),
             plan=Plan.from_json(o.get("plan")),
@@ -490,6 +523,7 @@ class QueryResult:
             passages=c.items(o.get("passages"), PassageHit.from_json),
             explain=c.items(ex, Stage.from_json) if isinstance(ex, list) else None,
             answer=Answer.from_json(an) if isinstance(an, Mapping) else None,
+            cache=CacheHit.from_json(ch) if isinstance(ch, Mapping) else None,
             raw=o,
         )
 
