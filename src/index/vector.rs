@@ -86,7 +86,7 @@ fn options(dims: usize) -> IndexOptions {
         metric: MetricKind::Cos,
         quantization: ScalarKind::F16,
         connectivity: 16,
-        expansion_add: 48,
+        expansion_add: 20,
         expansion_search: 64,
         multi: false,
     }

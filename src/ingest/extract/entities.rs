@@ -559,7 +559,9 @@ pub fn find_entities(s: &str) -> Vec<Mention> {
     let mut i = 0;
     while i < ws.len() {
         let w = &s[ws[i].start..ws[i].end];
-        if !is_capitalised(w) || FUNCTION_WORDS.contains(&lower_trim(w).as_str()) {
+        if !is_capitalised(w)
+            || FUNCTION_WORDS.contains(&lower_trim(w).as_str()) && !starts_place_name(s, &ws, i)
+        {
             i += 1;
             continue;
         }
@@ -636,6 +638,7 @@ pub fn find_entities(s: &str) -> Vec<Mention> {
         if !skip
             && !acronym_stop
             && !lone_initial_word
+            && !not_a_name(&name, single)
             && name.chars().filter(|c| c.is_alphabetic()).count() >= 2
         {
             let kind = classify(s, start, end, &name);
@@ -651,6 +654,85 @@ pub fn find_entities(s: &str) -> Vec<Mention> {
     }
     attach_aliases(s, &mut out);
     out
+}
+
+/// "New" that starts a name: "New York", "New Hampshire" (mid-sentence, "New" before another
+/// capitalised word is a name; at a sentence's start only before a known second word, since
+/// "New Audi models" is not one).
+fn starts_place_name(s: &str, ws: &[Word], i: usize) -> bool {
+    const AFTER_NEW: &[&str] = &[
+        "york",
+        "jersey",
+        "hampshire",
+        "mexico",
+        "zealand",
+        "delhi",
+        "orleans",
+        "england",
+        "brunswick",
+        "haven",
+        "south",
+        "guinea",
+        "caledonia",
+        "hope",
+    ];
+    let w = &s[ws[i].start..ws[i].end];
+    if w != "New" {
+        return false;
+    }
+    let Some(next) = ws.get(i + 1) else {
+        return false;
+    };
+    let n = &s[next.start..next.end];
+    let adjacent = s[ws[i].end..next.start] == *" ";
+    let at_start = s[..ws[i].start].trim().is_empty()
+        || s[..ws[i].start]
+            .trim_end()
+            .ends_with(['.', '!', '?', '"', '“', ':']);
+    adjacent
+        && is_capitalised(n)
+        && !FUNCTION_WORDS.contains(&lower_trim(n).as_str())
+        && (!at_start || AFTER_NEW.contains(&lower_trim(n).as_str()))
+}
+
+/// Names that are not entities: days and months (they are times), contractions ("We've",
+/// "Don't …") and single hyphenated adjectives ("Super Bowl-winning", "Beatles-esque").
+fn not_a_name(name: &str, single: bool) -> bool {
+    const TIMES: &[&str] = &[
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "today",
+        "tonight",
+        "yesterday",
+        "tomorrow",
+    ];
+    const CONTRACTIONS: &[&str] = &[
+        "'ve", "n't", "'re", "'ll", "'m", "’ve", "n’t", "’re", "’ll", "’m",
+    ];
+    const ADJECTIVE_ENDINGS: &[&str] = &[
+        "-winning", "-esque", "-based", "-style", "-led", "-owned", "-born", "-like", "-backed",
+        "-funded", "-era",
+    ];
+    let lower = name.to_lowercase();
+    single && TIMES.contains(&lower.as_str())
+        || CONTRACTIONS.iter().any(|c| lower.contains(c))
+        || ADJECTIVE_ENDINGS.iter().any(|e| lower.ends_with(e))
 }
 
 /// A capitalised word that is probably an ordinary word at the start of a sentence.
@@ -911,6 +993,34 @@ mod tests {
             let got = names(s);
             assert!(got.is_empty(), "{s}: {got:?}");
         }
+    }
+
+    #[test]
+    fn new_starts_place_names_and_times_contractions_and_adjectives_are_not_names() {
+        let got: Vec<String> = names(
+            "She studied at New York University and moved to New Hampshire on Sunday. \
+             We've seen the Super Bowl-winning coach. New Hampshire voted.",
+        )
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+        assert!(got.contains(&"New York University".to_string()), "{got:?}");
+        assert!(got.contains(&"New Hampshire".to_string()), "{got:?}");
+        for bad in [
+            "York University",
+            "Hampshire",
+            "Sunday",
+            "We've",
+            "Super Bowl-winning",
+        ] {
+            assert!(!got.contains(&bad.to_string()), "{bad} in {got:?}");
+        }
+        // At a sentence's start "New" is only a name before a known second word.
+        let got: Vec<String> = names("New Audi models arrived.")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert!(!got.iter().any(|n| n.starts_with("New")), "{got:?}");
     }
 
     #[test]
