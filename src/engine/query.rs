@@ -390,9 +390,10 @@ impl Engine {
 }
 
 /// What a semantic cache hit must share with the question it reuses: everything the plan
-/// resolved except the wording (time scope, `now`, intent, facet entities and periods) and
-/// every request setting that shapes the answer. The measure is wording ("staff" for
-/// "employees"); the embedding threshold judges it.
+/// resolved except the wording (time scope, `now`, intent, facet entities, periods and the
+/// measure) and every request setting that shapes the answer. The measure is in the key
+/// because long entity names can make "revenue" and "gross margin" questions about the same
+/// companies embed closer than the threshold (a wrong hit found by the eval identity test).
 fn structural_plan(plan: &Plan, req: &QueryRequest, budget: usize, top_k: usize) -> impl Serialize {
     let scope = plan
         .time_scope
@@ -416,6 +417,7 @@ fn structural_plan(plan: &Plan, req: &QueryRequest, budget: usize, top_k: usize)
         "entities": entities,
         "periods": periods,
         "step": plan.facets.step,
+        "measure": plan.facets.measure,
         "facets": plan.facets.facets.len(),
         "budget": budget,
         "top_k": top_k,

@@ -84,6 +84,7 @@ pub fn run(
             .push((k, t));
     }
     let fallback = Extractive;
+    let mut any_written = false;
     for (_, keys) in by_level {
         let mut written: Vec<Summary> = Vec::new();
         let mut cleared: Vec<(TimeKey, TxId)> = Vec::new();
@@ -138,12 +139,16 @@ pub fn run(
         if !written.is_empty() {
             store.put_summaries(&written)?;
             idx.index_summaries(&written)?;
+            any_written = true;
         }
         if !cleared.is_empty() {
             store.clear_dirty(&cleared)?;
         }
     }
-    idx.commit_derived()?;
+    // Only a pass that wrote something changes what queries see (and the caches' key).
+    if any_written {
+        idx.commit_derived()?;
+    }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
