@@ -1,8 +1,6 @@
 //! The LLM summariser and LLM answers against the fake OpenAI-compatible server.
 
 use chronorag::config::Config;
-use chronorag::ingest::IngestOptions;
-use chronorag::ingest::input::{DocumentInput, prepare};
 use chronorag::llm::LlmConfig;
 use chronorag::query::QueryRequest;
 use chronorag::{Engine, Error};
@@ -26,17 +24,7 @@ fn engine(dir: &std::path::Path, server: Option<&FakeOpenAi>, summarizer: &str) 
 }
 
 fn ingest(e: &Engine, id: &str, text: &str, time: &str) {
-    let d = prepare(
-        DocumentInput {
-            id: Some(id.into()),
-            text: text.into(),
-            time: Some(time.into()),
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
-    e.ingest("s", vec![d], &IngestOptions::default()).unwrap();
+    crate::support::ingest_text(e, "s", id, text, time);
 }
 
 const TEXT: &str = "In Q3 2024, Acme Corp reported revenue of $4.2 billion. Jane Doe, Chief Executive of Acme Corp, said demand was strong in Berlin in Q3 2024.";

@@ -695,33 +695,10 @@ fn starts_place_name(s: &str, ws: &[Word], i: usize) -> bool {
         && (!at_start || AFTER_NEW.contains(&lower_trim(n).as_str()))
 }
 
-/// Names that are not entities: days and months (they are times), contractions ("We've",
+/// Names that are not entities: a lone function word (days and months are among them: they
+/// are times), contractions ("We've",
 /// "Don't …") and single hyphenated adjectives ("Super Bowl-winning", "Beatles-esque").
 fn not_a_name(name: &str, single: bool) -> bool {
-    const TIMES: &[&str] = &[
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "today",
-        "tonight",
-        "yesterday",
-        "tomorrow",
-    ];
     const CONTRACTIONS: &[&str] = &[
         "'ve", "n't", "'re", "'ll", "'m", "’ve", "n’t", "’re", "’ll", "’m",
     ];
@@ -730,7 +707,7 @@ fn not_a_name(name: &str, single: bool) -> bool {
         "-funded", "-era",
     ];
     let lower = name.to_lowercase();
-    single && TIMES.contains(&lower.as_str())
+    single && FUNCTION_WORDS.contains(&lower.as_str())
         || CONTRACTIONS.iter().any(|c| lower.contains(c))
         || ADJECTIVE_ENDINGS.iter().any(|e| lower.ends_with(e))
 }
