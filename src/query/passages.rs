@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::Result;
 use crate::index::graph::Catalog;
-use crate::index::text::TextIndex;
+use crate::index::text::{TextIndex, stems_match};
 use crate::ingest::sentences;
 use crate::model::{ChunkId, DocId};
 use crate::store::NsStore;
@@ -214,8 +214,13 @@ impl QueryTerms {
         self.terms.is_empty()
     }
 
+    /// The query term `t` (a stem) stands for: the same stem, or a variant of it
+    /// ([`stems_match`]: "delivered" for a question about deliveries).
     fn index_of(&self, t: &str) -> Option<usize> {
-        self.terms.iter().position(|x| x == t)
+        self.terms
+            .iter()
+            .position(|x| x == t)
+            .or_else(|| self.terms.iter().position(|x| stems_match(x, t)))
     }
 }
 
