@@ -84,8 +84,9 @@ class Document:
 
     Attributes:
         text: The text (UTF-8, not blank, at most 16 MiB).
-        id: User-facing id (1-200 printable characters without ``/``, ``\\`` or ``..``); derived
-            from the content hash when omitted.
+        id: User-facing id: any text of at most 512 bytes (a URL with query string and
+            fragment, a path, a key), not blank, without control or invisible formatting
+            characters; derived from the content hash when omitted.
         time: The document's own period: ``"2024-07-15"``, ``"2024-07"``, ``"2024-W28"``,
             ``"2024-Q3"``, ``"2024"`` or an expression such as ``"Q3 2024"``.
         title: Title, kept with every chunk (default: the first Markdown heading).
