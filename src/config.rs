@@ -122,7 +122,7 @@ impl Default for Config {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             extractor: "rules".into(),
             embedder: "hash".into(),
-            minilm_dir: PathBuf::from(crate::embed::minilm::DEFAULT_MODEL_DIR),
+            minilm_dir: PathBuf::from(crate::embed::DEFAULT_MINILM_DIR),
             reembed: false,
             summarizer: "extractive".into(),
             min_free_disk_bytes: 64 * 1024 * 1024,

@@ -615,9 +615,17 @@ fn make_extractor(
 fn make_embedder(config: &Config) -> Result<Arc<dyn Embedder>> {
     match config.embedder.as_str() {
         "hash" => Ok(Arc::new(HashEmbedder::default())),
+        #[cfg(feature = "minilm")]
         "minilm" => Ok(Arc::new(crate::embed::minilm::MiniLmEmbedder::load(
             &config.minilm_dir,
         )?)),
+        #[cfg(not(feature = "minilm"))]
+        "minilm" => Err(Error::Config(
+            "embedder \"minilm\" is not in this build: build with `cargo build --release \
+             --features minilm` (and install the model with scripts/install-model.sh), or use \
+             embedder = \"hash\" or \"openai\""
+                .into(),
+        )),
         "openai" => Ok(Arc::new(OpenAiEmbedder::new(config.openai_embed.clone())?)),
         other => Err(Error::Config(format!(
             "unknown embedder {other:?} (available: hash, minilm, openai)"

@@ -33,7 +33,7 @@ pub const MAX_TOKENS: usize = 256;
 /// How many texts go through the model at once.
 pub const BATCH_SIZE: usize = 32;
 /// Where `scripts/install-model.sh` puts the model by default, relative to the repository root.
-pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
+pub const DEFAULT_MODEL_DIR: &str = super::DEFAULT_MINILM_DIR;
 /// The weights file in the model folder.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// The tokenizer file in the model folder.

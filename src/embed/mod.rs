@@ -11,7 +11,12 @@
 //! of two embedders are not comparable.
 
 pub mod hash;
+#[cfg(feature = "minilm")]
 pub mod minilm;
+
+/// Where `scripts/install-model.sh` puts the MiniLM model by default, relative to the
+/// repository root.
+pub const DEFAULT_MINILM_DIR: &str = "models/all-MiniLM-L6-v2";
 pub mod openai;
 
 use crate::Result;

@@ -503,3 +503,25 @@ fn caches_answer_repeats_and_paraphrases_but_never_from_a_changed_state() {
     let stats = e.cache_stats();
     assert!(stats.exact_hits >= 1 && stats.semantic_hits >= 3 && stats.misses >= 6);
 }
+
+/// `embedder = "minilm"` without its model (or in a build without the `minilm` feature) stops
+/// at start-up with the fix in the message, never with a panic or a silent fallback.
+#[test]
+fn minilm_without_model_or_feature_fails_at_open_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config::with_data_dir(dir.path());
+    cfg.embedder = "minilm".into();
+    cfg.minilm_dir = dir.path().join("no-model-here");
+    let err = match Engine::open(cfg) {
+        Ok(_) => panic!("opened without a model"),
+        Err(e) => e,
+    };
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("scripts/install-model.sh"), "{msg}");
+    if cfg!(feature = "minilm") {
+        assert!(msg.contains("no-model-here"), "{msg}");
+    } else {
+        assert!(msg.contains("--features minilm"), "{msg}");
+    }
+}
