@@ -285,12 +285,33 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
     // Years used as adjectives name a period too ("the 2019 report"); beside another explicit
     // time only those before a capitalised word count ("for 2013 …, as stated in Audi's 2012
     // Corporate Responsibility Report").
-    let extra: Vec<TimeSpan> = bare_years(q, &spans)
+    let found_ends: Vec<usize> = spans.iter().map(|s| s.end).collect();
+    let bare = bare_years(q, &spans);
+    let bare_ends: Vec<usize> = bare.iter().map(|s| s.end).collect();
+    let extra: Vec<TimeSpan> = bare
         .into_iter()
         .filter(|s| {
             let next = q[s.end..].trim_start_matches([',', ' ']);
             let next = next.strip_prefix("and ").unwrap_or(next);
+            // The last item of a list of times ("2023, 2020 August and 2018").
+            let prev = q[..s.start].trim_end();
+            let prev = prev
+                .strip_suffix(" and")
+                .or_else(|| prev.strip_suffix(" or"))
+                .or_else(|| prev.strip_suffix(','))
+                .map(str::trim_end);
+            let ends_list = prev.is_some_and(|p| {
+                // "2020 August" (a month after its year) ends where its year does.
+                let word = p.rsplit(' ').next().unwrap_or("");
+                let p = if MONTHS.iter().any(|m| m.eq_ignore_ascii_case(word)) {
+                    p[..p.len() - word.len()].trim_end()
+                } else {
+                    p
+                };
+                found_ends.contains(&p.len()) || bare_ends.contains(&p.len())
+            });
             !explicit
+                || ends_list
                 || next.chars().next().is_some_and(char::is_uppercase)
                 || (next.len() >= 4 && next.as_bytes()[..4].iter().all(u8::is_ascii_digit))
         })
@@ -403,6 +424,22 @@ pub fn recent_scope(now: &TimeKey) -> TimeScope {
         ),
     }
 }
+
+/// Month names, for lists of times written "2020 August".
+const MONTHS: &[&str] = &[
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 
 /// Years written as adjectives ("the 2019 report", "Audi's 2021 targets"): in a question they
 /// name the period asked about, even without a preposition. Only whole 4-digit tokens in
@@ -634,6 +671,23 @@ mod tests {
         assert!(!sem.contains("2019"));
         let (s, _) = scope_from_question("How many of the 2,019 employees left?", None);
         assert!(s.is_none());
+    }
+
+    #[test]
+    fn a_bare_year_that_ends_a_list_of_times_counts() {
+        for q in [
+            "What were Audi's vehicle delivery numbers in China for 2023 , 2020 August and 2018?",
+            "Deliveries in Q1 2023, Q3 2022 or 2018?",
+        ] {
+            let (s, _) = scope_from_question(q, None);
+            let s = s.unwrap();
+            assert_eq!(s.intervals.len(), 3, "{q}: {:?}", s.intervals);
+            assert!(s.intervals.contains(&k("2018").interval()), "{q}");
+        }
+        // A year after an explicit time but not in a list stays out ("in 2019 we sold 2000").
+        let (s, _) =
+            scope_from_question("How many cars did Audi sell in 2019 with 2000 staff?", None);
+        assert_eq!(s.unwrap().intervals, vec![k("2019").interval()]);
     }
 
     proptest::proptest! {
