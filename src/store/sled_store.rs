@@ -143,12 +143,7 @@ impl SledStore {
         std::fs::create_dir_all(path).map_err(|e| {
             Error::Unavailable(format!("cannot create data folder {}: {e}", path.display()))
         })?;
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(256 * 1024 * 1024)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|e| open_error(path, e))?;
+        let db = open_db(path)?;
         let sys = db.open_tree(SYS_TREE)?;
         let schema_version = migrations::run(&db, &sys, path, migrations)?;
         let store = SledStore {
@@ -188,6 +183,35 @@ impl SledStore {
         )?);
         map.insert(name.to_string(), ns.clone());
         Ok(ns)
+    }
+}
+
+/// How long opening waits for the folder's lock to be released: a store dropped in this
+/// process (or a process that just exited) lets go of it only when sled's flusher thread,
+/// which wakes every 500 ms, notices.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens the sled database in `path`, waiting up to [`LOCK_WAIT`] for its lock.
+fn open_db(path: &Path) -> Result<sled::Db> {
+    let start = std::time::Instant::now();
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(256 * 1024 * 1024)
+            .flush_every_ms(Some(500))
+            .open()
+        {
+            Ok(db) => return Ok(db),
+            Err(e) => {
+                let err = open_error(path, e);
+                let locked =
+                    matches!(&err, Error::Unavailable(m) if m.contains("in use by another"));
+                if !locked || start.elapsed() >= LOCK_WAIT {
+                    return Err(err);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
     }
 }
 
@@ -344,12 +368,7 @@ impl Store for SledStore {
         std::fs::rename(&self.path, &old_dir)?;
         std::fs::remove_file(new_dir.join("COMPLETE"))?;
         std::fs::rename(&new_dir, &self.path)?;
-        let db = sled::Config::new()
-            .path(&self.path)
-            .cache_capacity(256 * 1024 * 1024)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|e| open_error(&self.path, e))?;
+        let db = open_db(&self.path)?;
         let sys = db.open_tree(SYS_TREE)?;
         let mut trees = HashMap::new();
         for ns in &namespaces {
