@@ -51,15 +51,47 @@ pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     if json { Ok(()) } else { Err(not_json()) }
 }
 
+/// A serde message as a client should read it: without axum's preamble and without the names
+/// of this server's Rust types ("expected struct TimeParam" → "expected an object").
+pub fn wire_message(msg: &str) -> String {
+    let msg = msg
+        .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+        .trim_start_matches("Failed to deserialize query string: ");
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find("struct ").or_else(|| rest.find("enum ")) {
+        let (kw, what) = if rest[i..].starts_with("struct ") {
+            ("struct ", "an object")
+        } else {
+            ("enum ", "one of the allowed values")
+        };
+        let after = &rest[i + kw.len()..];
+        let name_len = after
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .unwrap_or(after.len());
+        if name_len == 0 || !after.starts_with(|c: char| c.is_ascii_uppercase()) {
+            out.push_str(&rest[..i + kw.len()]);
+            rest = after;
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        out.push_str(what);
+        rest = &after[name_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn json_rejection(rej: JsonRejection) -> ApiError {
     match rej {
         JsonRejection::MissingJsonContentType(_) => not_json(),
         JsonRejection::JsonSyntaxError(e) => {
             ApiError::bad_request(format!("malformed JSON: {}", e.body_text()))
         }
-        JsonRejection::JsonDataError(e) => {
-            ApiError::bad_request(format!("invalid request body: {}", e.body_text()))
-        }
+        JsonRejection::JsonDataError(e) => ApiError::bad_request(format!(
+            "invalid request body: {}",
+            wire_message(&e.body_text())
+        )),
         JsonRejection::BytesRejection(e) => {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
@@ -107,7 +139,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(
-                format!("invalid query parameters: {}", e.body_text()),
+                format!("invalid query parameters: {}", wire_message(&e.body_text())),
             )),
             Err(e) => Err(ApiError::bad_request(e.body_text())),
         }

@@ -184,7 +184,10 @@ pub async fn ingest(
         if e.is_syntax() || e.is_eof() {
             ApiError::bad_request(format!("malformed JSON: {e}"))
         } else {
-            ApiError::bad_request(format!("invalid request body: {e}"))
+            ApiError::bad_request(format!(
+                "invalid request body: {}",
+                crate::api::extract::wire_message(&e.to_string())
+            ))
         }
     })?;
     if parsed.documents.is_empty() {

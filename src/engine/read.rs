@@ -27,6 +27,7 @@ pub struct FactView {
 
 /// Parameters of a fact listing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FactListParams {
     /// Only facts about this entity (id or name).
     pub entity: Option<String>,

@@ -18,9 +18,9 @@ use crate::time::{
 };
 use crate::{Error, Result};
 
-/// Explicit time parameters of a query (`at`, or `from` and/or `to`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Explicit time parameters of a query (`at`, or `from` and/or `to`). On the wire either an
+/// object with those fields or a string, which is `at` ("2023", "Q3 2024").
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TimeParam {
     /// One period: "2019", "2024-Q3", "Q3 2024", "2024-07-15".
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -31,6 +31,50 @@ pub struct TimeParam {
     /// End of a range (its period's end, inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+}
+
+/// The object form of [`TimeParam`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TimeFields {
+    #[serde(default)]
+    at: Option<String>,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for TimeParam {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TimeParam;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a period (\"2023\", \"Q3 2024\") or an object with `at`, or `from` and/or `to`",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<TimeParam, E> {
+                Ok(TimeParam {
+                    at: Some(s.to_string()),
+                    ..TimeParam::default()
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                m: A,
+            ) -> std::result::Result<TimeParam, A::Error> {
+                let f = TimeFields::deserialize(serde::de::value::MapAccessDeserializer::new(m))?;
+                Ok(TimeParam {
+                    at: f.at,
+                    from: f.from,
+                    to: f.to,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Retrieval mode.

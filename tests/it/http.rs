@@ -407,6 +407,57 @@ fn bad_requests_get_clear_json_errors_and_change_nothing() {
     assert_eq!(r.json()["error"]["details"]["documents"][0]["index"], 1);
 }
 
+/// `time` is a string or an object; unknown query-string parameters are refused with their
+/// name; no error message names one of the server's Rust types.
+#[test]
+fn time_as_a_string_unknown_parameters_and_errors_without_rust_types() {
+    let s = Server::start(&[], None);
+    assert_eq!(
+        s.post("/v1/namespaces/x/documents", &docs(2, "t")).status,
+        200
+    );
+    let as_text = s.post(
+        "/v1/namespaces/x/query",
+        &json!({"query": "revenue", "time": "2023", "budget_chars": 500}),
+    );
+    assert_eq!(as_text.status, 200, "{}", as_text.text);
+    let as_object = s.post(
+        "/v1/namespaces/x/query",
+        &json!({"query": "revenue", "time": {"at": "2023"}, "budget_chars": 500}),
+    );
+    assert_eq!(as_object.status, 200, "{}", as_object.text);
+    assert_eq!(
+        as_text.json()["plan"]["time_scope"],
+        as_object.json()["plan"]["time_scope"]
+    );
+    assert!(as_text.json()["plan"]["time_scope"]["keys"][0] == "2023");
+
+    for body in [
+        json!({"query": "revenue", "time": 2023}),
+        json!({"query": "revenue", "time": {"at": "2023", "wehn": "x"}}),
+        json!({"query": "revenue", "mode": "fast"}),
+        json!({"query": "revenue", "time": ["2023"]}),
+    ] {
+        let r = s.post("/v1/namespaces/x/query", &body);
+        assert_eq!(r.status, 400, "{body}: {}", r.text);
+        let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
+        for internal in [
+            "TimeParam",
+            "TimeFields",
+            "Mode",
+            "struct ",
+            "enum ",
+            "target type",
+        ] {
+            assert!(!msg.contains(internal), "{body}: {msg}");
+        }
+    }
+    let r = s.get("/v1/namespaces/x/facts?entitty=Acme");
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("entitty"), "{}", r.text);
+    assert_eq!(s.get("/v1/namespaces/x/facts?limit=5").status, 200);
+}
+
 pub(crate) fn keys_file(dir: &std::path::Path) -> (std::path::PathBuf, String, String, String) {
     let file = dir.join("keys.toml");
     let mk = |name: &str, role: &str, ns: &str| -> String {
