@@ -253,9 +253,7 @@ pub async fn ingest(
             StatusCode::ACCEPTED,
             [(axum::http::header::LOCATION, location.clone())],
             Json(json!({
-                "job": job.id,
                 "id": job.id,
-                "status": job.state,
                 "state": job.state,
                 "namespace": job.namespace,
                 "progress": job.progress,

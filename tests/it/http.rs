@@ -614,7 +614,20 @@ fn large_or_async_writes_become_jobs_that_survive_a_restart() {
     let s = Server::start(&[], Some("[server]\nasync_threshold_bytes = 4000\n"));
     let r = s.post("/v1/namespaces/acme/documents?wait=false", &docs(3, "a"));
     assert_eq!(r.status, 202, "{}", r.text);
-    let id = r.json()["job"].as_u64().unwrap();
+    let accepted = r.json();
+    let keys: BTreeSet<&str> = accepted
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    // The 202 body is the job's own shape (no `job`/`status` duplicates), plus its href.
+    assert_eq!(
+        keys,
+        BTreeSet::from(["href", "id", "namespace", "progress", "state"]),
+        "{accepted}"
+    );
+    let id = accepted["id"].as_u64().unwrap();
     let j = wait_job(&s, "acme", id);
     assert_eq!(j["state"], "done", "{j}");
     assert_eq!(j["result"]["documents"], 3);
@@ -623,7 +636,7 @@ fn large_or_async_writes_become_jobs_that_survive_a_restart() {
     let r = s.post("/v1/namespaces/acme/documents", &docs(40, "big"));
     assert_eq!(r.status, 202);
     // Kill the server right after acceptance; the job is in the store and resumes on restart.
-    let id = r.json()["job"].as_u64().unwrap();
+    let id = r.json()["id"].as_u64().unwrap();
     let data = s.data.clone();
     let dir = s.kill();
     let s = Server::start_at(

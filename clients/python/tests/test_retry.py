@@ -187,7 +187,9 @@ def test_read_timeouts_are_retried_for_reads_but_not_writes() -> None:
 def test_ingest_202_is_followed_by_the_job() -> None:
     job = {"id": 7, "namespace": "default", "state": "queued", "actor": "local",
            "created_at": "2024-01-01T00:00:00Z", "progress": {"done": 0, "total": 1}}
-    with Stub(Reply(202, {"job": 7, "status": "queued", "href": "/v1/namespaces/default/jobs/7"}),
+    with Stub(Reply(202, {"id": 7, "namespace": "default", "state": "queued",
+                          "progress": {"done": 0, "total": 1},
+                          "href": "/v1/namespaces/default/jobs/7"}),
               Reply(200, job)) as s:
         with Client(s.url) as c:
             r = c.ingest([{"text": "hello"}])
@@ -196,7 +198,7 @@ def test_ingest_202_is_followed_by_the_job() -> None:
             ("POST", "/v1/namespaces/default/documents"),
             ("GET", "/v1/namespaces/default/jobs/7"),
         ]
-    with Stub(Reply(202, {"job": 8}), Reply(200, {**job, "id": 8})) as s:
+    with Stub(Reply(202, {"id": 8}), Reply(200, {**job, "id": 8})) as s:
         with Client(s.url) as c:
             c.ingest({"text": "x"}, wait=False)
         assert s.requests[0][1] == "/v1/namespaces/default/documents?wait=false"

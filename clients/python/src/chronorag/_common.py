@@ -410,7 +410,7 @@ class Operations:
         resp = yield from send(req, self.policy)
         body = decode(resp)
         if resp.status_code == 202:
-            job_id = c.opt_int(c.obj(body).get("job"))
+            job_id = c.opt_int(c.obj(body).get("id"))
             if job_id is None:
                 raise ChronoRagError(
                     "the server accepted a job without a job id",
