@@ -172,13 +172,16 @@ def test_ingest_as_job_and_wait(client: Client) -> None:
         client.job(9999)
 
 
-def test_ingest_large_body_answers_202_and_returns_a_job(client: Client) -> None:
-    # Bodies above the server's async threshold (64 KiB here) become jobs even with wait=True.
+def test_ingest_large_body_becomes_a_job_that_waiting_follows(client: Client) -> None:
+    # Bodies above the server's async threshold (64 KiB here) become jobs (202) even with
+    # wait=True; waiting follows the job to its result.
     text = "Acme Corp reported revenue of $4.4 billion in Q3 2023. " * 1400
-    job = client.ingest([{"id": "big", "time": "2023-Q3", "text": text}])
+    r = client.ingest([{"id": "big", "time": "2023-Q3", "text": text}])
+    assert isinstance(r, IngestResult) and r.document_ids == ("big",)
+    job = client.ingest([{"id": "big2", "time": "2023-Q3", "text": text + " More."}], wait=False)
     assert isinstance(job, Job)
     done = client.wait_job(job.id, timeout=60)
-    assert done.ok and done.result is not None and done.result.document_ids == ("big",)
+    assert done.ok and done.result is not None and done.result.document_ids == ("big2",)
 
 
 def test_documents_pages_and_retract_document(acme: Client) -> None:

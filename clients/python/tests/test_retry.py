@@ -13,9 +13,11 @@ import pytest
 from chronorag import (
     AsyncClient,
     BadRequest,
+    ChronoRagError,
     Client,
     ConnectionFailed,
     Forbidden,
+    IngestResult,
     Job,
     JobTimeout,
     NotFound,
@@ -184,23 +186,44 @@ def test_read_timeouts_are_retried_for_reads_but_not_writes() -> None:
         assert s.attempts == 1 and isinstance(e.value.__cause__, httpx.ReadTimeout)
 
 
-def test_ingest_202_is_followed_by_the_job() -> None:
-    job = {"id": 7, "namespace": "default", "state": "queued", "actor": "local",
-           "created_at": "2024-01-01T00:00:00Z", "progress": {"done": 0, "total": 1}}
+def test_ingest_202_is_followed_to_its_result_when_waiting() -> None:
+    base = {"id": 7, "namespace": "default", "actor": "local",
+            "created_at": "2024-01-01T00:00:00Z"}
+    report = {"bytes": 5, "chunks": 1, "documents": 1, "facts": 0, "entities": 0, "tx": 3,
+              "document_ids": ["d"], "duplicates": 0, "rejected": []}
     with Stub(Reply(202, {"id": 7, "namespace": "default", "state": "queued",
                           "progress": {"done": 0, "total": 1},
                           "href": "/v1/namespaces/default/jobs/7"}),
-              Reply(200, job)) as s:
+              Reply(200, {**base, "state": "queued", "progress": {"done": 0, "total": 1}}),
+              Reply(200, {**base, "state": "done", "progress": {"done": 1, "total": 1},
+                          "result": report})) as s:
         with Client(s.url) as c:
             r = c.ingest([{"text": "hello"}])
-        assert isinstance(r, Job) and r.id == 7 and r.state == "queued"
+        assert isinstance(r, IngestResult) and r.documents == 1 and r.tx == 3
         assert [(m, p) for m, p, _ in s.requests] == [
             ("POST", "/v1/namespaces/default/documents"),
             ("GET", "/v1/namespaces/default/jobs/7"),
+            ("GET", "/v1/namespaces/default/jobs/7"),
         ]
+    with Stub(Reply(202, {"id": 9, "namespace": "default", "state": "queued",
+                          "progress": {"done": 0, "total": 1},
+                          "href": "/v1/namespaces/default/jobs/9"}),
+              Reply(200, {**base, "id": 9, "state": "failed", "error": "disk full",
+                          "progress": {"done": 0, "total": 1}})) as s:
+        with Client(s.url) as c:
+            with pytest.raises(ChronoRagError) as e:
+                c.ingest([{"text": "hello"}])
+        assert e.value.code == "job_failed" and "disk full" in str(e.value)
+        assert e.value.details["job"].id == 9
+
+
+def test_ingest_without_waiting_returns_the_job() -> None:
+    job = {"id": 8, "namespace": "default", "state": "queued", "actor": "local",
+           "created_at": "2024-01-01T00:00:00Z", "progress": {"done": 0, "total": 1}}
     with Stub(Reply(202, {"id": 8}), Reply(200, {**job, "id": 8})) as s:
         with Client(s.url) as c:
-            c.ingest({"text": "x"}, wait=False)
+            j = c.ingest({"text": "x"}, wait=False)
+        assert isinstance(j, Job) and j.id == 8 and j.state == "queued"
         assert s.requests[0][1] == "/v1/namespaces/default/documents?wait=false"
 
 

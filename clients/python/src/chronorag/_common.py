@@ -404,9 +404,9 @@ class Operations:
         if reason is not None:
             body["reason"] = reason
         params = None if wait else {"wait": False}
-        return self._ingest(Request("POST", self._ns("documents"), params=params, json=body))
+        return self._ingest(Request("POST", self._ns("documents"), params=params, json=body), wait)
 
-    def _ingest(self, req: Request) -> Flow[Union[IngestResult, Job]]:
+    def _ingest(self, req: Request, wait: bool) -> Flow[Union[IngestResult, Job]]:
         resp = yield from send(req, self.policy)
         body = decode(resp)
         if resp.status_code == 202:
@@ -417,8 +417,19 @@ class Operations:
                     code="invalid_response",
                     status=202,
                 )
-            job = yield from self.job(job_id)
-            return job
+            if not wait:
+                job = yield from self.job(job_id)
+                return job
+            # The server chose a job (a large body): waiting means following it to its result.
+            job = yield from self.wait_job(job_id, None, 0.2)
+            if job.state != "done" or job.result is None:
+                raise ChronoRagError(
+                    f"ingest job {job_id} {job.state}: {job.error or 'no result'}; nothing of it "
+                    "was written",
+                    code="job_failed",
+                    details={"job": job},
+                )
+            return job.result
         return IngestResult.from_json(body)
 
     def job(self, job_id: int) -> Flow[Job]:

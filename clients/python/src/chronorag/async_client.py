@@ -185,6 +185,22 @@ class AsyncClient:
 
     # -- ingest and jobs ---------------------------------------------------------------------
 
+    @overload
+    async def ingest(
+        self,
+        documents: Union[DocumentLike, Iterable[DocumentLike]],
+        wait: Literal[True] = ...,
+        reason: Optional[str] = ...,
+    ) -> IngestResult: ...
+
+    @overload
+    async def ingest(
+        self,
+        documents: Union[DocumentLike, Iterable[DocumentLike]],
+        wait: Literal[False],
+        reason: Optional[str] = ...,
+    ) -> Job: ...
+
     async def ingest(
         self,
         documents: Union[DocumentLike, Iterable[DocumentLike]],

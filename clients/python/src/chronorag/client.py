@@ -210,6 +210,22 @@ class Client:
 
     # -- ingest and jobs ---------------------------------------------------------------------
 
+    @overload
+    def ingest(
+        self,
+        documents: Union[DocumentLike, Iterable[DocumentLike]],
+        wait: Literal[True] = ...,
+        reason: Optional[str] = ...,
+    ) -> IngestResult: ...
+
+    @overload
+    def ingest(
+        self,
+        documents: Union[DocumentLike, Iterable[DocumentLike]],
+        wait: Literal[False],
+        reason: Optional[str] = ...,
+    ) -> Job: ...
+
     def ingest(
         self,
         documents: Union[DocumentLike, Iterable[DocumentLike]],
@@ -227,14 +243,16 @@ class Client:
             reason: Why (recorded on the transaction).
 
         Returns:
-            An :class:`~chronorag.IngestResult`; or a :class:`~chronorag.Job` when ``wait`` is
-            false or the server chose to run the ingest as a job (large bodies answer 202) -
-            follow it with :meth:`wait_job`.
+            With ``wait`` (the default), an :class:`~chronorag.IngestResult`, also when the
+            server ran the ingest as a job (large bodies answer 202: the client follows the job
+            to its result). With ``wait=False``, the :class:`~chronorag.Job` to follow with
+            :meth:`wait_job`.
 
         Raises:
             InvalidInput: an input could not be read client-side (nothing is sent).
             BadRequest / InvalidTime / TooLarge: the server refused the documents (nothing is
                 written).
+            ChronoRagError (code ``job_failed``): the server's job for them failed.
 
         Ingest is idempotent (documents are recognised by content hash), so it is retried like
         a read.
