@@ -347,7 +347,10 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
             let ends_list = prev.is_some_and(|p| {
                 // "2020 August" (a month after its year) ends where its year does.
                 let word = p.rsplit(' ').next().unwrap_or("");
-                let p = if MONTHS.iter().any(|m| m.eq_ignore_ascii_case(word)) {
+                let p = if crate::time::MONTH_NAMES
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(word))
+                {
                     p[..p.len() - word.len()].trim_end()
                 } else {
                     p
@@ -468,22 +471,6 @@ pub fn recent_scope(now: &TimeKey) -> TimeScope {
         ),
     }
 }
-
-/// Month names, for lists of times written "2020 August".
-const MONTHS: &[&str] = &[
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 /// Years written as adjectives ("the 2019 report", "Audi's 2021 targets"): in a question they
 /// name the period asked about, even without a preposition. Only whole 4-digit tokens in
