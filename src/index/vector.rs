@@ -80,12 +80,19 @@ fn err(e: impl std::fmt::Display) -> Error {
     Error::Index(format!("vector index: {e}"))
 }
 
+/// HNSW neighbours per node. Measured on the news corpus (43 MB, 326k facts, `chronorag eval`,
+/// one build, back to back): 8 instead of usearch's 16 ingested in 128.5 s instead of 158.1 s
+/// with the same recall (0.582 / 0.604 / 0.641 against 0.582 / 0.605 / 0.641) and query p50;
+/// Time-LongQA unchanged (hard scopes score their candidates exactly). A saved index keeps the
+/// connectivity it was built with.
+const CONNECTIVITY: usize = 8;
+
 fn options(dims: usize) -> IndexOptions {
     IndexOptions {
         dimensions: dims,
         metric: MetricKind::Cos,
         quantization: ScalarKind::F16,
-        connectivity: 16,
+        connectivity: CONNECTIVITY,
         expansion_add: 20,
         expansion_search: 64,
         multi: false,
