@@ -10,9 +10,7 @@ use std::path::Path;
 
 use parking_lot::Mutex;
 use tantivy::collector::TopDocs;
-use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, Query, RangeQuery, TermQuery,
-};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
@@ -316,40 +314,20 @@ impl TextIndex {
         if terms.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let searcher = self.reader.searcher();
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for t in &terms {
-            // The term and its stem variants in the text: the best of them counts.
-            let variants = stem_variants(&searcher, self.f.text, t)?;
-            let text_q: Box<dyn Query> = if variants.is_empty() {
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.f.text, t),
+            for (field, boost) in [(self.f.text, 1.0f32), (self.f.title, 0.3)] {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(field, t),
                     IndexRecordOption::WithFreqs,
-                ))
-            } else {
-                Box::new(DisjunctionMaxQuery::new(
-                    std::iter::once(t.as_str())
-                        .chain(variants.iter().map(String::as_str))
-                        .map(|v| {
-                            Box::new(TermQuery::new(
-                                Term::from_field_text(self.f.text, v),
-                                IndexRecordOption::WithFreqs,
-                            )) as Box<dyn Query>
-                        })
-                        .collect(),
-                ))
-            };
-            should.push((Occur::Should, text_q));
-            should.push((
-                Occur::Should,
-                Box::new(tantivy::query::BoostQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(self.f.title, t),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                    0.3,
-                )),
-            ));
+                ));
+                let q: Box<dyn Query> = if boost == 1.0 {
+                    q
+                } else {
+                    Box::new(tantivy::query::BoostQuery::new(q, boost))
+                };
+                should.push((Occur::Should, q));
+            }
         }
         let mut must: Vec<(Occur, Box<dyn Query>)> = vec![
             (Occur::Must, Box::new(BooleanQuery::new(should))),
@@ -398,6 +376,7 @@ impl TextIndex {
             }
         }
         let q = BooleanQuery::new(must);
+        let searcher = self.reader.searcher();
         let top = searcher
             .search(&q, &TopDocs::with_limit(limit))
             .map_err(err)?;
@@ -465,75 +444,6 @@ const STOP: &[&str] = &[
     "state",
 ];
 
-/// Shortest stem that matches a longer stem it begins (see [`stem_variants`]).
-pub const STEM_PREFIX: usize = 5;
-/// Most bytes two stems may differ by and still match as prefix and extension.
-pub const STEM_SLACK: usize = 3;
-/// Most variants looked up per query term.
-const MAX_VARIANTS: usize = 8;
-
-/// Whether two stems stand for the same word: one begins the other, both are at least
-/// [`STEM_PREFIX`] bytes and they differ by at most [`STEM_SLACK`]. Snowball stems
-/// "deliveries" to `deliveri` but "delivered" to `deliv`, "emissions" to `emiss` but "emitted"
-/// to `emit`: the first pair matches, the second does not.
-pub fn stems_match(a: &str, b: &str) -> bool {
-    a == b
-        || (a.len().min(b.len()) >= STEM_PREFIX
-            && a.len().abs_diff(b.len()) <= STEM_SLACK
-            && (a.starts_with(b) || b.starts_with(a)))
-}
-
-/// The terms of `field` other than `t` that [`stems_match`] it, from every segment's term
-/// dictionary: its prefixes by lookup, its extensions by one short range scan.
-fn stem_variants(
-    searcher: &tantivy::Searcher,
-    field: tantivy::schema::Field,
-    t: &str,
-) -> Result<Vec<String>> {
-    let mut out: Vec<String> = Vec::new();
-    if t.len() < STEM_PREFIX {
-        return Ok(out);
-    }
-    let mut upper = t.as_bytes().to_vec();
-    while upper.last() == Some(&0xFF) {
-        upper.pop();
-    }
-    if let Some(b) = upper.last_mut() {
-        *b += 1;
-    }
-    for seg in searcher.segment_readers() {
-        let inv = seg.inverted_index(field).map_err(err)?;
-        let dict = inv.terms();
-        for k in t.len().saturating_sub(STEM_SLACK).max(STEM_PREFIX)..t.len() {
-            if let Some(p) = t.get(..k)
-                && !out.iter().any(|x| x == p)
-                && dict.get(p.as_bytes()).map_err(err)?.is_some()
-            {
-                out.push(p.to_string());
-            }
-        }
-        let mut range = dict.range().ge(t.as_bytes());
-        if !upper.is_empty() {
-            range = range.lt(&upper);
-        }
-        let mut stream = range.into_stream().map_err(err)?;
-        while stream.advance() && out.len() < MAX_VARIANTS {
-            let k = stream.key();
-            if k.len() > t.len() + STEM_SLACK {
-                continue;
-            }
-            if let Ok(v) = std::str::from_utf8(k)
-                && v != t
-                && !out.iter().any(|x| x == v)
-            {
-                out.push(v.to_string());
-            }
-        }
-    }
-    out.truncate(MAX_VARIANTS);
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -547,41 +457,6 @@ mod tests {
             title: "Report".into(),
             valid: TimeKey::parse(key).unwrap().interval(),
         }
-    }
-
-    #[test]
-    fn stem_variants_match_across_snowball_forms() {
-        assert!(stems_match("deliveri", "deliv"));
-        assert!(stems_match("deliv", "deliveri"));
-        assert!(!stems_match("emiss", "emit"), "no shared prefix of 5");
-        assert!(!stems_match("car", "carbon"), "too short");
-        assert!(!stems_match("product", "productivity"), "too far apart");
-        let dir = tempfile::tempdir().unwrap();
-        let idx = TextIndex::open(dir.path(), "default").unwrap();
-        idx.upsert(&[
-            d(
-                TextKind::Chunk,
-                1,
-                "In 2014 Audi delivered 1,741,129 cars.",
-                "2014",
-            ),
-            d(TextKind::Chunk, 2, "Water use fell at the plants", "2014"),
-            d(
-                TextKind::Chunk,
-                3,
-                "Deliveries rose; deliveries of parts too.",
-                "2014",
-            ),
-        ])
-        .unwrap();
-        idx.commit(1).unwrap();
-        // "deliveries" stems to `deliveri`, "delivered" to `deliv`: both documents are found.
-        let hits = idx
-            .search(TextKind::Chunk, "total deliveries", None, 10)
-            .unwrap();
-        let ids: Vec<u64> = hits.iter().map(|h| h.0).collect();
-        assert!(ids.contains(&1) && ids.contains(&3), "{hits:?}");
-        assert!(!ids.contains(&2));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::Result;
 use crate::index::graph::Catalog;
-use crate::index::text::{TextIndex, stems_match};
+use crate::index::text::TextIndex;
 use crate::ingest::sentences;
 use crate::model::{ChunkId, DocId};
 use crate::store::NsStore;
@@ -39,6 +39,21 @@ const COMMON_IDF: f32 = 0.35;
 pub const MAX_PER_DOC: usize = 3;
 /// Weight of each passage of a document beyond [`MAX_PER_DOC`].
 const DIVERSITY: f32 = 0.85;
+/// Shortest stem that matches a longer stem it begins (see [`stems_match`]).
+const STEM_PREFIX: usize = 5;
+/// Most bytes two stems may differ by and still match as prefix and extension.
+const STEM_SLACK: usize = 3;
+/// Whether two stems stand for the same word: one begins the other, both are at least
+/// [`STEM_PREFIX`] bytes and they differ by at most [`STEM_SLACK`]. Snowball stems
+/// "deliveries" to `deliveri` but "delivered" to `deliv`, "emissions" to `emiss` but "emitted"
+/// to `emit`: the first pair matches, the second does not.
+fn stems_match(a: &str, b: &str) -> bool {
+    a == b
+        || (a.len().min(b.len()) >= STEM_PREFIX
+            && a.len().abs_diff(b.len()) <= STEM_SLACK
+            && (a.starts_with(b) || b.starts_with(a)))
+}
+
 /// Windows closer than this (bytes) in one document merge.
 const MERGE_GAP: usize = 2;
 
@@ -790,6 +805,29 @@ fn window(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stems_match_across_snowball_forms() {
+        assert!(stems_match("deliveri", "deliv"));
+        assert!(stems_match("deliv", "deliveri"));
+        assert!(!stems_match("emiss", "emit"), "no shared prefix of 5");
+        assert!(!stems_match("car", "carbon"), "too short");
+        assert!(!stems_match("product", "productivity"), "too far apart");
+        // A passage that says "delivered" matches a question about deliveries.
+        let q = QueryTerms {
+            terms: vec!["total".into(), "deliveri".into()],
+            weights: vec![1.0, 1.0],
+        };
+        let mut m = Matcher::new(&q);
+        let mut out = Vec::new();
+        m.scan(
+            "In 2014 Audi delivered 1,741,129 cars in total.",
+            0,
+            &mut out,
+        );
+        let found: Vec<u16> = out.iter().map(|x| x.0).filter(|&t| t != u16::MAX).collect();
+        assert_eq!(found, vec![1, 0]);
+    }
 
     fn q(terms: &[(&str, f32)]) -> QueryTerms {
         QueryTerms {
