@@ -80,12 +80,11 @@ fn err(e: impl std::fmt::Display) -> Error {
     Error::Index(format!("vector index: {e}"))
 }
 
-/// HNSW neighbours per node. Measured on the news corpus (43 MB, 326k facts, `chronorag eval`,
-/// one build, back to back): 8 instead of usearch's 16 ingested in 128.5 s instead of 158.1 s
-/// with the same recall (0.582 / 0.604 / 0.641 against 0.582 / 0.605 / 0.641) and query p50;
-/// Time-LongQA unchanged (hard scopes score their candidates exactly). A saved index keeps the
-/// connectivity it was built with.
-const CONNECTIVITY: usize = 8;
+/// HNSW neighbours per node (usearch's default). 8 ingested the news corpus 19% faster with the
+/// same recall (128.5 s against 158.1 s, `chronorag eval`, back to back), but the test that asks
+/// one store over HTTP and in process (`eval_in_process_gives_the_contexts_serve_gives`) then
+/// failed once under load on a scoped question: kept at 16 until that is understood.
+const CONNECTIVITY: usize = 16;
 
 fn options(dims: usize) -> IndexOptions {
     IndexOptions {
