@@ -117,7 +117,7 @@ pub fn applied(sys: &sled::Tree) -> Result<Vec<MigrationRecord>> {
 /// Test hook: overwrite the schema version (to simulate a store written by a newer binary).
 #[doc(hidden)]
 pub fn force_version(path: &Path, v: u32) -> Result<()> {
-    let db = sled::open(path)?;
+    let db = super::sled_store::open_db(path)?;
     db.open_tree("sys")?.insert(VERSION_KEY, &v.to_be_bytes())?;
     db.flush()?;
     Ok(())

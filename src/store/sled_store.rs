@@ -192,7 +192,7 @@ impl SledStore {
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Opens the sled database in `path`, waiting up to [`LOCK_WAIT`] for its lock.
-fn open_db(path: &Path) -> Result<sled::Db> {
+pub(crate) fn open_db(path: &Path) -> Result<sled::Db> {
     let start = std::time::Instant::now();
     loop {
         match sled::Config::new()

@@ -726,7 +726,7 @@ fn tampering_with_the_audit_log_is_detected_and_located() {
     let store_dir = dir.path().join("store");
     // Edit entry 3 in place (the bytes of the store), keeping it valid JSON.
     {
-        let db = sled::open(&store_dir).unwrap();
+        let db = crate::support::raw_sled(&store_dir);
         let t = db.open_tree("ns/a").unwrap();
         let mut key = vec![0x03u8];
         key.extend_from_slice(&3u64.to_be_bytes());
@@ -750,7 +750,7 @@ fn tampering_with_the_audit_log_is_detected_and_located() {
     drop(e);
     // Drop entry 2 entirely.
     {
-        let db = sled::open(&store_dir).unwrap();
+        let db = crate::support::raw_sled(&store_dir);
         let t = db.open_tree("ns/a").unwrap();
         let mut key = vec![0x03u8];
         key.extend_from_slice(&2u64.to_be_bytes());

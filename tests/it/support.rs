@@ -308,3 +308,18 @@ pub fn ingest_text(e: &Engine, ns: &str, id: &str, text: &str, time: &str) -> Tx
     // A duplicate document changes nothing: the head stays where it was.
     r.tx.unwrap_or_else(|| e.namespace(ns).unwrap().store().head_tx())
 }
+
+/// Opens a store folder with sled itself (to tamper with its bytes), waiting up to 2 s for the
+/// lock that a just-dropped engine's flusher thread still holds.
+pub fn raw_sled(path: &std::path::Path) -> sled::Db {
+    let start = std::time::Instant::now();
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(_) if start.elapsed() < std::time::Duration::from_secs(2) => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("cannot open {}: {e}", path.display()),
+        }
+    }
+}
