@@ -59,7 +59,12 @@ pub fn wire_message(msg: &str) -> String {
         .trim_start_matches("Failed to deserialize query string: ");
     let mut out = String::with_capacity(msg.len());
     let mut rest = msg;
-    while let Some(i) = rest.find("struct ").or_else(|| rest.find("enum ")) {
+    // The first of either keyword, so that an `enum` before a `struct` is not skipped.
+    while let Some(i) = [rest.find("struct "), rest.find("enum ")]
+        .into_iter()
+        .flatten()
+        .min()
+    {
         let (kw, what) = if rest[i..].starts_with("struct ") {
             ("struct ", "an object")
         } else {
@@ -219,5 +224,30 @@ impl Who {
                     .unwrap_or("no role")
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wire_message;
+
+    #[test]
+    fn wire_messages_name_no_rust_types() {
+        assert_eq!(
+            wire_message(
+                "Failed to deserialize the JSON body into the target type: mode: expected enum \
+                 Mode or struct TimeParam at line 1"
+            ),
+            "mode: expected one of the allowed values or an object at line 1"
+        );
+        // Words that only look like the keywords stay.
+        assert_eq!(
+            wire_message("a struct of lowercase"),
+            "a struct of lowercase"
+        );
+        assert_eq!(
+            wire_message("unknown field `entitty`"),
+            "unknown field `entitty`"
+        );
     }
 }

@@ -329,9 +329,9 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
     // Years used as adjectives name a period too ("the 2019 report"); beside another explicit
     // time only those before a capitalised word count ("for 2013 …, as stated in Audi's 2012
     // Corporate Responsibility Report").
-    let found_ends: Vec<usize> = spans.iter().map(|s| s.end).collect();
     let bare = bare_years(q, &spans);
-    let bare_ends: Vec<usize> = bare.iter().map(|s| s.end).collect();
+    // Where every time found ends, to tell the last item of a list of times.
+    let ends: Vec<usize> = spans.iter().chain(&bare).map(|s| s.end).collect();
     let extra: Vec<TimeSpan> = bare
         .into_iter()
         .filter(|s| {
@@ -355,7 +355,7 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
                 } else {
                     p
                 };
-                found_ends.contains(&p.len()) || bare_ends.contains(&p.len())
+                ends.contains(&p.len())
             });
             !explicit
                 || ends_list
