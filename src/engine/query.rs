@@ -261,7 +261,7 @@ impl Engine {
         let n_facets = plan.facets.facets.len().max(1);
         let window = window_size(budget, n_facets);
         let need = budget * 5 / 4 / n_facets + window;
-        let mut scratch = passages::Scratch::new(store, &cat);
+        let mut scratch = passages::Scratch::new(store, &cat, &idx.chunk_texts, idx.state().epoch);
         let mut lists: Vec<Vec<Block>> = Vec::with_capacity(n_facets);
         let mut placed_meta: Vec<Vec<(Passage, Option<String>)>> = Vec::with_capacity(n_facets);
         for fi in 0..n_facets {

@@ -387,7 +387,10 @@ impl Catalog {
     /// walking only fact edges that pass `edge_ok`. Returns entity scores (sum ≤ 1).
     ///
     /// Cost is bounded by `max_pushes` pushes and a budget of edge visits, so hubs (an entity with
-    /// thousands of facts) cannot make a query slow; in-scope degrees are computed once per node.
+    /// thousands of facts) cannot make a query slow. A node is pushed when its residual exceeds
+    /// `epsilon ×` its in-scope degree; that degree is counted only as far as the decision needs
+    /// (a hub holding a small residual is rejected after a few edges, not after all of them), and
+    /// a pushed node's in-scope neighbours are listed once.
     pub fn personalized_pagerank(
         &self,
         seeds: &[(EntityId, f32)],
@@ -402,29 +405,16 @@ impl Catalog {
         if total <= 0.0 {
             return p;
         }
-        // In-scope neighbours of a node, computed once.
+        let other = |n: NodeIndex, e: petgraph::stable_graph::EdgeReference<'_, FactId>| {
+            if e.source() == n {
+                e.target()
+            } else {
+                e.source()
+            }
+        };
+        // In-scope neighbours of each pushed node, listed once.
         let mut adj: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::default();
         let mut visits = 0usize;
-        let mut neighbours = |n: NodeIndex, visits: &mut usize| -> Vec<NodeIndex> {
-            adj.entry(n)
-                .or_insert_with(|| {
-                    let v: Vec<NodeIndex> = self
-                        .graph
-                        .edges(n)
-                        .filter(|e| edge_ok(*e.weight()))
-                        .map(|e| {
-                            if e.source() == n {
-                                e.target()
-                            } else {
-                                e.source()
-                            }
-                        })
-                        .collect();
-                    *visits += v.len();
-                    v
-                })
-                .clone()
-        };
         let mut r: HashMap<NodeIndex, f32> = HashMap::default();
         let mut queue: std::collections::VecDeque<NodeIndex> = std::collections::VecDeque::new();
         for (e, w) in seeds {
@@ -439,8 +429,31 @@ impl Catalog {
                 break;
             }
             let ru = r.get(&u).copied().unwrap_or(0.0);
-            let nb = neighbours(u, &mut visits);
-            if ru <= epsilon * (nb.len().max(1) as f32) {
+            // Pushed when ru > epsilon × max(degree, 1), i.e. when degree < ru / epsilon.
+            let limit = ru / epsilon;
+            if limit <= 1.0 {
+                continue;
+            }
+            if let std::collections::hash_map::Entry::Vacant(slot) = adj.entry(u) {
+                let mut nb: Vec<NodeIndex> = Vec::new();
+                let mut rejected = false;
+                for e in self.graph.edges(u) {
+                    visits += 1;
+                    if edge_ok(*e.weight()) {
+                        nb.push(other(u, e));
+                        if nb.len() as f32 >= limit {
+                            rejected = true;
+                            break;
+                        }
+                    }
+                }
+                if rejected {
+                    continue;
+                }
+                slot.insert(nb);
+            }
+            let nb = &adj[&u];
+            if nb.len() as f32 >= limit {
                 continue;
             }
             pushes += 1;
@@ -450,7 +463,7 @@ impl Catalog {
                 continue;
             }
             let share = (1.0 - alpha) * ru / nb.len() as f32;
-            for v in nb {
+            for &v in nb {
                 let rv = r.entry(v).or_default();
                 let before = *rv;
                 *rv += share;

@@ -7,6 +7,7 @@
 //! after the store commit; if the process dies in between, opening replays the missing
 //! transactions. Updates are idempotent (upserts keyed by record id).
 
+pub mod chunk_text;
 pub mod dense;
 pub mod graph;
 pub mod sketch;
@@ -77,6 +78,8 @@ pub struct NsIndexes {
     pub summaries: VectorIndex,
     /// Catalog and entity graph.
     pub catalog: RwLock<Catalog>,
+    /// Chunk texts and sentences kept between queries.
+    pub chunk_texts: chunk_text::ChunkTexts,
     embedder: Arc<dyn Embedder>,
     vec_dir: PathBuf,
     vec_checkpoint: AtomicU64,
@@ -155,6 +158,7 @@ impl NsIndexes {
             entities,
             summaries,
             catalog: RwLock::new(Catalog::default()),
+            chunk_texts: chunk_text::ChunkTexts::default(),
             embedder,
             vec_dir,
             vec_checkpoint: AtomicU64::new(vec_tx),
@@ -178,7 +182,7 @@ impl NsIndexes {
     }
 
     /// What query caches key on: a change of the indexes moves `generation`, a change of the
-    /// past (erase, rebuild) also moves `epoch`.
+    /// past (erase, rebuild, removals) also moves `epoch` ([`NsIndexes::chunk_texts`] keys on it).
     pub fn state(&self) -> crate::query::cache::IndexState {
         crate::query::cache::IndexState {
             instance: self.instance,
@@ -285,7 +289,15 @@ impl NsIndexes {
             }
             Ok(())
         });
-        self.changed(false);
+        // Text rewritten or removed: the past changed (cached chunk texts must go now, not at
+        // the purge that follows an erase).
+        let past = tx.changes.iter().any(|c| {
+            matches!(
+                c,
+                Change::RedactChunk(_) | Change::EraseChunk(_) | Change::EraseDocument(_)
+            )
+        });
+        self.changed(past);
         r
     }
 

@@ -4,6 +4,12 @@
 //! Each record is one tantivy document keyed by `key = kind << 56 | id` (upserts delete by key).
 //! The last transaction reflected is stored as the payload of each tantivy commit, so the
 //! checkpoint is atomic with the data it describes.
+//!
+//! Each kind has its own text and title fields, so that an unscoped search is a plain union of
+//! term queries and tantivy can skip blocks that cannot reach the top k (block-max WAND); a
+//! filter on a `kind` field would turn it into an intersection scored exhaustively. BM25's
+//! statistics stay those of the whole namespace (document frequency and length summed over the
+//! kinds), so the split changes speed, not scores.
 
 use std::ops::Bound;
 use std::path::Path;
@@ -71,10 +77,68 @@ struct Fields {
     key: Field,
     kind: Field,
     ns: Field,
-    text: Field,
-    title: Field,
+    /// Body text, one field per kind (indexed by `kind as usize - 1`).
+    text: [Field; 3],
+    /// Title, one field per kind.
+    title: [Field; 3],
     vstart: Field,
     vend: Field,
+}
+
+impl Fields {
+    fn text(&self, kind: TextKind) -> Field {
+        self.text[kind as usize - 1]
+    }
+
+    fn title(&self, kind: TextKind) -> Field {
+        self.title[kind as usize - 1]
+    }
+
+    /// The fields of every kind that play the same role as `field` (itself when it is not a
+    /// per-kind field).
+    fn siblings(&self, field: Field) -> Vec<Field> {
+        if self.text.contains(&field) {
+            self.text.to_vec()
+        } else if self.title.contains(&field) {
+            self.title.to_vec()
+        } else {
+            vec![field]
+        }
+    }
+}
+
+/// BM25 statistics of the whole namespace for a per-kind field: a term's document frequency
+/// and the token count summed over the kinds, as if every kind shared one field.
+struct NamespaceStats<'a> {
+    searcher: &'a tantivy::Searcher,
+    f: &'a Fields,
+}
+
+impl tantivy::query::Bm25StatisticsProvider for NamespaceStats<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        let mut n = 0;
+        for f in self.f.siblings(field) {
+            n += self.searcher.total_num_tokens(f)?;
+        }
+        Ok(n)
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        self.searcher.total_num_docs()
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let siblings = self.f.siblings(term.field());
+        let text = std::str::from_utf8(term.serialized_value_bytes());
+        let (true, Ok(text)) = (siblings.len() > 1, text) else {
+            return self.searcher.doc_freq(term);
+        };
+        let mut n = 0;
+        for f in siblings {
+            n += self.searcher.doc_freq(&Term::from_field_text(f, text))?;
+        }
+        Ok(n)
+    }
 }
 
 /// The tantivy index of one namespace.
@@ -118,8 +182,10 @@ fn schema() -> (Schema, Fields) {
         key: b.add_u64_field("key", INDEXED | FAST | STORED),
         kind: b.add_u64_field("kind", INDEXED | FAST),
         ns: b.add_text_field("ns", STRING),
-        text: b.add_text_field("text", text_opts.clone()),
-        title: b.add_text_field("title", text_opts),
+        text: ["chunk_text", "fact_text", "summary_text"]
+            .map(|name| b.add_text_field(name, text_opts.clone())),
+        title: ["chunk_title", "fact_title", "summary_title"]
+            .map(|name| b.add_text_field(name, text_opts.clone())),
         vstart: b.add_i64_field("vstart", INDEXED | FAST),
         vend: b.add_i64_field("vend", INDEXED | FAST),
     };
@@ -132,7 +198,20 @@ impl TextIndex {
         std::fs::create_dir_all(dir)?;
         let (schema, f) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir).map_err(err)?;
-        let index = Index::open_or_create(directory, schema).map_err(err)?;
+        let index = match Index::open(directory.clone()) {
+            Ok(index) if index.schema() == schema => index,
+            Ok(_) => {
+                // Built by an older version with other fields: the index is a cache of the
+                // store, so start it afresh (checkpoint 0) and let the caller rebuild it.
+                tracing::info!(namespace, "text index has an older layout; rebuilding it");
+                drop(directory);
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                let directory = tantivy::directory::MmapDirectory::open(dir).map_err(err)?;
+                Index::create(directory, schema, tantivy::IndexSettings::default()).map_err(err)?
+            }
+            Err(_) => Index::open_or_create(directory, schema).map_err(err)?,
+        };
         let writer = index
             .writer_with_num_threads(1, 64 * 1024 * 1024)
             .map_err(err)?;
@@ -174,8 +253,8 @@ impl TextIndex {
                 self.f.key => key,
                 self.f.kind => d.kind as u64,
                 self.f.ns => self.namespace.as_str(),
-                self.f.text => d.text.as_str(),
-                self.f.title => d.title.as_str(),
+                self.f.text(d.kind) => d.text.as_str(),
+                self.f.title(d.kind) => d.title.as_str(),
                 self.f.vstart => i64::from(d.valid.start_key()),
                 self.f.vend => i64::from(d.valid.end_key()),
             ))
@@ -246,7 +325,10 @@ impl TextIndex {
 
     /// Analyzed terms of a query text (lower-cased, stemmed), deduplicated, at most 48.
     pub fn terms(&self, text: &str) -> Result<Vec<String>> {
-        let mut analyzer = self.index.tokenizer_for_field(self.f.text).map_err(err)?;
+        let mut analyzer = self
+            .index
+            .tokenizer_for_field(self.f.text[0])
+            .map_err(err)?;
         let mut stream = analyzer.token_stream(text);
         let mut out: Vec<String> = Vec::new();
         while stream.advance() {
@@ -264,7 +346,7 @@ impl TextIndex {
     /// The analyser of the text field (lower-casing, stemming), to tokenise passages with the
     /// index's own vocabulary.
     pub fn analyzer(&self) -> Result<tantivy::tokenizer::TextAnalyzer> {
-        self.index.tokenizer_for_field(self.f.text).map_err(err)
+        self.index.tokenizer_for_field(self.f.text[0]).map_err(err)
     }
 
     /// Every analysed term of `text` in order (stop words kept) with its byte offset.
@@ -288,9 +370,12 @@ impl TextIndex {
         terms
             .iter()
             .map(|t| {
-                let df = searcher
-                    .doc_freq(&Term::from_field_text(self.f.text, t))
-                    .map_err(err)? as f32;
+                let mut df = 0.0f32;
+                for f in self.f.text {
+                    df += searcher
+                        .doc_freq(&Term::from_field_text(f, t))
+                        .map_err(err)? as f32;
+                }
                 Ok((1.0 + (n - df + 0.5) / (df + 0.5)).ln())
             })
             .collect()
@@ -316,7 +401,7 @@ impl TextIndex {
         }
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for t in &terms {
-            for (field, boost) in [(self.f.text, 1.0f32), (self.f.title, 0.3)] {
+            for (field, boost) in [(self.f.text(kind), 1.0f32), (self.f.title(kind), 0.3)] {
                 let q: Box<dyn Query> = Box::new(TermQuery::new(
                     Term::from_field_text(field, t),
                     IndexRecordOption::WithFreqs,
@@ -329,19 +414,8 @@ impl TextIndex {
                 should.push((Occur::Should, q));
             }
         }
-        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, Box::new(BooleanQuery::new(should))),
-            (
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_u64(self.f.kind, kind as u64),
-                        IndexRecordOption::Basic,
-                    )),
-                    0.0,
-                )),
-            ),
-        ];
+        // Unscoped: a plain union of term queries, which tantivy scores with block-max WAND.
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if let Some(iv) = within {
             // Overlap: vstart < end and vend > start.
             if iv.end.is_some() {
@@ -375,10 +449,19 @@ impl TextIndex {
                 ));
             }
         }
-        let q = BooleanQuery::new(must);
+        let q = if must.is_empty() {
+            BooleanQuery::new(should)
+        } else {
+            must.push((Occur::Must, Box::new(BooleanQuery::new(should))));
+            BooleanQuery::new(must)
+        };
         let searcher = self.reader.searcher();
+        let stats = NamespaceStats {
+            searcher: &searcher,
+            f: &self.f,
+        };
         let top = searcher
-            .search(&q, &TopDocs::with_limit(limit))
+            .search_with_statistics_provider(&q, &TopDocs::with_limit(limit), &stats)
             .map_err(err)?;
         let mut out = Vec::with_capacity(top.len());
         // Opening a fast-field column decodes its header: once per segment, not per hit.
@@ -411,22 +494,10 @@ impl TextIndex {
         let Some(t) = terms.first() else {
             return Ok(0);
         };
-        let q = BooleanQuery::new(vec![
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.f.text, t),
-                    IndexRecordOption::Basic,
-                )) as Box<dyn Query>,
-            ),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_u64(self.f.kind, kind as u64),
-                    IndexRecordOption::Basic,
-                )),
-            ),
-        ]);
+        let q = TermQuery::new(
+            Term::from_field_text(self.f.text(kind), t),
+            IndexRecordOption::Basic,
+        );
         self.reader
             .searcher()
             .search(&q, &tantivy::collector::Count)
@@ -511,6 +582,85 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn scores_use_the_whole_namespace_s_statistics_across_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = TextIndex::open(dir.path(), "default").unwrap();
+        idx.upsert(&[
+            d(
+                TextKind::Chunk,
+                1,
+                "zebracorn apples in the orchard",
+                "2019",
+            ),
+            d(TextKind::Chunk, 2, "pears in the orchard", "2019"),
+        ])
+        .unwrap();
+        idx.commit(1).unwrap();
+        let score = |idx: &TextIndex| idx.search(TextKind::Chunk, "zebracorn", None, 5).unwrap()[0];
+        let alone = score(&idx);
+        assert_eq!(alone.0, 1);
+        // Facts that use the word make it less rare for chunks too: the kinds have their own
+        // fields but share document frequencies, as one field did.
+        idx.upsert(
+            &(10..20)
+                .map(|i| d(TextKind::Fact, i, "zebracorn grew", "2019"))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        idx.commit(2).unwrap();
+        let shared = score(&idx);
+        assert_eq!(shared.0, 1);
+        assert!(shared.1 < alone.1, "{shared:?} vs {alone:?}");
+        // The scoped search (an intersection) scores the same as the unscoped one (a union).
+        let y2019 = TimeKey::parse("2019").unwrap().interval();
+        let scoped = idx
+            .search(TextKind::Chunk, "zebracorn", Some(&y2019), 5)
+            .unwrap()[0];
+        assert_eq!(scoped.0, 1);
+        assert!(
+            (scoped.1 - shared.1).abs() < 1e-5,
+            "{scoped:?} vs {shared:?}"
+        );
+        assert_eq!(idx.idf(&["zebracorn".into()]).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_index_of_an_older_layout_starts_afresh_for_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // One shared "text" field, as before the per-kind fields.
+            let mut b = Schema::builder();
+            let text = b.add_text_field("text", tantivy::schema::TEXT);
+            let index = Index::create_in_dir(dir.path(), b.build()).unwrap();
+            let mut w: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+            w.add_document(doc!(text => "old layout")).unwrap();
+            let mut p = w.prepare_commit().unwrap();
+            p.set_payload("tx:9");
+            p.commit().unwrap();
+        }
+        let idx = TextIndex::open(dir.path(), "default").unwrap();
+        assert_eq!(
+            idx.checkpoint().unwrap(),
+            0,
+            "nothing of the old index is trusted"
+        );
+        assert_eq!(idx.num_docs(), 0);
+        idx.upsert(&[d(TextKind::Chunk, 1, "new layout", "2019")])
+            .unwrap();
+        idx.commit(3).unwrap();
+        assert_eq!(
+            idx.search(TextKind::Chunk, "layout", None, 5)
+                .unwrap()
+                .len(),
+            1
+        );
+        drop(idx);
+        // Reopened with the current layout: kept.
+        let idx = TextIndex::open(dir.path(), "default").unwrap();
+        assert_eq!(idx.checkpoint().unwrap(), 3);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::Result;
+use crate::index::chunk_text::{ChunkText, ChunkTexts};
 use crate::index::graph::Catalog;
 use crate::index::text::TextIndex;
 use crate::ingest::sentences;
@@ -111,6 +112,9 @@ struct Matcher<'a> {
     stemmer: rust_stemmers::Stemmer,
     heads: Vec<[u8; 2]>,
     word: String,
+    /// The term index of each lower-cased word stemmed so far (words repeat within a query's
+    /// passages, and Snowball is the main cost left).
+    seen: HashMap<String, u16>,
 }
 
 impl<'a> Matcher<'a> {
@@ -131,33 +135,49 @@ impl<'a> Matcher<'a> {
             stemmer: rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English),
             heads,
             word: String::with_capacity(48),
+            seen: HashMap::default(),
         }
     }
 
     /// Appends `(term index or u16::MAX, base + byte offset)` for every word of `text`.
     fn scan(&mut self, text: &str, base: usize, out: &mut Vec<(u16, usize)>) {
-        let mut chars = text.char_indices().peekable();
-        while let Some((start, c)) = chars.next() {
-            if !c.is_alphanumeric() {
-                continue;
-            }
-            let mut end = start + c.len_utf8();
-            while let Some(&(i, c)) = chars.peek() {
-                if !c.is_alphanumeric() {
-                    break;
-                }
-                end = i + c.len_utf8();
-                chars.next();
-            }
-            let w = &text[start..end];
-            if w.len() >= 40 {
-                continue;
-            }
-            out.push((self.term_of(w), base + start));
+        for (s, e) in words(text) {
+            out.push((
+                self.term_of(&text[s as usize..e as usize]),
+                base + s as usize,
+            ));
+        }
+    }
+
+    /// [`Matcher::scan`] over words found beforehand by [`words`].
+    fn scan_words(
+        &mut self,
+        text: &str,
+        words: &[(u32, u32)],
+        base: usize,
+        out: &mut Vec<(u16, usize)>,
+    ) {
+        for &(s, e) in words {
+            out.push((
+                self.term_of(&text[s as usize..e as usize]),
+                base + s as usize,
+            ));
         }
     }
 
     fn term_of(&mut self, w: &str) -> u16 {
+        // Most words are rejected by their first two bytes before anything is copied.
+        let b = w.as_bytes();
+        if b.len() >= 2 && b[0].is_ascii() && b[1].is_ascii() {
+            let head = [b[0].to_ascii_lowercase(), b[1].to_ascii_lowercase()];
+            if !self
+                .heads
+                .iter()
+                .any(|h| h[0] == head[0] && (h[1] == head[1] || h[1] == 0))
+            {
+                return u16::MAX;
+            }
+        }
         self.word.clear();
         if w.is_ascii() {
             self.word.push_str(w);
@@ -177,8 +197,13 @@ impl<'a> Matcher<'a> {
         {
             return u16::MAX;
         }
+        if let Some(&t) = self.seen.get(self.word.as_str()) {
+            return t;
+        }
         let stem = self.stemmer.stem(&self.word);
-        self.q.index_of(&stem).map_or(u16::MAX, |i| i as u16)
+        let t = self.q.index_of(&stem).map_or(u16::MAX, |i| i as u16);
+        self.seen.insert(self.word.clone(), t);
+        t
     }
 }
 
@@ -237,6 +262,35 @@ impl QueryTerms {
             .position(|x| x == t)
             .or_else(|| self.terms.iter().position(|x| stems_match(x, t)))
     }
+}
+
+/// The words of `text` as the text index's tokenizer sees them (alphanumeric runs), shorter
+/// than 40 bytes, as byte ranges.
+fn words(text: &str) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        if !c.is_alphanumeric() {
+            continue;
+        }
+        let mut end = start + c.len_utf8();
+        while let Some(&(i, c)) = chars.peek() {
+            if !c.is_alphanumeric() {
+                break;
+            }
+            end = i + c.len_utf8();
+            chars.next();
+        }
+        if end - start < 40 {
+            out.push((start as u32, end as u32));
+        }
+    }
+    out
+}
+
+/// What the chunk-text cache keeps of a chunk: its sentences and words.
+fn analyse(text: &str) -> crate::index::chunk_text::Analysis {
+    (sentences::split(text), words(text))
 }
 
 /// Scores a run of token ids (query-term index or `u16::MAX`) with BM25 plus the adjacency
@@ -319,11 +373,11 @@ pub struct Passage {
     pub score: f32,
 }
 
-/// A document's chunks as loaded so far: `(chunk id, start byte, text)`, sorted by start.
+/// A document's chunks as loaded so far, sorted by start.
 #[derive(Default)]
 struct DocText {
-    /// Loaded chunks by start offset: (id, text).
-    by_start: std::collections::BTreeMap<usize, (ChunkId, String)>,
+    /// Loaded chunks by start offset.
+    by_start: std::collections::BTreeMap<usize, std::sync::Arc<ChunkText>>,
     /// Start offset of each loaded chunk.
     starts: HashMap<ChunkId, usize>,
 }
@@ -340,14 +394,21 @@ pub struct Scratch<'a> {
 }
 
 impl<'a> Scratch<'a> {
-    /// An empty scratch over a namespace's store and catalog.
-    pub fn new(store: &'a dyn NsStore, cat: &'a Catalog) -> Self {
+    /// An empty scratch over a namespace's store and catalog, reading chunks through `cache` as
+    /// of the indexes' `epoch`.
+    pub fn new(
+        store: &'a dyn NsStore,
+        cat: &'a Catalog,
+        cache: &'a ChunkTexts,
+        epoch: u64,
+    ) -> Self {
         Scratch {
             texts: Texts {
                 store,
                 cat,
+                cache,
+                epoch,
                 docs: HashMap::default(),
-                sentences: HashMap::default(),
             },
             scans: HashMap::default(),
             terms: Vec::new(),
@@ -355,12 +416,13 @@ impl<'a> Scratch<'a> {
     }
 }
 
-/// Chunk texts and their sentences, loaded once per query.
+/// Chunk texts and their sentences, looked up once per query.
 struct Texts<'a> {
     store: &'a dyn NsStore,
     cat: &'a Catalog,
+    cache: &'a ChunkTexts,
+    epoch: u64,
     docs: HashMap<DocId, DocText>,
-    sentences: HashMap<ChunkId, Vec<(usize, usize)>>,
 }
 
 impl Texts<'_> {
@@ -373,32 +435,29 @@ impl Texts<'_> {
         if self.cat.chunks.get(&id).is_none_or(|m| m.doc != doc) {
             return Ok(false);
         }
-        let Some(c) = self.store.chunk(id)? else {
+        let Some(c) = self
+            .cache
+            .get(self.store, id, self.epoch, analyse)?
+            .filter(|c| c.doc == doc)
+        else {
             return Ok(false);
         };
         let entry = self.docs.entry(doc).or_default();
         entry.starts.insert(id, c.start);
-        entry.by_start.insert(c.start, (id, c.text));
+        entry.by_start.insert(c.start, c);
         Ok(true)
     }
 
-    /// A loaded chunk: its start offset in the document and its text.
-    fn chunk(&self, doc: DocId, id: ChunkId) -> Option<(usize, &str)> {
+    /// A loaded chunk (text, start offset and sentences).
+    fn chunk(&self, doc: DocId, id: ChunkId) -> Option<&std::sync::Arc<ChunkText>> {
         let d = self.docs.get(&doc)?;
         let start = *d.starts.get(&id)?;
-        d.by_start.get(&start).map(|(_, t)| (start, t.as_str()))
+        d.by_start.get(&start)
     }
 
-    /// The sentences of a loaded chunk as document byte ranges (split once per query).
-    fn sentences_of(&mut self, doc: DocId, id: ChunkId) -> &[(usize, usize)] {
-        if !self.sentences.contains_key(&id) {
-            let ranges = self
-                .chunk(doc, id)
-                .map(|(start, body)| sentence_ranges(start, body))
-                .unwrap_or_default();
-            self.sentences.insert(id, ranges);
-        }
-        &self.sentences[&id]
+    /// The sentences of a loaded chunk as document byte ranges.
+    fn sentences_of(&self, doc: DocId, id: ChunkId) -> &[(usize, usize)] {
+        self.chunk(doc, id).map_or(&[], |c| c.sentences.as_slice())
     }
 
     /// The document text of `[start, end)` from the loaded chunks (gaps become a line break).
@@ -407,7 +466,8 @@ impl Texts<'_> {
         let Some(d) = self.docs.get(&doc) else {
             return out;
         };
-        for (s, (_, text)) in d.by_start.range(..end) {
+        for (s, c) in d.by_start.range(..end) {
+            let text = c.text.as_str();
             let e = s + text.len();
             if e <= start || *s >= end {
                 continue;
@@ -495,7 +555,7 @@ pub fn select(
     }
     let mut units: Vec<Scored> = Vec::with_capacity(cands.len());
     for c in cands {
-        let (doc, chunk, body, base, whole) = match &c.unit {
+        let (doc, chunk, loaded, whole) = match &c.unit {
             Unit::Chunk(id) => {
                 let Some(m) = cat.chunks.get(id) else {
                     continue;
@@ -504,23 +564,29 @@ pub fn select(
                 if !texts.load(doc, *id)? {
                     continue;
                 }
-                let (start, body) = texts.chunk(doc, *id).expect("loaded");
-                let body = body.to_string();
-                (Some(doc), Some(*id), body, start, None)
+                let loaded = texts.chunk(doc, *id).expect("loaded").clone();
+                (Some(doc), Some(*id), Some(loaded), None)
             }
             Unit::Whole { key, header, text } => (
                 None,
                 None,
-                text.clone(),
-                0,
+                None,
                 Some((key.clone(), header.clone(), text.clone())),
             ),
+        };
+        let (body, base) = match (&loaded, &whole) {
+            (Some(c), _) => (c.text.as_str(), c.start),
+            (None, Some((_, _, text))) => (text.as_str(), 0),
+            (None, None) => continue,
         };
         ids.clear();
         match chunk.and_then(|c| scans.get(&c)) {
             Some(cached) => ids.extend_from_slice(cached),
             None => {
-                matcher.scan(&body, base, &mut ids);
+                match &loaded {
+                    Some(c) => matcher.scan_words(body, &c.words, base, &mut ids),
+                    None => matcher.scan(body, base, &mut ids),
+                }
                 if let Some(c) = chunk {
                     scans.insert(c, ids.clone());
                 }
@@ -528,11 +594,15 @@ pub fn select(
         }
         let mut sentences = Vec::new();
         let mut k = 0;
-        let ranges = match (doc, chunk) {
-            (Some(d), Some(c)) => texts.sentences_of(d, c).to_vec(),
-            _ => sentence_ranges(base, &body),
+        let split;
+        let ranges = match &loaded {
+            Some(c) => c.sentences.as_slice(),
+            None => {
+                split = sentence_ranges(base, body);
+                split.as_slice()
+            }
         };
-        for (s, e) in ranges {
+        for &(s, e) in ranges {
             while k < ids.len() && ids[k].1 < s {
                 k += 1;
             }
@@ -545,7 +615,7 @@ pub fn select(
         }
         let all: Vec<u16> = ids.iter().map(|x| x.0).collect();
         let mentions = !mention.is_empty()
-            && (crate::model::mentions_name(&body, mention)
+            && (crate::model::mentions_name(body, mention)
                 || doc
                     .and_then(|d| cat.docs.get(&d))
                     .and_then(|d| d.title.as_deref())

@@ -904,10 +904,30 @@ fn erase_an_entity_everywhere() {
         "In 2022, Wobblefrost Ventures invested in Acme Corp. Acme Corp hired 40 engineers in 2022.",
         "2022",
     );
+    // Asked before the erase: the chunk's text is now in the query-side chunk cache.
+    let ask = |e: &chronorag::engine::Engine| {
+        e.query(
+            "p",
+            &QueryRequest {
+                query: "Who invested in Acme Corp?".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .context
+    };
+    assert!(
+        ask(&e).contains("Wobblefrost"),
+        "the test needs it cached first"
+    );
     let r = e
         .erase_entity("p", "Wobblefrost Ventures", "dpo", Some("request".into()))
         .unwrap();
     assert!(r.facts >= 1 && r.entities == 1);
+    // The redacted chunk is read afresh, not served from the cache.
+    let after = ask(&e);
+    assert!(!after.contains("Wobblefrost"), "{after}");
+    assert!(after.contains("Acme Corp hired 40 engineers"), "{after}");
     e.flush().unwrap();
     assert!(e.entity("p", "Wobblefrost Ventures", None).is_err());
     assert!(files_contain(dir.path(), b"Wobblefrost").is_empty());
