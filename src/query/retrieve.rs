@@ -6,6 +6,9 @@
 //! similarity → each chunk scored by its facts: Π(1 + similarity) × Σ edge score. Hybrid path:
 //! chunk vectors + chunk BM25 inside the scope. The three chunk rankings are fused; the hybrid
 //! path alone still answers when the graph finds too little.
+//!
+//! The chunk searches (vector and BM25) need nothing from the fact stages, so they run on a
+//! second thread beside them; their stage timings are reported as measured on that thread.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::time::Instant;
@@ -18,6 +21,7 @@ use crate::index::graph::Catalog;
 use crate::index::text::TextKind;
 use crate::model::{ChunkId, FactId, Status, TxId};
 use crate::store::NsStore;
+use crate::time::Interval;
 
 /// Days over which evidence outside a soft (vague or relative) scope loses a third of its
 /// weight; at most half of it is ever lost. Measured on the news set: 30 days beat 7 and 90.
@@ -259,6 +263,93 @@ pub fn specific(
     };
     let hard = ctx.hard();
     let hull = hard.map(|s| s.hull());
+    std::thread::scope(|scope| {
+        // The chunk searches need nothing from the fact stages: they run beside them (the
+        // machine has two cores and a query uses one otherwise).
+        let chunk_search = scope.spawn(|| chunk_seeds(ctx, q, text, hull.as_ref(), explain));
+        specific_inner(ctx, q, text, want_chunks, &mut timer, chunk_search)
+    })
+}
+
+/// Chunk seeds by vector and by BM25 inside the hard scope, with their stage timings.
+fn chunk_seeds(
+    ctx: &Ctx<'_>,
+    q: &[f32],
+    text: &str,
+    hull: Option<&Interval>,
+    explain: bool,
+) -> ChunkSeeds {
+    let mut timer = Timer {
+        on: explain,
+        t: Instant::now(),
+        stages: Vec::new(),
+    };
+    let hard = ctx.hard();
+    let chunk_ok = |id: u64| ctx.chunk_in_scope(id) && ctx.chunk_visible(id);
+    let chunk_cands: Option<Vec<u64>> = hard.map(|s| {
+        ctx.cat
+            .chunks
+            .iter()
+            .filter(|(_, c)| c.vstart != i32::MIN && s.overlaps_keys(c.vstart, c.vend))
+            .map(|(id, _)| id)
+            .take(ENUMERATE_MAX + 1)
+            .collect()
+    });
+    let vec_chunks = vector_seeds(&ctx.idx.chunks, q, chunk_cands, &chunk_ok, SEEDS_PER_LIST)?;
+    timer.lap("chunks_vector", &vec_chunks, "chunk");
+    let bm25_chunks = bm25_seeds(ctx, TextKind::Chunk, text, hull, &chunk_ok, SEEDS_PER_LIST)?;
+    timer.lap("chunks_bm25", &bm25_chunks, "chunk");
+    Ok((vec_chunks, bm25_chunks, timer.stages))
+}
+
+/// The `k` best BM25 records of a kind inside `hull` that pass `keep`.
+fn bm25_seeds(
+    ctx: &Ctx<'_>,
+    kind: TextKind,
+    text: &str,
+    hull: Option<&Interval>,
+    keep: &dyn Fn(u64) -> bool,
+    k: usize,
+) -> Result<Vec<(u64, f32)>> {
+    top_passing(|n| ctx.idx.text.search(kind, text, hull, n), keep, k)
+}
+
+/// The `k` best hits of `search(n)` (the best `n`, best first) that pass `keep`. Asks for a few
+/// more than `k` (the fewer asked, the more blocks block-max WAND skips), and again for many
+/// more when too many of those fail `keep` (snapshots, hard scopes of several periods).
+fn top_passing(
+    search: impl Fn(usize) -> Result<Vec<(u64, f32)>>,
+    keep: &dyn Fn(u64) -> bool,
+    k: usize,
+) -> Result<Vec<(u64, f32)>> {
+    let mut ask = k + k / 4;
+    loop {
+        let hits = search(ask)?;
+        let full = hits.len() == ask;
+        let kept: Vec<(u64, f32)> = hits
+            .into_iter()
+            .filter(|(id, _)| keep(*id))
+            .take(k)
+            .collect();
+        if kept.len() == k || !full || ask >= 16 * k {
+            return Ok(kept);
+        }
+        ask *= 4;
+    }
+}
+
+type ChunkSeeds = Result<(Vec<(u64, f32)>, Vec<(u64, f32)>, Vec<Stage>)>;
+
+fn specific_inner(
+    ctx: &Ctx<'_>,
+    q: &[f32],
+    text: &str,
+    want_chunks: usize,
+    timer: &mut Timer,
+    chunk_search: std::thread::ScopedJoinHandle<'_, ChunkSeeds>,
+) -> Result<Found> {
+    let hard = ctx.hard();
+    let hull = hard.map(|s| s.hull());
 
     // 1. Seed facts: vector + BM25 within the scope.
     let fact_ok = |id: u64| ctx.fact_in_scope(id) && ctx.fact_visible(id);
@@ -267,14 +358,14 @@ pub fn specific(
         .map(|h| ctx.cat.facts_overlapping(h, ENUMERATE_MAX + 1));
     let vec_facts = vector_seeds(&ctx.idx.facts, q, fact_cands, &fact_ok, SEEDS_PER_LIST)?;
     timer.lap("seed_facts_vector", &vec_facts, "fact");
-    let bm25_facts: Vec<(u64, f32)> = ctx
-        .idx
-        .text
-        .search(TextKind::Fact, text, hull.as_ref(), SEEDS_PER_LIST * 2)?
-        .into_iter()
-        .filter(|(id, _)| fact_ok(*id))
-        .take(SEEDS_PER_LIST)
-        .collect();
+    let bm25_facts = bm25_seeds(
+        ctx,
+        TextKind::Fact,
+        text,
+        hull.as_ref(),
+        &fact_ok,
+        SEEDS_PER_LIST,
+    )?;
     timer.lap("seed_facts_bm25", &bm25_facts, "fact");
     let seeds = sorted(rrf(&[(&vec_facts, 1.0), (&bm25_facts, 1.0)]));
     let sim: HashMap<u64, f32> = vec_facts.iter().copied().collect();
@@ -370,28 +461,14 @@ pub fn specific(
     );
     timer.lap("chunks_from_edges", &graph_chunks, "chunk");
 
-    // 5. Hybrid chunk search inside the scope.
-    let chunk_ok = |id: u64| ctx.chunk_in_scope(id) && ctx.chunk_visible(id);
-    let chunk_cands: Option<Vec<u64>> = hard.map(|s| {
-        ctx.cat
-            .chunks
-            .iter()
-            .filter(|(_, c)| c.vstart != i32::MIN && s.overlaps_keys(c.vstart, c.vend))
-            .map(|(id, _)| id)
-            .take(ENUMERATE_MAX + 1)
-            .collect()
-    });
-    let vec_chunks = vector_seeds(&ctx.idx.chunks, q, chunk_cands, &chunk_ok, SEEDS_PER_LIST)?;
-    timer.lap("chunks_vector", &vec_chunks, "chunk");
-    let bm25_chunks: Vec<(u64, f32)> = ctx
-        .idx
-        .text
-        .search(TextKind::Chunk, text, hull.as_ref(), SEEDS_PER_LIST * 2)?
-        .into_iter()
-        .filter(|(id, _)| chunk_ok(*id))
-        .take(SEEDS_PER_LIST)
-        .collect();
-    timer.lap("chunks_bm25", &bm25_chunks, "chunk");
+    // 5. Hybrid chunk search inside the scope (started on its own thread at the beginning).
+    let (vec_chunks, bm25_chunks, chunk_stages) = chunk_search
+        .join()
+        .map_err(|_| crate::Error::Index("chunk search panicked".into()))??;
+    if timer.on {
+        timer.stages.extend(chunk_stages);
+        timer.t = Instant::now();
+    }
 
     // 6. Fuse, with the soft-scope prior.
     let mut fused = rrf(&[
@@ -417,7 +494,7 @@ pub fn specific(
     Ok(Found {
         facts: fact_scores,
         chunks,
-        stages: timer.stages,
+        stages: std::mem::take(&mut timer.stages),
     })
 }
 
@@ -454,4 +531,40 @@ fn balance(ctx: &Ctx<'_>, scope: &TimeScope, ranked: Vec<(u64, f32)>) -> Vec<(u6
         i += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_passing_asks_again_when_the_first_hits_fail_the_filter() {
+        // Hits 0..1000, best first; only multiples of 3 pass.
+        let asked = std::cell::RefCell::new(Vec::new());
+        let search = |n: usize| {
+            asked.borrow_mut().push(n);
+            Ok((0..1000u64.min(n as u64))
+                .map(|i| (i, -(i as f32)))
+                .collect())
+        };
+        let keep = |id: u64| id.is_multiple_of(3);
+        let top = top_passing(search, &keep, 100).unwrap();
+        assert_eq!(top.len(), 100);
+        assert_eq!(top[0].0, 0);
+        assert_eq!(top[99].0, 297);
+        assert_eq!(*asked.borrow(), vec![125, 500]);
+        // Fewer hits than asked: one search, whatever passes.
+        asked.borrow_mut().clear();
+        let few = |n: usize| {
+            asked.borrow_mut().push(n);
+            Ok((0..10u64).map(|i| (i, 1.0)).collect())
+        };
+        assert_eq!(top_passing(few, &keep, 100).unwrap().len(), 4);
+        assert_eq!(*asked.borrow(), vec![125]);
+        // Everything passes: one search of a few more than k.
+        asked.borrow_mut().clear();
+        let all = top_passing(search, &|_| true, 100).unwrap();
+        assert_eq!(all.len(), 100);
+        assert_eq!(*asked.borrow(), vec![125]);
+    }
 }
