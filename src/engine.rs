@@ -556,6 +556,7 @@ impl Engine {
         }
         let idx = self.indexes(&ns)?;
         let _writer = ns.lock_writer();
+        idx.reload_catalog(ns.store.as_ref())?;
         idx.rebuild(ns.store.as_ref(), true, true)?;
         *ns.writes_refused.lock() = None;
         Ok(idx.sizes())

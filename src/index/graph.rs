@@ -7,9 +7,11 @@
 //! candidates and confirm against the store when a record changed after the snapshot
 //! ([`Catalog::needs_store_check`]).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use rustc_hash::FxHashMap as HashMap;
+use serde::{Deserialize, Serialize};
 
 use super::dense::DenseMap;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableUnGraph};
@@ -22,7 +24,7 @@ use crate::model::{
 use crate::time::{Interval, TimeKey};
 
 /// What queries need of a fact.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FactMeta {
     /// Subject.
     pub subject: EntityId,
@@ -47,6 +49,8 @@ pub struct FactMeta {
     pub inherited: bool,
     /// The calendar unit of the valid time, when it is one (the fact's time node).
     pub key: Option<TimeKey>,
+    /// The (subject, slot) hash it is filed under for contradiction checks, if it has a slot.
+    pub slot: Option<u64>,
 }
 
 impl FactMeta {
@@ -57,7 +61,7 @@ impl FactMeta {
 }
 
 /// What queries need of a chunk.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChunkMeta {
     /// Its document.
     pub doc: DocId,
@@ -70,7 +74,7 @@ pub struct ChunkMeta {
 }
 
 /// What queries need of a document.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DocMeta {
     /// User-facing id.
     pub external_id: String,
@@ -91,7 +95,7 @@ pub struct DocMeta {
 }
 
 /// What queries need of an entity.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EntityMeta {
     /// Display name.
     pub name: String,
@@ -101,6 +105,23 @@ pub struct EntityMeta {
     pub active: bool,
     /// The transaction that wrote the current version.
     pub updated_tx: TxId,
+}
+
+/// Version of [`CatalogSnapshot`]'s layout; a snapshot of another is ignored (full load).
+const SNAPSHOT_FORMAT: u32 = 1;
+
+/// The catalog as saved between runs (see [`Catalog::snapshot`]).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CatalogSnapshot<'a> {
+    format: u32,
+    /// The last transaction it reflects.
+    pub applied_tx: TxId,
+    latest_fact_end: Option<i32>,
+    latest_doc_end: Option<i32>,
+    docs: Vec<(DocId, Cow<'a, DocMeta>)>,
+    chunks: Vec<(ChunkId, Cow<'a, ChunkMeta>)>,
+    entities: Vec<(EntityId, Cow<'a, EntityMeta>)>,
+    facts: Vec<(FactId, Cow<'a, FactMeta>)>,
 }
 
 /// The catalog and the entity graph of one namespace.
@@ -151,6 +172,22 @@ impl Catalog {
     /// Adds or updates a fact.
     pub fn put_fact(&mut self, f: &Fact) {
         let eff = f.effective_valid();
+        let old = self.facts.get(&f.id);
+        let slot = match old {
+            Some(m) => m.slot,
+            None => {
+                let object_text = match &f.object {
+                    FactObject::Entity(o) => self
+                        .entities
+                        .get(o)
+                        .map(|e| e.name.clone())
+                        .unwrap_or_default(),
+                    FactObject::Literal(l) => l.clone(),
+                };
+                let slot = crate::governance::slot::slot_of(&f.description, &object_text);
+                (!slot.is_empty()).then(|| crate::governance::slot::slot_hash(f.subject, &slot))
+            }
+        };
         let meta = FactMeta {
             subject: f.subject,
             object: match f.object {
@@ -161,41 +198,36 @@ impl Catalog {
             vend: eff.end_key(),
             active: f.status == Status::Active,
             updated_tx: f.updated_tx,
-            first_tx: self.facts.get(&f.id).map_or(f.updated_tx, |m| m.first_tx),
+            first_tx: old.map_or(f.updated_tx, |m| m.first_tx),
             confidence: f.confidence,
             sources: f.sources.clone(),
             inherited: f.time_inherited,
             key: f.time_key,
+            slot,
         };
-        if let Some(old) = self.facts.get(&f.id) {
-            self.by_start.remove(&(old.vstart, f.id));
+        self.place_fact(f.id, meta);
+    }
+
+    /// Files a fact's metadata: the lists by entity, time, slot and the graph edge when it is
+    /// new, its time position always.
+    fn place_fact(&mut self, id: FactId, meta: FactMeta) {
+        if let Some(old) = self.facts.get(&id) {
+            self.by_start.remove(&(old.vstart, id));
         } else {
             if let Some(k) = meta.key {
-                self.by_key.entry(k).or_default().push(f.id);
+                self.by_key.entry(k).or_default().push(id);
             }
-            let object_text = match &f.object {
-                FactObject::Entity(o) => self
-                    .entities
-                    .get(o)
-                    .map(|e| e.name.clone())
-                    .unwrap_or_default(),
-                FactObject::Literal(l) => l.clone(),
-            };
-            let slot = crate::governance::slot::slot_of(&f.description, &object_text);
-            if !slot.is_empty() {
-                self.by_slot
-                    .entry(crate::governance::slot::slot_hash(f.subject, &slot))
-                    .or_default()
-                    .push(f.id);
+            if let Some(h) = meta.slot {
+                self.by_slot.entry(h).or_default().push(id);
             }
-            self.by_entity.entry(meta.subject).or_default().push(f.id);
+            self.by_entity.entry(meta.subject).or_default().push(id);
             if let Some(o) = meta.object
                 && o != meta.subject
             {
-                self.by_entity.entry(o).or_default().push(f.id);
+                self.by_entity.entry(o).or_default().push(id);
                 let (a, b) = (self.node(meta.subject), self.node(o));
-                let e = self.graph.add_edge(a, b, f.id);
-                self.edges.insert(f.id, e);
+                let e = self.graph.add_edge(a, b, id);
+                self.edges.insert(id, e);
             } else {
                 self.node(meta.subject);
             }
@@ -208,12 +240,69 @@ impl Catalog {
                 Some(self.latest_fact_end.map_or(meta.vend, |l| l.max(meta.vend)));
         }
         if long {
-            self.long.insert(f.id);
+            self.long.insert(id);
         } else {
-            self.long.remove(&f.id);
-            self.by_start.insert((meta.vstart, f.id));
+            self.long.remove(&id);
+            self.by_start.insert((meta.vstart, id));
         }
-        self.facts.insert(f.id, meta);
+        self.facts.insert(id, meta);
+    }
+
+    /// What [`Catalog::from_snapshot`] rebuilds this catalog from: the records' metadata (in
+    /// id order) and the transaction it reflects; the lists and the graph are derived.
+    pub fn snapshot(&self) -> CatalogSnapshot<'_> {
+        CatalogSnapshot {
+            format: SNAPSHOT_FORMAT,
+            applied_tx: self.applied_tx,
+            latest_fact_end: self.latest_fact_end,
+            latest_doc_end: self.latest_doc_end,
+            docs: self
+                .docs
+                .iter()
+                .map(|(id, m)| (id, Cow::Borrowed(m)))
+                .collect(),
+            chunks: self
+                .chunks
+                .iter()
+                .map(|(id, m)| (id, Cow::Borrowed(m)))
+                .collect(),
+            entities: self
+                .entities
+                .iter()
+                .map(|(id, m)| (id, Cow::Borrowed(m)))
+                .collect(),
+            facts: self
+                .facts
+                .iter()
+                .map(|(id, m)| (id, Cow::Borrowed(m)))
+                .collect(),
+        }
+    }
+
+    /// A catalog from a snapshot: entities first, then facts in id order, as a load from the
+    /// store files them. `None` for a snapshot of another format.
+    pub fn from_snapshot(s: CatalogSnapshot<'_>) -> Option<Catalog> {
+        if s.format != SNAPSHOT_FORMAT {
+            return None;
+        }
+        let mut c = Catalog::default();
+        for (id, m) in s.docs {
+            c.docs.insert(id, m.into_owned());
+        }
+        for (id, m) in s.chunks {
+            c.chunks.insert(id, m.into_owned());
+        }
+        for (id, m) in s.entities {
+            c.node(id);
+            c.entities.insert(id, m.into_owned());
+        }
+        for (id, m) in s.facts {
+            c.place_fact(id, m.into_owned());
+        }
+        c.applied_tx = s.applied_tx;
+        c.latest_fact_end = s.latest_fact_end;
+        c.latest_doc_end = s.latest_doc_end;
+        Some(c)
     }
 
     /// Removes an erased fact.

@@ -82,6 +82,8 @@ pub struct NsIndexes {
     pub chunk_texts: chunk_text::ChunkTexts,
     embedder: Arc<dyn Embedder>,
     vec_dir: PathBuf,
+    /// Where the catalog snapshot is saved (with the vectors).
+    catalog_path: PathBuf,
     vec_checkpoint: AtomicU64,
     last_vec_save: Mutex<Instant>,
     /// Unique per opening (see [`NsIndexes::state`]).
@@ -109,6 +111,8 @@ const VECTOR_SAVE_EVERY: Duration = Duration::from_secs(30);
 /// holds per-document state until a commit (about 1.6 KB per document, measured), so a bulk load
 /// that commits only at the end would grow without bound.
 const TEXT_COMMIT_EVERY: usize = 5_000;
+/// The catalog snapshot's file in a namespace's index folder.
+const CATALOG_FILE: &str = "catalog.bin";
 /// Records embedded per batch during rebuilds.
 const REBUILD_BATCH: usize = 512;
 
@@ -160,6 +164,7 @@ impl NsIndexes {
             catalog: RwLock::new(Catalog::default()),
             chunk_texts: chunk_text::ChunkTexts::default(),
             embedder,
+            catalog_path: dir.join(CATALOG_FILE),
             vec_dir,
             vec_checkpoint: AtomicU64::new(vec_tx),
             last_vec_save: Mutex::new(Instant::now()),
@@ -205,6 +210,87 @@ impl NsIndexes {
     }
 
     fn load_catalog(&self, store: &dyn NsStore) -> Result<()> {
+        let started = Instant::now();
+        if let Some((c, replayed)) = self.catalog_from_snapshot(store) {
+            tracing::info!(
+                namespace = store.name(),
+                facts = c.facts.len(),
+                replayed,
+                ms = started.elapsed().as_millis() as u64,
+                "catalog loaded from its snapshot"
+            );
+            *self.catalog.write() = c;
+            if replayed > 0 {
+                self.save_catalog()?;
+            }
+            return Ok(());
+        }
+        self.load_catalog_from_store(store)?;
+        tracing::info!(
+            namespace = store.name(),
+            ms = started.elapsed().as_millis() as u64,
+            "catalog loaded from the store"
+        );
+        if store.head_tx() > 0 {
+            self.save_catalog()?;
+        }
+        Ok(())
+    }
+
+    /// The catalog from its snapshot, caught up with the transactions committed after it, and
+    /// how many were replayed. `None` when there is no usable snapshot (missing, unreadable,
+    /// another format, or ahead of the store): the caller loads from the store.
+    fn catalog_from_snapshot(&self, store: &dyn NsStore) -> Option<(Catalog, u64)> {
+        let bytes = std::fs::read(&self.catalog_path).ok()?;
+        let snap: graph::CatalogSnapshot<'_> = match postcard::from_bytes(&bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(namespace = store.name(), error = %e, "catalog snapshot unreadable; loading from the store");
+                return None;
+            }
+        };
+        let head = store.head_tx();
+        if snap.applied_tx > head {
+            return None;
+        }
+        let mut c = Catalog::from_snapshot(snap)?;
+        let from = c.applied_tx;
+        let mut next = from + 1;
+        while next <= head {
+            let txs = store.txs(next, head, 256).ok()?;
+            let last = txs.last()?.id;
+            for tx in &txs {
+                apply_catalog(&mut c, store, tx).ok()?;
+            }
+            next = last + 1;
+        }
+        c.applied_tx = head;
+        Some((c, head - from))
+    }
+
+    /// Saves the catalog snapshot (atomically: a temporary file renamed over the old one).
+    pub fn save_catalog(&self) -> Result<()> {
+        let bytes = {
+            let c = self.catalog.read();
+            postcard::to_stdvec(&c.snapshot())
+        }
+        .map_err(|e| Error::Index(format!("catalog snapshot: {e}")))?;
+        let tmp = self.catalog_path.with_extension("bin.tmp");
+        std::fs::write(&tmp, bytes)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, &self.catalog_path)?;
+        Ok(())
+    }
+
+    /// Reloads the catalog from the store records and saves its snapshot afresh (reindex).
+    pub fn reload_catalog(&self, store: &dyn NsStore) -> Result<()> {
+        self.load_catalog_from_store(store)?;
+        self.save_catalog()?;
+        self.changed(true);
+        Ok(())
+    }
+
+    fn load_catalog_from_store(&self, store: &dyn NsStore) -> Result<()> {
         let mut c = Catalog::default();
         let mut after = 0;
         loop {
@@ -583,6 +669,7 @@ impl NsIndexes {
             serde_json::to_vec(&cp).map_err(|e| Error::Index(e.to_string()))?,
         )?;
         std::fs::rename(&tmp, self.vec_dir.join("checkpoint.json"))?;
+        self.save_catalog()?;
         self.vec_checkpoint.store(tx, Ordering::SeqCst);
         *self.last_vec_save.lock() = Instant::now();
         Ok(())
@@ -744,6 +831,13 @@ pub fn apply_catalog(c: &mut Catalog, store: &dyn NsStore, tx: &Tx) -> Result<()
             Change::AssertFact(id) | Change::UpdateFact(id) | Change::RetractFact(id) => {
                 if let Some(f) = store.fact(*id, None)? {
                     c.put_fact(&f);
+                    // Replayed later (catch-up), the stored fact may be a later version: the
+                    // transaction that asserted it is its first.
+                    if matches!(ch, Change::AssertFact(_))
+                        && let Some(m) = c.facts.get_mut(id)
+                    {
+                        m.first_tx = m.first_tx.min(tx.id);
+                    }
                 }
             }
             Change::EraseFact(id) => c.remove_fact(*id),
