@@ -339,7 +339,6 @@ impl VectorIndex {
     /// Computes the sketches of those of `keys` that have none yet, from the stored vectors
     /// (after a load the index has vectors but no sketches).
     pub fn fill_sketches(&self, keys: &[u64]) -> Result<()> {
-        use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
         let missing: Vec<u64> = {
             let sk = self.sketches.read();
             keys.iter()
@@ -351,7 +350,6 @@ impl VectorIndex {
             return Ok(());
         }
         let mut raw = vec![0i16; self.dims];
-        let mut buf = vec![0.0f32; self.dims];
         // In slices, so that searches are not held up for long. Lock order: the index, then the
         // sketches (nothing takes them the other way).
         if let Some(max) = missing
@@ -377,10 +375,7 @@ impl VectorIndex {
                     sk.set(key, None);
                     continue;
                 }
-                bytemuck_u16(&raw)
-                    .reinterpret_cast::<half::f16>()
-                    .convert_to_f32_slice(&mut buf);
-                sk.set(key, Some(&buf));
+                sk.set_f16_bits(key, bytemuck_u16(&raw));
             }
         }
         Ok(())
