@@ -18,3 +18,4 @@ mod reliability;
 mod store;
 mod summaries;
 mod support;
+mod upgrade;

@@ -1,0 +1,276 @@
+//! Upgrade safety: stores written by earlier releases are checked in under
+//! `tests/fixtures/stores/<release>/` (the `store/` folder of a data folder, plus `expected.json`:
+//! what that release read back when it wrote the store). This build must open each of them —
+//! applying any migration written since — read them as the release that wrote them did (every
+//! document, every fact with its status, history, audit chain, `as_of_tx` reads, searchable
+//! text), and keep writing to them. No user's data is stranded by an upgrade.
+//!
+//! A release that changes anything on disk adds its own fixture, written by the ignored test
+//! below:
+//! `CHRONORAG_FIXTURE_DIR=tests/fixtures/stores/$VERSION cargo test --test it upgrade::write_fixture -- --ignored`.
+
+use std::path::{Path, PathBuf};
+
+use chronorag::Engine;
+use chronorag::engine::FactListParams;
+use chronorag::query::QueryRequest;
+use chronorag::store::CURRENT_SCHEMA_VERSION;
+use serde_json::{Value, json};
+
+use crate::support::{engine_at, ingest_text, tmp};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stores")
+}
+
+/// Every fact of a namespace at a snapshot (or the head): (description, status), sorted.
+fn facts(e: &Engine, ns: &str, as_of: Option<u64>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = e
+            .facts(
+                ns,
+                &FactListParams {
+                    include_retracted: true,
+                    as_of_tx: as_of,
+                    limit: Some(500),
+                    cursor: cursor.clone(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        for f in &page.facts {
+            out.push((
+                f.fact.description.clone(),
+                serde_json::to_value(f.fact.status)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            ));
+        }
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    out.sort();
+    out
+}
+
+fn documents(e: &Engine, ns: &str) -> Vec<String> {
+    let mut ids: Vec<String> = e
+        .documents(ns, 0, 1000, None)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.external_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn context(e: &Engine, ns: &str, question: &str, as_of: Option<u64>) -> String {
+    e.query(
+        ns,
+        &QueryRequest {
+            query: question.into(),
+            as_of_tx: as_of,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .context
+}
+
+/// What a release reads back from the scenario's store: the manifest checked in beside it.
+fn read_back(e: &Engine, retracted_at: u64, plant: &str) -> Value {
+    let mut namespaces = serde_json::Map::new();
+    for ns in ["acme", "beta"] {
+        let store = e.namespace(ns).unwrap().store().clone();
+        let head = store.head_tx();
+        namespaces.insert(
+            ns.into(),
+            json!({
+                "head": head,
+                "documents": documents(e, ns),
+                "facts": facts(e, ns, None),
+                "transactions": e.transactions(ns, None, 1000).unwrap().len(),
+            }),
+        );
+    }
+    let audit = e.verify_audit().unwrap();
+    json!({
+        "release": env!("CARGO_PKG_VERSION"),
+        "schema_version": CURRENT_SCHEMA_VERSION,
+        "namespaces": namespaces,
+        "audit_ok": audit.ok,
+        "audit_entries": audit.entries,
+        "retracted_at": retracted_at,
+        "facts_before_retraction": facts(e, "acme", Some(retracted_at - 1)),
+        "plant": plant,
+        "renamed_to": e.entity("acme", "Acme Group", None).unwrap().entity.name,
+    })
+}
+
+/// Writes this release's fixture into `CHRONORAG_FIXTURE_DIR`: a small store with ingests, a
+/// retraction, a rename and a second namespace, and what this release reads back from it.
+#[test]
+#[ignore = "writes a fixture; run by hand when a release changes the on-disk format"]
+fn write_fixture() {
+    let out = PathBuf::from(
+        std::env::var("CHRONORAG_FIXTURE_DIR").expect("set CHRONORAG_FIXTURE_DIR to write to"),
+    );
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    let texts = [
+        (
+            "acme-2021-q1",
+            "In Q1 2021, Acme Corp opened a plant in Berlin with 300 workers.",
+            "2021-Q1",
+        ),
+        (
+            "acme-2021-q2",
+            "In Q2 2021, Acme Corp reported revenue of $4.2 billion. Jane Doe became chief executive of Acme Corp.",
+            "2021-Q2",
+        ),
+        (
+            "acme-2021-q3",
+            "In Q3 2021, Acme Corp opened a plant in Lyon. Acme Corp hired 120 engineers in Lyon.",
+            "2021-Q3",
+        ),
+        (
+            "acme-2022",
+            "In 2022, Acme Corp reported revenue of $5.1 billion, up 21% from 2021.",
+            "2022",
+        ),
+    ];
+    for (id, text, time) in texts {
+        ingest_text(&e, "acme", id, text, time);
+    }
+    ingest_text(
+        &e,
+        "beta",
+        "beta-2020",
+        "In 2020, Beta Inc delivered 1.2 million bicycles from its Leipzig factory.",
+        "2020",
+    );
+    let lyon = facts(&e, "acme", None);
+    let wrong = e
+        .facts("acme", &FactListParams::default())
+        .unwrap()
+        .facts
+        .into_iter()
+        .find(|f| f.fact.description.contains("Lyon") && f.fact.description.contains("plant"))
+        .unwrap_or_else(|| panic!("no Lyon plant fact in {lyon:?}"));
+    let tx = e
+        .retract_fact(
+            "acme",
+            wrong.fact.id,
+            "fixture",
+            Some("the plant is in Lille".into()),
+        )
+        .unwrap();
+    e.rename_entity(
+        "acme",
+        "Acme Corp",
+        "Acme Group",
+        "fixture",
+        Some("new name".into()),
+    )
+    .unwrap();
+    e.summarize("acme").unwrap();
+    e.flush().unwrap();
+    let manifest = read_back(&e, tx.id, "Berlin");
+    drop(e);
+    std::fs::create_dir_all(&out).unwrap();
+    let store = out.join("store");
+    if store.exists() {
+        std::fs::remove_dir_all(&store).unwrap();
+    }
+    copy_dir(&dir.path().join("store"), &store);
+    std::fs::write(
+        out.join("expected.json"),
+        serde_json::to_string_pretty(&manifest).unwrap() + "\n",
+    )
+    .unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn stores_written_by_earlier_releases_open_read_the_same_and_take_writes() {
+    let releases: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .expect("tests/fixtures/stores is checked in")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("expected.json").is_file())
+        .collect();
+    assert!(!releases.is_empty(), "no store fixtures checked in");
+    for release in releases {
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(release.join("expected.json")).unwrap())
+                .unwrap();
+        assert!(
+            expected["schema_version"].as_u64().unwrap() <= u64::from(CURRENT_SCHEMA_VERSION),
+            "{}: written by a newer schema than this build knows",
+            release.display()
+        );
+        // Opened in a copy (opening migrates and writes); the indexes are rebuilt from it.
+        let dir = tmp();
+        copy_dir(&release.join("store"), &dir.path().join("store"));
+        let e = engine_at(dir.path());
+        let retracted_at = expected["retracted_at"].as_u64().unwrap();
+        let plant = expected["plant"].as_str().unwrap();
+        let now = read_back(&e, retracted_at, plant);
+        for key in [
+            "namespaces",
+            "audit_ok",
+            "audit_entries",
+            "facts_before_retraction",
+            "renamed_to",
+        ] {
+            assert_eq!(
+                now[key],
+                expected[key],
+                "{}: {key} differs from what release {} read",
+                release.display(),
+                expected["release"]
+            );
+        }
+        assert_eq!(now["audit_ok"], true);
+        // The retraction shows in `as_of_tx` reads: the Lyon plant was there before it.
+        let before = &expected["facts_before_retraction"];
+        assert!(before.to_string().contains("plant in Lyon"), "{before}");
+        // The text is searchable again (indexes rebuilt from the store).
+        let ctx = context(
+            &e,
+            "acme",
+            &format!("Where did Acme open a plant in {}?", "Q1 2021"),
+            None,
+        );
+        assert!(ctx.contains(plant), "{ctx}");
+        // And the store takes writes, which survive a reopen.
+        ingest_text(
+            &e,
+            "acme",
+            "acme-2023",
+            "In 2023, Acme Group opened a plant in Porto.",
+            "2023",
+        );
+        drop(e);
+        let e = engine_at(dir.path());
+        assert!(documents(&e, "acme").contains(&"acme-2023".to_string()));
+        assert!(e.verify_audit().unwrap().ok);
+    }
+}
