@@ -5,12 +5,14 @@
 //! **Architecture invariant:** the engine knows nothing of HTTP or of the terminal. It takes and
 //! returns domain types and [`crate::Result`].
 
+mod backup;
 mod governance;
 mod jobs;
 mod query;
 mod read;
 mod timeline;
 
+pub use backup::{BackupManifest, BackupReport, RestoreReport};
 pub use governance::{ConflictView, EraseReport, VerifyReport};
 pub use jobs::{Job, JobProgress, JobState};
 pub use read::{DocumentView, EntityView, FactList, FactListParams, FactView};

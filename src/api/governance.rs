@@ -373,6 +373,36 @@ pub async fn verify(State(s): State<AppState>, who: Who) -> ApiResult<Json<Value
     Ok(Json(serde_json::to_value(r).expect("json")))
 }
 
+/// Body of `POST /v1/admin/backup`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupBody {
+    /// The backup folder to create on the server (must not exist, or be empty).
+    pub dest: String,
+}
+
+/// `POST /v1/admin/backup`: a consistent copy of the whole store into a new folder on the
+/// server, made while it keeps serving (writes wait for the copy).
+pub async fn backup(
+    State(s): State<AppState>,
+    who: Who,
+    ApiJson(body): ApiJson<BackupBody>,
+) -> ApiResult<Json<Value>> {
+    if !who.0.allows("*", Role::Admin) {
+        return Err(ApiError::forbidden(
+            "a backup needs the admin role on every namespace (\"*\")",
+        ));
+    }
+    if body.dest.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "dest is empty: give the folder to create on the server",
+        ));
+    }
+    let e = s.engine.clone();
+    let r = blocking(move || e.backup(std::path::Path::new(&body.dest))).await?;
+    Ok(Json(serde_json::to_value(r).expect("json")))
+}
+
 /// `GET /v1/namespaces/{ns}/conflicts`.
 pub async fn conflicts(
     State(s): State<AppState>,

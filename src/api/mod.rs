@@ -72,6 +72,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/namespaces/{ns}/diff"),
     ("GET", "/v1/namespaces/{ns}/audit"),
     ("GET", "/v1/audit/verify"),
+    ("POST", "/v1/admin/backup"),
     ("GET", "/v1/namespaces/{ns}/conflicts"),
 ];
 
@@ -110,6 +111,7 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", "/v1/namespaces/{ns}/diff") => get(governance::diff),
         ("GET", "/v1/namespaces/{ns}/audit") => get(governance::audit),
         ("GET", "/v1/audit/verify") => get(governance::verify),
+        ("POST", "/v1/admin/backup") => post(governance::backup),
         ("GET", "/v1/namespaces/{ns}/conflicts") => get(governance::conflicts),
         (m, p) => panic!("route {m} {p} is listed in ROUTES but has no handler"),
     }

@@ -318,6 +318,10 @@ pub trait Store: Send + Sync {
     /// Rewrites the store so that removed records leave no bytes in its files (used after an
     /// erase); returns the size on disk before and after.
     fn compact(&self) -> Result<(u64, u64)>;
+    /// Copies the store into `dest` (a folder that must not exist yet) as one consistent
+    /// snapshot: writers wait while it is copied, readers do not. Returns each namespace's head
+    /// transaction in the copy.
+    fn backup(&self, dest: &std::path::Path) -> Result<std::collections::BTreeMap<String, TxId>>;
 }
 
 /// One namespace's records, transactions and as-of scans.

@@ -382,6 +382,55 @@ impl Store for SledStore {
         std::fs::remove_dir_all(&old_dir)?;
         Ok((before, after))
     }
+
+    fn backup(&self, dest: &Path) -> Result<std::collections::BTreeMap<String, TxId>> {
+        if dest.exists() {
+            return Err(Error::invalid(format!(
+                "backup destination {} already exists: give a new folder",
+                dest.display()
+            )));
+        }
+        // No namespace is created and no transaction commits while the copy is made, so the
+        // copy is one state of the store; readers keep reading.
+        let _admin = self.admin_lock.lock();
+        let names: Vec<String> = self.namespaces()?.into_iter().map(|n| n.name).collect();
+        let loaded: Vec<Arc<SledNs>> = names
+            .iter()
+            .map(|n| self.load_ns(n))
+            .collect::<Result<_>>()?;
+        let _writers: Vec<_> = loaded.iter().map(|n| n.commit_lock.lock()).collect();
+        let heads = loaded
+            .iter()
+            .map(|n| (n.name.clone(), n.head_tx()))
+            .collect();
+        let partial = dest.with_file_name(format!(
+            "{}.partial",
+            dest.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        if partial.exists() {
+            std::fs::remove_dir_all(&partial)?;
+        }
+        let copy = || -> Result<()> {
+            let db = self.db();
+            db.flush()?;
+            let fresh = sled::Config::new()
+                .path(&partial)
+                .cache_capacity(64 * 1024 * 1024)
+                .open()?;
+            fresh.import(db.export());
+            fresh.flush()?;
+            Ok(())
+        };
+        if let Err(e) = copy() {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+        // Complete copies only appear under the destination's name.
+        std::fs::rename(&partial, dest)?;
+        Ok(heads)
+    }
 }
 
 /// Head of the audit chain.

@@ -2,6 +2,7 @@
 //! folders, real child processes and (from issue 05 on) a real server on loopback.
 
 mod atomicity;
+mod backup;
 mod cli;
 mod docs;
 mod eval;
