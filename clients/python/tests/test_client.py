@@ -506,6 +506,17 @@ def test_audit_log_and_verify(acme: Client, ns: str) -> None:
     assert entries[1].reason == "restated" and entries[1].tx == 2
 
 
+def test_backup_copies_the_store_on_the_server(acme: Client, ns: str, tmp_path) -> None:
+    dest = tmp_path / "backup"
+    rep = acme.backup(str(dest))
+    assert rep.namespaces[ns] == 1 and rep.bytes > 0 and rep.schema_version >= 1
+    assert (dest / "backup.json").is_file() and (dest / "store").is_dir()
+    with pytest.raises(BadRequest):
+        acme.backup(str(dest))  # not empty any more
+    with pytest.raises(ValueError):
+        acme.backup(" ")
+
+
 def test_erase_document_and_entity(acme: Client) -> None:
     with pytest.raises(ValueError):
         acme.erase(reason="nothing named")

@@ -70,6 +70,7 @@ from .models import (
     TransactionPage,
     Tx,
     VerifyReport,
+    BackupReport,
 )
 
 __all__ = [
@@ -123,6 +124,7 @@ __all__ = [
     "AuditEntry",
     "AuditVerify",
     "VerifyReport",
+    "BackupReport",
     "EraseReport",
     "FactConflict",
     "NamespaceInfo",

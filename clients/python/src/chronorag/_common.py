@@ -84,6 +84,7 @@ from .models import (
     TransactionPage,
     Tx,
     VerifyReport,
+    BackupReport,
 )
 
 T = TypeVar("T")
@@ -750,6 +751,15 @@ class Operations:
     def verify_audit(self) -> Flow[VerifyReport]:
         """``GET /v1/audit/verify`` (every namespace)."""
         return self._get("/v1/audit/verify", VerifyReport.from_json)
+
+    def backup(self, dest: str) -> Flow[BackupReport]:
+        """``POST /v1/admin/backup`` (a folder on the server; admin on ``*``)."""
+        if not str(dest).strip():
+            raise ValueError("dest is empty: give the folder to create on the server")
+        return self._call(
+            Request("POST", "/v1/admin/backup", json={"dest": str(dest)}, retry=Retry.UNSENT_ONLY),
+            BackupReport.from_json,
+        )
 
     def audit_pager(self, page_size: int = 1000) -> Pager[AuditEntry]:
         """The namespace's audit entries from the first, page by page (by sequence number)."""

@@ -56,6 +56,7 @@ from .models import (
     TransactionPage,
     Tx,
     VerifyReport,
+    BackupReport,
 )
 
 T = TypeVar("T")
@@ -430,6 +431,12 @@ class AsyncClient:
     async def rollback(self, to_tx: int, reason: str) -> RollbackResult:
         """Undoes everything after a transaction. See :meth:`Client.rollback`."""
         return await self._run(self._ops.rollback(to_tx, reason))
+
+    async def backup(self, dest: str) -> BackupReport:
+        """Copies the server's whole store into ``dest``, a folder on the server that must not
+        exist yet (or be empty), as one consistent state: queries go on meanwhile, writes wait
+        for the copy. Needs admin on ``*``. Restore it with ``chronorag restore``."""
+        return await self._run(self._ops.backup(dest))
 
     # -- audit, erase, conflicts -------------------------------------------------------------
 

@@ -53,6 +53,7 @@ from .models import (
     TransactionPage,
     Tx,
     VerifyReport,
+    BackupReport,
 )
 
 T = TypeVar("T")
@@ -524,6 +525,12 @@ class Client:
         """Undoes everything after ``to_tx``, as a new transaction (nothing is deleted).
         Needs admin."""
         return self._run(self._ops.rollback(to_tx, reason))
+
+    def backup(self, dest: str) -> BackupReport:
+        """Copies the server's whole store into ``dest``, a folder on the server that must not
+        exist yet (or be empty), as one consistent state: queries go on meanwhile, writes wait
+        for the copy. Needs admin on ``*``. Restore it with ``chronorag restore``."""
+        return self._run(self._ops.backup(dest))
 
     # -- audit, erase, conflicts -------------------------------------------------------------
 

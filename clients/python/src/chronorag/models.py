@@ -54,6 +54,7 @@ __all__ = [
     "AuditEntry",
     "AuditVerify",
     "VerifyReport",
+    "BackupReport",
     "EraseReport",
     "FactConflict",
     "NamespaceInfo",
@@ -1241,6 +1242,37 @@ class VerifyReport:
             namespaces={
                 k: AuditVerify.from_json(x) for k, x in c.obj(o.get("namespaces")).items()
             },
+            raw=o,
+        )
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    """A backup made on the server: its folder, each namespace's head transaction in it (every
+    write acknowledged up to it is in the copy), its size and how long writes waited."""
+
+    dest: str = ""
+    chronorag: str = ""
+    schema_version: int = 0
+    created_at: str = ""
+    namespaces: Mapping[str, int] = field(default_factory=dict)
+    bytes: int = 0
+    seconds: float = 0.0
+    raw: _Raw = _raw()
+
+    @classmethod
+    def from_json(cls, v: Any) -> "BackupReport":
+        """Parses the server's JSON."""
+        o = c.obj(v)
+        m = c.obj(o.get("manifest"))
+        return cls(
+            dest=c.to_str(o.get("dest")),
+            chronorag=c.to_str(m.get("chronorag")),
+            schema_version=c.to_int(m.get("schema_version")),
+            created_at=c.to_str(m.get("created_at")),
+            namespaces={k: c.to_int(x) for k, x in c.obj(m.get("namespaces")).items()},
+            bytes=c.to_int(o.get("bytes")),
+            seconds=c.to_float(o.get("seconds")),
             raw=o,
         )
 
