@@ -5,9 +5,10 @@
 //! document, every fact with its status, history, audit chain, `as_of_tx` reads, searchable
 //! text), and keep writing to them. No user's data is stranded by an upgrade.
 //!
-//! A release that changes anything on disk adds its own fixture, written by the ignored test
-//! below:
-//! `CHRONORAG_FIXTURE_DIR=tests/fixtures/stores/$VERSION cargo test --test it upgrade::write_fixture -- --ignored`.
+//! A release that changes anything on disk adds its own fixture, written by the test below
+//! (which otherwise writes into a temporary folder and checks that the fixture it writes reads
+//! back as its manifest says):
+//! `CHRONORAG_FIXTURE_DIR=tests/fixtures/stores/v$VERSION cargo test --test it upgrade::this_release`.
 
 use std::path::{Path, PathBuf};
 
@@ -113,14 +114,20 @@ fn read_back(e: &Engine, retracted_at: u64, plant: &str) -> Value {
     })
 }
 
-/// Writes this release's fixture into `CHRONORAG_FIXTURE_DIR`: a small store with ingests, a
-/// retraction, a rename and a second namespace, and what this release reads back from it.
+/// Writes this release's fixture (a small store with ingests, a retraction, a rename and a second
+/// namespace, and what this release reads back from it) into `CHRONORAG_FIXTURE_DIR`, or a
+/// temporary folder, and checks it the way later releases will.
 #[test]
-#[ignore = "writes a fixture; run by hand when a release changes the on-disk format"]
-fn write_fixture() {
-    let out = PathBuf::from(
-        std::env::var("CHRONORAG_FIXTURE_DIR").expect("set CHRONORAG_FIXTURE_DIR to write to"),
-    );
+fn this_release_writes_a_fixture_that_reads_back_as_its_manifest_says() {
+    let scratch = tmp();
+    let out = std::env::var_os("CHRONORAG_FIXTURE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| scratch.path().join("fixture"));
+    write_fixture(&out);
+    check_release(&out);
+}
+
+fn write_fixture(out: &Path) {
     let dir = tmp();
     let e = engine_at(dir.path());
     let texts = [
@@ -183,7 +190,7 @@ fn write_fixture() {
     e.flush().unwrap();
     let manifest = read_back(&e, tx.id, "Berlin");
     drop(e);
-    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(out).unwrap();
     let store = out.join("store");
     if store.exists() {
         std::fs::remove_dir_all(&store).unwrap();
@@ -218,6 +225,13 @@ fn stores_written_by_earlier_releases_open_read_the_same_and_take_writes() {
         .collect();
     assert!(!releases.is_empty(), "no store fixtures checked in");
     for release in releases {
+        check_release(&release);
+    }
+}
+
+/// Opens a fixture in a copy and checks it reads back as its manifest says and takes writes.
+fn check_release(release: &Path) {
+    {
         let expected: Value =
             serde_json::from_str(&std::fs::read_to_string(release.join("expected.json")).unwrap())
                 .unwrap();
