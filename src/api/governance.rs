@@ -133,8 +133,10 @@ pub async fn delete_document(
         Ok(Json(serde_json::to_value(r).expect("json")))
     } else {
         who.require(&ns, Role::Write)?;
-        let tx = blocking(move || e.retract_document(&ns, &id, &actor, p.reason)).await?;
-        Ok(Json(json!({"tx": tx.id, "retracted": true})))
+        let doc = id.clone();
+        let tx = blocking(move || e.retract_document(&ns, &doc, &actor, p.reason)).await?;
+        // `retracted` names what was retracted, as on the fact routes.
+        Ok(Json(json!({"tx": tx.id, "retracted": id})))
     }
 }
 

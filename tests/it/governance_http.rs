@@ -166,15 +166,15 @@ fn governance_routes_work_and_check_roles() {
     s.key = Some(writer.clone());
     assert_eq!(s.get("/v1/audit/verify").status, 403);
     // Retract and erase documents.
-    assert_eq!(
-        s.request(
-            "DELETE",
-            "/v1/namespaces/acme/documents/q2?reason=superseded",
-            None
-        )
-        .status,
-        200
+    let r = s.request(
+        "DELETE",
+        "/v1/namespaces/acme/documents/q2?reason=superseded",
+        None,
     );
+    assert_eq!(r.status, 200, "{}", r.text);
+    // `retracted` names what was retracted, as on the fact routes.
+    assert_eq!(r.json()["retracted"], "q2");
+    assert!(r.json()["tx"].as_u64().is_some());
     assert_eq!(
         s.request(
             "DELETE",
