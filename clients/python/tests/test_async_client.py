@@ -146,9 +146,9 @@ async def test_governance(aacme: AsyncClient, ns: str) -> None:
     assert await _state(aacme) == await _state(aacme, as_of_tx=1) == before
     rv = await aacme.revert(rb.tx, reason="undo rollback")
     assert rv.kind == "revert" and await _state(aacme) == changed
-    report = await aacme.audit()
+    report = await aacme.verify_audit()
     assert report.ok and report.namespaces[ns].entries == rv.tx
-    entries = await aacme.audit(verify=False)
+    entries = await aacme.audit_log()
     assert [e.seq for e in entries] == list(range(1, rv.tx + 1))
     assert all(b.prev_hash == a_.hash for a_, b in zip(entries, entries[1:]))
     assert await aacme.conflicts() == []

@@ -74,13 +74,13 @@ def test_roles_are_enforced_per_namespace(auth: Dict[str, str]) -> None:
         with pytest.raises(Forbidden):
             writer.with_namespace("other").ingest([{"text": "x y z"}])
         with pytest.raises(Forbidden):
-            writer.audit()  # verify needs admin on "*"
+            writer.verify_audit()  # verify needs admin on "*"
         with pytest.raises(Forbidden):
-            reader.audit(verify=False)
+            reader.audit_log()
         with pytest.raises(Forbidden):
             writer.create_namespace("elsewhere")
-        assert admin.audit().ok
-        assert [e.actor for e in admin.audit(verify=False)] == ["rag-app"]
+        assert admin.verify_audit().ok
+        assert [e.actor for e in admin.audit_log()] == ["rag-app"]
         retract = admin.retract_fact(1, reason="admin fix")
         assert admin.transaction(retract.tx).actor == "ops-admin"
         assert "docs" in [n.name for n in reader.namespaces()]

@@ -494,16 +494,25 @@ def test_rollback_then_facts_equal_facts_as_of(acme: Client) -> None:
 
 def test_audit_log_and_verify(acme: Client, ns: str) -> None:
     acme.retract_fact(1, reason="restated")
-    report = acme.audit()
+    report = acme.verify_audit()
     assert report.ok and report.first_bad is None
     assert report.namespaces[ns].ok and report.namespaces[ns].entries == 2
     assert report.entries >= 2
-    entries = acme.audit(verify=False)
+    entries = acme.audit_log()
     assert [e.seq for e in entries] == [1, 2]
     assert [e.action for e in entries] == ["ingest", "retract"]
     assert entries[0].prev_hash == "0" * 64
     assert entries[1].prev_hash == entries[0].hash and len(entries[1].hash) == 64
     assert entries[1].reason == "restated" and entries[1].tx == 2
+
+
+def test_audit_is_deprecated_for_its_two_named_halves(acme: Client, ns: str) -> None:
+    with pytest.warns(DeprecationWarning, match="verify_audit"):
+        report = acme.audit()
+    assert report == acme.verify_audit()
+    with pytest.warns(DeprecationWarning):
+        entries = acme.audit(verify=False)
+    assert [e.seq for e in entries] == [e.seq for e in acme.audit_log()] == [1]
 
 
 def test_backup_copies_the_store_on_the_server(acme: Client, ns: str, tmp_path) -> None:
@@ -532,11 +541,11 @@ def test_erase_document_and_entity(acme: Client) -> None:
     assert ent.entities == 1 and ent.facts >= 1
     with pytest.raises(NotFound):
         acme.entity("Jane Doe")
-    log = acme.audit(verify=False)
+    log = acme.audit_log()
     assert [e.action for e in log][-2:] == ["erase", "erase"]
     assert "privacy request #7" in json.dumps(log[-2].raw)
     assert "Ohio" not in json.dumps([e.raw for e in log])  # a tombstone, not the content
-    assert acme.audit().ok
+    assert acme.verify_audit().ok
     with pytest.raises(NotFound):
         acme.erase(document="never-existed", reason="x")
 

@@ -6,6 +6,8 @@ sleep differ. See :class:`~chronorag.Client` for the full documentation of each 
 
 from __future__ import annotations
 
+import warnings
+
 import asyncio
 import datetime as _dt
 from typing import (
@@ -440,6 +442,15 @@ class AsyncClient:
 
     # -- audit, erase, conflicts -------------------------------------------------------------
 
+    async def verify_audit(self) -> VerifyReport:
+        """Verifies the hash chain of every namespace on the server (not only this client's);
+        needs admin on ``*``."""
+        return await self._run(self._ops.verify_audit())
+
+    async def audit_log(self) -> List[AuditEntry]:
+        """This namespace's audit entries, oldest first (needs admin on it)."""
+        return [e async for e in self._iterate(self._ops.audit_pager())]
+
     @overload
     async def audit(self, verify: Literal[True] = ...) -> VerifyReport: ...
 
@@ -447,11 +458,16 @@ class AsyncClient:
     async def audit(self, verify: Literal[False]) -> List[AuditEntry]: ...
 
     async def audit(self, verify: bool = True) -> Union[VerifyReport, List[AuditEntry]]:
-        """Verifies every audit chain, or lists this namespace's entries. See
-        :meth:`Client.audit`."""
+        """Deprecated: one name for two things. Use :meth:`verify_audit` (every namespace's
+        chain) or :meth:`audit_log` (this namespace's entries)."""
+        warnings.warn(
+            "audit() is deprecated: use verify_audit() or audit_log()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         if verify:
-            return await self._run(self._ops.verify_audit())
-        return [e async for e in self._iterate(self._ops.audit_pager())]
+            return await self.verify_audit()
+        return await self.audit_log()
 
     async def erase(
         self,

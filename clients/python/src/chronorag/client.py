@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import datetime as _dt
 import time as _time
 from typing import (
@@ -534,6 +536,15 @@ class Client:
 
     # -- audit, erase, conflicts -------------------------------------------------------------
 
+    def verify_audit(self) -> VerifyReport:
+        """Verifies the hash chain of every namespace on the server (not only this client's);
+        needs admin on ``*``."""
+        return self._run(self._ops.verify_audit())
+
+    def audit_log(self) -> List[AuditEntry]:
+        """This namespace's audit entries, oldest first (needs admin on it)."""
+        return list(self._iterate(self._ops.audit_pager()))
+
     @overload
     def audit(self, verify: Literal[True] = ...) -> VerifyReport: ...
 
@@ -541,12 +552,16 @@ class Client:
     def audit(self, verify: Literal[False]) -> List[AuditEntry]: ...
 
     def audit(self, verify: bool = True) -> Union[VerifyReport, List[AuditEntry]]:
-        """With ``verify=True``, verifies every namespace's hash chain (needs admin on ``*``);
-        with ``verify=False``, returns this namespace's audit entries, oldest first (needs
-        admin)."""
+        """Deprecated: one name for two things. Use :meth:`verify_audit` (every namespace's
+        chain) or :meth:`audit_log` (this namespace's entries)."""
+        warnings.warn(
+            "audit() is deprecated: use verify_audit() or audit_log()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         if verify:
-            return self._run(self._ops.verify_audit())
-        return list(self._iterate(self._ops.audit_pager()))
+            return self.verify_audit()
+        return self.audit_log()
 
     def erase(
         self,
