@@ -26,6 +26,9 @@ pub struct Sketches {
     known: Vec<u64>,
 }
 
+/// First bytes of a saved sketch file (format 1).
+const FILE_MAGIC: &[u8; 8] = b"CRSKETC1";
+
 /// The query side: per tier, its weight and its positive and negative masks.
 pub struct QuerySketch {
     tiers: Vec<(f32, Vec<u64>, Vec<u64>)>,
@@ -39,6 +42,45 @@ impl Sketches {
             data: Vec::new(),
             known: Vec::new(),
         }
+    }
+
+    /// Writes the sketches (saved beside the vectors, so that an open does not recompute them).
+    pub fn write_to(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        w.write_all(FILE_MAGIC)?;
+        for n in [self.words, self.known.len(), self.data.len()] {
+            w.write_all(&(n as u64).to_le_bytes())?;
+        }
+        for word in self.known.iter().chain(&self.data) {
+            w.write_all(&word.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Sketches written by [`Sketches::write_to`] for `dims` dimensions; `None` when the bytes
+    /// are not such a file or are for another number of dimensions.
+    pub fn read_from(bytes: &[u8], dims: usize) -> Option<Sketches> {
+        let rest = bytes.strip_prefix(FILE_MAGIC.as_slice())?;
+        let mut words = rest
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        let w = usize::try_from(words.next()?).ok()?;
+        let known_len = usize::try_from(words.next()?).ok()?;
+        let data_len = usize::try_from(words.next()?).ok()?;
+        let keys = data_len.checked_div(2 * w.max(1))?;
+        if w != dims.div_ceil(64)
+            || data_len != keys * 2 * w
+            || known_len != keys.div_ceil(64)
+            || rest.len() != (3 + known_len + data_len) * 8
+        {
+            return None;
+        }
+        let known: Vec<u64> = words.by_ref().take(known_len).collect();
+        let data: Vec<u64> = words.take(data_len).collect();
+        Some(Sketches {
+            words: w,
+            data,
+            known,
+        })
     }
 
     /// Bytes of memory used.

@@ -22,6 +22,11 @@ use super::sketch::Sketches;
 use crate::embed::dot;
 use crate::{Error, Result};
 
+/// Where the sketches of the vectors saved at `path` are saved.
+fn sketch_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension("sketch")
+}
+
 /// Most concurrent searches (thread slots reserved in usearch).
 pub const SEARCH_SLOTS: usize = 32;
 
@@ -134,10 +139,19 @@ impl VectorIndex {
                 .reserve_capacity_and_threads(cap, SEARCH_SLOTS)
                 .map_err(err)?;
         }
+        // The sketches saved with the vectors, when there are any for these dimensions; the
+        // ones missing are computed from the vectors on first use.
+        if let Some(sk) = std::fs::read(sketch_path(path))
+            .ok()
+            .and_then(|b| Sketches::read_from(&b, dims))
+        {
+            *me.sketches.write() = sk;
+        }
         Ok(me)
     }
 
-    /// Saves to `path` atomically (temporary file, then rename).
+    /// Saves to `path` atomically (temporary file, then rename), and the sketches beside it.
+    /// The sketches are taken after the vectors, so they are never older than them.
     pub fn save(&self, path: &Path) -> Result<()> {
         let tmp = path.with_extension("tmp");
         self.inner
@@ -145,6 +159,14 @@ impl VectorIndex {
             .save(&tmp.to_string_lossy())
             .map_err(err)?;
         std::fs::rename(&tmp, path)?;
+        let sk_path = sketch_path(path);
+        let sk_tmp = sk_path.with_extension("sketch-tmp");
+        {
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&sk_tmp)?);
+            self.sketches.read().write_to(&mut w)?;
+            std::io::Write::flush(&mut w)?;
+        }
+        std::fs::rename(&sk_tmp, &sk_path)?;
         Ok(())
     }
 
@@ -491,6 +513,57 @@ mod tests {
         let approx = idx.score_exact(q, short, k).unwrap();
         let cut = exact.last().unwrap().1;
         approx.iter().filter(|(_, s)| *s >= cut - 1e-6).count() as f64 / exact.len() as f64
+    }
+
+    #[test]
+    fn sketches_are_saved_with_the_vectors_and_recomputed_when_missing_or_damaged() {
+        let dims = 100;
+        let idx = VectorIndex::new(dims).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = (1..=300u64)
+            .map(|k| {
+                let v: Vec<f32> = (0..dims)
+                    .map(|d| (k as f32 * 0.37 + d as f32 * 1.3).sin() * 0.5)
+                    .collect();
+                (k, v)
+            })
+            .collect();
+        idx.upsert(&items).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.usearch");
+        idx.save(&path).unwrap();
+        assert!(sketch_path(&path).is_file());
+        let q: Vec<f32> = (0..dims).map(|d| (d as f32 * 0.7).cos()).collect();
+        let scores = |i: &VectorIndex| -> Vec<f32> {
+            let sk = i.sketches.read();
+            let qs = sk.query(&q);
+            items.iter().map(|(k, _)| sk.score(&qs, *k)).collect()
+        };
+        let built = scores(&idx);
+        // Loaded with the vectors: every sketch known at once, the same as the built ones.
+        let loaded = VectorIndex::load(&path, dims).unwrap();
+        assert!(
+            items
+                .iter()
+                .all(|(k, _)| loaded.sketches.read().is_known(*k))
+        );
+        assert_eq!(scores(&loaded), built);
+        // Damaged or missing: ignored, then computed from the stored vectors when asked.
+        let bytes = std::fs::read(sketch_path(&path)).unwrap();
+        for damaged in [&bytes[..bytes.len() - 8], &b"CRSKETC1"[..]] {
+            std::fs::write(sketch_path(&path), damaged).unwrap();
+            let again = VectorIndex::load(&path, dims).unwrap();
+            assert!(!again.sketches.read().is_known(1));
+            let keys: Vec<u64> = items.iter().map(|(k, _)| *k).collect();
+            again.fill_sketches(&keys).unwrap();
+            assert!(again.sketches.read().is_known(300));
+        }
+        std::fs::remove_file(sketch_path(&path)).unwrap();
+        let bare = VectorIndex::load(&path, dims).unwrap();
+        assert!(!bare.sketches.read().is_known(1));
+        // Saved for other dimensions: not used.
+        std::fs::write(sketch_path(&path), &bytes).unwrap();
+        assert!(Sketches::read_from(&bytes, 256).is_none());
+        assert!(Sketches::read_from(&bytes, dims).is_some());
     }
 
     #[test]
