@@ -9,6 +9,9 @@ use serde_json::json;
 
 use crate::support::{Server, bin, engine_at, tmp};
 
+/// An acknowledged write: namespace, document id, transaction.
+type Acked = (String, String, u64);
+
 /// Writers and readers run against a server while `POST /v1/admin/backup` copies the store;
 /// the copy, restored into a new folder, holds exactly the writes acknowledged up to the heads
 /// its manifest names, its audit chains verify and its text is searchable.
@@ -21,7 +24,7 @@ fn backup_under_load_restores_every_acknowledged_write_up_to_its_heads() {
     let queries = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::<String>::new());
     // (namespace, document id, acknowledged transaction)
-    let acked = Mutex::new(Vec::<(String, String, u64)>::new());
+    let acked = Mutex::new(Vec::<Acked>::new());
     let dir = tmp();
     let dest = dir.path().join("backup");
     let report = std::thread::scope(|s| {
@@ -68,11 +71,34 @@ fn backup_under_load_restores_every_acknowledged_write_up_to_its_heads() {
                 }
             });
         }
-        std::thread::sleep(Duration::from_millis(1500));
+        // Waits (up to 30 s, for slow machines) until `enough` holds of the acknowledged writes.
+        let wait_for = |enough: &dyn Fn(&[Acked]) -> bool| {
+            let t = std::time::Instant::now();
+            while !enough(&acked.lock().unwrap()) && t.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        };
+        // Both namespaces exist and hold a few writes before the backup...
+        wait_for(&|a| {
+            ["alpha", "beta"]
+                .iter()
+                .all(|ns| a.iter().filter(|(n, _, _)| n == ns).count() >= 5)
+        });
         let before = queries.load(Ordering::Relaxed);
         let r = server.post("/v1/admin/backup", &json!({"dest": dest}));
         let during = queries.load(Ordering::Relaxed) - before;
-        std::thread::sleep(Duration::from_millis(800));
+        // ... and writes go on being acknowledged after it.
+        if r.status == 200 {
+            let heads: BTreeMap<String, u64> =
+                serde_json::from_value(r.json()["manifest"]["namespaces"].clone())
+                    .unwrap_or_default();
+            wait_for(&|a| {
+                a.iter()
+                    .filter(|(ns, _, tx)| heads.get(ns).is_some_and(|h| tx > h))
+                    .count()
+                    >= 6
+            });
+        }
         stop.store(true, Ordering::Relaxed);
         (r, during)
     });
