@@ -85,12 +85,14 @@ fn sigkill_during_writes_loses_nothing_acknowledged() {
         sent = next.load(Ordering::SeqCst);
         server = Server::start_at(&data, &[], None, dir);
         // Every acknowledged document is there, whole.
-        let stats = server.get("/v1/namespaces/crash").json();
-        let docs = stats["stats"]["documents"].as_u64().unwrap_or(0);
+        let resp = server.get("/v1/namespaces/crash");
+        let docs = resp.json()["stats"]["documents"].as_u64().unwrap_or(0);
         assert!(
             docs >= acked.len() as u64,
-            "kill {k}: {docs} documents but {} acknowledged",
-            acked.len()
+            "kill {k}: {docs} documents but {} acknowledged (GET /v1/namespaces/crash answered {}: {})",
+            acked.len(),
+            resp.status,
+            resp.text
         );
         for i in acked.iter().rev().take(3) {
             let d = server.get(&format!("/v1/namespaces/crash/documents/crash-{i}"));
