@@ -66,11 +66,16 @@ impl Sketches {
         let w = usize::try_from(words.next()?).ok()?;
         let known_len = usize::try_from(words.next()?).ok()?;
         let data_len = usize::try_from(words.next()?).ok()?;
+        // Checked arithmetic: a damaged header must not overflow.
         let keys = data_len.checked_div(2 * w.max(1))?;
+        let total = known_len
+            .checked_add(data_len)
+            .and_then(|n| n.checked_add(3))
+            .and_then(|n| n.checked_mul(8))?;
         if w != dims.div_ceil(64)
-            || data_len != keys * 2 * w
+            || keys.checked_mul(2 * w) != Some(data_len)
             || known_len != keys.div_ceil(64)
-            || rest.len() != (3 + known_len + data_len) * 8
+            || rest.len() != total
         {
             return None;
         }
@@ -220,6 +225,23 @@ impl Sketches {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_sketch_file_is_refused_without_panicking() {
+        let mut s = Sketches::new(64);
+        s.set(3, Some(&[0.5; 64]));
+        let mut bytes = Vec::new();
+        s.write_to(&mut bytes).unwrap();
+        assert!(Sketches::read_from(&bytes, 64).is_some());
+        // Huge lengths in the header, a truncated body, another magic.
+        let mut huge = bytes.clone();
+        huge[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+        huge[24..32].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+        assert!(Sketches::read_from(&huge, 64).is_none());
+        assert!(Sketches::read_from(&bytes[..bytes.len() - 1], 64).is_none());
+        assert!(Sketches::read_from(b"CRSKETC2", 64).is_none());
+        assert!(Sketches::read_from(&[], 64).is_none());
+    }
 
     #[test]
     fn sketches_from_half_float_bits_equal_those_from_widened_vectors() {
