@@ -105,13 +105,10 @@ impl Sketches {
     /// Records `key`'s vector (`None`: the key has no vector). Keys at or above [`MAX_KEY`]
     /// are ignored.
     pub fn set(&mut self, key: u64, v: Option<&[f32]>) {
-        if key >= MAX_KEY {
-            return;
-        }
-        self.reserve(key);
-        let k = key as usize;
         let w = self.words;
-        let slot = &mut self.data[k * 2 * w..(k + 1) * 2 * w];
+        let Some(slot) = self.known_slot(key) else {
+            return;
+        };
         slot.fill(0);
         if let Some(v) = v {
             for (d, x) in v.iter().enumerate() {
@@ -122,20 +119,29 @@ impl Sketches {
                 }
             }
         }
+    }
+
+    /// The masks of `key` (room made, the key marked known), or None at or above [`MAX_KEY`].
+    fn known_slot(&mut self, key: u64) -> Option<&mut [u64]> {
+        if key >= MAX_KEY {
+            return None;
+        }
+        self.reserve(key);
+        let k = key as usize;
+        let w = self.words;
         self.known[k / 64] |= 1 << (k % 64);
+        Some(&mut self.data[k * 2 * w..(k + 1) * 2 * w])
     }
 
     /// [`Sketches::set`] from a stored half-float vector's bits: the signs are read from the
     /// bits (sign bit, and whether anything else is set), without widening to `f32`. The same
     /// sketch as `set` with the widened vector.
     pub fn set_f16_bits(&mut self, key: u64, bits: &[u16]) {
-        if key >= MAX_KEY {
-            return;
-        }
-        self.reserve(key);
-        let k = key as usize;
         let w = self.words;
-        let slot = &mut self.data[k * 2 * w..(k + 1) * 2 * w];
+        let Some(slot) = self.known_slot(key) else {
+            return;
+        };
+        slot.fill(0);
         let (pos, neg) = slot.split_at_mut(w);
         for (i, block) in bits.chunks(64).enumerate().take(w) {
             let (mut p, mut n) = (0u64, 0u64);
@@ -148,7 +154,6 @@ impl Sketches {
             pos[i] = p;
             neg[i] = n;
         }
-        self.known[k / 64] |= 1 << (k % 64);
     }
 
     /// Makes room for keys up to `key` (growing by a quarter at least, so that ascending

@@ -248,6 +248,19 @@ fn compact_dirs(path: &Path) -> (PathBuf, PathBuf) {
     )
 }
 
+/// Writes every tree of `db` into a new database at `to` (compaction and backup; the caller
+/// holds the locks that keep writers out).
+fn copy_db(db: &sled::Db, to: &Path) -> Result<()> {
+    db.flush()?;
+    let fresh = sled::Config::new()
+        .path(to)
+        .cache_capacity(64 * 1024 * 1024)
+        .open()?;
+    fresh.import(db.export());
+    fresh.flush()?;
+    Ok(())
+}
+
 /// Finishes or discards a compaction interrupted by a crash: a complete new copy replaces a
 /// missing store; an incomplete copy and a leftover old copy are removed.
 fn recover_compaction(path: &Path) -> Result<()> {
@@ -353,16 +366,7 @@ impl Store for SledStore {
         if new_dir.exists() {
             std::fs::remove_dir_all(&new_dir)?;
         }
-        {
-            let db = self.db();
-            db.flush()?;
-            let fresh = sled::Config::new()
-                .path(&new_dir)
-                .cache_capacity(256 * 1024 * 1024)
-                .open()?;
-            fresh.import(db.export());
-            fresh.flush()?;
-        }
+        copy_db(&self.db(), &new_dir)?;
         std::fs::write(new_dir.join("COMPLETE"), b"")?;
         // Swap: the old folder moves aside, the copy takes its place, handles switch over.
         std::fs::rename(&self.path, &old_dir)?;
@@ -412,18 +416,7 @@ impl Store for SledStore {
         if partial.exists() {
             std::fs::remove_dir_all(&partial)?;
         }
-        let copy = || -> Result<()> {
-            let db = self.db();
-            db.flush()?;
-            let fresh = sled::Config::new()
-                .path(&partial)
-                .cache_capacity(64 * 1024 * 1024)
-                .open()?;
-            fresh.import(db.export());
-            fresh.flush()?;
-            Ok(())
-        };
-        if let Err(e) = copy() {
+        if let Err(e) = copy_db(&self.db(), &partial) {
             let _ = std::fs::remove_dir_all(&partial);
             return Err(e);
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Server, bin, engine_at, tmp};
+use crate::support::{Server, bin, document_ids, engine_at, tmp};
 
 /// An acknowledged write: namespace, document id, transaction.
 type Acked = (String, String, u64);
@@ -168,13 +168,7 @@ fn backup_under_load_restores_every_acknowledged_write_up_to_its_heads() {
     let e = engine_at(&restored);
     for (ns, head) in &heads {
         assert_eq!(e.namespace(ns).unwrap().store().head_tx(), *head);
-        let mut have: Vec<String> = e
-            .documents(ns, 0, 1000, None)
-            .unwrap()
-            .into_iter()
-            .map(|d| d.external_id)
-            .collect();
-        have.sort();
+        let have = document_ids(&e, ns);
         let mut want: Vec<String> = acked
             .iter()
             .filter(|(n, _, tx)| n == ns && tx <= head)

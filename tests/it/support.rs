@@ -323,3 +323,15 @@ pub fn raw_sled(path: &std::path::Path) -> sled::Db {
         }
     }
 }
+
+/// The external ids of a namespace's documents (at most 1,000), sorted.
+pub fn document_ids(e: &Engine, ns: &str) -> Vec<String> {
+    let mut ids: Vec<String> = e
+        .documents(ns, 0, 1000, None)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.external_id)
+        .collect();
+    ids.sort();
+    ids
+}

@@ -18,7 +18,7 @@ use chronorag::query::QueryRequest;
 use chronorag::store::CURRENT_SCHEMA_VERSION;
 use serde_json::{Value, json};
 
-use crate::support::{engine_at, ingest_text, tmp};
+use crate::support::{document_ids, engine_at, ingest_text, tmp};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stores")
@@ -60,17 +60,6 @@ fn facts(e: &Engine, ns: &str, as_of: Option<u64>) -> Vec<(String, String)> {
     out
 }
 
-fn documents(e: &Engine, ns: &str) -> Vec<String> {
-    let mut ids: Vec<String> = e
-        .documents(ns, 0, 1000, None)
-        .unwrap()
-        .into_iter()
-        .map(|d| d.external_id)
-        .collect();
-    ids.sort();
-    ids
-}
-
 fn context(e: &Engine, ns: &str, question: &str, as_of: Option<u64>) -> String {
     e.query(
         ns,
@@ -94,7 +83,7 @@ fn read_back(e: &Engine, retracted_at: u64, plant: &str) -> Value {
             ns.into(),
             json!({
                 "head": head,
-                "documents": documents(e, ns),
+                "documents": document_ids(e, ns),
                 "facts": facts(e, ns, None),
                 "transactions": e.transactions(ns, None, 1000).unwrap().len(),
             }),
@@ -284,7 +273,7 @@ fn check_release(release: &Path) {
         );
         drop(e);
         let e = engine_at(dir.path());
-        assert!(documents(&e, "acme").contains(&"acme-2023".to_string()));
+        assert!(document_ids(&e, "acme").contains(&"acme-2023".to_string()));
         assert!(e.verify_audit().unwrap().ok);
     }
 }
