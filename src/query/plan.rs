@@ -367,9 +367,49 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
         spans.extend(extra);
         spans.sort_by_key(|s| s.start);
     }
+    // Which expressions scope the question. An explicit period is a hard scope, with two
+    // exceptions that keep it a soft one (and its words in the query):
+    // - beside a recency expression anchored at `now` ("this week", "recently"), the recency
+    //   decides when; the named period qualifies a subject ("the 2020 election", "her funeral
+    //   in 1997") reported now;
+    // - a period after `now` ("merge in 2024" asked in 2022) is a plan or a forecast, stated
+    //   before it happens.
+    let anchored_elsewhere = if now.is_some() {
+        find_times(q, None)
+    } else {
+        Vec::new()
+    };
+    let recency = |s: &TimeSpan| {
+        s.kind != SpanKind::Explicit
+            && matches!(
+                s.granularity,
+                Granularity::Day | Granularity::Week | Granularity::Month
+            )
+            && !NOT_RECENCY.contains(&s.text.to_lowercase().as_str())
+            && !anchored_elsewhere
+                .iter()
+                .any(|u| u.start == s.start && u.end == s.end)
+            && now.is_some_and(|n| s.interval.start_key() < n.interval().end_key())
+    };
+    let future = |s: &TimeSpan| {
+        s.interval.start.is_some()
+            && now.is_some_and(|n| s.interval.start_key() >= n.interval().end_key())
+    };
+    let present: Vec<&TimeSpan> = spans
+        .iter()
+        .filter(|s| s.kind == SpanKind::Explicit && !future(s))
+        .collect();
+    let recent: Vec<&TimeSpan> = spans.iter().filter(|s| recency(s)).collect();
+    let (chosen, hard): (Vec<&TimeSpan>, bool) = if !present.is_empty() && recent.is_empty() {
+        (present, true)
+    } else if !present.is_empty() {
+        (recent, false)
+    } else {
+        (spans.iter().collect(), false)
+    };
     let mut semantic = String::with_capacity(q.len());
     let mut last = 0;
-    for s in &spans {
+    for s in chosen.iter().copied() {
         let before = q[last..s.start].trim_end();
         // Drop the preposition that introduced the time expression ("in 2019").
         let before = match before.rsplit_once(char::is_whitespace) {
@@ -383,19 +423,9 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
     }
     semantic.push_str(&q[last..]);
     let semantic = semantic.split_whitespace().collect::<Vec<_>>().join(" ");
-    if spans.is_empty() {
+    if chosen.is_empty() {
         return (None, semantic);
     }
-    let explicit: Vec<&TimeSpan> = spans
-        .iter()
-        .filter(|s| s.kind == SpanKind::Explicit)
-        .collect();
-    let chosen: Vec<&TimeSpan> = if explicit.is_empty() {
-        spans.iter().collect()
-    } else {
-        explicit
-    };
-    let hard = chosen.iter().all(|s| s.kind == SpanKind::Explicit);
     let granularity = chosen
         .iter()
         .map(|s| s.granularity)
@@ -422,6 +452,10 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
                 "the question names an explicit period ({text}); evidence must fall inside it (hard scope)"
             )
         }
+    } else if chosen.iter().all(|s| future(s)) {
+        format!(
+            "\"{text}\" lies after now: a plan or forecast is stated before it, so it ranks evidence without excluding any (soft scope)"
+        )
     } else {
         format!(
             "\"{text}\" is relative or vague; it ranks recent evidence higher without excluding older background (soft scope)"
@@ -445,6 +479,19 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
     };
     (Some(scope), semantic)
 }
+
+/// Expressions anchored at `now` that mean "as things stand", not "in recent news": beside an
+/// explicit period they leave it the scope ("currently offered as of 2023").
+const NOT_RECENCY: &[&str] = &[
+    "currently",
+    "current",
+    "now",
+    "today",
+    "to date",
+    "at present",
+    "presently",
+    "nowadays",
+];
 
 /// Days before `now` that a question naming no period is taken to be about (soft).
 pub const RECENT_DAYS: u64 = 30;
@@ -635,6 +682,62 @@ mod tests {
         assert_eq!(s.intervals, vec![k("2024-Q2").interval()]);
         let (s, _) = scope_from_question("What happened last quarter?", None);
         assert!(s.is_none(), "relative expressions need a reference");
+    }
+
+    #[test]
+    fn recency_beside_a_named_period_decides_when() {
+        let now = k("2022-08-19");
+        // News asked "now": the year qualifies what is reported this week.
+        let (s, sem) = scope_from_question(
+            "Rudy Giuliani appeared before a grand jury investigating the 2020 election this week. Where?",
+            Some(&now),
+        );
+        let s = s.unwrap();
+        assert!(!s.hard, "{s:?}");
+        assert!(s.overlaps(&k("2022-08-18").interval()));
+        assert!(!s.overlaps(&k("2020").interval()));
+        assert!(sem.contains("2020 election"), "{sem}");
+        let (s, _) = scope_from_question(
+            "A 1952 baseball card recently sold at auction. How much?",
+            Some(&now),
+        );
+        assert!(!s.unwrap().hard);
+        // "As things stand" is no recency: the named period stays the hard scope.
+        let (s, _) = scope_from_question(
+            "Which countries does Audi currently serve as of 2021?",
+            Some(&now),
+        );
+        let s = s.unwrap();
+        assert!(s.hard);
+        assert_eq!(s.intervals, vec![k("2021").interval()]);
+        // Without a `now`, nothing is anchored at it.
+        let (s, _) = scope_from_question("What happened this week in 2020?", None);
+        assert!(s.unwrap().hard);
+        // An anaphor resolved against the named period is no recency either.
+        let (s, _) = scope_from_question(
+            "What did Audi deliver in March 2020 and the month before?",
+            Some(&now),
+        );
+        assert!(s.unwrap().hard);
+    }
+
+    #[test]
+    fn a_period_after_now_is_a_plan_not_a_wall() {
+        let now = k("2022-10-20");
+        let (s, sem) =
+            scope_from_question("Which two supermarkets plan to merge in 2024?", Some(&now));
+        let s = s.unwrap();
+        assert!(!s.hard, "{s:?}");
+        assert!(s.reason.contains("after now"), "{}", s.reason);
+        assert!(!sem.contains("2024"));
+        // Before `now` it is the usual hard scope; without `now` nothing is in the future.
+        let (s, _) = scope_from_question("Which supermarkets merged in 2021?", Some(&now));
+        assert!(s.unwrap().hard);
+        let (s, _) = scope_from_question("Which two supermarkets plan to merge in 2024?", None);
+        assert!(s.unwrap().hard);
+        // "By 2025" is open at its start: not wholly after `now`.
+        let (s, _) = scope_from_question("How much coal will be burnt by 2025?", Some(&now));
+        assert!(s.unwrap().hard);
     }
 
     #[test]
