@@ -11,12 +11,16 @@ mod jobs;
 mod query;
 mod read;
 mod timeline;
+mod transfer;
 
 pub use backup::{BackupManifest, BackupReport, RestoreReport};
 pub use governance::{ConflictView, EraseReport, VerifyReport};
 pub use jobs::{Job, JobProgress, JobState};
 pub use read::{DocumentView, EntityView, FactList, FactListParams, FactView};
 pub use timeline::{TimelineChild, TimelineNode};
+pub use transfer::{
+    EXPORT_FORMAT, EXPORT_VERSION, ExportEnd, ExportHeader, ExportTx, TransferReport,
+};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -138,6 +138,8 @@ pub struct WriteSet {
     pub audit_details: serde_json::Value,
     /// Flush to disk before returning (the default). Bulk loaders may group-commit.
     pub durable: bool,
+    /// The commit time to record instead of the clock's (an import keeps the original times).
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl WriteSet {
@@ -161,6 +163,7 @@ impl WriteSet {
             changes: Vec::new(),
             audit_details: serde_json::Value::Null,
             durable: true,
+            at: None,
         }
     }
 

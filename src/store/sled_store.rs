@@ -760,7 +760,7 @@ impl SledNs {
         }
         let record = Tx {
             id: tx,
-            at: Utc::now(),
+            at: ws.at.unwrap_or_else(Utc::now),
             actor: ws.actor.clone(),
             reason: ws.reason.clone(),
             kind: ws.kind.clone(),

@@ -19,4 +19,5 @@ mod reliability;
 mod store;
 mod summaries;
 mod support;
+mod transfer;
 mod upgrade;
