@@ -20,6 +20,7 @@ pub mod governance;
 pub mod index;
 pub mod ingest;
 pub mod llm;
+pub mod mcp;
 pub mod model;
 pub mod query;
 pub mod store;

@@ -135,6 +135,18 @@ pub enum Command {
         /// The backup folder to create (must not exist, or be empty; outside the data folder).
         dest: std::path::PathBuf,
     },
+    /// Serve ChronoRAG's tools to an AI agent over the Model Context Protocol (stdio: JSON-RPC
+    /// messages one per line on stdin/stdout, logs on stderr). Tools: query, timeline,
+    /// entity_facts, history, diff; ingest and rollback with --allow-writes. Add it to an agent
+    /// as the command `chronorag --data DIR mcp`.
+    Mcp {
+        /// Namespace the tools use when a call names none.
+        #[arg(long, short = 'n', default_value = "default")]
+        namespace: String,
+        /// Offer the tools that write (ingest, rollback).
+        #[arg(long)]
+        allow_writes: bool,
+    },
     /// Write one namespace's whole history as JSON lines (documents, chunks, entities, facts,
     /// edits, retractions and erasures, each with its transaction), to move it between
     /// versions or backends. Indexes and summaries are not written: `import` recomputes them.
@@ -256,6 +268,34 @@ fn run(cli: Cli) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            Ok(())
+        }
+        Command::Mcp {
+            namespace,
+            allow_writes,
+        } => {
+            let engine = Engine::open(cfg)?;
+            let server = chronorag::mcp::McpServer::new(&engine, &namespace, allow_writes);
+            eprintln!(
+                "chronorag mcp: serving {} on stdio (namespace {namespace:?}, writes {})",
+                engine.config().data_dir.display(),
+                if allow_writes { "allowed" } else { "off" }
+            );
+            let stdin = std::io::stdin();
+            let mut stdout = std::io::stdout().lock();
+            for line in std::io::BufRead::lines(stdin.lock()) {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                if let Some(reply) = server.handle_line(&line) {
+                    use std::io::Write;
+                    serde_json::to_writer(&mut stdout, &reply)?;
+                    stdout.write_all(b"\n")?;
+                    stdout.flush()?;
+                }
+            }
+            engine.flush()?;
             Ok(())
         }
         Command::Export { namespace, out } => {

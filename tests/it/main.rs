@@ -13,6 +13,7 @@ mod http;
 mod ingest;
 mod llm;
 mod llm_summaries;
+mod mcp;
 mod outages;
 mod query;
 mod reliability;

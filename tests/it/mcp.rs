@@ -1,0 +1,244 @@
+//! `chronorag mcp` driven as an MCP client drives it: the binary as a subprocess, JSON-RPC
+//! messages one per line over stdio — initialize, the initialized notification, tools/list,
+//! tools/call — against a real store.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::support::{bin, engine_at, ingest_text, tmp};
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next: u64,
+}
+
+impl Client {
+    fn start(data: &std::path::Path, extra: &[&str]) -> Client {
+        let mut child = Command::new(bin())
+            .arg("--data")
+            .arg(data)
+            .arg("mcp")
+            .args(extra)
+            .env_remove("CHRONORAG_DATA")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut c = Client {
+            child,
+            stdin,
+            stdout,
+            next: 0,
+        };
+        let init = c.request(
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "1"}}),
+        );
+        assert_eq!(init["result"]["protocolVersion"], "2025-06-18", "{init}");
+        assert_eq!(init["result"]["serverInfo"]["name"], "chronorag");
+        assert!(init["result"]["capabilities"]["tools"].is_object());
+        c.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        c
+    }
+
+    fn send(&mut self, v: &Value) {
+        self.send_raw(&v.to_string());
+    }
+
+    fn send_raw(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn read(&mut self) -> Value {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        assert!(!line.is_empty(), "the server closed stdout");
+        serde_json::from_str(&line).unwrap()
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next += 1;
+        let id = self.next;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let r = self.read();
+        assert_eq!(r["id"], id, "{r}");
+        assert_eq!(r["jsonrpc"], "2.0");
+        r
+    }
+
+    /// Calls a tool; returns (is_error, text, structured content).
+    fn call(&mut self, name: &str, args: Value) -> (bool, String, Value) {
+        let r = self.request("tools/call", json!({"name": name, "arguments": args}));
+        let res = &r["result"];
+        assert!(res.is_object(), "{r}");
+        (
+            res["isError"].as_bool().unwrap(),
+            res["content"][0]["text"].as_str().unwrap().to_string(),
+            res["structuredContent"].clone(),
+        )
+    }
+
+    fn tool_names(&mut self) -> Vec<String> {
+        let r = self.request("tools/list", json!({}));
+        r["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                assert!(t["inputSchema"]["type"] == "object", "{t}");
+                t["name"].as_str().unwrap().to_string()
+            })
+            .collect()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_agent_reads_the_memory_over_stdio() {
+    let dir = tmp();
+    {
+        let e = engine_at(dir.path());
+        ingest_text(
+            &e,
+            "default",
+            "acme-q3",
+            "In Q3 2023, Acme Corp reported revenue of $4.2 billion.",
+            "2023-10-20",
+        );
+        ingest_text(
+            &e,
+            "default",
+            "acme-q4",
+            "In Q4 2023, Acme Corp reported revenue of $4.9 billion.",
+            "2024-01-25",
+        );
+        e.summarize("default").unwrap();
+        e.flush().unwrap();
+    }
+    let mut c = Client::start(dir.path(), &[]);
+    let names = c.tool_names();
+    for t in ["query", "timeline", "entity_facts", "history", "diff"] {
+        assert!(names.contains(&t.to_string()), "{names:?}");
+    }
+    assert!(
+        !names.contains(&"ingest".to_string()),
+        "writes are off by default"
+    );
+
+    let (err, text, full) = c.call(
+        "query",
+        json!({"query": "What revenue did Acme report in Q3 2023?", "budget_chars": 2000}),
+    );
+    assert!(!err, "{text}");
+    assert!(
+        text.contains("$4.2 billion") && !text.contains("$4.9 billion"),
+        "{text}"
+    );
+    assert_eq!(full["plan"]["time_scope"]["hard"], true, "{full}");
+    // As of the first transaction, the Q4 report is not there yet.
+    let (_, text, _) = c.call(
+        "query",
+        json!({"query": "What revenue did Acme report?", "as_of_tx": 1}),
+    );
+    assert!(
+        text.contains("$4.2 billion") && !text.contains("$4.9"),
+        "{text}"
+    );
+
+    let (err, text, _) = c.call("timeline", json!({"node": "2023"}));
+    assert!(!err && text.contains("2023-Q3"), "{text}");
+    let (err, _, facts) = c.call("entity_facts", json!({"entity": "Acme Corp"}));
+    assert!(!err);
+    assert_eq!(facts["facts"].as_array().unwrap().len(), 2, "{facts}");
+    let (_, _, history) = c.call("history", json!({}));
+    assert_eq!(history["transactions"].as_array().unwrap().len(), 2);
+    let (err, text, _) = c.call("diff", json!({"from": 1, "to": 2}));
+    assert!(!err && text.contains("4.9 billion"), "{text}");
+
+    // A bad call is a tool error the model can read; writes are refused with the flag to use.
+    let (err, text, _) = c.call("query", json!({"qeury": "typo"}));
+    assert!(err && text.contains("qeury"), "{text}");
+    let (err, text, _) = c.call("query", json!({"query": "x", "namespace": "nope"}));
+    assert!(err && text.contains("not_found"), "{text}");
+    let r = c.request(
+        "tools/call",
+        json!({"name": "ingest", "arguments": {"documents": [{"text": "x"}]}}),
+    );
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-writes")
+    );
+
+    // Protocol errors: unknown method, unparsable line; a notification gets no answer.
+    let r = c.request("resources/list", json!({}));
+    assert_eq!(r["error"]["code"], -32601, "{r}");
+    c.send_raw("{not json");
+    let r = c.read();
+    assert_eq!(r["error"]["code"], -32700, "{r}");
+    c.send(
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}),
+    );
+    let r = c.request("ping", json!({}));
+    assert_eq!(r["result"], json!({}));
+}
+
+#[test]
+fn with_writes_allowed_an_agent_ingests_and_rolls_back() {
+    let dir = tmp();
+    let mut c = Client::start(dir.path(), &["--allow-writes", "-n", "notes"]);
+    let names = c.tool_names();
+    assert!(names.contains(&"ingest".to_string()) && names.contains(&"rollback".to_string()));
+    let url = "https://news.example/acme?id=7#top";
+    let (err, text, report) = c.call(
+        "ingest",
+        json!({"documents": [
+            {"id": url, "text": "On 2024-03-04, Acme Corp opened a plant in Porto.", "time": "2024-03-04"}
+        ]}),
+    );
+    assert!(!err, "{text}");
+    assert_eq!(report["document_ids"][0], url);
+    c.call(
+        "ingest",
+        json!({"documents": [
+            {"text": "On 2024-05-02, Acme Corp closed its plant in Porto.", "time": "2024-05-02"}
+        ]}),
+    );
+    let (_, text, _) = c.call(
+        "query",
+        json!({"query": "What happened to Acme's plant in Porto?"}),
+    );
+    assert!(text.contains("closed") && text.contains(url), "{text}");
+    let (err, text, _) = c.call(
+        "rollback",
+        json!({"to": 1, "reason": "the closure was a rumour"}),
+    );
+    assert!(!err, "{text}");
+    let (_, text, _) = c.call(
+        "query",
+        json!({"query": "What happened to Acme's plant in Porto?"}),
+    );
+    assert!(
+        text.contains("opened") && !text.contains("closed"),
+        "{text}"
+    );
+    let (err, text, _) = c.call("rollback", json!({"to": 1}));
+    assert!(err && text.contains("reason"), "{text}");
+}
