@@ -157,9 +157,11 @@ pub enum Command {
         /// The file to write (must not exist).
         out: std::path::PathBuf,
     },
-    /// Replay an `export` file into a namespace that has no transactions yet (the exported
-    /// namespace's name unless --namespace): same records, ids, transactions and times; its
-    /// own audit chain; indexes built as it goes. The file is checked whole before any write.
+    /// Replay an `export` file into a namespace (the exported namespace's name unless
+    /// --namespace) that has no transactions yet, or only the file's first ones (an interrupted
+    /// import is re-run; a later export catches up an earlier one): same records, ids,
+    /// transactions and times; its own audit chain; indexes built as it goes. The file is
+    /// checked whole before any write.
     Import {
         /// Namespace to import into (default: the one named in the file).
         #[arg(long, short = 'n')]
@@ -326,13 +328,14 @@ fn run(cli: Cli) -> Result<()> {
             let s = engine.summarize(&r.namespace)?;
             let audit = engine.namespace(&r.namespace)?.store().verify_audit()?;
             println!(
-                "imported {} into namespace {:?} in {:.1} s: {} transactions, {} document \
-                 versions, {} chunks, {} entity versions, {} fact versions; {} summaries \
-                 computed; audit chain {} ({} entries)",
+                "imported {} into namespace {:?} in {:.1} s: {} transactions ({} already \
+                 there), {} document versions, {} chunks, {} entity versions, {} fact versions; \
+                 {} summaries computed; audit chain {} ({} entries)",
                 file.display(),
                 r.namespace,
                 r.seconds,
                 r.transactions,
+                r.already_there,
                 r.documents,
                 r.chunks,
                 r.entities,

@@ -16,8 +16,9 @@
 //! names the source chain's head, so the two can be told apart.
 //!
 //! **Invariant:** an import writes nothing until the whole file has been read and checked
-//! (header, consecutive transactions from 1, end line), and only into a namespace without
-//! transactions.
+//! (header, consecutive transactions from 1, end line), and only into a namespace whose
+//! transactions, if any, are the file's first ones (so an interrupted import is re-run to
+//! completion, and a namespace moved with an early export is caught up with a later one).
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -147,6 +148,9 @@ pub struct TransferReport {
     pub bytes: u64,
     /// Seconds it took (for an import, index updates included).
     pub seconds: f64,
+    /// Import: transactions the namespace already held (an interrupted or earlier import of
+    /// the same history), checked and skipped.
+    pub already_there: u64,
 }
 
 impl TransferReport {
@@ -160,6 +164,7 @@ impl TransferReport {
             chunks: 0,
             bytes: 0,
             seconds: 0.0,
+            already_there: 0,
         }
     }
 
@@ -322,9 +327,11 @@ impl Engine {
         Ok(report)
     }
 
-    /// Replays an export into namespace `namespace` (the file's own when `None`), which must have
-    /// no transactions. The whole file is read and checked before anything is written; indexes
-    /// are brought up to date as it goes, and summaries are requested at the end.
+    /// Replays an export into namespace `namespace` (the file's own when `None`). The namespace
+    /// must have no transactions, or exactly the export's first ones (an interrupted import, or
+    /// an earlier export of the same namespace being caught up): those are checked and skipped.
+    /// The whole file is read and checked before anything is written; indexes are brought up to
+    /// date as it goes, and summaries are requested at the end.
     pub fn import_namespace(
         &self,
         namespace: Option<&str>,
@@ -340,11 +347,14 @@ impl Engine {
         let idx = self.indexes(&ns)?;
         let _writer = ns.lock_writer();
         let store = ns.store.as_ref();
-        if store.head_tx() != 0 {
+        // A namespace that already holds the start of this export (an import that was
+        // interrupted, or an earlier export of the same namespace) is caught up from there.
+        let have = store.head_tx();
+        if have > header.head_tx {
             return Err(Error::Conflict(format!(
-                "namespace {name:?} already has {} transactions: import into a new namespace \
-                 (--namespace NAME)",
-                store.head_tx()
+                "namespace {name:?} already has {have} transactions, more than the export's {}: \
+                 import into a new namespace (--namespace NAME)",
+                header.head_tx
             )));
         }
         let mut report = TransferReport::new(name);
@@ -354,9 +364,20 @@ impl Engine {
             let Line::Tx(t) = parse_line(&l, i + 1)? else {
                 continue;
             };
-            report.count(&t);
             let t = *t;
             let id = t.tx.id;
+            if id <= have {
+                let mine = store.tx(id)?;
+                if mine.as_ref().is_none_or(|m| !same_tx(m, &t.tx)) {
+                    return Err(Error::Conflict(format!(
+                        "namespace {name:?} already has {have} transactions and its transaction \
+                         {id} is not the export's: import into a new namespace (--namespace NAME)"
+                    )));
+                }
+                report.already_there += 1;
+                continue;
+            }
+            report.count(&t);
             for (kind, max) in [
                 (IdKind::Document, t.documents.iter().map(|d| d.id).max()),
                 (IdKind::Chunk, t.chunks.iter().map(|c| c.id).max()),
@@ -409,6 +430,17 @@ impl Engine {
 
 /// One line, told apart by its key (`format`, `tx` or `end`) so that an error names what is
 /// wrong with it.
+/// Whether a stored transaction is the one an export line carries (the erased-record count
+/// depends on what was there to erase, so it is left out).
+fn same_tx(a: &Tx, b: &Tx) -> bool {
+    a.id == b.id
+        && a.at == b.at
+        && a.kind == b.kind
+        && a.actor == b.actor
+        && a.reason == b.reason
+        && a.changes == b.changes
+}
+
 fn parse_line(l: &str, n: usize) -> Result<Line> {
     let bad = |e: serde_json::Error| Error::invalid(format!("export line {n}: {e}"));
     let v: serde_json::Value = serde_json::from_str(l).map_err(bad)?;

@@ -203,9 +203,45 @@ fn a_namespace_moves_through_export_and_import_with_its_history() {
         .unwrap();
     same(&e, "acme", &e, "acme-copy");
 
-    // Only into a namespace without history.
+    // Not into a namespace with more history than the file.
     let again = f.import_namespace(None, &file, &|_, _| {});
     assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+}
+
+/// A namespace moved with an early export is caught up with a later one: the import checks the
+/// transactions it already has and replays only the new ones.
+#[test]
+fn a_later_export_catches_up_an_earlier_import() {
+    let src = tmp();
+    fixture_copy(src.path());
+    let e = engine_at(src.path());
+    let dir = tmp();
+    let early = dir.path().join("early.jsonl");
+    e.export_namespace("acme", &early, &|_, _| {}).unwrap();
+    let dst = tmp();
+    let f = engine_at(dst.path());
+    let r = f.import_namespace(None, &early, &|_, _| {}).unwrap();
+    assert_eq!((r.transactions, r.already_there), (6, 0));
+    // The source moves on: an ingest, a correction by retraction, an erasure.
+    ingest_text(
+        &e,
+        "acme",
+        "acme-2023",
+        "In 2023, Acme Corp reported revenue of $5.9 billion.",
+        "2023",
+    );
+    e.erase_document("acme", "acme-2021-q1", "test", Some("privacy".into()))
+        .unwrap();
+    let late = dir.path().join("late.jsonl");
+    e.export_namespace("acme", &late, &|_, _| {}).unwrap();
+    let r = f.import_namespace(None, &late, &|_, _| {}).unwrap();
+    assert_eq!((r.transactions, r.already_there), (2, 6));
+    e.summarize("acme").unwrap();
+    f.summarize("acme").unwrap();
+    same(&e, "acme", &f, "acme");
+    // The erasure reached the copy: the text is gone from it too.
+    assert!(!document_ids(&f, "acme").contains(&"acme-2021-q1".to_string()));
+    assert!(f.verify_audit().unwrap().ok);
 }
 
 #[test]
@@ -330,10 +366,32 @@ fn the_cli_exports_and_imports() {
         text.contains("namespace \"moved\"") && text.contains("audit chain verified (6 entries)"),
         "{text}"
     );
+    // Run again (as after an interruption): what is there is checked and skipped.
     let out = run(&dst, &["import", "-n", "moved", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("0 transactions (6 already there)"), "{text}");
+    // Into a namespace with another history: refused.
+    let out = run(&dst, &["import", "-n", "other", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let other = tmp();
+    let e = engine_at(other.path());
+    ingest_text(
+        &e,
+        "acme",
+        "x",
+        "In 2020, Foo Ltd opened a shop in Oslo.",
+        "2020",
+    );
+    drop(e);
+    let out = run(other.path(), &["import", file.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("already has 6 transactions"),
+        String::from_utf8_lossy(&out.stderr).contains("is not the export's"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
