@@ -18,8 +18,15 @@ type Acked = (String, String, u64);
 #[test]
 fn backup_under_load_restores_every_acknowledged_write_up_to_its_heads() {
     let server = Server::start(&[], None);
-    let writers = 6;
-    let readers = 6;
+    // Half writers, half readers: 12 clients in CI; the long form sets
+    // CHRONORAG_BACKUP_CLIENTS=64.
+    let clients: usize = std::env::var("CHRONORAG_BACKUP_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12)
+        .max(2);
+    let writers = clients / 2;
+    let readers = clients - writers;
     let stop = AtomicBool::new(false);
     let queries = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::<String>::new());
@@ -78,7 +85,13 @@ fn backup_under_load_restores_every_acknowledged_write_up_to_its_heads() {
                 std::thread::sleep(Duration::from_millis(50));
             }
         };
-        // Both namespaces exist and hold a few writes before the backup...
+        // Both namespaces exist and hold a few writes before the backup (and the load has run
+        // for CHRONORAG_BACKUP_SECS, 0 in CI)...
+        let load_secs: u64 = std::env::var("CHRONORAG_BACKUP_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        std::thread::sleep(Duration::from_secs(load_secs));
         wait_for(&|a| {
             ["alpha", "beta"]
                 .iter()

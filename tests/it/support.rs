@@ -324,14 +324,16 @@ pub fn raw_sled(path: &std::path::Path) -> sled::Db {
     }
 }
 
-/// The external ids of a namespace's documents (at most 1,000), sorted.
+/// The external ids of a namespace's documents, sorted.
 pub fn document_ids(e: &Engine, ns: &str) -> Vec<String> {
-    let mut ids: Vec<String> = e
-        .documents(ns, 0, 1000, None)
-        .unwrap()
-        .into_iter()
-        .map(|d| d.external_id)
-        .collect();
+    let mut ids = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = e.documents(ns, after, 1000, None).unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        ids.extend(page.into_iter().map(|d| d.external_id));
+    }
     ids.sort();
     ids
 }
