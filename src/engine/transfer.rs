@@ -308,7 +308,13 @@ impl Engine {
                 report.transactions
             )));
         }
-        let audit_head = store.audit(0, usize::MAX)?.last().map(|e| e.hash.clone());
+        // One audit entry per transaction: the last is at the head's sequence number (the
+        // whole log is read only if that does not hold).
+        let last = match store.audit(head.max(1), 1)?.pop() {
+            Some(e) => Some(e),
+            None => store.audit(0, usize::MAX)?.pop(),
+        };
+        let audit_head = last.map(|e| e.hash);
         line(
             &mut w,
             &Line::End {

@@ -118,8 +118,35 @@ const REBUILD_BATCH: usize = 512;
 
 impl NsIndexes {
     /// Opens the indexes of a namespace in `dir`, loading what is on disk and catching up with
-    /// the store (or rebuilding what is missing or was built by another embedder).
+    /// the store (or rebuilding what is missing or was built by another embedder). Indexes
+    /// that cannot be opened or caught up (files damaged by a crash or by hand) are removed and
+    /// rebuilt from the store: they are derived, and a namespace must not stay unreadable
+    /// because of them. Only when that rebuild fails too is the error returned.
     pub fn open(dir: &Path, store: &dyn NsStore, embedder: Arc<dyn Embedder>) -> Result<Self> {
+        match Self::open_files(dir, store, embedder.clone()) {
+            Ok(me) => Ok(me),
+            Err(e) => {
+                tracing::error!(
+                    namespace = store.name(),
+                    error = %e,
+                    "the indexes on disk could not be opened; rebuilding them from the store"
+                );
+                for sub in ["text", "vectors"] {
+                    let p = dir.join(sub);
+                    if p.exists() {
+                        std::fs::remove_dir_all(&p)?;
+                    }
+                }
+                let catalog = dir.join(CATALOG_FILE);
+                if catalog.exists() {
+                    std::fs::remove_file(&catalog)?;
+                }
+                Self::open_files(dir, store, embedder)
+            }
+        }
+    }
+
+    fn open_files(dir: &Path, store: &dyn NsStore, embedder: Arc<dyn Embedder>) -> Result<Self> {
         let dims = embedder.dims();
         let vec_dir = dir.join("vectors");
         std::fs::create_dir_all(&vec_dir)?;

@@ -159,6 +159,9 @@ fn a_namespace_moves_through_export_and_import_with_its_history() {
     assert!(!text.contains("Marlowe"), "erased text is in the export");
     assert!(!out.path().join("acme.partial").exists());
     let header: ExportHeader = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let end: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let log = e.audit("acme", 0, 1000).unwrap();
+    assert_eq!(end["end"]["audit_head"], log.last().unwrap().hash, "{end}");
     assert_eq!((header.namespace.as_str(), header.head_tx), ("acme", head));
     // An existing file is never overwritten.
     assert!(matches!(
