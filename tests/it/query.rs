@@ -659,7 +659,8 @@ fn damaged_index_files_are_rebuilt_from_the_store_on_open() {
     };
     assert!(before.contains("Berlin"), "{before}");
     let idx = dir.path().join("index").join("n");
-    let damage: [(&str, &dyn Fn(&std::path::Path)); 3] = [
+    type Spoil<'a> = &'a dyn Fn(&std::path::Path);
+    let damage: [(&str, Spoil); 3] = [
         ("text/meta.json", &|p| std::fs::write(p, "garbage").unwrap()),
         ("vectors/facts.usearch", &|p| {
             let b = std::fs::read(p).unwrap();
