@@ -268,7 +268,9 @@ impl Engine {
         let head = store.head_tx();
         let conflicts = store.conflicts()?;
         let partial = dest.with_extension("partial");
-        let file = std::fs::File::create(&partial)?;
+        let file = std::fs::File::create(&partial).map_err(|e| {
+            Error::invalid(format!("cannot write the export {}: {e}", dest.display()))
+        })?;
         let mut w = BufWriter::new(file);
         let line = |w: &mut BufWriter<std::fs::File>, l: &Line| -> Result<()> {
             serde_json::to_writer(&mut *w, l)?;

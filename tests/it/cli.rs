@@ -4,15 +4,7 @@ use std::process::Command;
 
 use crate::support::{bin, tmp};
 
-fn run(data: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(bin())
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("CHRONORAG_DATA")
-        .output()
-        .expect("run chronorag")
-}
+use crate::support::run_cli as run;
 
 #[test]
 fn help_lists_the_subcommands() {

@@ -337,3 +337,55 @@ pub fn document_ids(e: &Engine, ns: &str) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// Copies a folder tree (store fixtures).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every fact of a namespace visible at `as_of` (the head when `None`), retracted ones
+/// included, in the listing's order (all pages).
+pub fn all_facts(e: &Engine, ns: &str, as_of: Option<u64>) -> Vec<chronorag::engine::FactView> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = e
+            .facts(
+                ns,
+                &chronorag::engine::FactListParams {
+                    include_retracted: true,
+                    as_of_tx: as_of,
+                    limit: Some(500),
+                    cursor: cursor.clone(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        out.extend(page.facts);
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    out
+}
+
+/// Runs the `chronorag` binary on a data folder (no `CHRONORAG_DATA` from the environment).
+pub fn run_cli(data: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin())
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("CHRONORAG_DATA")
+        .output()
+        .expect("run chronorag")
+}

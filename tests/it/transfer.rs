@@ -9,57 +9,23 @@
 
 use std::path::Path;
 
-use chronorag::engine::{ExportHeader, FactListParams};
+use chronorag::engine::ExportHeader;
 use chronorag::query::QueryRequest;
 use chronorag::{Engine, Error};
 
-use crate::support::{document_ids, engine_at, ingest_text, tmp};
+use crate::support::{all_facts, copy_dir, document_ids, engine_at, ingest_text, run_cli, tmp};
 
 fn fixture_copy(to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stores/v0.1.0/store");
     copy_dir(&from, &to.join("store"));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// Every fact visible at `as_of` (retracted included), as JSON without index-only fields.
+/// Every fact visible at `as_of` (retracted included), as JSON, by id.
 fn facts(e: &Engine, ns: &str, as_of: Option<u64>) -> Vec<serde_json::Value> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = e
-            .facts(
-                ns,
-                &FactListParams {
-                    include_retracted: true,
-                    as_of_tx: as_of,
-                    limit: Some(500),
-                    cursor: cursor.clone(),
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        out.extend(
-            page.facts
-                .iter()
-                .map(|f| serde_json::to_value(&f.fact).unwrap()),
-        );
-        match page.next {
-            Some(n) => cursor = Some(n),
-            None => break,
-        }
-    }
+    let mut out: Vec<serde_json::Value> = all_facts(e, ns, as_of)
+        .iter()
+        .map(|f| serde_json::to_value(&f.fact).unwrap())
+        .collect();
     out.sort_by_key(|v| v["id"].as_u64());
     out
 }
@@ -318,7 +284,11 @@ fn damaged_incomplete_or_newer_exports_are_refused_before_any_write() {
             assert_eq!(ns.store().head_tx(), 0, "{what}");
         }
     }
-    // A missing file and an unknown namespace get clear errors too.
+    // A folder that does not exist, a missing file and an unknown namespace get clear errors.
+    match e.export_namespace("n", &dir.path().join("no/such/x.jsonl"), &|_, _| {}) {
+        Err(Error::Invalid(m)) => assert!(m.contains("no/such/x.jsonl"), "{m}"),
+        other => panic!("{other:?}"),
+    }
     assert!(matches!(
         f.import_namespace(None, &dir.path().join("nope.jsonl"), &|_, _| {}),
         Err(Error::Invalid(_))
@@ -337,15 +307,7 @@ fn the_cli_exports_and_imports() {
     fixture_copy(src.path());
     let dir = tmp();
     let file = dir.path().join("acme.jsonl");
-    let run = |data: &Path, args: &[&str]| {
-        std::process::Command::new(crate::support::bin())
-            .arg("--data")
-            .arg(data)
-            .args(args)
-            .env_remove("CHRONORAG_DATA")
-            .output()
-            .unwrap()
-    };
+    let run = run_cli;
     let out = run(
         src.path(),
         &["export", "-n", "acme", file.to_str().unwrap()],
@@ -379,8 +341,6 @@ fn the_cli_exports_and_imports() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(text.contains("0 transactions (6 already there)"), "{text}");
     // Into a namespace with another history: refused.
-    let out = run(&dst, &["import", "-n", "other", file.to_str().unwrap()]);
-    assert!(out.status.success());
     let other = tmp();
     let e = engine_at(other.path());
     ingest_text(

@@ -18,7 +18,7 @@ use chronorag::query::QueryRequest;
 use chronorag::store::CURRENT_SCHEMA_VERSION;
 use serde_json::{Value, json};
 
-use crate::support::{document_ids, engine_at, ingest_text, tmp};
+use crate::support::{all_facts, copy_dir, document_ids, engine_at, ingest_text, tmp};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stores")
@@ -26,36 +26,13 @@ fn fixtures() -> PathBuf {
 
 /// Every fact of a namespace at a snapshot (or the head): (description, status), sorted.
 fn facts(e: &Engine, ns: &str, as_of: Option<u64>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = e
-            .facts(
-                ns,
-                &FactListParams {
-                    include_retracted: true,
-                    as_of_tx: as_of,
-                    limit: Some(500),
-                    cursor: cursor.clone(),
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        for f in &page.facts {
-            out.push((
-                f.fact.description.clone(),
-                serde_json::to_value(f.fact.status)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            ));
-        }
-        match page.next {
-            Some(n) => cursor = Some(n),
-            None => break,
-        }
-    }
+    let mut out: Vec<(String, String)> = all_facts(e, ns, as_of)
+        .into_iter()
+        .map(|f| {
+            let status = serde_json::to_value(f.fact.status).unwrap();
+            (f.fact.description, status.as_str().unwrap().to_string())
+        })
+        .collect();
     out.sort();
     out
 }
@@ -190,19 +167,6 @@ fn write_fixture(out: &Path) {
         serde_json::to_string_pretty(&manifest).unwrap() + "\n",
     )
     .unwrap();
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]
