@@ -240,7 +240,16 @@ impl Engine {
 
         // Passages per facet, packed coverage first.
         let t1 = Instant::now();
-        let terms = QueryTerms::new(&idx.text, &semantic, plan.facets.measure.as_deref())?;
+        // The measure and the single names the question is about weigh more than its other words.
+        let weighted: Vec<&str> = plan
+            .facets
+            .measure
+            .iter()
+            .map(String::as_str)
+            .chain(plan.facets.named.iter().map(String::as_str))
+            .collect();
+        let weighted = (!weighted.is_empty()).then(|| weighted.join(" "));
+        let terms = QueryTerms::new(&idx.text, &semantic, weighted.as_deref())?;
         let facts = hydrate_facts(store, &cat, &found.facts, top_k.max(1) * 3, req.as_of_tx)?;
         let facts = rerank_facts(&terms, facts, top_k)?;
 

@@ -82,6 +82,11 @@ pub struct FacetPlan {
     /// How the facets were derived.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Names in the question that are entities of the namespace but not a listed facet ("the
+    /// Audi Checkup"): what the question is about, weighted like the measure when sentences are
+    /// scored (a rare name outranks generic measure words such as "took part").
+    #[serde(skip)]
+    pub named: Vec<String>,
 }
 
 impl FacetPlan {
@@ -551,6 +556,11 @@ pub fn plan(
             .filter(|&(s, e)| list.contains(&(s, e)) || resolve(&q[s..e]).is_some()),
     );
     plan.measure = measure_of(q, &skip);
+    plan.named = found
+        .iter()
+        .filter(|&&(s, e)| !list.contains(&(s, e)) && resolve(&q[s..e]).is_some())
+        .map(|&(s, e)| q[s..e].to_string())
+        .collect();
     let ents: Vec<Option<usize>> = if plan.entities.is_empty() {
         vec![None]
     } else {
@@ -645,6 +655,29 @@ mod tests {
             periods.len().max(1) * entities.len().max(1),
             "{q}"
         );
+    }
+
+    #[test]
+    fn single_names_are_weighted_but_listed_ones_are_facets() {
+        let q = "How many employees took part in the Audi Checkup program in 2012?";
+        let (scope, _) = scope_from_question(q, None);
+        let checkup = |n: &str| {
+            n.eq_ignore_ascii_case("Audi Checkup")
+                .then(|| (7, vec!["Audi Checkup".to_string()]))
+        };
+        let p = plan(q, scope.as_ref(), None, bounds(), &checkup);
+        assert_eq!(p.named, ["Audi Checkup"]);
+        assert!(p.entities.is_empty());
+        assert_eq!(p.measure.as_deref(), Some("employees took part program"));
+        // A name the namespace does not know is only a word of the question.
+        let p = plan(q, scope.as_ref(), None, bounds(), &|_| None);
+        assert!(p.named.is_empty());
+        // Listed names are facets of their own, not weights.
+        let q = "Which of Velora, Cormix and Astion had the highest gross margin in Q4 2024?";
+        let (scope, _) = scope_from_question(q, None);
+        let p = plan(q, scope.as_ref(), None, bounds(), &known);
+        assert_eq!(p.entities.len(), 3);
+        assert!(p.named.is_empty(), "{:?}", p.named);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Retrieval ranks chunks; a chunk of 900 bytes usually holds one or two sentences that answer
 //! and several that do not. So every sentence of the candidate chunks is scored against the
 //! question's terms (BM25 with the index's own idf, a bonus for query terms that stand next to
-//! each other, more weight on the measure asked), its score is combined with its chunk's
+//! each other, more weight on the measure asked and on the single entity names the question is
+//! about, such as "the Audi Checkup"), its score is combined with its chunk's
 //! (`sentence / best sentence + λ · chunk prior`), and the best sentences become **windows**:
 //! the sentence plus its neighbours, reaching into the neighbouring chunks of the same document,
 //! up to a target size. Windows that overlap or touch in the same document merge. Summaries and
