@@ -665,7 +665,9 @@ fn hydrate_facts(
 ) -> Result<Vec<FactHit>> {
     let mut out = Vec::with_capacity(top_k);
     for (id, score) in found.iter().take(top_k) {
-        let Some(f) = store.fact(*id, as_of)? else {
+        // A fact retracted at the snapshot read is never a hit (a summary computed before the
+        // retraction still cites it until the background pass catches up).
+        let Some(f) = store.fact(*id, as_of)?.filter(|f| f.is_active()) else {
             continue;
         };
         let name = |e: u64| cat.entities.get(&e).map(|m| m.name.clone());

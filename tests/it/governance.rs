@@ -1109,3 +1109,30 @@ fn governance_refuses_bad_requests_clearly() {
     assert_eq!(e.audit("x", 1, 100).unwrap().len(), 1);
     let _ = FactObject::Literal(String::new());
 }
+
+#[test]
+fn a_retracted_fact_leaves_the_timeline_before_the_summaries_catch_up() {
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    ingest_text(
+        &e,
+        "t",
+        "q3",
+        "In Q3 2023, Acme Corp reported revenue of $4.4 billion. Acme Corp opened a plant in Ohio in Q3 2023.",
+        "2023-Q3",
+    );
+    e.summarize("t").unwrap();
+    let before = e.timeline("t", Some("2023"), None).unwrap();
+    let victim = before.facts[0].id;
+    let tx = e
+        .retract_fact("t", victim, "test", Some("wrong".into()))
+        .unwrap()
+        .id;
+    // No summary pass yet: the summary still cites the fact, the top facts must not.
+    let now = e.timeline("t", Some("2023"), None).unwrap();
+    assert!(now.stale, "the summary predates the retraction");
+    assert!(now.facts.iter().all(|f| f.id != victim), "{:?}", now.facts);
+    // Read as of before the retraction, it is there.
+    let then = e.timeline("t", Some("2023"), Some(tx - 1)).unwrap();
+    assert!(then.facts.iter().any(|f| f.id == victim));
+}
