@@ -6,13 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Downloads run beside the Rust build: the Python client's virtualenv (pytest, langchain-core,
-# llama-index-core) and the MiniLM model. Their output is shown when they are waited for.
+# llama-index-core, selenium), the MiniLM model and headless Chromium for the web page's test. Their output is shown when they are waited for.
 logs="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$logs"' EXIT
 ./clients/python/run-tests.sh --prepare >"$logs/venv" 2>&1 &
 venv_pid=$!
 ./scripts/install-model.sh >"$logs/model" 2>&1 &
 model_pid=$!
+./scripts/install-browser.sh >"$logs/browser" 2>&1 &
+browser_pid=$!
 # Waits for a background step; prints its output, and fails the run if it failed.
 finish() {
     local pid=$1 log=$2 rc=0
@@ -35,8 +37,9 @@ echo "== cargo test"
 # `cargo bench`; building them here as seven more linked test binaries cost CI minutes.
 cargo test --lib --bins --tests --features minilm
 
-echo "== python client (against the binary just built)"
+echo "== python client and web page (against the binary just built)"
 finish "$venv_pid" "$logs/venv"
+finish "$browser_pid" "$logs/browser"
 ./clients/python/run-tests.sh
 
 echo "== all tests passed"

@@ -43,6 +43,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/health"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
+    ("GET", "/"),
+    ("GET", "/ui"),
     ("GET", "/v1/namespaces"),
     ("PUT", "/v1/namespaces/{ns}"),
     ("GET", "/v1/namespaces/{ns}"),
@@ -82,6 +84,8 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", "/health") => get(health),
         ("GET", "/metrics") => get(metrics),
         ("GET", "/openapi.json") => get(openapi),
+        ("GET", "/") => get(root),
+        ("GET", "/ui") => get(ui),
         ("GET", "/v1/namespaces") => get(list_namespaces),
         ("PUT", "/v1/namespaces/{ns}") => put(create_namespace),
         ("GET", "/v1/namespaces/{ns}") => get(get_namespace),
@@ -229,7 +233,8 @@ async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response 
 /// Authentication, the per-key concurrency limit and the request timeout (reads only: a write
 /// that is slow must not be reported as failed while it lands).
 async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let public = matches!(req.uri().path(), "/health" | "/openapi.json");
+    // The page at /ui is static: it holds no data, and its own API calls carry the key.
+    let public = matches!(req.uri().path(), "/health" | "/openapi.json" | "/" | "/ui");
     if public {
         // Health checks and the API description are cheap and must answer under any load:
         // no key, no share of anyone's concurrency budget.

@@ -78,6 +78,34 @@ pub async fn metrics(State(s): State<AppState>, who: Who) -> ApiResult<Response>
         .into_response())
 }
 
+/// The memory browser (timeline, entity, ask, history): one self-contained page, no external
+/// assets, calling only the public API.
+const UI: &str = include_str!("ui.html");
+
+/// `GET /ui`: the memory browser.
+pub async fn ui() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+            // Everything the page needs is inline or on this origin.
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                 connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+            ),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        UI,
+    )
+        .into_response()
+}
+
+/// `GET /`: points a browser at the memory browser.
+pub async fn root() -> Response {
+    axum::response::Redirect::temporary("/ui").into_response()
+}
+
 /// `GET /openapi.json`.
 pub async fn openapi() -> Response {
     (

@@ -492,6 +492,30 @@ pub(crate) fn keys_file(dir: &std::path::Path) -> (std::path::PathBuf, String, S
 }
 
 #[test]
+fn the_web_page_needs_no_key_and_loads_nothing_from_elsewhere() {
+    let dir = tmp();
+    let (file, reader, _, _) = keys_file(dir.path());
+    let mut s = Server::start(&["--auth", file.to_str().unwrap()], None);
+    let page = s.get("/ui");
+    assert_eq!(page.status, 200, "the page needs no key");
+    assert_eq!(
+        page.content_type.as_deref(),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(page.text.contains("<title>ChronoRAG</title>"));
+    let csp = page.csp.expect("a Content-Security-Policy");
+    assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"));
+    for outside in ["src=\"http", "href=\"http", "@import", "url(http"] {
+        assert!(!page.text.contains(outside), "the page loads {outside}…");
+    }
+    // The root leads a browser to the page; the data behind it still needs a key.
+    assert_eq!(s.get("/").text, page.text);
+    assert_eq!(s.get("/v1/namespaces").status, 401);
+    s.key = Some(reader);
+    assert_eq!(s.get("/v1/namespaces").status, 200);
+}
+
+#[test]
 fn api_keys_and_roles_are_enforced() {
     let dir = tmp();
     let (file, reader, writer, admin) = keys_file(dir.path());

@@ -130,6 +130,10 @@ pub struct Resp {
     pub text: String,
     /// Headers of interest.
     pub retry_after: Option<String>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Content-Security-Policy`.
+    pub csp: Option<String>,
 }
 
 impl Resp {
@@ -230,15 +234,21 @@ impl Server {
         }
         .expect("http request");
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_string());
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        let retry_after = header("retry-after");
+        let content_type = header("content-type");
+        let csp = header("content-security-policy");
         let text = resp.into_body().read_to_string().unwrap_or_default();
         Resp {
             status,
             text,
             retry_after,
+            content_type,
+            csp,
         }
     }
 
