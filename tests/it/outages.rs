@@ -408,3 +408,164 @@ fn huge_entity_names_are_cut_and_the_budget_holds() {
         }
     }
 }
+
+/// The hostile-time drill (issue 15, "long drills"): documents dated at the edges of the
+/// supported calendar (1000–9999) whose text names years from 0 to 99999, impossible dates and
+/// every kind of relative expression, ingested in batches. No record may be written that
+/// cannot be read back: after a reopen every fact's time is inside the calendar, every year of
+/// the timeline opens, summaries compute, queries at the edges answer, the audit chain
+/// verifies. Documents dated outside the calendar are refused as a whole batch with a time
+/// error. `CHRONORAG_TIME_DRILL_DOCS` sets the number of documents (CI: 300).
+#[test]
+fn hostile_times_through_ingest_write_nothing_unreadable() {
+    use chronorag::time::TimeKey;
+    let n: usize = std::env::var("CHRONORAG_TIME_DRILL_DOCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let dates = [
+        "1000-01-01",
+        "1000-12-31",
+        "1000-Q1",
+        "1000",
+        "9999-12-31",
+        "9999-Q4",
+        "9999",
+        "9999-12",
+        "2024-02-29",
+        "1999-12-31",
+        "2000-01-01",
+        "1582-10-10",
+    ];
+    let years = [
+        0, 1, 99, 999, 1000, 1001, 1582, 1999, 2000, 9998, 9999, 10000, 12345, 99999,
+    ];
+    let phrases = [
+        "Three months later, {s} reported revenue of $5 million.",
+        "A year earlier, {s} opened a plant.",
+        "Next quarter, {s} plans to hire 40 people.",
+        "Last quarter, {s} closed a site.",
+        "In the following year, {s} grew.",
+        "The previous year, {s} shrank.",
+        "Next week, {s} holds a sale. Last week, {s} held one.",
+        "Yesterday {s} signed a deal; tomorrow {s} signs another.",
+        "In 5000 years, {s} will be gone. 5000 years ago, {s} was not there.",
+        "A century later, {s} still stood. The next decade belongs to {s}.",
+        "Two quarters earlier, {s} lost money. In the second half of the year, {s} recovered.",
+        "In FY{y}, {s} earned $3 million.",
+        "In Q4 {y}, {s} reported revenue of $7 million.",
+        "In H1 {y}, {s} hired 12 people.",
+        "In {y}, {s} was founded.",
+        "Since {y}, {s} has grown. By {y}, {s} plans to double.",
+        "Between {y} and {y2}, {s} expanded.",
+        "In the {y}s, {s} thrived.",
+        "On December 31, {y}, {s} closed. On 31/12/{y} it reopened.",
+        "On {y}-13-45, {s} did something. In Q5 {y}, {s} did more.",
+        "On February 29, {y}, {s} paid a dividend.",
+        "{y} years after {y2}, {s} merged with Beta Ltd.",
+    ];
+    let dir = tmp();
+    let docs: Vec<_> = (0..n)
+        .map(|i| {
+            let s = ["Acme Corp", "Beta Ltd", "Gamma AG"][i % 3];
+            let text: Vec<String> = (0..4)
+                .map(|k| {
+                    let y = years[(i + 3 * k) % years.len()];
+                    let y2 = years[(i * 5 + k + 1) % years.len()];
+                    phrases[(i * 7 + k) % phrases.len()]
+                        .replace("{s}", s)
+                        .replace("{y2}", &y2.to_string())
+                        .replace("{y}", &y.to_string())
+                })
+                .collect();
+            prepare(
+                DocumentInput {
+                    id: Some(format!("t{i}")),
+                    text: text.join(" "),
+                    time: Some(dates[i % dates.len()].into()),
+                    ..Default::default()
+                },
+                None,
+            )
+            .unwrap()
+        })
+        .collect();
+    {
+        let e = engine_at(dir.path());
+        for batch in docs.chunks(50) {
+            e.ingest("t", batch.to_vec(), &IngestOptions::default())
+                .unwrap();
+        }
+        // Dated outside the calendar: refused, nothing written.
+        let head = e.namespace("t").unwrap().store().head_tx();
+        for bad in [
+            "0999-12-31",
+            "10000",
+            "-5",
+            "99999-01-01",
+            "2023-02-30",
+            "Q5 2023",
+        ] {
+            let refused = prepare(
+                DocumentInput {
+                    id: Some(format!("bad-{bad}")),
+                    text: "Acme Corp grew.".into(),
+                    time: Some(bad.into()),
+                    ..Default::default()
+                },
+                None,
+            )
+            .and_then(|d| e.ingest("t", vec![d], &IngestOptions::default()));
+            assert!(refused.is_err(), "{bad} was accepted");
+        }
+        assert_eq!(e.namespace("t").unwrap().store().head_tx(), head);
+        e.summarize("t").unwrap();
+        e.flush().unwrap();
+    }
+    // Reopened: everything reads back.
+    let e = engine_at(dir.path());
+    let facts = crate::support::all_facts(&e, "t", None);
+    assert!(
+        facts.len() > n,
+        "only {} facts from {n} documents",
+        facts.len()
+    );
+    for f in &facts {
+        assert!(f.fact.valid.is_supported(), "{:?}", f.fact);
+        assert!(
+            f.fact.time_key.is_none_or(|k| k.is_supported()),
+            "{:?}",
+            f.fact
+        );
+    }
+    let years = e.timeline("t", None, None).unwrap();
+    assert!(years.children.iter().any(|c| c.node == "9999"));
+    assert!(years.children.iter().any(|c| c.node == "1000"));
+    for y in &years.children {
+        let node = e.timeline("t", Some(&y.node), None).unwrap();
+        for c in &node.children {
+            assert!(TimeKey::parse(&c.node).is_ok(), "{}", c.node);
+            e.timeline("t", Some(&c.node), None).unwrap();
+        }
+    }
+    for now in ["1000-01-01", "9999-12-31"] {
+        for q in [
+            "What did Acme Corp report next quarter?",
+            "What happened last week?",
+            "Revenue in the previous year and three months later?",
+        ] {
+            let req = QueryRequest {
+                query: q.into(),
+                now: Some(now.into()),
+                ..Default::default()
+            };
+            e.query("t", &req).unwrap();
+        }
+    }
+    assert!(e.verify_audit().unwrap().ok);
+    eprintln!(
+        "hostile times: {n} documents, {} facts, {} years in the timeline, all readable",
+        facts.len(),
+        years.children.len()
+    );
+}
