@@ -218,8 +218,8 @@ pub async fn merge_entities(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TxPage {
-    /// Only transactions before this one.
-    pub before: Option<TxId>,
+    /// The previous page's `next_cursor` (newest first: the page continues below it).
+    pub cursor: Option<String>,
     /// Page size (default 50).
     pub limit: Option<usize>,
 }
@@ -235,12 +235,11 @@ pub async fn list_transactions(
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
     let limit = p.limit.unwrap_or(50);
-    let txs = blocking(move || e.transactions(&ns, p.before, limit)).await?;
-    let next = (txs.len() == limit)
-        .then(|| txs.last().map(|t| t.id))
-        .flatten()
-        .filter(|t| *t > 1);
-    Ok(Json(json!({"transactions": txs, "next_before": next})))
+    let before = super::routes::numeric_cursor(p.cursor.as_deref())?;
+    let txs = blocking(move || e.transactions(&ns, before, limit)).await?;
+    let last = txs.last().map(|t| t.id).filter(|t| *t > 1);
+    let next = super::routes::next_cursor(txs.len() == limit, last);
+    Ok(Json(json!({"transactions": txs, "next_cursor": next})))
 }
 
 /// `GET /v1/namespaces/{ns}/transactions/{tx}`.
@@ -342,8 +341,8 @@ pub async fn diff(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditPage {
-    /// First sequence number (default 1).
-    pub from: Option<u64>,
+    /// The previous page's `next_cursor` (the first page starts at sequence number 1).
+    pub cursor: Option<String>,
     /// Page size (default 100).
     pub limit: Option<usize>,
 }
@@ -358,9 +357,12 @@ pub async fn audit(
     ns_ok(&ns)?;
     who.require(&ns, Role::Admin)?;
     let e = s.engine.clone();
-    let entries =
-        blocking(move || e.audit(&ns, p.from.unwrap_or(1), p.limit.unwrap_or(100))).await?;
-    Ok(Json(json!({"entries": entries})))
+    let limit = p.limit.unwrap_or(100);
+    let from = super::routes::numeric_cursor(p.cursor.as_deref())?.unwrap_or(1);
+    let entries = blocking(move || e.audit(&ns, from, limit)).await?;
+    let next =
+        super::routes::next_cursor(entries.len() == limit, entries.last().map(|a| a.seq + 1));
+    Ok(Json(json!({"entries": entries, "next_cursor": next})))
 }
 
 /// `GET /v1/audit/verify`: checks every namespace's hash chain.

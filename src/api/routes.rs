@@ -46,6 +46,24 @@ where
     }
 }
 
+/// Every list route pages the same way: `limit` and `cursor` in, `next_cursor` out (a string,
+/// null on the last page). Cursors of the numeric kind are parsed here.
+pub(crate) fn numeric_cursor(c: Option<&str>) -> ApiResult<Option<u64>> {
+    c.map(|c| {
+        c.parse::<u64>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "invalid cursor {c:?}: pass the next_cursor of the previous page"
+            ))
+        })
+    })
+    .transpose()
+}
+
+/// The `next_cursor` of a page: the last item's key when the page was full.
+pub(crate) fn next_cursor(full: bool, last: Option<u64>) -> Option<String> {
+    last.filter(|_| full).map(|k| k.to_string())
+}
+
 fn ns_ok(ns: &str) -> ApiResult<()> {
     validate_namespace(ns).map_err(ApiError::from)
 }
@@ -326,9 +344,8 @@ pub struct AsOf {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocPage {
-    /// Internal id to continue after.
-    #[serde(default)]
-    pub after: u64,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
     /// Page size.
     pub limit: Option<usize>,
     /// Snapshot.
@@ -346,11 +363,10 @@ pub async fn list_documents(
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
     let limit = p.limit.unwrap_or(100);
-    let docs = blocking(move || e.documents(&ns, p.after, limit, p.as_of_tx)).await?;
-    let next = (docs.len() == limit)
-        .then(|| docs.last().map(|d| d.id))
-        .flatten();
-    Ok(Json(json!({"documents": docs, "next": next})))
+    let after = numeric_cursor(p.cursor.as_deref())?.unwrap_or(0);
+    let docs = blocking(move || e.documents(&ns, after, limit, p.as_of_tx)).await?;
+    let next = next_cursor(docs.len() == limit, docs.last().map(|d| d.id));
+    Ok(Json(json!({"documents": docs, "next_cursor": next})))
 }
 
 /// `GET /v1/namespaces/{ns}/documents/{id}`.
@@ -418,9 +434,8 @@ pub struct EntityParams {
     pub q: Option<String>,
     /// Kind filter.
     pub kind: Option<String>,
-    /// Id to continue after.
-    #[serde(default)]
-    pub after: u64,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
     /// Page size.
     pub limit: Option<usize>,
     /// Snapshot.
@@ -445,12 +460,11 @@ pub async fn list_entities(
     };
     let e = s.engine.clone();
     let limit = p.limit.unwrap_or(100);
+    let after = numeric_cursor(p.cursor.as_deref())?.unwrap_or(0);
     let list =
-        blocking(move || e.entities(&ns, p.q.as_deref(), kind, p.after, limit, p.as_of_tx)).await?;
-    let next = (list.len() == limit)
-        .then(|| list.last().map(|e| e.entity.id))
-        .flatten();
-    Ok(Json(json!({"entities": list, "next": next})))
+        blocking(move || e.entities(&ns, p.q.as_deref(), kind, after, limit, p.as_of_tx)).await?;
+    let next = next_cursor(list.len() == limit, list.last().map(|e| e.entity.id));
+    Ok(Json(json!({"entities": list, "next_cursor": next})))
 }
 
 /// `GET /v1/namespaces/{ns}/entities/{id}` (id or name).
@@ -511,7 +525,7 @@ pub async fn entity_timeline(
     })
     .await?;
     Ok(Json(
-        json!({"entity": out.0, "facts": out.1.facts, "next": out.1.next}),
+        json!({"entity": out.0, "facts": out.1.facts, "next_cursor": out.1.next}),
     ))
 }
 

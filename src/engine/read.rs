@@ -51,8 +51,8 @@ pub struct FactListParams {
 pub struct FactList {
     /// Facts, ordered by valid start then id.
     pub facts: Vec<FactView>,
-    /// Cursor of the next page.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Cursor of the next page (`next_cursor` on the wire; null on the last page).
+    #[serde(rename = "next_cursor")]
     pub next: Option<String>,
 }
 

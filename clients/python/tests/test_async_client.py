@@ -67,7 +67,7 @@ async def test_ingest_paths_jobs_and_documents(aclient: AsyncClient, tmp_path: P
     assert done.ok and done.result is not None and done.result.document_ids == ("globex-2019",)
     assert (await aclient.job(job.id)).state == "done"
     page = await aclient.documents(limit=1)
-    assert len(page.documents) == 1 and page.next is not None
+    assert len(page.documents) == 1 and page.next_cursor is not None
     ids = [d.external_id async for d in aclient.iter_documents(page_size=2)]
     assert sorted(ids) == ["acme-q3", "globex-2019", "q2-2023-Q2.md"]
     tx = await aclient.retract_document("globex-2019", reason="withdrawn")
@@ -95,8 +95,8 @@ async def test_query(aacme: AsyncClient) -> None:
 async def test_facts_entities_timeline(aacme: AsyncClient) -> None:
     everything = await aacme.facts(limit=1000)
     first = await aacme.facts(limit=1)
-    assert first.next is not None
-    second = await aacme.facts(limit=1, cursor=first.next)
+    assert first.next_cursor is not None
+    second = await aacme.facts(limit=1, cursor=first.next_cursor)
     assert second.facts[0].id != first.facts[0].id
     assert [f.id async for f in aacme.iter_facts(page_size=1)] == [f.id for f in everything.facts]
     assert {f.subject_name async for f in aacme.iter_facts(entity="Jane Doe")} == {"Jane Doe"}
@@ -136,7 +136,7 @@ async def test_governance(aacme: AsyncClient, ns: str) -> None:
     r = await aacme.retract_fact(c.fact, reason="no plant")
     assert r.retracted == c.fact
     page = await aacme.transactions(limit=2)
-    assert [t.id for t in page.transactions] == [r.tx, r.tx - 1] and page.next_before is not None
+    assert [t.id for t in page.transactions] == [r.tx, r.tx - 1] and page.next_cursor is not None
     assert [t.id async for t in aacme.iter_transactions(page_size=2)] == list(range(r.tx, 0, -1))
     d = await aacme.diff(1)
     assert d.transactions == tuple(range(2, r.tx + 1))

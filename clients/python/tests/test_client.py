@@ -187,8 +187,8 @@ def test_ingest_large_body_becomes_a_job_that_waiting_follows(client: Client) ->
 def test_documents_pages_and_retract_document(acme: Client) -> None:
     page = acme.documents(limit=2)
     assert [d.external_id for d in page.documents] == ["acme-q2", "acme-q3"]
-    assert page.next is not None
-    rest = acme.documents(after=page.next, limit=2)
+    assert page.next_cursor is not None
+    rest = acme.documents(cursor=page.next_cursor, limit=2)
     assert [d.external_id for d in rest.documents] == ["globex-2019"]
     assert [d.external_id for d in acme.iter_documents(page_size=1)] == [
         "acme-q2",
@@ -295,12 +295,12 @@ def _ids(facts: "list[Fact] | tuple[Fact, ...]") -> "list[int]":
 
 def test_facts_pages_filters_and_cursor(acme: Client) -> None:
     everything = acme.facts(limit=1000)
-    assert everything.next is None and len(everything.facts) >= 4
+    assert everything.next_cursor is None and len(everything.facts) >= 4
     starts = [f.valid.start or "" for f in everything.facts]
     assert starts == sorted(starts)  # valid-time order
     first = acme.facts(limit=2)
-    assert len(first.facts) == 2 and first.next is not None
-    second = acme.facts(limit=2, cursor=first.next)
+    assert len(first.facts) == 2 and first.next_cursor is not None
+    second = acme.facts(limit=2, cursor=first.next_cursor)
     assert _ids(second.facts)[0] not in _ids(first.facts)
     assert _ids(acme.iter_facts(page_size=1)) == _ids(everything.facts)
     acme_only = acme.facts(entity="Acme Corp").facts
@@ -376,12 +376,12 @@ def test_entities_pages_and_lookup(acme: Client) -> None:
     assert acme.entity(e.id) == e
     assert acme.entity("acme corp").id == e.id  # names resolve case-insensitively
     everything = acme.entities(limit=1000)
-    assert everything.next is None
+    assert everything.next_cursor is None
     names = [x.name for x in everything.entities]
     assert {"Acme Corp", "Jane Doe", "Globex Corporation"} <= set(names)
     page = acme.entities(limit=1)
-    assert len(page.entities) == 1 and page.next == page.entities[0].id
-    assert acme.entities(after=page.next, limit=1).entities[0].id > page.next
+    assert len(page.entities) == 1 and page.next_cursor == str(page.entities[0].id)
+    assert acme.entities(cursor=page.next_cursor, limit=1).entities[0].id > page.entities[0].id
     assert [x.id for x in acme.iter_entities(page_size=1)] == [x.id for x in everything.entities]
     assert [x.name for x in acme.entities(q="globex").entities] == ["Globex Corporation"]
     people = acme.entities(kind="person").entities
@@ -396,14 +396,14 @@ def test_entities_pages_and_lookup(acme: Client) -> None:
 def test_entity_timeline(acme: Client) -> None:
     acme.assert_fact("Acme Corp", "Acme Corp was founded", "1990")
     t = acme.entity_timeline("Acme Corp")
-    assert t.entity.name == "Acme Corp" and t.next is None
+    assert t.entity.name == "Acme Corp" and t.next_cursor is None
     assert [f.time for f in t.facts] == ["1990", "2023-Q2", "2023-Q3"]
     later = acme.entity_timeline("Acme Corp", from_="2023")
     assert [f.time for f in later.facts] == ["2023-Q2", "2023-Q3"]
     assert [f.time for f in acme.entity_timeline("Acme Corp", to="2000").facts] == ["1990"]
     p1 = acme.entity_timeline(t.entity.id, limit=2)
-    assert len(p1.facts) == 2 and p1.next is not None
-    p2 = acme.entity_timeline(t.entity.id, limit=2, cursor=p1.next)
+    assert len(p1.facts) == 2 and p1.next_cursor is not None
+    p2 = acme.entity_timeline(t.entity.id, limit=2, cursor=p1.next_cursor)
     assert [f.time for f in p1.facts + p2.facts] == ["1990", "2023-Q2", "2023-Q3"]
     assert [f.time for f in acme.entity_timeline("Acme Corp", as_of_tx=1).facts] == ["2023-Q2", "2023-Q3"]
 
@@ -453,12 +453,12 @@ def test_transactions_and_diff(acme: Client) -> None:
     a = acme.assert_fact("Acme Corp", "Acme Corp opened a plant in Ohio", "2023-Q4")
     r = acme.retract_fact(1, reason="restated")
     page = acme.transactions()
-    assert [t.id for t in page.transactions] == [3, 2, 1] and page.next_before is None
+    assert [t.id for t in page.transactions] == [3, 2, 1] and page.next_cursor is None
     assert [t.kind for t in page.transactions] == ["retract", "assert", "ingest"]
     assert page.transactions[0].reason == "restated" and page.transactions[0].actor == "local"
     first = acme.transactions(limit=2)
-    assert [t.id for t in first.transactions] == [3, 2] and first.next_before == 2
-    assert [t.id for t in acme.transactions(limit=2, before=first.next_before).transactions] == [1]
+    assert [t.id for t in first.transactions] == [3, 2] and first.next_cursor == "2"
+    assert [t.id for t in acme.transactions(limit=2, cursor=first.next_cursor).transactions] == [1]
     assert [t.id for t in acme.iter_transactions(page_size=1)] == [3, 2, 1]
     t1 = acme.transaction(1)
     assert t1.kind == "ingest" and t1.counts["documents"] == 3

@@ -463,18 +463,18 @@ class Operations:
         return self._get(self._ns("documents", document_id), DocumentView.from_json,
                          as_of_tx=as_of_tx)
 
-    def documents(self, after: Optional[int], limit: Optional[int],
+    def documents(self, cursor: Optional[str], limit: Optional[int],
                   as_of_tx: Optional[int]) -> Flow[DocumentPage]:
         """``GET /v1/namespaces/{ns}/documents``."""
         return self._get(self._ns("documents"), DocumentPage.from_json,
-                         after=after, limit=limit, as_of_tx=as_of_tx)
+                         cursor=cursor, limit=limit, as_of_tx=as_of_tx)
 
     def documents_pager(self, limit: Optional[int], as_of_tx: Optional[int]) -> Pager[DocumentRecord]:
         """All documents, page by page."""
 
         def fetch(cursor: Any) -> Flow[Tuple[Sequence[DocumentRecord], Any]]:
             page = yield from self.documents(cursor, limit, as_of_tx)
-            return page.documents, page.next
+            return page.documents, page.next_cursor
 
         return Pager(fetch)
 
@@ -549,12 +549,12 @@ class Operations:
         include_retracted: bool,
         limit: Optional[int],
     ) -> Pager[Fact]:
-        """All matching facts, following ``next`` cursors."""
+        """All matching facts, following ``next_cursor``."""
 
         def fetch(cursor: Any) -> Flow[Tuple[Sequence[Fact], Any]]:
             page = yield from self.facts(entity, from_, to, as_of_tx, include_retracted, limit,
                                          cursor)
-            return page.facts, page.next
+            return page.facts, page.next_cursor
 
         return Pager(fetch)
 
@@ -640,11 +640,11 @@ class Operations:
         return self._get(self._ns("entities", id_or_name), Entity.from_json,
                          as_of_tx=as_of_tx)
 
-    def entities(self, q: Optional[str], kind: Optional[str], after: Optional[int],
+    def entities(self, q: Optional[str], kind: Optional[str], cursor: Optional[str],
                  limit: Optional[int], as_of_tx: Optional[int]) -> Flow[EntityPage]:
         """``GET /v1/namespaces/{ns}/entities`` (one page)."""
         return self._get(self._ns("entities"), EntityPage.from_json, q=q, kind=kind,
-                         after=after, limit=limit, as_of_tx=as_of_tx)
+                         cursor=cursor, limit=limit, as_of_tx=as_of_tx)
 
     def entities_pager(self, q: Optional[str], kind: Optional[str], limit: Optional[int],
                        as_of_tx: Optional[int]) -> Pager[Entity]:
@@ -652,7 +652,7 @@ class Operations:
 
         def fetch(cursor: Any) -> Flow[Tuple[Sequence[Entity], Any]]:
             page = yield from self.entities(q, kind, cursor, limit, as_of_tx)
-            return page.entities, page.next
+            return page.entities, page.next_cursor
 
         return Pager(fetch)
 
@@ -708,17 +708,17 @@ class Operations:
 
     # -- history ---------------------------------------------------------------------------
 
-    def transactions(self, limit: Optional[int], before: Optional[int]) -> Flow[TransactionPage]:
+    def transactions(self, limit: Optional[int], cursor: Optional[str]) -> Flow[TransactionPage]:
         """``GET /v1/namespaces/{ns}/transactions`` (newest first, one page)."""
         return self._get(self._ns("transactions"), TransactionPage.from_json,
-                         limit=limit, before=before)
+                         limit=limit, cursor=cursor)
 
     def transactions_pager(self, limit: Optional[int]) -> Pager[Tx]:
         """Every transaction, newest first."""
 
         def fetch(cursor: Any) -> Flow[Tuple[Sequence[Tx], Any]]:
             page = yield from self.transactions(limit, cursor)
-            return page.transactions, page.next_before
+            return page.transactions, page.next_cursor
 
         return Pager(fetch)
 
@@ -765,13 +765,15 @@ class Operations:
         """The namespace's audit entries from the first, page by page (by sequence number)."""
 
         def fetch(cursor: Any) -> Flow[Tuple[Sequence[AuditEntry], Any]]:
-            entries = yield from self._get(
+            entries, nxt = yield from self._get(
                 self._ns("audit"),
-                lambda v: [AuditEntry.from_json(x) for x in c.as_list(c.obj(v).get("entries"))],
+                lambda v: (
+                    [AuditEntry.from_json(x) for x in c.as_list(c.obj(v).get("entries"))],
+                    c.opt_str(c.obj(v).get("next_cursor")),
+                ),
                 limit=page_size,
-                **{"from": cursor or 1},
+                cursor=cursor,
             )
-            nxt = entries[-1].seq + 1 if len(entries) >= page_size else None
             return entries, nxt
 
         return Pager(fetch)

@@ -232,11 +232,11 @@ class AsyncClient:
         return await self._run(self._ops.document(id, as_of_tx))
 
     async def documents(
-        self, after: Optional[int] = None, limit: Optional[int] = None,
+        self, cursor: Optional[str] = None, limit: Optional[int] = None,
         as_of_tx: Optional[int] = None,
     ) -> DocumentPage:
         """One page of documents. See :meth:`Client.documents`."""
-        return await self._run(self._ops.documents(after, limit, as_of_tx))
+        return await self._run(self._ops.documents(cursor, limit, as_of_tx))
 
     def iter_documents(
         self, as_of_tx: Optional[int] = None, page_size: Optional[int] = None
@@ -355,12 +355,12 @@ class AsyncClient:
         self,
         q: Optional[str] = None,
         kind: Optional[str] = None,
-        after: Optional[int] = None,
+        cursor: Optional[str] = None,
         limit: Optional[int] = None,
         as_of_tx: Optional[int] = None,
     ) -> EntityPage:
         """One page of entities. See :meth:`Client.entities`."""
-        return await self._run(self._ops.entities(q, kind, after, limit, as_of_tx))
+        return await self._run(self._ops.entities(q, kind, cursor, limit, as_of_tx))
 
     def iter_entities(
         self,
@@ -410,9 +410,9 @@ class AsyncClient:
 
     # -- history -----------------------------------------------------------------------------
 
-    async def transactions(self, limit: int = 50, before: Optional[int] = None) -> TransactionPage:
+    async def transactions(self, limit: int = 50, cursor: Optional[str] = None) -> TransactionPage:
         """One page of transactions, newest first. See :meth:`Client.transactions`."""
-        return await self._run(self._ops.transactions(limit, before))
+        return await self._run(self._ops.transactions(limit, cursor))
 
     def iter_transactions(self, page_size: int = 100) -> AsyncIterator[Tx]:
         """Every transaction (async iterator). See :meth:`Client.iter_transactions`."""

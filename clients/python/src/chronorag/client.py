@@ -280,11 +280,12 @@ class Client:
         return self._run(self._ops.document(id, as_of_tx))
 
     def documents(
-        self, after: Optional[int] = None, limit: Optional[int] = None,
+        self, cursor: Optional[str] = None, limit: Optional[int] = None,
         as_of_tx: Optional[int] = None,
     ) -> DocumentPage:
-        """One page of documents in internal-id order (``next`` is the next ``after``)."""
-        return self._run(self._ops.documents(after, limit, as_of_tx))
+        """One page of documents in internal-id order (pass ``page.next_cursor`` as ``cursor``
+        for the next)."""
+        return self._run(self._ops.documents(cursor, limit, as_of_tx))
 
     def iter_documents(
         self, as_of_tx: Optional[int] = None, page_size: Optional[int] = None
@@ -345,7 +346,7 @@ class Client:
         limit: Optional[int] = None,
         cursor: Optional[str] = None,
     ) -> FactPage:
-        """One page of facts in valid-time order (``page.next`` is the cursor of the next).
+        """One page of facts in valid-time order (``page.next_cursor`` is the cursor of the next).
 
         Args:
             entity: Only facts about this entity (id or name).
@@ -444,14 +445,14 @@ class Client:
         self,
         q: Optional[str] = None,
         kind: Optional[str] = None,
-        after: Optional[int] = None,
+        cursor: Optional[str] = None,
         limit: Optional[int] = None,
         as_of_tx: Optional[int] = None,
     ) -> EntityPage:
-        """One page of entities whose name or alias contains ``q`` (``page.next`` is the next
-        ``after``). ``kind``: organization, person, product, place, money, percent, quantity,
+        """One page of entities whose name or alias contains ``q`` (``page.next_cursor`` is the
+        next ``cursor``). ``kind``: organization, person, product, place, money, percent, quantity,
         ticker, concept or other."""
-        return self._run(self._ops.entities(q, kind, after, limit, as_of_tx))
+        return self._run(self._ops.entities(q, kind, cursor, limit, as_of_tx))
 
     def iter_entities(
         self,
@@ -502,9 +503,9 @@ class Client:
 
     # -- history -----------------------------------------------------------------------------
 
-    def transactions(self, limit: int = 50, before: Optional[int] = None) -> TransactionPage:
-        """One page of transactions, newest first (``page.next_before`` continues)."""
-        return self._run(self._ops.transactions(limit, before))
+    def transactions(self, limit: int = 50, cursor: Optional[str] = None) -> TransactionPage:
+        """One page of transactions, newest first (``page.next_cursor`` continues)."""
+        return self._run(self._ops.transactions(limit, cursor))
 
     def iter_transactions(self, page_size: int = 100) -> Iterator[Tx]:
         """Every transaction, newest first, fetching pages lazily."""

@@ -605,10 +605,11 @@ class Fact:
 
 @dataclass(frozen=True)
 class FactPage:
-    """One page of facts; ``next`` is the cursor of the next page (``None`` on the last)."""
+    """One page of facts; ``next_cursor`` is the cursor of the next page (``None`` on the
+    last)."""
 
     facts: Tuple[Fact, ...] = ()
-    next: Optional[str] = None
+    next_cursor: Optional[str] = None
     raw: _Raw = _raw()
 
     @classmethod
@@ -616,7 +617,9 @@ class FactPage:
         """Parses the server's JSON."""
         o = c.obj(v)
         return cls(
-            facts=c.items(o.get("facts"), Fact.from_json), next=c.opt_str(o.get("next")), raw=o
+            facts=c.items(o.get("facts"), Fact.from_json),
+            next_cursor=c.opt_str(o.get("next_cursor")),
+            raw=o,
         )
 
 
@@ -655,10 +658,11 @@ class Entity:
 
 @dataclass(frozen=True)
 class EntityPage:
-    """One page of entities; ``next`` is the ``after`` value of the next page."""
+    """One page of entities; ``next_cursor`` is the cursor of the next page (``None`` on the
+    last)."""
 
     entities: Tuple[Entity, ...] = ()
-    next: Optional[int] = None
+    next_cursor: Optional[str] = None
     raw: _Raw = _raw()
 
     @classmethod
@@ -667,18 +671,19 @@ class EntityPage:
         o = c.obj(v)
         return cls(
             entities=c.items(o.get("entities"), Entity.from_json),
-            next=c.opt_int(o.get("next")),
+            next_cursor=c.opt_str(o.get("next_cursor")),
             raw=o,
         )
 
 
 @dataclass(frozen=True)
 class EntityTimeline:
-    """An entity's facts in valid-time order (one page; ``next`` is the cursor)."""
+    """An entity's facts in valid-time order (one page; ``next_cursor`` is the cursor of the
+    next)."""
 
     entity: Entity = field(default_factory=Entity)
     facts: Tuple[Fact, ...] = ()
-    next: Optional[str] = None
+    next_cursor: Optional[str] = None
     raw: _Raw = _raw()
 
     @classmethod
@@ -688,7 +693,7 @@ class EntityTimeline:
         return cls(
             entity=Entity.from_json(o.get("entity")),
             facts=c.items(o.get("facts"), Fact.from_json),
-            next=c.opt_str(o.get("next")),
+            next_cursor=c.opt_str(o.get("next_cursor")),
             raw=o,
         )
 
@@ -991,10 +996,10 @@ class Tx:
 
 @dataclass(frozen=True)
 class TransactionPage:
-    """Transactions, newest first; ``next_before`` is the ``before`` value of the next page."""
+    """Transactions, newest first; ``next_cursor`` is the cursor of the next (older) page."""
 
     transactions: Tuple[Tx, ...] = ()
-    next_before: Optional[int] = None
+    next_cursor: Optional[str] = None
     raw: _Raw = _raw()
 
     @classmethod
@@ -1003,7 +1008,7 @@ class TransactionPage:
         o = c.obj(v)
         return cls(
             transactions=c.items(o.get("transactions"), Tx.from_json),
-            next_before=c.opt_int(o.get("next_before")),
+            next_cursor=c.opt_str(o.get("next_cursor")),
             raw=o,
         )
 
@@ -1499,10 +1504,11 @@ class DocumentView:
 
 @dataclass(frozen=True)
 class DocumentPage:
-    """One page of documents; ``next`` is the ``after`` value of the next page."""
+    """One page of documents; ``next_cursor`` is the cursor of the next page (``None`` on the
+    last)."""
 
     documents: Tuple[DocumentRecord, ...] = ()
-    next: Optional[int] = None
+    next_cursor: Optional[str] = None
     raw: _Raw = _raw()
 
     @classmethod
@@ -1511,7 +1517,7 @@ class DocumentPage:
         o = c.obj(v)
         return cls(
             documents=c.items(o.get("documents"), DocumentRecord.from_json),
-            next=c.opt_int(o.get("next")),
+            next_cursor=c.opt_str(o.get("next_cursor")),
             raw=o,
         )
 
