@@ -21,6 +21,10 @@ pub enum Error {
     /// A body, a document or a batch is larger than the configured limit.
     #[error("{0}")]
     TooLarge(String),
+    /// The caller's key lacks the role the operation needs (checked above the engine, e.g. per
+    /// MCP tool call over HTTP).
+    #[error("{0}")]
+    Forbidden(String),
     /// The store was written by a newer ChronoRAG than this binary.
     #[error(
         "the store in {path} has schema version {found}, but this chronorag supports up to version {supported}; upgrade chronorag to open it"
@@ -68,6 +72,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
             Error::TooLarge(_) => "too_large",
+            Error::Forbidden(_) => "forbidden",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::Unavailable(_) => "unavailable",
             Error::Store(_) => "store_error",

@@ -1,8 +1,10 @@
 //! The Model Context Protocol server behind `chronorag mcp`: an agent (Claude Desktop, an IDE,
 //! any MCP client) starts it as a subprocess and calls ChronoRAG's tools over stdio.
 //!
-//! The transport is MCP's stdio one: JSON-RPC 2.0 messages, one per line, requests on stdin and
-//! responses on stdout (logs go to stderr). The protocol surface is small — `initialize`,
+//! Two transports carry the same messages: MCP's stdio one (JSON-RPC 2.0 messages, one per line,
+//! requests on stdin and responses on stdout, logs on stderr) and its streamable HTTP one
+//! (`POST /mcp` on `chronorag serve`, one message per request, answered as JSON; see
+//! `api::routes::mcp`), where every tool call is also checked against the caller's key. The protocol surface is small — `initialize`,
 //! `ping`, `tools/list`, `tools/call` and the `notifications/*` a client sends — so it is
 //! implemented here on `serde_json` rather than through an SDK.
 //!
@@ -27,11 +29,28 @@ use crate::{Error, Result};
 /// when it knows it, else the newest.
 pub const PROTOCOL_VERSIONS: &[&str] = &["2025-06-18", "2025-03-26", "2024-11-05"];
 
+/// Decides whether a tool call on a namespace may run (`write`: it changes the namespace);
+/// the HTTP transport checks the caller's key with it.
+pub type Access<'a> = dyn Fn(&str, Tool) -> Result<()> + 'a;
+
+/// What a tool call needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// Reads only.
+    Read,
+    /// Adds documents.
+    Write,
+    /// Undoes transactions.
+    Admin,
+}
+
 /// Which tools are offered and with what defaults.
 pub struct McpServer<'a> {
     engine: &'a Engine,
     namespace: String,
     allow_writes: bool,
+    access: Option<&'a Access<'a>>,
+    actor: String,
 }
 
 /// JSON-RPC error codes.
@@ -48,7 +67,21 @@ impl<'a> McpServer<'a> {
             engine,
             namespace: namespace.to_string(),
             allow_writes,
+            access: None,
+            actor: "mcp".to_string(),
         }
+    }
+
+    /// The same server recording `actor` on the transactions its tools write (default `mcp`).
+    pub fn with_actor(mut self, actor: &str) -> Self {
+        self.actor = actor.to_string();
+        self
+    }
+
+    /// The same server with every tool call checked by `access` first.
+    pub fn with_access(mut self, access: &'a Access<'a>) -> Self {
+        self.access = Some(access);
+        self
     }
 
     /// Answers one line of input: `None` for a notification (no response is sent).
@@ -271,6 +304,14 @@ impl<'a> McpServer<'a> {
             Some(Value::String(s)) => s,
             Some(_) => return Err(Error::invalid("`namespace` must be a string")),
         };
+        if let Some(access) = self.access {
+            let need = match name {
+                "ingest" => Tool::Write,
+                "rollback" => Tool::Admin,
+                _ => Tool::Read,
+            };
+            access(&ns, need)?;
+        }
         let e = self.engine;
         let args = Value::Object(args);
         let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
@@ -321,7 +362,11 @@ impl<'a> McpServer<'a> {
                     .into_iter()
                     .map(|d| input::prepare(d, None))
                     .collect::<Result<Vec<_>>>()?;
-                let r = e.ingest(&ns, prepared, &IngestOptions::default())?;
+                let opts = IngestOptions {
+                    actor: self.actor.clone(),
+                    ..IngestOptions::default()
+                };
+                let r = e.ingest(&ns, prepared, &opts)?;
                 // No background summariser runs beside a stdio server: bring them up to date.
                 e.summarize(&ns)?;
                 let v = serde_json::to_value(&r)?;
@@ -338,7 +383,7 @@ impl<'a> McpServer<'a> {
                     .and_then(Value::as_str)
                     .filter(|r| !r.trim().is_empty())
                     .ok_or_else(|| Error::invalid("`reason` is required"))?;
-                let tx = e.rollback(&ns, to, "mcp", Some(reason.to_string()))?;
+                let tx = e.rollback(&ns, to, &self.actor, Some(reason.to_string()))?;
                 e.summarize(&ns)?;
                 let v = serde_json::to_value(&tx)?;
                 Ok((pretty(&v), v))

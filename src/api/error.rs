@@ -83,6 +83,7 @@ impl From<Error> for ApiError {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Llm(_) | Error::Embed(_) => StatusCode::BAD_GATEWAY,
             Error::SchemaTooNew { .. } | Error::Store(_) | Error::Index(_) | Error::Io(_) => {

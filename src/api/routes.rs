@@ -124,6 +124,71 @@ pub async fn root() -> Response {
     axum::response::Redirect::temporary("/ui").into_response()
 }
 
+/// Query of `POST /mcp`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpParams {
+    /// The namespace tools default to (default `default`); a tool's `namespace` argument wins.
+    pub namespace: Option<String>,
+}
+
+/// `POST /mcp`: the MCP server over MCP's streamable HTTP transport. One JSON-RPC message per
+/// request, answered as `application/json` (a notification: `202` with no body; a body that is
+/// not JSON: `400` with a JSON-RPC parse error). Every tool call is checked against the key:
+/// reading tools need `read`, `ingest` needs `write` and `rollback` needs `admin` on the
+/// namespace it names; `ingest` and `rollback` are offered when the key can write the default
+/// namespace.
+pub async fn mcp(
+    State(s): State<AppState>,
+    who: Who,
+    ApiQuery(p): ApiQuery<McpParams>,
+    ApiBytes(body): ApiBytes,
+) -> ApiResult<Response> {
+    use crate::mcp::{McpServer, Tool};
+    let ns = p.namespace.unwrap_or_else(|| "default".into());
+    ns_ok(&ns)?;
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
+    let e = s.engine.clone();
+    let caller = who.0;
+    let answer = blocking(move || {
+        let access = |ns: &str, need: Tool| -> crate::Result<()> {
+            let role = match need {
+                Tool::Read => Role::Read,
+                Tool::Write => Role::Write,
+                Tool::Admin => Role::Admin,
+            };
+            if caller.allows(ns, role) {
+                Ok(())
+            } else {
+                Err(crate::Error::Forbidden(format!(
+                    "the API key {:?} does not have the {} role on namespace {ns:?}",
+                    caller.name,
+                    role.as_str()
+                )))
+            }
+        };
+        let writes = caller.allows(&ns, Role::Write);
+        let server = McpServer::new(&e, &ns, writes)
+            .with_access(&access)
+            .with_actor(&caller.name);
+        Ok(server.handle_line(&text))
+    })
+    .await?;
+    Ok(match answer {
+        None => StatusCode::ACCEPTED.into_response(),
+        Some(v) => {
+            let parse_error = v["error"]["code"].as_i64() == Some(-32700);
+            let status = if parse_error {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            (status, Json(v)).into_response()
+        }
+    })
+}
+
 /// `GET /openapi.json`.
 pub async fn openapi() -> Response {
     (

@@ -242,3 +242,127 @@ fn with_writes_allowed_an_agent_ingests_and_rolls_back() {
     let (err, text, _) = c.call("rollback", json!({"to": 1}));
     assert!(err && text.contains("reason"), "{text}");
 }
+
+/// The same server over MCP's streamable HTTP transport (`POST /mcp` on `chronorag serve`),
+/// with every tool call checked against the caller's key.
+#[test]
+fn mcp_over_http_checks_every_tool_call_against_the_key() {
+    use crate::support::Server;
+    let dir = tmp();
+    let (file, reader, writer, admin) = crate::http::keys_file(dir.path());
+    let mut s = Server::start(&["--auth", file.to_str().unwrap()], None);
+    let rpc = |s: &Server, id: u64, method: &str, params: Value| {
+        let r = s.post(
+            "/mcp?namespace=acme",
+            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        );
+        assert_eq!(r.status, 200, "{method}: {}", r.text);
+        r.json()
+    };
+    // No key: refused before any JSON-RPC.
+    assert_eq!(s.post("/mcp", &json!({})).status, 401);
+
+    s.key = Some(writer.clone());
+    let init = rpc(
+        &s,
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+    );
+    assert_eq!(init["result"]["protocolVersion"], "2025-06-18");
+    let note = s.post(
+        "/mcp?namespace=acme",
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    assert_eq!((note.status, note.text.as_str()), (202, ""));
+    let names = |v: &Value| -> Vec<String> {
+        v["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The writer (write on acme only) is offered ingest, and may use it on acme only.
+    assert!(names(&rpc(&s, 2, "tools/list", json!({}))).contains(&"ingest".to_string()));
+    let doc = json!({"documents": [{"id": "q3", "time": "2023-Q3",
+        "text": "In Q3 2023, Acme Corp reported revenue of $4.4 billion."}]});
+    let r = rpc(
+        &s,
+        3,
+        "tools/call",
+        json!({"name": "ingest", "arguments": doc}),
+    );
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    let mut elsewhere = doc.clone();
+    elsewhere["namespace"] = json!("other");
+    let r = rpc(
+        &s,
+        4,
+        "tools/call",
+        json!({"name": "ingest", "arguments": elsewhere}),
+    );
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    assert!(
+        r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("forbidden")
+    );
+    let r = rpc(
+        &s,
+        5,
+        "tools/call",
+        json!({"name": "rollback", "arguments": {"to": 0, "reason": "x"}}),
+    );
+    assert_eq!(r["result"]["isError"], true, "rollback needs admin: {r}");
+
+    // The reader asks; ingest is neither offered nor allowed.
+    s.key = Some(reader);
+    assert!(!names(&rpc(&s, 6, "tools/list", json!({}))).contains(&"ingest".to_string()));
+    let r = rpc(
+        &s,
+        7,
+        "tools/call",
+        json!({"name": "query", "arguments": {"query": "What revenue did Acme Corp report in Q3 2023?"}}),
+    );
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    assert!(
+        r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("$4.4 billion")
+    );
+    let r = rpc(
+        &s,
+        8,
+        "tools/call",
+        json!({"name": "ingest", "arguments": doc}),
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("allow-writes")
+            || r["result"]["isError"] == true,
+        "{r}"
+    );
+
+    // The admin may roll back.
+    s.key = Some(admin);
+    let r = rpc(
+        &s,
+        9,
+        "tools/call",
+        json!({"name": "rollback", "arguments": {"to": 0, "reason": "test"}}),
+    );
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    // A body that is not JSON is a JSON-RPC parse error with 400.
+    let r = s.request(
+        "POST",
+        "/mcp",
+        Some(("application/json", b"{not json".to_vec())),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], -32700);
+}

@@ -4,7 +4,7 @@
 //! watched, and a full or read-only disk.
 //!
 //! Short forms run in CI. Long forms: `CHRONORAG_CRASH_KILLS=100`, `CHRONORAG_FUZZ_REQUESTS=20000`,
-//! `CHRONORAG_LOAD_SECS=300` (see README "Reliability").
+//! `CHRONORAG_FUZZ_INPROCESS=1000000`, `CHRONORAG_LOAD_SECS=300` (see README "Reliability").
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
