@@ -2,20 +2,12 @@
 //! writes an ingestable corpus; `eval` ingests a corpus into an empty namespace, scores
 //! ChronoRAG and the BM25 baseline on a JSON-lines question set and prints a table or JSON.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::support::{bin, tmp};
+use crate::support::tmp;
 
-fn run(data: &Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("CHRONORAG_DATA")
-        .output()
-        .expect("run chronorag")
-}
+/// The binary on a data folder (shared with the other CLI tests).
+use crate::support::run_cli as run;
 
 fn ok(out: &Output) -> String {
     assert!(

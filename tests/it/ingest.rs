@@ -12,15 +12,8 @@ use chronorag::time::{Interval, TimeKey};
 
 use crate::support::{audi, bin, tmp};
 
-fn cli(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(bin())
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("CHRONORAG_DATA")
-        .output()
-        .expect("run chronorag")
-}
+/// The binary on a data folder (shared with the other CLI tests).
+use crate::support::run_cli as cli;
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     assert!(
