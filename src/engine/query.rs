@@ -664,9 +664,13 @@ fn hydrate_facts(
     as_of: Option<TxId>,
 ) -> Result<Vec<FactHit>> {
     let mut out = Vec::with_capacity(top_k);
-    for (id, score) in found.iter().take(top_k) {
+    for (id, score) in found {
+        if out.len() >= top_k {
+            break;
+        }
         // A fact retracted at the snapshot read is never a hit (a summary computed before the
-        // retraction still cites it until the background pass catches up).
+        // retraction still cites it until the background pass catches up); the next one fills
+        // its place.
         let Some(f) = store.fact(*id, as_of)?.filter(|f| f.is_active()) else {
             continue;
         };
