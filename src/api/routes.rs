@@ -454,13 +454,106 @@ pub async fn query(
     State(s): State<AppState>,
     who: Who,
     ApiPath(ns): ApiPath<String>,
+    headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<QueryRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
+    if wants_event_stream(&headers) {
+        return query_stream(e, ns, req).await;
+    }
     let res = blocking(move || e.query(&ns, &req)).await?;
-    Ok(Json(serde_json::to_value(res).expect("json")))
+    Ok(Json(serde_json::to_value(res).expect("json")).into_response())
+}
+
+/// Whether the client asked for server-sent events (`Accept: text/event-stream`).
+fn wants_event_stream(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|m| {
+            m.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/event-stream"))
+        })
+}
+
+/// A query answered as server-sent events: first `context` (the whole query result without
+/// the answer: plan, facts, chunks, summaries, passages and the cited context), then with
+/// `answer: true` one `token` event per piece of the LLM's reply as it arrives (`{"text"}`),
+/// then `answer` (`{"answer": {"text", "model"}}`) or `error` (the API's error shape) as the
+/// last event. Anything wrong before the first event (bad request, unknown namespace, no LLM
+/// configured) is an ordinary JSON error with its status code.
+async fn query_stream(
+    e: std::sync::Arc<crate::Engine>,
+    ns: String,
+    req: QueryRequest,
+) -> ApiResult<Response> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    if req.answer && e.llm().is_none() {
+        return Err(crate::Error::invalid(
+            "answer=true needs an LLM: set [llm] base_url and model in the config file",
+        )
+        .into());
+    }
+    let question = req.query.clone();
+    let want_answer = req.answer;
+    let retrieval = QueryRequest {
+        answer: false,
+        ..req
+    };
+    let e2 = e.clone();
+    let res = blocking(move || e2.query(&ns, &retrieval)).await?;
+    let event = |name: &str, data: &Value| {
+        Event::default()
+            .event(name)
+            .json_data(data)
+            .expect("JSON of a value")
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
+    let first = event("context", &serde_json::to_value(&res).expect("json"));
+    tx.send(first).await.ok();
+    if want_answer {
+        // The LLM call holds the request's concurrency slot until it ends, as engine work does.
+        let slot = super::SLOT.try_with(|s| s.clone()).ok();
+        tokio::task::spawn_blocking(move || {
+            let Some(client) = e.llm() else { return };
+            let mut on_token = |t: &str| {
+                tx.blocking_send(event("token", &json!({"text": t})))
+                    .is_ok()
+            };
+            let last = match crate::query::answer::answer_stream(
+                client,
+                &question,
+                &res.context,
+                &mut on_token,
+            ) {
+                Ok(a) => event("answer", &json!({"answer": a})),
+                Err(err) => {
+                    let api = ApiError::from(err);
+                    event(
+                        "error",
+                        &json!({"error": {"code": api.code, "message": api.message}}),
+                    )
+                }
+            };
+            tx.blocking_send(last).ok();
+            drop(slot);
+        });
+    } else {
+        drop(tx);
+    }
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|ev| (Ok::<_, std::convert::Infallible>(ev), rx))
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 /// `GET /v1/namespaces/{ns}/facts`.

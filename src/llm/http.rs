@@ -101,6 +101,64 @@ impl Endpoint {
         })
     }
 
+    /// POSTs a JSON body to `{base_url}{path}` and reads a streamed (`text/event-stream`) reply
+    /// line by line, handing each line to `on_line` until it returns `false` or the reply ends.
+    /// A server that answers with one JSON body instead (it does not stream) gets that body
+    /// returned, parsed; a streamed reply returns `None`.
+    pub(crate) fn post_stream(
+        &self,
+        path: &str,
+        body: &Value,
+        on_line: &mut dyn FnMut(&str) -> Result<bool, String>,
+    ) -> Result<Option<Value>, String> {
+        use std::io::BufRead;
+        let url = self.url(path);
+        let payload =
+            serde_json::to_vec(body).map_err(|e| format!("cannot encode request: {e}"))?;
+        let mut req = self
+            .agent
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "text/event-stream");
+        if let Some(key) = &self.api_key {
+            req = req.header("authorization", &format!("Bearer {key}"));
+        }
+        let resp = req.send(&payload[..]).map_err(|e| self.describe(&url, e))?;
+        let status = resp.status().as_u16();
+        let streamed = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("text/event-stream"));
+        let mut body = resp.into_body();
+        if !(200..300).contains(&status) || !streamed {
+            let text = body.read_to_string().map_err(|e| self.describe(&url, e))?;
+            if !(200..300).contains(&status) {
+                return Err(format!(
+                    "{url} answered HTTP {status}: {}",
+                    quote(&server_message(&text))
+                ));
+            }
+            return serde_json::from_str(&text).map(Some).map_err(|e| {
+                format!(
+                    "{url} answered with a body that is not JSON ({e}): {}",
+                    quote(&text)
+                )
+            });
+        }
+        let mut reader = std::io::BufReader::new(body.as_reader());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the stream from {url} failed: {e}"))?;
+            if n == 0 || !on_line(line.trim_end_matches(['\r', '\n']))? {
+                return Ok(None);
+            }
+        }
+    }
+
     /// A transport failure, said so that the reader knows what to check.
     fn describe(&self, url: &str, e: ureq::Error) -> String {
         use std::io::ErrorKind;

@@ -210,6 +210,73 @@ impl LlmClient {
         })
     }
 
+    /// Like [`LlmClient::chat_text`], but asks the server to stream (`"stream": true`) and hands
+    /// each piece of the reply to `on_token` as it arrives; returns the whole reply. When
+    /// `on_token` returns `false` (the reader went away) the request is abandoned and the text
+    /// so far is returned. A server that does not stream gets its one reply handed over whole.
+    pub fn chat_text_stream(
+        &self,
+        messages: &[ChatMessage],
+        on_token: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<String> {
+        let body = json!({
+            "model": self.config.model,
+            "messages": messages,
+            "temperature": self.config.temperature,
+            "stream": true,
+        });
+        let url = self.endpoint.url("/chat/completions");
+        let mut text = String::new();
+        let mut on_line = |line: &str| -> std::result::Result<bool, String> {
+            // Server-sent events: only `data:` lines carry anything; comments and other
+            // fields are skipped.
+            let Some(data) = line.strip_prefix("data:") else {
+                return Ok(true);
+            };
+            let data = data.trim();
+            if data == "[DONE]" {
+                return Ok(false);
+            }
+            let event: Value = serde_json::from_str(data).map_err(|e| {
+                format!(
+                    "{url} streamed an event that is not JSON ({e}): {}",
+                    http::quote(data)
+                )
+            })?;
+            if let Some(err) = event.get("error") {
+                return Err(format!(
+                    "{url} streamed an error: {}",
+                    http::quote(&err.to_string())
+                ));
+            }
+            let piece = event
+                .pointer("/choices/0/delta/content")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if piece.is_empty() {
+                return Ok(true);
+            }
+            text.push_str(piece);
+            Ok(on_token(piece))
+        };
+        let whole = {
+            let _slot = self.slots.acquire();
+            self.endpoint
+                .post_stream("/chat/completions", &body, &mut on_line)
+                .map_err(Error::Llm)?
+        };
+        if let Some(reply) = whole {
+            let t = content_of(&reply)
+                .map_err(|e| Error::Llm(format!("{url} answered without a usable message: {e}")))?;
+            on_token(&t);
+            return Ok(t);
+        }
+        if text.trim().is_empty() {
+            return Err(Error::Llm(format!("{url} streamed no content")));
+        }
+        Ok(text)
+    }
+
     /// [`LlmClient::chat`], then the reply read as JSON with [`parse_json_reply`] (code fences and
     /// prose around the JSON value are tolerated).
     pub fn chat_json<T: DeserializeOwned>(&self, messages: &[ChatMessage]) -> Result<T> {

@@ -43,6 +43,14 @@ pub enum Reply {
     },
     /// Deterministic embeddings of the request's `input` with this many dimensions.
     Embeddings(usize),
+    /// A streamed chat completion (`text/event-stream`, as OpenAI streams with `"stream":
+    /// true`): one `data:` event per piece, `gap` apart, then `data: [DONE]`.
+    Stream {
+        /// The pieces of the message, in order.
+        pieces: Vec<String>,
+        /// Wait between two pieces.
+        gap: Duration,
+    },
 }
 
 impl Reply {
@@ -72,6 +80,14 @@ impl Reply {
             status: 200,
             body: chat_completion(content).to_string(),
             delay: Duration::ZERO,
+        }
+    }
+
+    /// A streamed chat completion of `pieces`, `gap` apart.
+    pub fn stream(pieces: &[&str], gap: Duration) -> Reply {
+        Reply::Stream {
+            pieces: pieces.iter().map(|p| p.to_string()).collect(),
+            gap,
         }
     }
 
@@ -307,6 +323,11 @@ fn serve(st: &State, stream: TcpStream) {
                 delay,
             } => (status, body, delay),
             Reply::Embeddings(dims) => (200, embeddings_reply(&req, dims), Duration::ZERO),
+            Reply::Stream { pieces, gap } => {
+                st.in_flight.fetch_sub(1, Ordering::SeqCst);
+                stream_reply(st, &stream, &pieces, gap);
+                return;
+            }
         },
         None => (
             404,
@@ -335,6 +356,41 @@ fn serve(st: &State, stream: TcpStream) {
         .write_all(head.as_bytes())
         .and_then(|_| w.write_all(body.as_bytes()));
     let _ = w.flush();
+}
+
+/// Writes a streamed chat completion: the head, then each piece as a `chat.completion.chunk`
+/// event flushed at once, `gap` apart, then `[DONE]`; the connection closes at the end.
+fn stream_reply(st: &State, stream: &TcpStream, pieces: &[String], gap: Duration) {
+    let mut w = stream;
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
+    if w.write_all(head.as_bytes())
+        .and_then(|_| w.flush())
+        .is_err()
+    {
+        return;
+    }
+    for (i, p) in pieces.iter().enumerate() {
+        if i > 0 {
+            let until = Instant::now() + gap;
+            while Instant::now() < until && !st.stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let chunk = json!({
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": 1_727_000_000,
+            "model": "fake-model",
+            "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": null}]
+        });
+        if w.write_all(format!("data: {chunk}\n\n").as_bytes())
+            .and_then(|_| w.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
+    let _ = w.write_all(b"data: [DONE]\n\n").and_then(|_| w.flush());
 }
 
 /// Reads one HTTP/1.1 request with a `content-length` body.

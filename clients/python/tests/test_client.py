@@ -18,6 +18,7 @@ from chronorag import (
     InvalidTime,
     Job,
     NotFound,
+    ServerError,
     TooLarge,
 )
 
@@ -257,6 +258,46 @@ def test_query_cache_reports_exact_and_paraphrase_hits(acme: Client) -> None:
     # Another period is another plan: never served from the cache.
     other = acme.query("What revenue did Acme Corp report in Q2 2023?", budget_chars=3000)
     assert other.cache is None
+
+
+def test_query_stream_sends_the_context_first_and_reports_errors(acme: Client) -> None:
+    events = list(acme.query_stream("Acme Corp revenue in Q3 2023", answer=False))
+    assert [e.event for e in events] == ["context"]
+    plain = acme.query("Acme Corp revenue in Q3 2023")
+    assert events[0].result is not None
+    assert events[0].result.context == plain.context
+    assert events[0].result.plan.time_scope == plain.plan.time_scope
+    # The test server has no LLM: asking for an answer fails before the stream starts.
+    with pytest.raises(BadRequest) as e:
+        list(acme.query_stream("Acme Corp revenue in Q3 2023"))
+    assert "needs an LLM" in e.value.message
+    with pytest.raises(NotFound):
+        list(acme.with_namespace("no-such-namespace").query_stream("revenue", answer=False))
+
+
+def test_stream_events_parse_tokens_answers_and_errors() -> None:
+    from chronorag._common import stream_events
+
+    lines = [
+        "event: context", 'data: {"context": "[a · 2024-Q3]\\nAcme", "plan": {}}', "",
+        ": keep-alive comment", "",
+        "event: token", 'data: {"text": "Acme "}', "",
+        "event: token", 'data: {"text": "grew"}', "",
+        "event: answer", 'data: {"answer": {"text": "Acme grew", "model": "m"}}', "",
+    ]
+    evs = list(stream_events(iter(lines)))
+    assert [e.event for e in evs] == ["context", "token", "token", "answer"]
+    assert evs[0].result is not None and evs[0].result.context == "[a · 2024-Q3]\nAcme"
+    assert "".join(e.text for e in evs if e.event == "token") == "Acme grew"
+    assert evs[3].answer is not None and evs[3].answer.model == "m"
+    failing = lines[:3] + [
+        "event: error", 'data: {"error": {"code": "llm_error", "message": "model overloaded"}}', "",
+    ]
+    it = stream_events(iter(failing))
+    assert next(it).event == "context"
+    with pytest.raises(ServerError) as e:
+        next(it)
+    assert e.value.code == "llm_error" and "overloaded" in e.value.message
 
 
 def test_query_options(acme: Client) -> None:

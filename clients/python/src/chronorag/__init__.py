@@ -63,6 +63,7 @@ from .models import (
     Plan,
     QueryResult,
     Rejected,
+    StreamEvent,
     RetractResult,
     RollbackResult,
     SummaryHit,
@@ -97,6 +98,7 @@ __all__ = [
     # models
     "Document",
     "QueryResult",
+    "StreamEvent",
     "Plan",
     "FacetPlan",
     "Facet",

@@ -57,6 +57,7 @@ from .errors import (
     error_class_for_status,
 )
 from .models import (
+    Answer,
     AssertResult,
     AuditEntry,
     FactConflict,
@@ -78,6 +79,7 @@ from .models import (
     NamespaceInfo,
     QueryResult,
     RetractResult,
+    StreamEvent,
     RollbackResult,
     SummarizeReport,
     TimelineNode,
@@ -259,6 +261,71 @@ def _params(**kw: Any) -> Dict[str, Any]:
             continue
         out[k.rstrip("_")] = v
     return out
+
+
+def query_body(
+    question: str,
+    time: TimeArg,
+    now: Union[None, str, _dt.date],
+    as_of_tx: Optional[int],
+    mode: str,
+    budget_chars: Optional[int],
+    top_k: Optional[int],
+    explain: bool,
+    answer: bool,
+) -> Dict[str, Any]:
+    """The JSON body of a query (plain or streamed)."""
+    if not isinstance(question, str):
+        raise TypeError("question must be a string")
+    body: Dict[str, Any] = {"query": question}
+    tp = time_param(time)
+    if tp is not None:
+        body["time"] = tp
+    if now is not None:
+        body["now"] = _time_str(now, "now")
+    if as_of_tx is not None:
+        body["as_of_tx"] = as_of_tx
+    if mode != "auto":
+        body["mode"] = mode
+    if budget_chars is not None:
+        body["budget_chars"] = budget_chars
+    if top_k is not None:
+        body["top_k"] = top_k
+    if explain:
+        body["explain"] = True
+    if answer:
+        body["answer"] = True
+    return body
+
+
+def stream_events(lines: Iterator[str]) -> Iterator[StreamEvent]:
+    """The events of a streamed query, read from the lines of its ``text/event-stream`` body.
+    An ``error`` event (the LLM failed after the context was sent) raises the typed error."""
+    import json as _json
+
+    name, data = "", []
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())
+        elif line == "" and data:
+            v = _json.loads("\n".join(data))
+            event, name, data = name or "message", "", []
+            if event == "context":
+                yield StreamEvent("context", result=QueryResult.from_json(v))
+            elif event == "token":
+                yield StreamEvent("token", text=c.to_str(c.obj(v).get("text")))
+            elif event == "answer":
+                a = Answer.from_json(c.obj(v).get("answer"))
+                yield StreamEvent("answer", text=a.text, answer=a)
+            elif event == "error":
+                err = c.obj(c.obj(v).get("error"))
+                code = c.to_str(err.get("code"), "error")
+                raise error_class_for_status(502)(
+                    c.to_str(err.get("message"), "the answer failed"), code=code
+                )
 
 
 def _time_str(v: Any, what: str) -> str:
@@ -493,26 +560,8 @@ class Operations:
         answer: bool,
     ) -> Flow[QueryResult]:
         """``POST /v1/namespaces/{ns}/query``."""
-        if not isinstance(question, str):
-            raise TypeError("question must be a string")
-        body: Dict[str, Any] = {"query": question}
-        tp = time_param(time)
-        if tp is not None:
-            body["time"] = tp
-        if now is not None:
-            body["now"] = _time_str(now, "now")
-        if as_of_tx is not None:
-            body["as_of_tx"] = as_of_tx
-        if mode != "auto":
-            body["mode"] = mode
-        if budget_chars is not None:
-            body["budget_chars"] = budget_chars
-        if top_k is not None:
-            body["top_k"] = top_k
-        if explain:
-            body["explain"] = True
-        if answer:
-            body["answer"] = True
+        body = query_body(question, time, now, as_of_tx, mode, budget_chars, top_k, explain,
+                          answer)
         return self._call(Request("POST", self._ns("query"), json=body), QueryResult.from_json)
 
     # -- facts -----------------------------------------------------------------------------

@@ -24,9 +24,21 @@ from typing import (
 
 import httpx
 
-from ._common import Flow, Operations, Pager, Request, RetryPolicy, Sleep, TimeArg
+from ._common import (
+    Flow,
+    Operations,
+    Pager,
+    Request,
+    RetryPolicy,
+    Sleep,
+    TimeArg,
+    error_from_response,
+    query_body,
+    stream_events,
+)
 from ._documents import DocumentLike
 from ._version import __version__
+from .errors import ConnectionFailed
 from .models import (
     AssertResult,
     AuditEntry,
@@ -49,6 +61,7 @@ from .models import (
     NamespaceInfo,
     QueryResult,
     RetractResult,
+    StreamEvent,
     RollbackResult,
     SummarizeReport,
     TimelineNode,
@@ -333,6 +346,50 @@ class Client:
             self._ops.query(question, time, now, as_of_tx, mode, budget_chars, top_k, explain,
                             answer)
         )
+
+    def query_stream(
+        self,
+        question: str,
+        time: TimeArg = None,
+        now: Union[None, str, _dt.date] = None,
+        as_of_tx: Optional[int] = None,
+        mode: Mode = "auto",
+        budget_chars: Optional[int] = None,
+        top_k: Optional[int] = None,
+        *,
+        answer: bool = True,
+    ) -> Iterator[StreamEvent]:
+        """Asks a question and streams the server's LLM answer (server-sent events).
+
+        Yields a ``"context"`` event first (``event.result``: plan, facts and the cited
+        context, at once), then one ``"token"`` event per piece of the answer as the model
+        writes it (``event.text``), then ``"answer"`` (``event.answer``, the whole reply)::
+
+            for ev in crag.query_stream("What did Acme report in Q3 2023?"):
+                if ev.event == "context":
+                    show_sources(ev.result.passages)
+                elif ev.event == "token":
+                    print(ev.text, end="", flush=True)
+
+        Errors before the first event raise as :meth:`query` does; an LLM failure after it
+        raises :class:`ServerError` (code ``llm_error``) from the iterator. Not retried.
+        Arguments as for :meth:`query`; ``answer=False`` yields the context event alone.
+        """
+        body = query_body(question, time, now, as_of_tx, mode, budget_chars, top_k, False,
+                          answer)
+        path = self._ops._ns("query")
+        try:
+            with self._http.stream(
+                "POST", path, json=body, headers={"Accept": "text/event-stream"}
+            ) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    raise error_from_response(resp)
+                yield from stream_events(resp.iter_lines())
+        except httpx.TransportError as e:
+            raise ConnectionFailed(
+                f"POST {path}: {type(e).__name__}: {e}", code="connection_failed"
+            ) from e
 
     # -- facts -------------------------------------------------------------------------------
 

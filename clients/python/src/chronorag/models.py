@@ -530,6 +530,25 @@ class QueryResult:
         )
 
 
+@dataclass(frozen=True)
+class StreamEvent:
+    """One event of a streamed query (:meth:`chronorag.Client.query_stream`).
+
+    Attributes:
+        event: ``"context"`` (always first), ``"token"`` (zero or more), ``"answer"`` (last).
+        result: With ``"context"``: the query result without the answer (plan, facts, passages
+            and the cited context).
+        text: With ``"token"``: one piece of the LLM's reply, as it arrived; with ``"answer"``:
+            the whole reply.
+        answer: With ``"answer"``: the LLM answer.
+    """
+
+    event: str
+    result: Optional[QueryResult] = None
+    text: str = ""
+    answer: Optional[Answer] = None
+
+
 # --------------------------------------------------------------------------------------------
 # Facts, entities, timeline
 # --------------------------------------------------------------------------------------------
