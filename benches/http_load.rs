@@ -18,7 +18,13 @@
 //! - `CHRONORAG_LOAD_SECONDS` — seconds per client count (default 20; 2 under
 //!   `cargo test --benches`);
 //! - `CHRONORAG_LOAD_DATA` — serve this existing data folder instead of building one;
-//! - `CHRONORAG_LOAD_CACHE` — `on`, `off` or `on,off` (default `on,off`).
+//! - `CHRONORAG_LOAD_CACHE` — `on`, `off` or `on,off` (default `on,off`);
+//! - `CHRONORAG_LOAD_WRITERS` — writers beside the readers (default 0): each posts one short
+//!   dated document at a time (`POST /v1/namespaces/default/documents`, synchronous, so the
+//!   answer means the write is durable and visible), and their latencies are reported apart.
+//!
+//! Mixed reads and writes: `CHRONORAG_LOAD_CLIENTS=16 CHRONORAG_LOAD_WRITERS=16
+//! CHRONORAG_LOAD_CACHE=on cargo bench --bench http_load`.
 //!
 //! The long form (memory over five minutes at 64 clients):
 //! `CHRONORAG_LOAD_CLIENTS=64 CHRONORAG_LOAD_SECONDS=300 cargo bench --bench http_load`.
@@ -84,12 +90,24 @@ fn main() {
             other => panic!("CHRONORAG_LOAD_CACHE: on or off, not {other:?}"),
         })
         .collect();
+    let writers: usize = std::env::var("CHRONORAG_LOAD_WRITERS")
+        .ok()
+        .map(|s| s.parse().expect("CHRONORAG_LOAD_WRITERS: a number"))
+        .unwrap_or(0);
     let mut rows = Vec::new();
     for &cache in &caches {
         for &n in &clients {
-            // A fresh server per run: every run starts with an empty cache.
-            let mut server = Server::start(&data, cache, tmp.path());
-            let mut row = drive(&server, n, seconds, &questions);
+            // A fresh server per run: every run starts with an empty cache. With writers, a
+            // copy of the store, so that every run starts from the same one.
+            let run_data = if writers > 0 {
+                let copy = tmp.path().join(format!("data-{}-{n}", u8::from(cache)));
+                copy_dir(&data, &copy);
+                copy
+            } else {
+                data.clone()
+            };
+            let mut server = Server::start(&run_data, cache, tmp.path());
+            let mut row = drive(&server, n, writers, seconds, &questions);
             row["cache"] = json!(if cache { "on" } else { "off" });
             eprintln!("http_load: {}", row);
             rows.push(row);
@@ -106,6 +124,30 @@ fn main() {
         "| caches | clients | seconds | requests | queries/s | p50 ms | p99 ms | exact hits | semantic hits | errors | server RSS start → end (peak) MB |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    if writers > 0 {
+        println!();
+        println!(
+            "| caches | readers | writers | writes | writes/s | write p50 ms | write p99 ms | write max ms | reads/s | read p50 ms | read p99 ms |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        for r in &rows {
+            println!(
+                "| {} | {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} |",
+                r["cache"].as_str().unwrap_or("?"),
+                r["clients"],
+                r["writers"],
+                r["writes"],
+                r["writes_per_s"].as_f64().unwrap(),
+                r["write_p50_ms"].as_f64().unwrap(),
+                r["write_p99_ms"].as_f64().unwrap(),
+                r["write_max_ms"].as_f64().unwrap(),
+                r["qps"].as_f64().unwrap(),
+                r["p50_ms"].as_f64().unwrap(),
+                r["p99_ms"].as_f64().unwrap(),
+            );
+        }
+        println!();
+    }
     for r in &rows {
         println!(
             "| {} | {} | {:.0} | {} | {:.0} | {:.1} | {:.1} | {:.1}% | {:.1}% | {} | {:.0} → {:.0} ({:.0}) |",
@@ -134,6 +176,20 @@ fn main() {
     // Under load the server must not fail a single request.
     for r in &rows {
         assert_eq!(r["errors"], 0, "errors under load: {r}");
+    }
+}
+
+/// Copies a data folder (the server is not running on it).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for e in std::fs::read_dir(from).expect("read the data folder") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy a file");
+        }
     }
 }
 
@@ -343,10 +399,58 @@ impl Conn {
     }
 }
 
-fn drive(server: &Server, clients: usize, seconds: f64, questions: &Arc<Vec<String>>) -> Value {
+fn drive(
+    server: &Server,
+    clients: usize,
+    writers: usize,
+    seconds: f64,
+    questions: &Arc<Vec<String>>,
+) -> Value {
     let stop = Arc::new(AtomicBool::new(false));
     let rss_start = server.rss();
     let started = Instant::now();
+    let writer_handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let addr = server.addr.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(&addr);
+                let mut lat = Vec::new();
+                let mut errors = 0u64;
+                let mut i = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    // A short, distinct note (documents are deduplicated by content).
+                    let q = i % 4 + 1;
+                    let body = serde_json::to_vec(&json!({"documents": [{
+                        "id": format!("load-w{w}-{i}"),
+                        "time": format!("2023-Q{q}"),
+                        "text": format!(
+                            "In Q{q} 2023, Writer{w} Motors reported revenue of ${}.{} billion \
+                             (note {i}). Its chief executive said deliveries to Ingolstadt dealers \
+                             rose {}% in Q{q} 2023.",
+                            i % 9 + 1, w % 10, i % 30 + 1
+                        ),
+                    }]}))
+                    .unwrap();
+                    i += 1;
+                    let t = Instant::now();
+                    match conn.post("/v1/namespaces/default/documents", &body) {
+                        Ok((200, n)) if n > 0 => lat.push(t.elapsed()),
+                        Ok((status, _)) => {
+                            errors += 1;
+                            eprintln!("http_load: write status {status}");
+                        }
+                        Err(e) => {
+                            errors += 1;
+                            eprintln!("http_load: write {e}");
+                            conn = Conn::open(&addr);
+                        }
+                    }
+                }
+                (lat, errors)
+            })
+        })
+        .collect();
     let handles: Vec<_> = (0..clients)
         .map(|c| {
             let addr = server.addr.clone();
@@ -391,8 +495,21 @@ fn drive(server: &Server, clients: usize, seconds: f64, questions: &Arc<Vec<Stri
         all.extend(l);
         errors += e;
     }
+    let mut writes = Vec::new();
+    for h in writer_handles {
+        let (l, e) = h.join().expect("writer thread");
+        writes.extend(l);
+        errors += e;
+    }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort();
+    writes.sort();
+    let wp = |q: f64| {
+        if writes.is_empty() {
+            return f64::NAN;
+        }
+        writes[((writes.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
+    };
     let p = |q: f64| {
         if all.is_empty() {
             return f64::NAN;
@@ -412,6 +529,12 @@ fn drive(server: &Server, clients: usize, seconds: f64, questions: &Arc<Vec<Stri
         "p50_ms": p(0.5),
         "p99_ms": p(0.99),
         "errors": errors,
+        "writers": writers,
+        "writes": writes.len(),
+        "writes_per_s": writes.len() as f64 / elapsed,
+        "write_p50_ms": wp(0.5),
+        "write_p99_ms": wp(0.99),
+        "write_max_ms": wp(1.0),
         "rss_start": rss_start,
         "rss_end": rss_end,
         "rss_peak": rss_peak.max(rss_end),

@@ -136,6 +136,17 @@ pub struct Limits {
     pub max_concurrent_per_key: usize,
 }
 
+/// Reads whose engine work runs at once: one per core. Reads are CPU-bound; running more of
+/// them at once only shares the cores more thinly, and a writer holding the namespace's writer
+/// lock then gets a sixteenth of a core under 16 readers (measured: 16 readers and 16 writers
+/// gave writes p50 2.4 s, p99 3.4 s). Queued reads wait inside their timeout.
+fn read_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(1)
+}
+
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
@@ -148,6 +159,8 @@ pub struct AppState {
     /// Limits.
     pub limits: Arc<Limits>,
     per_key: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    /// Admission of reads to the blocking pool (see [`read_workers`]).
+    reads: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -172,6 +185,7 @@ impl AppState {
                 max_concurrent_per_key: cfg.max_concurrent_per_key.max(1),
             }),
             per_key: Arc::new(Mutex::new(HashMap::new())),
+            reads: Arc::new(Semaphore::new(read_workers())),
         }
     }
 }
@@ -270,8 +284,8 @@ async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response 
     // back only when its work has really stopped, so a key can never have more work running
     // than its limit.
     let slot: Slot = Arc::new(permit);
-    let run = SLOT.scope(slot, next.run(req));
     if is_read {
+        let run = READS.scope(s.reads.clone(), SLOT.scope(slot, next.run(req)));
         match tokio::time::timeout(s.limits.request_timeout, run).await {
             Ok(r) => r,
             Err(_) => ApiError::unavailable(
@@ -284,7 +298,7 @@ async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response 
             .into_response(),
         }
     } else {
-        run.await
+        SLOT.scope(slot, next.run(req)).await
     }
 }
 
@@ -294,6 +308,9 @@ pub type Slot = Arc<tokio::sync::OwnedSemaphorePermit>;
 tokio::task_local! {
     /// The slot of the request being handled (set by the `guard` middleware).
     pub static SLOT: Slot;
+    /// For reads: the gate their engine work passes (set by the `guard` middleware; see
+    /// [`read_workers`]). Writes have none, so a write never queues behind reads.
+    pub static READS: Arc<Semaphore>;
 }
 
 /// Runs the service until SIGINT/SIGTERM: in-flight requests finish, queued jobs stay queued in

@@ -21,15 +21,27 @@ use crate::store::validate_namespace;
 
 /// Runs engine work on the blocking pool; a panic there becomes a 500 without details. The
 /// work holds the request's concurrency slot until it ends, even when the request has already
-/// been answered (a read past its timeout).
+/// been answered (a read past its timeout). A read first waits for a read worker (see
+/// `api::read_workers`), and holds it while its work runs.
 pub async fn blocking<T, F>(f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce() -> crate::Result<T> + Send + 'static,
 {
     let slot = super::SLOT.try_with(|s| s.clone()).ok();
+    // Reads wait here, without a thread, for one of the read workers.
+    let gate = super::READS.try_with(|g| g.clone()).ok();
+    let admitted = match gate {
+        Some(g) => Some(
+            g.acquire_owned()
+                .await
+                .expect("the read gate is never closed"),
+        ),
+        None => None,
+    };
     let work = move || {
         let r = f();
+        drop(admitted);
         drop(slot);
         r
     };
@@ -464,9 +476,7 @@ pub async fn query(
         return query_stream(e, ns, req).await;
     }
     let res = blocking(move || e.query(&ns, &req)).await?;
-    // Serialized straight from the result (no `serde_json::Value` tree in between: on cache
-    // hits that copy was a large share of a request's cost).
-    Ok(Json(res).into_response())
+    Ok(Json(serde_json::to_value(res).expect("json")).into_response())
 }
 
 /// Whether the client asked for server-sent events (`Accept: text/event-stream`).
