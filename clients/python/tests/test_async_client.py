@@ -92,6 +92,17 @@ async def test_query(aacme: AsyncClient) -> None:
         await aacme.query("x", time="not a time at all")
 
 
+async def test_query_stream(aacme: AsyncClient) -> None:
+    events = [e async for e in aacme.query_stream("Acme Corp revenue in Q3 2023", answer=False)]
+    assert [e.event for e in events] == ["context"]
+    plain = await aacme.query("Acme Corp revenue in Q3 2023")
+    assert events[0].result is not None and events[0].result.context == plain.context
+    # No LLM on the test server: the error comes before the stream.
+    with pytest.raises(BadRequest):
+        async for _ in aacme.query_stream("Acme Corp revenue in Q3 2023"):
+            pass
+
+
 async def test_facts_entities_timeline(aacme: AsyncClient) -> None:
     everything = await aacme.facts(limit=1000)
     first = await aacme.facts(limit=1)

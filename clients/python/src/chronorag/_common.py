@@ -35,6 +35,7 @@ from typing import (
     Generator,
     Generic,
     Iterable,
+    Iterator,
     List,
     Mapping,
     Optional,
@@ -298,34 +299,53 @@ def query_body(
     return body
 
 
-def stream_events(lines: Iterator[str]) -> Iterator[StreamEvent]:
-    """The events of a streamed query, read from the lines of its ``text/event-stream`` body.
-    An ``error`` event (the LLM failed after the context was sent) raises the typed error."""
-    import json as _json
+class SseParser:
+    """Reads a streamed query's ``text/event-stream`` body one line at a time: :meth:`feed`
+    returns an event when a line completes one. An ``error`` event (the LLM failed after the
+    context was sent) raises the typed error."""
 
-    name, data = "", []
-    for raw in lines:
+    def __init__(self) -> None:
+        self._name = ""
+        self._data: List[str] = []
+
+    def feed(self, raw: str) -> Optional[StreamEvent]:
+        import json as _json
+
         line = raw.rstrip("\r\n")
         if line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip())
-        elif line == "" and data:
-            v = _json.loads("\n".join(data))
-            event, name, data = name or "message", "", []
-            if event == "context":
-                yield StreamEvent("context", result=QueryResult.from_json(v))
-            elif event == "token":
-                yield StreamEvent("token", text=c.to_str(c.obj(v).get("text")))
-            elif event == "answer":
-                a = Answer.from_json(c.obj(v).get("answer"))
-                yield StreamEvent("answer", text=a.text, answer=a)
-            elif event == "error":
-                err = c.obj(c.obj(v).get("error"))
-                code = c.to_str(err.get("code"), "error")
-                raise error_class_for_status(502)(
-                    c.to_str(err.get("message"), "the answer failed"), code=code
-                )
+            self._name = line[6:].strip()
+            return None
+        if line.startswith("data:"):
+            self._data.append(line[5:].lstrip())
+            return None
+        if line != "" or not self._data:
+            return None
+        v = _json.loads("\n".join(self._data))
+        event, self._name, self._data = self._name or "message", "", []
+        if event == "context":
+            return StreamEvent("context", result=QueryResult.from_json(v))
+        if event == "token":
+            return StreamEvent("token", text=c.to_str(c.obj(v).get("text")))
+        if event == "answer":
+            a = Answer.from_json(c.obj(v).get("answer"))
+            return StreamEvent("answer", text=a.text, answer=a)
+        if event == "error":
+            err = c.obj(c.obj(v).get("error"))
+            raise error_class_for_status(502)(
+                c.to_str(err.get("message"), "the answer failed"),
+                code=c.to_str(err.get("code"), "error"),
+            )
+        return None
+
+
+def stream_events(lines: Iterator[str]) -> Iterator[StreamEvent]:
+    """The events of a streamed query, read from the lines of its body (see
+    :class:`SseParser`)."""
+    p = SseParser()
+    for line in lines:
+        ev = p.feed(line)
+        if ev is not None:
+            yield ev
 
 
 def _time_str(v: Any, what: str) -> str:

@@ -27,7 +27,19 @@ from typing import (
 
 import httpx
 
-from ._common import Flow, Operations, Pager, Request, RetryPolicy, Sleep, TimeArg
+from ._common import (
+    Flow,
+    Operations,
+    Pager,
+    Request,
+    RetryPolicy,
+    Sleep,
+    SseParser,
+    TimeArg,
+    error_from_response,
+    query_body,
+)
+from .errors import ConnectionFailed
 from ._documents import DocumentLike
 from .client import Mode, Period, _headers
 from .models import (
@@ -51,6 +63,7 @@ from .models import (
     Job,
     NamespaceInfo,
     QueryResult,
+    StreamEvent,
     RetractResult,
     RollbackResult,
     SummarizeReport,
@@ -268,6 +281,44 @@ class AsyncClient:
             self._ops.query(question, time, now, as_of_tx, mode, budget_chars, top_k, explain,
                             answer)
         )
+
+    async def query_stream(
+        self,
+        question: str,
+        time: TimeArg = None,
+        now: Union[None, str, _dt.date] = None,
+        as_of_tx: Optional[int] = None,
+        mode: Mode = "auto",
+        budget_chars: Optional[int] = None,
+        top_k: Optional[int] = None,
+        *,
+        answer: bool = True,
+    ) -> AsyncIterator[StreamEvent]:
+        """Asks a question and streams the server's LLM answer. See
+        :meth:`Client.query_stream`::
+
+            async for ev in crag.query_stream("What did Acme report in Q3 2023?"):
+                ...
+        """
+        body = query_body(question, time, now, as_of_tx, mode, budget_chars, top_k, False,
+                          answer)
+        path = self._ops._ns("query")
+        parser = SseParser()
+        try:
+            async with self._http.stream(
+                "POST", path, json=body, headers={"Accept": "text/event-stream"}
+            ) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    raise error_from_response(resp)
+                async for line in resp.aiter_lines():
+                    ev = parser.feed(line)
+                    if ev is not None:
+                        yield ev
+        except httpx.TransportError as e:
+            raise ConnectionFailed(
+                f"POST {path}: {type(e).__name__}: {e}", code="connection_failed"
+            ) from e
 
     # -- facts -------------------------------------------------------------------------------
 
