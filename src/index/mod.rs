@@ -111,6 +111,37 @@ const VECTOR_SAVE_EVERY: Duration = Duration::from_secs(30);
 /// holds per-document state until a commit (about 1.6 KB per document, measured), so a bulk load
 /// that commits only at the end would grow without bound.
 const TEXT_COMMIT_EVERY: usize = 5_000;
+/// The catalog from its snapshot, caught up with the transactions committed after it, and
+/// how many were replayed. `None` when there is no usable snapshot (missing, unreadable,
+/// another format, or ahead of the store): the caller loads from the store.
+fn catalog_from_snapshot(path: &Path, store: &dyn NsStore) -> Option<(Catalog, u64)> {
+    let bytes = std::fs::read(path).ok()?;
+    let snap: graph::CatalogSnapshot<'_> = match postcard::from_bytes(&bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(namespace = store.name(), error = %e, "catalog snapshot unreadable; loading from the store");
+            return None;
+        }
+    };
+    let head = store.head_tx();
+    if snap.applied_tx > head {
+        return None;
+    }
+    let mut c = Catalog::from_snapshot(snap)?;
+    let from = c.applied_tx;
+    let mut next = from + 1;
+    while next <= head {
+        let txs = store.txs(next, head, 256).ok()?;
+        let last = txs.last()?.id;
+        for tx in &txs {
+            apply_catalog(&mut c, store, tx).ok()?;
+        }
+        next = last + 1;
+    }
+    c.applied_tx = head;
+    Some((c, head - from))
+}
+
 /// The catalog snapshot's file in a namespace's index folder.
 const CATALOG_FILE: &str = "catalog.bin";
 /// Records embedded per batch during rebuilds.
@@ -163,12 +194,22 @@ impl NsIndexes {
                 VectorIndex::new(dims)
             }
         };
-        let (facts, chunks, entities, summaries) = match (
-            load("facts"),
-            load("chunks"),
-            load("entities"),
-            load("summaries"),
-        ) {
+        // The vectors and the catalog snapshot are read and decoded at once, on three threads:
+        // at 1M facts each takes most of a second (measured: vectors 0.70 s, catalog 0.79 s,
+        // one after the other).
+        let catalog_path = dir.join(CATALOG_FILE);
+        let started = Instant::now();
+        let ((facts, chunks, entities, summaries), snapshot) = std::thread::scope(|s| {
+            let snapshot = s.spawn(|| catalog_from_snapshot(&catalog_path, store));
+            let facts = s.spawn(|| load("facts"));
+            let rest = (load("chunks"), load("entities"), load("summaries"));
+            let facts = facts
+                .join()
+                .unwrap_or_else(|_| Err(Error::Index("loading the fact vectors panicked".into())));
+            let snapshot = snapshot.join().ok().flatten();
+            ((facts, rest.0, rest.1, rest.2), snapshot)
+        });
+        let (facts, chunks, entities, summaries) = match (facts, chunks, entities, summaries) {
             (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
             _ => (
                 VectorIndex::new(dims)?,
@@ -191,7 +232,7 @@ impl NsIndexes {
             catalog: RwLock::new(Catalog::default()),
             chunk_texts: chunk_text::ChunkTexts::default(),
             embedder,
-            catalog_path: dir.join(CATALOG_FILE),
+            catalog_path,
             vec_dir,
             vec_checkpoint: AtomicU64::new(vec_tx),
             last_vec_save: Mutex::new(Instant::now()),
@@ -199,7 +240,7 @@ impl NsIndexes {
             generation: AtomicU64::new(0),
             epoch: AtomicU64::new(0),
         };
-        me.load_catalog(store)?;
+        me.install_catalog(store, snapshot, started)?;
         me.catch_up(store)?;
         // Sketches of the loaded vectors, so that no query pays for them (~0.5 s per million).
         {
@@ -236,9 +277,16 @@ impl NsIndexes {
         &self.embedder
     }
 
-    fn load_catalog(&self, store: &dyn NsStore) -> Result<()> {
-        let started = Instant::now();
-        if let Some((c, replayed)) = self.catalog_from_snapshot(store) {
+    /// Installs the catalog read from its snapshot (`snapshot`, see [`catalog_from_snapshot`]),
+    /// or loads it from the store records when there was none usable, and saves a fresh
+    /// snapshot when it had to catch up.
+    fn install_catalog(
+        &self,
+        store: &dyn NsStore,
+        snapshot: Option<(Catalog, u64)>,
+        started: Instant,
+    ) -> Result<()> {
+        if let Some((c, replayed)) = snapshot {
             tracing::info!(
                 namespace = store.name(),
                 facts = c.facts.len(),
@@ -262,37 +310,6 @@ impl NsIndexes {
             self.save_catalog()?;
         }
         Ok(())
-    }
-
-    /// The catalog from its snapshot, caught up with the transactions committed after it, and
-    /// how many were replayed. `None` when there is no usable snapshot (missing, unreadable,
-    /// another format, or ahead of the store): the caller loads from the store.
-    fn catalog_from_snapshot(&self, store: &dyn NsStore) -> Option<(Catalog, u64)> {
-        let bytes = std::fs::read(&self.catalog_path).ok()?;
-        let snap: graph::CatalogSnapshot<'_> = match postcard::from_bytes(&bytes) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(namespace = store.name(), error = %e, "catalog snapshot unreadable; loading from the store");
-                return None;
-            }
-        };
-        let head = store.head_tx();
-        if snap.applied_tx > head {
-            return None;
-        }
-        let mut c = Catalog::from_snapshot(snap)?;
-        let from = c.applied_tx;
-        let mut next = from + 1;
-        while next <= head {
-            let txs = store.txs(next, head, 256).ok()?;
-            let last = txs.last()?.id;
-            for tx in &txs {
-                apply_catalog(&mut c, store, tx).ok()?;
-            }
-            next = last + 1;
-        }
-        c.applied_tx = head;
-        Some((c, head - from))
     }
 
     /// Saves the catalog snapshot (atomically: a temporary file renamed over the old one).
