@@ -69,19 +69,30 @@ impl Endpoint {
         format!("{}{path}", self.base_url)
     }
 
-    /// POSTs a JSON body to `{base_url}{path}` and returns the parsed JSON reply of a 2xx answer.
-    pub(crate) fn post_json(&self, path: &str, body: &Value) -> Result<Value, String> {
-        let url = self.url(path);
+    /// POSTs `body` as JSON to `url` with the endpoint's credentials, asking for `accept`.
+    fn send(
+        &self,
+        url: &str,
+        body: &Value,
+        accept: &str,
+    ) -> Result<ureq::http::Response<ureq::Body>, String> {
         let payload =
             serde_json::to_vec(body).map_err(|e| format!("cannot encode request: {e}"))?;
         let mut req = self
             .agent
-            .post(&url)
-            .header("content-type", "application/json");
+            .post(url)
+            .header("content-type", "application/json")
+            .header("accept", accept);
         if let Some(key) = &self.api_key {
             req = req.header("authorization", &format!("Bearer {key}"));
         }
-        let mut resp = req.send(&payload[..]).map_err(|e| self.describe(&url, e))?;
+        req.send(&payload[..]).map_err(|e| self.describe(url, e))
+    }
+
+    /// POSTs a JSON body to `{base_url}{path}` and returns the parsed JSON reply of a 2xx answer.
+    pub(crate) fn post_json(&self, path: &str, body: &Value) -> Result<Value, String> {
+        let url = self.url(path);
+        let mut resp = self.send(&url, body, "application/json")?;
         let status = resp.status().as_u16();
         let text = resp
             .body_mut()
@@ -113,17 +124,7 @@ impl Endpoint {
     ) -> Result<Option<Value>, String> {
         use std::io::BufRead;
         let url = self.url(path);
-        let payload =
-            serde_json::to_vec(body).map_err(|e| format!("cannot encode request: {e}"))?;
-        let mut req = self
-            .agent
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("accept", "text/event-stream");
-        if let Some(key) = &self.api_key {
-            req = req.header("authorization", &format!("Bearer {key}"));
-        }
-        let resp = req.send(&payload[..]).map_err(|e| self.describe(&url, e))?;
+        let resp = self.send(&url, body, "text/event-stream")?;
         let status = resp.status().as_u16();
         let streamed = resp
             .headers()

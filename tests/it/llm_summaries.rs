@@ -210,12 +210,10 @@ fn post_sse(base: &str, path: &str, body: &serde_json::Value) -> (String, Vec<Ss
     (head, events)
 }
 
-#[test]
-fn answers_stream_token_by_token_after_a_first_event_with_the_plan_and_citations() {
-    use std::time::Duration;
-    let gap = Duration::from_millis(300);
-    let pieces = ["Acme reported ", "$4.2 billion ", "[a · 2024-Q3]."];
-    let llm = FakeOpenAi::start(vec![Route::chat(Reply::stream(&pieces, gap))]);
+/// A fake LLM answering chats with `reply`, and a real server using it that holds [`TEXT`] as
+/// document "a" of namespace "s".
+fn serve_with_llm(reply: Reply) -> (FakeOpenAi, crate::support::Server) {
+    let llm = FakeOpenAi::start(vec![Route::chat(reply)]);
     let config = format!(
         "[llm]\nbase_url = \"{}\"\nmodel = \"fake-model\"\ntimeout_secs = 20\n",
         llm.url()
@@ -226,6 +224,15 @@ fn answers_stream_token_by_token_after_a_first_event_with_the_plan_and_citations
         &json!({"documents": [{"id": "a", "text": TEXT, "time": "2024-Q3"}]}),
     );
     assert_eq!(r.status, 200, "{}", r.text);
+    (llm, s)
+}
+
+#[test]
+fn answers_stream_token_by_token_after_a_first_event_with_the_plan_and_citations() {
+    use std::time::Duration;
+    let gap = Duration::from_millis(300);
+    let pieces = ["Acme reported ", "$4.2 billion ", "[a · 2024-Q3]."];
+    let (llm, s) = serve_with_llm(Reply::stream(&pieces, gap));
     let ask = json!({"query": "What revenue did Acme report in Q3 2024?", "answer": true});
     // The same question as plain JSON, without an answer (the fake LLM only streams).
     let plain = s
@@ -302,21 +309,11 @@ fn answers_stream_token_by_token_after_a_first_event_with_the_plan_and_citations
 
 #[test]
 fn a_failing_llm_ends_the_stream_with_an_error_event() {
-    let llm = FakeOpenAi::start(vec![Route::chat(Reply::Fixed {
+    let (_llm, s) = serve_with_llm(Reply::Fixed {
         status: 500,
         body: r#"{"error": {"message": "model overloaded"}}"#.into(),
         delay: std::time::Duration::ZERO,
-    })]);
-    let config = format!(
-        "[llm]\nbase_url = \"{}\"\nmodel = \"fake-model\"\ntimeout_secs = 20\n",
-        llm.url()
-    );
-    let s = crate::support::Server::start(&[], Some(&config));
-    let r = s.post(
-        "/v1/namespaces/s/documents",
-        &json!({"documents": [{"id": "a", "text": TEXT, "time": "2024-Q3"}]}),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
+    });
     let (_, events) = post_sse(
         &s.url,
         "/v1/namespaces/s/query",
