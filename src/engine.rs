@@ -119,6 +119,9 @@ pub struct Engine {
     use_clock: std::sync::atomic::AtomicU64,
     /// Exact and semantic query caches (keyed on index state and head: never stale).
     cache: crate::query::cache::QueryCache,
+    /// Catalog snapshots read ahead of the store's open ([`Engine::open_existing_for`]), taken
+    /// by the first `indexes()` of their namespace.
+    prefetched: Mutex<HashMap<String, crate::index::CatalogPrefetch>>,
 }
 
 /// Called after every ingest with its report (the API counts documents and facts for metrics).
@@ -160,6 +163,7 @@ impl Engine {
             stopping: std::sync::atomic::AtomicBool::new(false),
             ingest_listener: Mutex::new(None),
             use_clock: Default::default(),
+            prefetched: Mutex::new(HashMap::new()),
         })
     }
 
@@ -173,6 +177,21 @@ impl Engine {
             )));
         }
         Self::open(config)
+    }
+
+    /// [`Engine::open_existing`] for a command about one namespace: its catalog snapshot is
+    /// read and rebuilt on another thread while the store opens.
+    pub fn open_existing_for(config: Config, namespace: &str) -> Result<Self> {
+        let dir = config.index_dir(namespace);
+        let prefetch = (crate::store::validate_namespace(namespace).is_ok()
+            && config.store_dir().exists()
+            && dir.join("catalog.bin").exists())
+        .then(|| crate::index::CatalogPrefetch::start(&dir, namespace));
+        let engine = Self::open_existing(config)?;
+        if let Some(p) = prefetch {
+            engine.prefetched.lock().insert(namespace.to_string(), p);
+        }
+        Ok(engine)
     }
 
     /// The configuration.
@@ -288,10 +307,12 @@ impl Engine {
             Some(v) if v == id.as_bytes() => {}
             _ => ns.store.meta_put(EMBEDDER_META, id.as_bytes())?,
         }
-        let idx = Arc::new(NsIndexes::open(
+        let prefetch = self.prefetched.lock().remove(ns.name());
+        let idx = Arc::new(NsIndexes::open_prefetched(
             &self.config.index_dir(ns.name()),
             ns.store.as_ref(),
             self.embedder.clone(),
+            prefetch,
         )?);
         *ns.indexes.write() = Some(idx.clone());
         drop(init);

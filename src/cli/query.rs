@@ -45,7 +45,7 @@ pub struct QueryArgs {
 
 /// Runs `query`.
 pub fn run(cfg: Config, args: QueryArgs) -> Result<()> {
-    let engine = Engine::open_existing(cfg)?;
+    let engine = Engine::open_existing_for(cfg, &args.namespace)?;
     let time = if args.at.is_some() || args.from.is_some() || args.to.is_some() {
         Some(TimeParam {
             at: args.at.clone(),
@@ -78,6 +78,9 @@ pub fn run(cfg: Config, args: QueryArgs) -> Result<()> {
     } else {
         print_readable(&res);
     }
+    // A query writes nothing, so the open store and indexes are left to the exit instead of
+    // being taken apart piece by piece (at 1M facts that was about a sixth of the command).
+    std::mem::forget(engine);
     Ok(())
 }
 

@@ -64,6 +64,9 @@ pub struct VectorIndex {
     /// Sign sketches of the stored vectors (see [`Sketches`]); never locked while `inner` is
     /// locked for writing by the same caller in the other order.
     sketches: RwLock<Sketches>,
+    /// The file `inner` is a read-only memory-mapped view of ([`VectorIndex::open`]); taken,
+    /// and the file loaded into memory, before the first change.
+    viewed: Mutex<Option<std::path::PathBuf>>,
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -118,7 +121,70 @@ impl VectorIndex {
                 cv: Condvar::new(),
             },
             sketches: RwLock::new(Sketches::new(dims)),
+            viewed: Mutex::new(None),
         })
+    }
+
+    /// Opens an index saved with [`VectorIndex::save`] as a read-only memory-mapped view: only
+    /// the pages a search touches are read, so a large index answers in a fraction of the time
+    /// a full load takes and costs page cache rather than process memory. The first change
+    /// loads it into memory ([`VectorIndex::load`]'s state); the file must not be modified in
+    /// place meanwhile ([`VectorIndex::save`] replaces it by a rename, which keeps the view).
+    pub fn open(path: &Path, dims: usize) -> Result<Self> {
+        let me = Self::new(dims)?;
+        {
+            let index = me.inner.write();
+            index.view(&path.to_string_lossy()).map_err(err)?;
+            if index.dimensions() != dims {
+                return Err(err(format!(
+                    "{} has {} dimensions, expected {dims}",
+                    path.display(),
+                    index.dimensions()
+                )));
+            }
+        }
+        *me.viewed.lock() = Some(path.to_path_buf());
+        me.load_sketches(path);
+        Ok(me)
+    }
+
+    /// Replaces a memory-mapped view by the same index loaded into memory, so it can change.
+    /// Callers hold no lock on `inner`.
+    fn writable(&self) -> Result<()> {
+        let mut viewed = self.viewed.lock();
+        let Some(path) = viewed.as_ref() else {
+            return Ok(());
+        };
+        let t = std::time::Instant::now();
+        let index = Index::new(&options(self.dims)).map_err(err)?;
+        index
+            .reserve_capacity_and_threads(1024, SEARCH_SLOTS)
+            .map_err(err)?;
+        index.load(&path.to_string_lossy()).map_err(err)?;
+        tracing::debug!(path = %path.display(), ms = t.elapsed().as_millis() as u64, "vector view loaded for a change");
+        let cap = (index.size() * 2).max(1024);
+        index
+            .reserve_capacity_and_threads(cap, SEARCH_SLOTS)
+            .map_err(err)?;
+        *self.inner.write() = index;
+        *viewed = None;
+        Ok(())
+    }
+
+    /// Whether this is still a read-only view of its file.
+    pub fn is_view(&self) -> bool {
+        self.viewed.lock().is_some()
+    }
+
+    /// The sketches saved beside the vectors at `path`, when there are any for these
+    /// dimensions; the ones missing are computed from the vectors on first use.
+    fn load_sketches(&self, path: &Path) {
+        if let Some(sk) = std::fs::read(sketch_path(path))
+            .ok()
+            .and_then(|b| Sketches::read_from(&b, self.dims))
+        {
+            *self.sketches.write() = sk;
+        }
     }
 
     /// Loads an index saved with [`VectorIndex::save`]; fails when its dimensions differ.
@@ -139,26 +205,22 @@ impl VectorIndex {
                 .reserve_capacity_and_threads(cap, SEARCH_SLOTS)
                 .map_err(err)?;
         }
-        // The sketches saved with the vectors, when there are any for these dimensions; the
-        // ones missing are computed from the vectors on first use.
-        if let Some(sk) = std::fs::read(sketch_path(path))
-            .ok()
-            .and_then(|b| Sketches::read_from(&b, dims))
-        {
-            *me.sketches.write() = sk;
-        }
+        me.load_sketches(path);
         Ok(me)
     }
 
     /// Saves to `path` atomically (temporary file, then rename), and the sketches beside it.
     /// The sketches are taken after the vectors, so they are never older than them.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let tmp = path.with_extension("tmp");
-        self.inner
-            .read()
-            .save(&tmp.to_string_lossy())
-            .map_err(err)?;
-        std::fs::rename(&tmp, path)?;
+        // A view unchanged since it was opened from `path` is what `path` already holds.
+        if self.viewed.lock().as_deref() != Some(path) {
+            let tmp = path.with_extension("tmp");
+            self.inner
+                .read()
+                .save(&tmp.to_string_lossy())
+                .map_err(err)?;
+            std::fs::rename(&tmp, path)?;
+        }
         let sk_path = sketch_path(path);
         let sk_tmp = sk_path.with_extension("sketch-tmp");
         {
@@ -207,6 +269,7 @@ impl VectorIndex {
                 )));
             }
         }
+        self.writable()?;
         {
             let index = self.inner.write();
             let need = index.size() + items.len();
@@ -252,6 +315,9 @@ impl VectorIndex {
 
     /// Removes vectors (missing keys are ignored).
     pub fn remove(&self, keys: &[u64]) -> Result<()> {
+        if keys.iter().any(|k| self.contains(*k)) {
+            self.writable()?;
+        }
         let index = self.inner.write();
         for k in keys {
             if index.contains(*k) {
@@ -436,6 +502,7 @@ impl VectorIndex {
 
     /// Rebuilds the graph without removed entries, dropping their vectors.
     pub fn compact(&self) -> Result<()> {
+        self.writable()?;
         let index = self.inner.write();
         if index.size() > 0 {
             index.compact().map_err(err)?;
@@ -445,6 +512,7 @@ impl VectorIndex {
 
     /// Removes everything.
     pub fn clear(&self) -> Result<()> {
+        *self.viewed.lock() = None;
         let index = self.inner.write();
         self.sketches.write().clear();
         index.reset().map_err(err)?;
@@ -652,6 +720,84 @@ mod tests {
             "{hits} of {}",
             SEARCH_SLOTS * 3
         );
+    }
+
+    #[test]
+    fn a_view_answers_like_a_load_and_becomes_writable_on_the_first_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let dims = 16;
+        let idx = VectorIndex::new(dims).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = (1..=300).map(|k| (k, v(k, dims))).collect();
+        idx.upsert(&items).unwrap();
+        let p = dir.path().join("v.usearch");
+        idx.save(&p).unwrap();
+        let saved = std::fs::read(&p).unwrap();
+
+        let loaded = VectorIndex::load(&p, dims).unwrap();
+        let view = VectorIndex::open(&p, dims).unwrap();
+        assert!(view.is_view() && !loaded.is_view());
+        assert_eq!(view.len(), 300);
+        for k in [1u64, 77, 300] {
+            assert_eq!(
+                view.search(&v(k, dims), 5).unwrap(),
+                loaded.search(&v(k, dims), 5).unwrap()
+            );
+            assert!(view.contains(k));
+        }
+        assert_eq!(
+            view.score_exact(&v(9, dims), &[3, 9, 27], 2).unwrap(),
+            loaded.score_exact(&v(9, dims), &[3, 9, 27], 2).unwrap()
+        );
+        // Saving an unchanged view over its own file leaves the file as it was.
+        view.save(&p).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), saved);
+        // Removing keys it does not hold changes nothing and keeps the view.
+        view.remove(&[10_000]).unwrap();
+        assert!(view.is_view());
+        // The first change loads it; old and new vectors are found, removed ones are not.
+        view.upsert(&[(1000, v(1000, dims))]).unwrap();
+        assert!(!view.is_view());
+        view.remove(&[5]).unwrap();
+        assert_eq!(view.len(), 300);
+        assert_eq!(view.search(&v(1000, dims), 1).unwrap()[0].0, 1000);
+        assert_eq!(view.search(&v(77, dims), 1).unwrap()[0].0, 77);
+        assert!(!view.contains(5));
+        // Its save now writes what it holds; a view of that file holds it too.
+        view.save(&p).unwrap();
+        let again = VectorIndex::open(&p, dims).unwrap();
+        assert_eq!(again.len(), 300);
+        assert!(again.contains(1000) && !again.contains(5));
+        assert!(VectorIndex::open(&p, 32).is_err());
+        // Cleared, a view is an empty writable index.
+        again.clear().unwrap();
+        assert!(!again.is_view() && again.is_empty());
+        again.upsert(&[(1, v(1, dims))]).unwrap();
+        assert_eq!(again.len(), 1);
+    }
+
+    #[test]
+    fn many_concurrent_searches_are_served_by_a_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = VectorIndex::new(16).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = (1..=200).map(|k| (k, v(k, 16))).collect();
+        idx.upsert(&items).unwrap();
+        let p = dir.path().join("v.usearch");
+        idx.save(&p).unwrap();
+        let view = std::sync::Arc::new(VectorIndex::open(&p, 16).unwrap());
+        let callers = SEARCH_SLOTS * 3;
+        let handles: Vec<_> = (0..callers as u64)
+            .map(|t| {
+                let view = view.clone();
+                std::thread::spawn(move || view.search(&v(t % 200 + 1, 16), 3).unwrap()[0].0)
+            })
+            .collect();
+        // Every caller is served; HNSW is approximate, so allow a rare miss of the exact top hit.
+        let hits = handles
+            .into_iter()
+            .enumerate()
+            .map(|(t, h)| (h.join().unwrap() == t as u64 % 200 + 1) as usize)
+            .sum::<usize>();
+        assert!(hits * 10 >= callers * 9, "{hits} of {callers}");
     }
 
     #[test]
