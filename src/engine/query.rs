@@ -249,7 +249,8 @@ impl Engine {
             .chain(plan.facets.named.iter().map(String::as_str))
             .collect();
         let weighted = (!weighted.is_empty()).then(|| weighted.join(" "));
-        let terms = QueryTerms::new(&idx.text, &semantic, weighted.as_deref())?;
+        let mut terms = QueryTerms::new(&idx.text, &semantic, weighted.as_deref())?;
+        terms.quantity = passages::asks_quantity(asked);
         let facts = hydrate_facts(store, &cat, &found.facts, top_k.max(1) * 3, req.as_of_tx)?;
         let facts = rerank_facts(&terms, facts, top_k)?;
 
