@@ -872,7 +872,7 @@ pub fn states_figure(sentence: &str) -> bool {
             || sentence[i..].trim_start().starts_with("percent");
         let year =
             !sep && run.len() == 4 && run.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y));
-        if pct || sep || (!year && !(run.len() == 1)) {
+        if pct || sep || (!year && run.len() != 1) {
             return true;
         }
     }
