@@ -39,7 +39,7 @@ use crate::ingest::extract::rules::RulesExtractor;
 use crate::ingest::{IngestOptions, IngestReport, PreparedDocument, pipeline};
 use crate::llm::LlmClient;
 use crate::model::{Tx, TxId};
-use crate::store::{self, NsStore, SledStore, Stats, Store};
+use crate::store::{NsStore, SledStore, Stats, Store};
 use crate::summary::Summarizer;
 use crate::summary::extractive::Extractive;
 use crate::{Error, Result};
@@ -183,7 +183,7 @@ impl Engine {
     /// read and rebuilt on another thread while the store opens.
     pub fn open_existing_for(config: Config, namespace: &str) -> Result<Self> {
         let dir = config.index_dir(namespace);
-        let prefetch = (crate::store::validate_namespace(namespace).is_ok()
+        let prefetch = (crate::model::validate_namespace(namespace).is_ok()
             && config.store_dir().exists()
             && dir.join("catalog.bin").exists())
         .then(|| crate::index::CatalogPrefetch::start(&dir, namespace));
@@ -238,7 +238,7 @@ impl Engine {
 
     /// An existing namespace; [`Error::NotFound`] when it does not exist.
     pub fn namespace(&self, name: &str) -> Result<Arc<Namespace>> {
-        store::validate_namespace(name)?;
+        crate::model::validate_namespace(name)?;
         if let Some(n) = self.namespaces.read().get(name) {
             return Ok(n.clone());
         }
@@ -458,7 +458,7 @@ impl Engine {
         let (ws, mut report) = {
             let cat = idx.catalog.read();
             let slots = |subject: u64, slot: &str| -> Vec<u64> {
-                cat.facts_in_slot(crate::governance::slot::slot_hash(subject, slot))
+                cat.facts_in_slot(crate::model::slot::slot_hash(subject, slot))
                     .to_vec()
             };
             pipeline::build(

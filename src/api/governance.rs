@@ -15,7 +15,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Who};
 use super::routes::blocking;
 use crate::governance::edit::{FactInput, FactPatch};
 use crate::model::TxId;
-use crate::store::validate_namespace;
+use crate::model::validate_namespace;
 
 fn ns_ok(ns: &str) -> ApiResult<()> {
     validate_namespace(ns).map_err(ApiError::from)

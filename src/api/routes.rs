@@ -15,9 +15,9 @@ use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Who};
 use crate::engine::FactListParams;
 use crate::ingest::IngestOptions;
 use crate::ingest::input::{self, DocumentInput};
+use crate::model::validate_namespace;
 use crate::model::{EntityKind, TxId};
 use crate::query::QueryRequest;
-use crate::store::validate_namespace;
 
 /// Runs engine work on the blocking pool; a panic there becomes a 500 without details. The
 /// work holds the request's concurrency slot until it ends, even when the request has already

@@ -76,7 +76,7 @@ pub fn keys(cmd: KeysCommand) -> Result<()> {
                 return Err(Error::invalid("key names are 1-64 characters"));
             }
             if namespace != "*" {
-                chronorag::store::validate_namespace(&namespace)?;
+                chronorag::model::validate_namespace(&namespace)?;
             }
             let role = Role::parse(&role).ok_or_else(|| Error::invalid("unknown role"))?;
             let key = auth::generate_key()?;

@@ -180,7 +180,7 @@ fn touch(ws: &mut WriteSet, f: &Fact) {
 /// Adds the time nodes the write set touches.
 pub fn finish_nodes(store: &dyn NsStore, ws: &mut WriteSet) -> Result<()> {
     let touched: BTreeSet<TimeKey> = ws.touched_nodes.iter().copied().collect();
-    crate::ingest::pipeline::add_time_nodes(store, ws.tx, &touched, ws)?;
+    ws.add_time_nodes(store, &touched)?;
     Ok(())
 }
 

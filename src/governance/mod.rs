@@ -6,7 +6,6 @@
 //! - [`history`]: `revert` (a new transaction that exactly undoes one), `rollback` (undo
 //!   everything after a transaction), `diff` between two transactions.
 //! - [`erase`]: physical removal for privacy requests, with a tombstone in the audit log.
-//! - [`slot`]: what a fact is about, for guarded invalidation and conflicts.
 //!
 //! Functions here build [`WriteSet`](crate::store::WriteSet)s against one namespace's store;
 //! the engine runs them under the namespace's writer lock, commits, and updates the indexes.
@@ -15,4 +14,3 @@
 pub mod edit;
 pub mod erase;
 pub mod history;
-pub mod slot;

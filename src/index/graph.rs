@@ -192,8 +192,8 @@ impl Catalog {
                         .unwrap_or_default(),
                     FactObject::Literal(l) => l.clone(),
                 };
-                let slot = crate::governance::slot::slot_of(&f.description, &object_text);
-                (!slot.is_empty()).then(|| crate::governance::slot::slot_hash(f.subject, &slot))
+                let slot = crate::model::slot::slot_of(&f.description, &object_text);
+                (!slot.is_empty()).then(|| crate::model::slot::slot_hash(f.subject, &slot))
             }
         };
         let meta = FactMeta {

@@ -13,10 +13,9 @@ use super::chunk::{self, ChunkSpan};
 use super::extract::{DocContext, ExtractedObject, Extraction, Extractor};
 use super::input::{PreparedDocument, Rejected};
 use super::resolve::Resolver;
-use crate::governance::slot::{slot_hash, slot_of, values_differ};
+use crate::model::slot::{slot_hash, slot_of, values_differ};
 use crate::model::{
-    Change, Chunk, Conflict, Document, Fact, FactId, FactObject, FactOrigin, Status, TimeNode,
-    TxId, TxKind,
+    Change, Chunk, Conflict, Document, Fact, FactId, FactObject, FactOrigin, Status, TxId, TxKind,
 };
 use crate::store::{IdKind, NsStore, WriteSet};
 use crate::time::TimeKey;
@@ -384,7 +383,7 @@ pub fn build(
     }
     ws.entities.sort_by_key(|e| e.id);
 
-    report.time_nodes = add_time_nodes(store, tx, &touched, &mut ws)?;
+    report.time_nodes = ws.add_time_nodes(store, &touched)?;
     ws.touched_nodes = touched.into_iter().collect();
     Ok((ws, report))
 }
@@ -479,40 +478,6 @@ fn guard_contradictions(
         }
     }
     Ok(())
-}
-
-/// Adds the time nodes for `touched` keys and all their ancestors to the write set; returns how
-/// many are new.
-pub fn add_time_nodes(
-    store: &dyn NsStore,
-    tx: TxId,
-    touched: &BTreeSet<TimeKey>,
-    ws: &mut WriteSet,
-) -> Result<u64> {
-    let mut all: BTreeSet<TimeKey> = BTreeSet::new();
-    for k in touched {
-        all.insert(*k);
-        all.extend(k.ancestors());
-    }
-    let mut new = 0;
-    for k in all {
-        let node = match store.node(&k)? {
-            Some(mut n) => {
-                n.touched_tx = tx;
-                n
-            }
-            None => {
-                new += 1;
-                TimeNode {
-                    key: k,
-                    added_tx: tx,
-                    touched_tx: tx,
-                }
-            }
-        };
-        ws.nodes.push(node);
-    }
-    Ok(new)
 }
 
 /// Errors for an ingest request that cannot proceed at all.

@@ -12,6 +12,7 @@ mod conflict;
 mod document;
 mod entity;
 mod fact;
+pub mod slot;
 mod summary;
 mod tx;
 
@@ -43,4 +44,22 @@ pub enum Status {
     Active,
     /// Retracted by a later transaction (still readable as of earlier transactions).
     Retracted,
+}
+
+/// Checks a namespace name: 1–64 characters of `a-z`, `0-9`, `_`, `-`, starting with a letter or
+/// digit. Names never contain `/` or `..`, so they are safe in paths and URLs.
+pub fn validate_namespace(name: &str) -> crate::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && name.as_bytes()[0].is_ascii_alphanumeric();
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::Error::invalid(format!(
+            "invalid namespace name {name:?}: use 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
+        )))
+    }
 }

@@ -13,6 +13,7 @@
 //! applies one [`WriteSet`] atomically (all or nothing, also across a crash), assigns it the next
 //! transaction id, appends its audit entry to the hash chain and advances the head.
 
+pub mod commit;
 mod keys;
 mod migrations;
 mod sled_store;
@@ -165,6 +166,39 @@ impl WriteSet {
             durable: true,
             at: None,
         }
+    }
+
+    /// Adds the time nodes of the `touched` keys and of all their ancestors (new ones created
+    /// by this transaction, existing ones marked touched by it); returns how many are new.
+    pub fn add_time_nodes(
+        &mut self,
+        store: &dyn NsStore,
+        touched: &std::collections::BTreeSet<TimeKey>,
+    ) -> Result<u64> {
+        let mut all: std::collections::BTreeSet<TimeKey> = std::collections::BTreeSet::new();
+        for k in touched {
+            all.insert(*k);
+            all.extend(k.ancestors());
+        }
+        let mut new = 0;
+        for k in all {
+            let node = match store.node(&k)? {
+                Some(mut n) => {
+                    n.touched_tx = self.tx;
+                    n
+                }
+                None => {
+                    new += 1;
+                    crate::model::TimeNode {
+                        key: k,
+                        added_tx: self.tx,
+                        touched_tx: self.tx,
+                    }
+                }
+            };
+            self.nodes.push(node);
+        }
+        Ok(new)
     }
 
     /// Refuses a write set holding a time outside the supported years 1000–9999: such a key
@@ -424,22 +458,4 @@ pub trait NsStore: Send + Sync {
     fn meta_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
     /// Removes a metadata value.
     fn meta_remove(&self, key: &str) -> Result<()>;
-}
-
-/// Checks a namespace name: 1–64 characters of `a-z`, `0-9`, `_`, `-`, starting with a letter or
-/// digit. Names never contain `/` or `..`, so they are safe in paths and URLs.
-pub fn validate_namespace(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-        && name.as_bytes()[0].is_ascii_alphanumeric();
-    if ok {
-        Ok(())
-    } else {
-        Err(crate::Error::invalid(format!(
-            "invalid namespace name {name:?}: use 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
-        )))
-    }
 }

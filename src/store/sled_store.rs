@@ -16,14 +16,14 @@ use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::commit::{self, AuditHead};
 use super::keys::{self, Key, LONG_SPAN_DAYS, id_key, id2_key, summary_key, tag};
 use super::migrations::{self, MigrationRecord};
 use super::{
-    AuditVerify, FactCursor, FactScan, IdKind, NamespaceInfo, NsStore, Page, Stats, Store,
-    WriteSet, validate_namespace,
+    AuditVerify, FactCursor, FactScan, IdKind, NamespaceInfo, NsStore, Page, Stats, Store, WriteSet,
 };
 use crate::model::{
-    AuditEntry, Change, Chunk, ChunkId, Counts, DocId, Document, Entity, EntityId, Fact, FactId,
+    AuditEntry, Chunk, ChunkId, Counts, DocId, Document, Entity, EntityId, Fact, FactId,
     FactObject, Status, Summary, TimeNode, Tx, TxId, normalize_name,
 };
 use crate::time::TimeKey;
@@ -302,7 +302,7 @@ impl Store for SledStore {
     }
 
     fn namespace(&self, name: &str) -> Result<Option<Arc<dyn NsStore>>> {
-        validate_namespace(name)?;
+        crate::model::validate_namespace(name)?;
         if self
             .sys()
             .get(format!("{NS_PREFIX}{name}").as_bytes())?
@@ -314,7 +314,7 @@ impl Store for SledStore {
     }
 
     fn create_namespace(&self, name: &str) -> Result<Arc<dyn NsStore>> {
-        validate_namespace(name)?;
+        crate::model::validate_namespace(name)?;
         let _admin = self.admin_lock.lock();
         let key = format!("{NS_PREFIX}{name}");
         if self.sys().get(key.as_bytes())?.is_none() {
@@ -426,13 +426,6 @@ impl Store for SledStore {
     }
 }
 
-/// Head of the audit chain.
-#[derive(Debug, Clone)]
-struct AuditHead {
-    seq: u64,
-    hash: String,
-}
-
 /// One namespace on sled.
 pub struct SledNs {
     name: String,
@@ -524,10 +517,7 @@ impl SledNs {
                     hash: e.hash,
                 }
             }
-            None => AuditHead {
-                seq: 0,
-                hash: AuditEntry::GENESIS.to_string(),
-            },
+            None => AuditHead::default(),
         };
         Ok(SledNs {
             name,
@@ -720,11 +710,7 @@ impl SledNs {
             }
             batch.insert(k, enc(n)?);
         }
-        let mut dirty: BTreeSet<TimeKey> = BTreeSet::new();
-        for k in &ws.touched_nodes {
-            dirty.insert(*k);
-            dirty.extend(k.ancestors());
-        }
+        let dirty = commit::dirtied(&ws);
         for k in &dirty {
             batch.insert(
                 Key::new(tag::DIRTY).str(&k.to_string()).build(),
@@ -741,48 +727,11 @@ impl SledNs {
             batch.insert(summary_key(&s.node.to_string(), s.reflects_tx), enc(s)?);
         }
         let erased = self.erase_into(&mut batch, &ws, &mut delta)?;
-
-        let mut counts = Counts {
-            time_nodes: dirty.len() as u64,
-            erased,
-            ..Counts::default()
-        };
-        for c in &ws.changes {
-            match c {
-                Change::AddDocument(_) | Change::ReassertDocument(_) => counts.documents += 1,
-                Change::AddChunk(_) => counts.chunks += 1,
-                Change::CreateEntity(_) => counts.entities += 1,
-                Change::AssertFact(_) => counts.facts_asserted += 1,
-                Change::UpdateFact(_) => counts.facts_updated += 1,
-                Change::RetractFact(_) => counts.facts_retracted += 1,
-                _ => {}
-            }
-        }
-        let record = Tx {
-            id: tx,
-            at: ws.at.unwrap_or_else(Utc::now),
-            actor: ws.actor.clone(),
-            reason: ws.reason.clone(),
-            kind: ws.kind.clone(),
-            changes: ws.changes,
-            counts: counts.clone(),
-            touched_nodes: dirty.iter().copied().collect(),
-        };
+        let commit::Sealed {
+            tx: record,
+            audit: entry,
+        } = commit::seal(&mut ws, &dirty, erased, audit);
         batch.insert(id_key(tag::TX, tx), enc(&record)?);
-
-        let entry = AuditEntry {
-            seq: audit.seq + 1,
-            tx: Some(tx),
-            at: record.at,
-            actor: record.actor.clone(),
-            action: record.kind.name().to_string(),
-            reason: record.reason.clone(),
-            counts,
-            details: ws.audit_details,
-            prev_hash: audit.hash.clone(),
-            hash: String::new(),
-        }
-        .seal();
         batch.insert(id_key(tag::AUDIT, entry.seq), enc(&entry)?);
 
         batch.insert(meta_key("head_tx"), &tx.to_be_bytes());
@@ -804,8 +753,7 @@ impl SledNs {
             self.db().flush()?;
         }
         self.head.store(tx, Ordering::SeqCst);
-        audit.seq = entry.seq;
-        audit.hash = entry.hash;
+        audit.advance(&entry);
         Ok(record)
     }
 
@@ -992,8 +940,8 @@ impl NsStore for SledNs {
         let guards = self.guards.read().clone();
         guards.check()?;
         let mut audit = self.commit_lock.lock();
-        let entry = AuditEntry {
-            seq: audit.seq + 1,
+        let entry = audit.next(AuditEntry {
+            seq: 0,
             tx: None,
             at: Utc::now(),
             actor: actor.to_string(),
@@ -1001,15 +949,13 @@ impl NsStore for SledNs {
             reason,
             counts: Counts::default(),
             details,
-            prev_hash: audit.hash.clone(),
+            prev_hash: String::new(),
             hash: String::new(),
-        }
-        .seal();
+        });
         self.tree()
             .insert(id_key(tag::AUDIT, entry.seq), enc(&entry)?)?;
         self.db().flush()?;
-        audit.seq = entry.seq;
-        audit.hash = entry.hash.clone();
+        audit.advance(&entry);
         Ok(entry)
     }
 
@@ -1060,71 +1006,12 @@ impl NsStore for SledNs {
     }
 
     fn verify_audit(&self) -> Result<AuditVerify> {
-        let mut prev = AuditEntry::GENESIS.to_string();
-        let mut n = 0;
-        let bad = |seq: u64, n: u64, problem: String| AuditVerify {
-            ok: false,
-            entries: n,
-            first_bad: Some(seq),
-            problem: Some(problem),
-        };
-        for (expected_seq, kv) in (1u64..).zip(self.tree().scan_prefix([tag::AUDIT])) {
+        let entries = self.tree().scan_prefix([tag::AUDIT]).map(|kv| {
             let (k, v) = kv?;
-            let key_seq = keys::u64_from(&k[1..]);
-            let entry: AuditEntry = match serde_json::from_slice(&v) {
-                Ok(e) => e,
-                Err(e) => {
-                    return Ok(bad(
-                        key_seq,
-                        n,
-                        format!("entry {key_seq} is unreadable: {e}"),
-                    ));
-                }
-            };
-            if key_seq != expected_seq || entry.seq != key_seq {
-                return Ok(bad(
-                    expected_seq,
-                    n,
-                    format!("entry {expected_seq} is missing (found {key_seq})"),
-                ));
-            }
-            if entry.prev_hash != prev {
-                return Ok(bad(
-                    key_seq,
-                    n,
-                    format!(
-                        "entry {key_seq} does not chain to entry {}: an entry was changed or removed",
-                        key_seq - 1
-                    ),
-                ));
-            }
-            if entry.compute_hash() != entry.hash {
-                return Ok(bad(
-                    key_seq,
-                    n,
-                    format!("entry {key_seq} was modified: its hash does not match its content"),
-                ));
-            }
-            prev = entry.hash;
-            n += 1;
-        }
-        let head = self.commit_lock.lock();
-        if head.seq != n {
-            return Ok(bad(
-                n + 1,
-                n,
-                format!(
-                    "the chain ends at entry {n} but entry {} was written: entries were removed from the end",
-                    head.seq
-                ),
-            ));
-        }
-        Ok(AuditVerify {
-            ok: true,
-            entries: n,
-            first_bad: None,
-            problem: None,
-        })
+            let entry = serde_json::from_slice::<AuditEntry>(&v).map_err(|e| e.to_string());
+            Ok((keys::u64_from(&k[1..]), entry))
+        });
+        commit::verify_chain(entries, || self.commit_lock.lock().seq)
     }
 
     fn document(&self, id: DocId, as_of: Option<TxId>) -> Result<Option<Document>> {
