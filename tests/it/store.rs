@@ -1,6 +1,10 @@
 //! The store: namespaces, versioned records and as-of reads, valid-time / entity / transaction
-//! scans, schema version and migrations. Written against the `Store` traits so that every backend
-//! can run the same checks.
+//! scans, schema version and migrations.
+//!
+//! **The conformance suite**: the checks written against the `Store` traits alone take the
+//! backend's opener, and [`conformance!`] runs every one of them against each backend (today
+//! sled; a second backend adds one line). The schema-version and migration checks are sled's
+//! own.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -14,9 +18,39 @@ use chronorag::{Error, Result};
 
 use crate::support::{fact, fact_over, tmp};
 
-fn open(dir: &std::path::Path) -> Arc<dyn Store> {
+/// Opens (or reopens) a backend's store in a folder.
+type Opener = dyn Fn(&std::path::Path) -> Arc<dyn Store>;
+
+fn open_sled(dir: &std::path::Path) -> Arc<dyn Store> {
     Arc::new(SledStore::open(dir).expect("open store"))
 }
+
+/// Runs every conformance check against one backend, as tests named `on_BACKEND::CHECK`.
+macro_rules! conformance {
+    ($backend:ident, $open:path, [$($check:ident),* $(,)?]) => {
+        mod $backend {
+            $(
+                #[test]
+                fn $check() {
+                    super::$check(&$open)
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    on_sled,
+    super::open_sled,
+    [
+        namespaces_are_isolated,
+        records_are_versioned_and_readable_as_of,
+        facts_scan_by_valid_time_entity_and_pages,
+        audit_chain_records_every_transaction,
+        reopen_keeps_everything,
+        a_write_set_for_another_transaction_is_refused_and_changes_nothing,
+    ]
+);
 
 fn entity(ns: &dyn NsStore, name: &str, tx: u64) -> Entity {
     Entity {
@@ -40,8 +74,7 @@ fn ws(ns: &dyn NsStore) -> WriteSet {
     )
 }
 
-#[test]
-fn namespaces_are_isolated() {
+fn namespaces_are_isolated(open: &Opener) {
     let dir = tmp();
     let store = open(dir.path());
     let a = store.create_namespace("alpha").unwrap();
@@ -99,8 +132,7 @@ fn namespaces_are_isolated() {
     );
 }
 
-#[test]
-fn records_are_versioned_and_readable_as_of() {
+fn records_are_versioned_and_readable_as_of(open: &Opener) {
     let dir = tmp();
     let store = open(dir.path());
     let ns = store.create_namespace("default").unwrap();
@@ -151,8 +183,7 @@ fn records_are_versioned_and_readable_as_of() {
     assert!(matches!(ns.commit(stale), Err(Error::Conflict(_))));
 }
 
-#[test]
-fn facts_scan_by_valid_time_entity_and_pages() {
+fn facts_scan_by_valid_time_entity_and_pages(open: &Opener) {
     let dir = tmp();
     let store = open(dir.path());
     let ns = store.create_namespace("default").unwrap();
@@ -235,8 +266,7 @@ fn facts_scan_by_valid_time_entity_and_pages() {
     }
 }
 
-#[test]
-fn audit_chain_records_every_transaction() {
+fn audit_chain_records_every_transaction(open: &Opener) {
     let dir = tmp();
     let store = open(dir.path());
     let ns = store.create_namespace("default").unwrap();
@@ -264,8 +294,7 @@ fn audit_chain_records_every_transaction() {
     assert_eq!(v.entries, 4);
 }
 
-#[test]
-fn reopen_keeps_everything() {
+fn reopen_keeps_everything(open: &Opener) {
     let dir = tmp();
     let fid;
     {
@@ -292,7 +321,7 @@ fn reopen_keeps_everything() {
 #[test]
 fn a_store_from_a_newer_binary_is_refused_with_a_clear_message() {
     let dir = tmp();
-    drop(open(dir.path()));
+    drop(open_sled(dir.path()));
     store::force_version(dir.path(), store::CURRENT_SCHEMA_VERSION + 1).unwrap();
     let err = SledStore::open(dir.path()).unwrap_err();
     assert!(matches!(err, Error::SchemaTooNew { .. }), "{err:?}");
@@ -373,4 +402,28 @@ fn migrations_apply_in_order_once_and_are_recorded() {
         .map(|m| format!("{:04}_{}.rs", m.version, m.name))
         .collect();
     assert_eq!(files, registered);
+}
+
+fn a_write_set_for_another_transaction_is_refused_and_changes_nothing(open: &Opener) {
+    let dir = tmp();
+    let store = open(dir.path());
+    let ns = store.create_namespace("gapless").unwrap();
+    let mut w = ws(ns.as_ref());
+    w.entities.push(entity(ns.as_ref(), "First", w.tx));
+    assert_eq!(ns.commit(w).unwrap().id, 1);
+    for tx in [1, 3] {
+        let mut w = WriteSet::new(tx, TxKind::Assert, "test", None);
+        w.entities.push(entity(ns.as_ref(), "Stray", tx));
+        let err = ns.commit(w).unwrap_err();
+        assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    }
+    assert_eq!(ns.head_tx(), 1);
+    assert_eq!(ns.txs(1, 10, 10).unwrap().len(), 1);
+    assert_eq!(ns.audit(1, 10).unwrap().len(), 1);
+    assert!(ns.entity_by_alias("stray").unwrap().is_none());
+    // The next transaction is still 2.
+    let mut w = ws(ns.as_ref());
+    w.entities.push(entity(ns.as_ref(), "Second", w.tx));
+    assert_eq!(ns.commit(w).unwrap().id, 2);
+    assert!(ns.verify_audit().unwrap().ok);
 }
