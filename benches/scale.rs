@@ -5,11 +5,13 @@
 //! belongs to one phase:
 //! 1. **ingest** — the corpus through `Engine::ingest` in the CLI's batches (128 documents or
 //!    8 MB per durable transaction), one index commit at the end: MB/s, facts/s, peak RSS;
-//! 2. **query** — reopen the store (seconds to open), then specific, abstract and as-of-transaction
+//! 2. **query** — reopen the store (seconds to open it and its indexes; the first question, a
+//!    year's abstract one, is timed apart), then specific, abstract and as-of-transaction
 //!    questions about the corpus's companies: p50/p95/p99 and the resident memory after them;
-//! 3. **summarize** — full summarisation of every time node, then one more document: the cost of
-//!    ingesting it and of the incremental summary pass, next to the same document into an empty
-//!    store.
+//! 3. **summarize** — full summarisation of every time node, then a first document (the first
+//!    write after an open, which loads the memory-mapped vectors it changes, timed apart), then
+//!    one more document: the cost of ingesting it and of the incremental summary pass, next to
+//!    the same document into an empty store.
 //!
 //! Sizes come from `CHRONORAG_SCALE_SIZES` (facts, comma-separated); the default is
 //! `10000,100000` under `cargo bench` and `2000` under `cargo test --benches`. The long form:
@@ -175,6 +177,10 @@ fn ingest(facts: usize, dir: &Path) -> Value {
     let stats = serde_json::to_value(&stats).expect("stats json");
     let (rss, hwm) = memory();
     let facts_in = stats_count(&stats, "facts");
+    // As `chronorag ingest` does: closing checkpoints the store's log for the next open.
+    let t = Instant::now();
+    engine.close().expect("close");
+    let close_secs = t.elapsed().as_secs_f64();
     json!({
         "documents": n_docs,
         "bytes": bytes,
@@ -185,6 +191,7 @@ fn ingest(facts: usize, dir: &Path) -> Value {
         "facts_per_s": facts_in as f64 / secs,
         "rss_end": rss,
         "rss_peak": hwm.max(peak_rss),
+        "close_seconds": close_secs,
         "stats": stats,
     })
 }
@@ -232,20 +239,33 @@ impl Latencies {
 fn query(facts: usize, dir: &Path) -> Value {
     let started = Instant::now();
     let engine = engine(dir);
+    let store_open_secs = started.elapsed().as_secs_f64();
     let head = engine
         .namespace("bench")
         .expect("namespace")
         .store()
         .head_tx();
-    // Opening is lazy: the first query loads the indexes.
+    // Opening is lazy: the indexes load on first use, here before any question.
+    drop(
+        engine
+            .indexes(&engine.namespace("bench").expect("namespace"))
+            .expect("indexes"),
+    );
+    let open_secs = started.elapsed().as_secs_f64();
+    let (rss_open, _) = memory();
+    let t = Instant::now();
     let first = engine
         .query("bench", &req("What happened in 2019?", Mode::Auto, None))
         .expect("first query");
     assert!(!first.context.is_empty(), "the store answers nothing");
-    let open_secs = started.elapsed().as_secs_f64();
-    let (rss_open, _) = memory();
+    let first_ms = t.elapsed().as_secs_f64() * 1000.0;
     let qs = questions(facts);
-    let mut out = json!({ "open_seconds": open_secs, "rss_after_open": rss_open });
+    let mut out = json!({
+        "open_seconds": open_secs,
+        "store_open_seconds": store_open_secs,
+        "first_query_ms": first_ms,
+        "rss_after_open": rss_open,
+    });
     let kinds: [(&str, Mode, Option<u64>); 3] = [
         ("specific", Mode::Auto, None),
         ("abstract", Mode::Abstract, None),
@@ -288,9 +308,11 @@ fn query(facts: usize, dir: &Path) -> Value {
     out
 }
 
-fn one_more() -> PreparedDocument {
+/// One more earnings-call document (`n` gives it its own id and one figure of its own, so a
+/// second one is not a duplicate of the first).
+fn one_more(n: u32) -> PreparedDocument {
     let input = DocumentInput {
-        id: Some("one-more-2025-q1".into()),
+        id: Some(format!("one-more-2025-q1-{n}")),
         time: Some("2025-Q1".into()),
         title: Some("Northwind Analytics first-quarter 2025 call".into()),
         text: "Northwind Analytics reported revenue of 412 million euros in Q1 2025, up 9% from a \
@@ -298,7 +320,8 @@ fn one_more() -> PreparedDocument {
                Chief executive Mara Lindqvist said the new Oslo plant opened in February 2025. \
                Northwind Analytics expects revenue of 1.8 billion euros for fiscal 2025. \
                Its renewable energy share reached 64% in 2024."
-            .into(),
+            .to_string()
+            + &format!(" Its board met {} times in 2024.", 10 + n),
         ..DocumentInput::default()
     };
     prepare(input, None).expect("valid document")
@@ -310,9 +333,17 @@ fn summarize(dir: &Path) -> Value {
     let full = engine.summarize("bench").expect("summarize");
     let full_secs = t.elapsed().as_secs_f64();
     let (rss_full, hwm_full) = memory();
+    // The first write after an open loads the memory-mapped vector indexes it changes; it is
+    // reported apart, and "one more document" is the next one.
     let t = Instant::now();
     engine
-        .ingest("bench", vec![one_more()], &IngestOptions::default())
+        .ingest("bench", vec![one_more(0)], &IngestOptions::default())
+        .expect("ingest the first after open");
+    let first_write_ms = t.elapsed().as_secs_f64() * 1000.0;
+    engine.summarize("bench").expect("summarize the first");
+    let t = Instant::now();
+    engine
+        .ingest("bench", vec![one_more(1)], &IngestOptions::default())
         .expect("ingest one");
     let one_ingest_ms = t.elapsed().as_secs_f64() * 1000.0;
     let t = Instant::now();
@@ -329,7 +360,7 @@ fn summarize(dir: &Path) -> Value {
     drop(idx);
     let t = Instant::now();
     engine
-        .ingest("bench", vec![one_more()], &IngestOptions::default())
+        .ingest("bench", vec![one_more(0)], &IngestOptions::default())
         .expect("ingest one (empty)");
     let empty_ingest_ms = t.elapsed().as_secs_f64() * 1000.0;
     let t = Instant::now();
@@ -340,6 +371,7 @@ fn summarize(dir: &Path) -> Value {
         "full_recomputed": full.recomputed.len(),
         "rss_after_full": rss_full,
         "rss_peak_full": hwm_full,
+        "first_write_after_open_ms": first_write_ms,
         "one_doc_ingest_ms": one_ingest_ms,
         "one_doc_summary_ms": one_summary_ms,
         "one_doc_recomputed": inc.recomputed.len(),
@@ -379,22 +411,23 @@ fn print_row(r: &Value) {
 fn print_table(rows: &[Value]) {
     println!();
     println!(
-        "| facts | docs | MB | ingest MB/s | facts/s | ingest peak RSS MB | open s | serving RSS MB | specific p50/p95 ms | abstract p50/p95 ms | as-of p50/p95 ms | full summary s | +1 doc ingest ms (empty store) | +1 doc summary ms (empty store) | disk MB |"
+        "| facts | docs | MB | ingest MB/s | facts/s | ingest peak RSS MB | open s (first question ms) | serving RSS MB | specific p50/p95 ms | abstract p50/p95 ms | as-of p50/p95 ms | full summary s | first write after open ms | +1 doc ingest ms (empty store) | +1 doc summary ms (empty store) | disk MB |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let i = &r["ingest"];
         let q = &r["query"];
         let s = &r["summarize"];
         println!(
-            "| {} | {} | {:.1} | {} | {:.0} | {} | {} | {} | {}/{} | {}/{} | {}/{} | {} | {} ({}) | {} ({}) | {} |",
+            "| {} | {} | {:.1} | {} | {:.0} | {} | {} ({}) | {} | {}/{} | {}/{} | {}/{} | {} | {} | {} ({}) | {} ({}) | {} |",
             i["facts"],
             i["documents"],
             i["bytes"].as_f64().unwrap_or(0.0) / 1e6,
             f(&i["mb_per_s"], 2),
             i["facts_per_s"].as_f64().unwrap_or(0.0),
             mb(&i["rss_peak"]),
-            f(&q["open_seconds"], 1),
+            f(&q["open_seconds"], 2),
+            f(&q["first_query_ms"], 0),
             mb(&q["rss_end"]),
             f(&q["specific"]["p50_ms"], 1),
             f(&q["specific"]["p95_ms"], 1),
@@ -403,6 +436,7 @@ fn print_table(rows: &[Value]) {
             f(&q["as_of_tx"]["p50_ms"], 1),
             f(&q["as_of_tx"]["p95_ms"], 1),
             f(&s["full_seconds"], 1),
+            f(&s["first_write_after_open_ms"], 0),
             f(&s["one_doc_ingest_ms"], 0),
             f(&s["empty_store_one_doc_ingest_ms"], 0),
             f(&s["one_doc_summary_ms"], 0),

@@ -167,6 +167,17 @@ impl Engine {
         })
     }
 
+    /// Flushes everything, closes the database and checkpoints its log ([`crate::store::checkpoint`]),
+    /// so that the next open does not replay what this engine wrote. For bulk writers (the
+    /// `ingest` command); a clone of the engine's store still held elsewhere makes the
+    /// checkpoint wait for it and then give up with an error.
+    pub fn close(self) -> Result<()> {
+        self.flush()?;
+        let dir = self.config.store_dir();
+        drop(self);
+        crate::store::checkpoint(&dir)
+    }
+
     /// Opens an existing database; fails with a clear message when there is none.
     pub fn open_existing(config: Config) -> Result<Self> {
         if !config.store_dir().exists() {

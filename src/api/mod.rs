@@ -358,6 +358,14 @@ pub async fn serve(
     tokio::task::spawn_blocking(move || e.flush())
         .await
         .map_err(|e| Error::Store(e.to_string()))??;
+    // With nothing else holding the engine, closing it checkpoints the store's log, so the next
+    // start does not replay this session's writes (sled replays them on every open otherwise).
+    match Arc::try_unwrap(engine) {
+        Ok(e) => tokio::task::spawn_blocking(move || e.close())
+            .await
+            .map_err(|e| Error::Store(e.to_string()))??,
+        Err(_) => tracing::info!("the store's log is not checkpointed: the engine is still in use"),
+    }
     eprintln!("stopped cleanly");
     Ok(())
 }

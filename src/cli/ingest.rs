@@ -131,6 +131,8 @@ pub fn run(cfg: Config, args: IngestArgs) -> Result<()> {
     report.rejected = early_rejects;
     let secs = started.elapsed().as_secs_f64();
     print_report(&engine, &args, &report, secs)?;
+    // Closing checkpoints the store's log: the next open does not replay this ingest.
+    engine.close()?;
     match failure {
         Some(e) => Err(e),
         None => Ok(()),

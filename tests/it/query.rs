@@ -302,6 +302,46 @@ fn indexes_catch_up_after_a_crash_and_rebuild_when_lost() {
     assert_eq!(e.reindex("n", false).unwrap().chunk_vectors, 2);
 }
 
+/// Closing an engine flushes it and checkpoints the store's log; the next open reads everything
+/// it wrote, with the saved vector indexes memory-mapped, and the first write after that open
+/// loads them and is found beside what was there.
+#[test]
+fn a_closed_engine_reopens_with_everything_and_its_mapped_vectors_take_writes() {
+    let dir = tmp();
+    let ask = |e: &Engine, text: &str| {
+        let r = e.query("n", &q(text)).unwrap();
+        (r.facts.iter().map(|f| f.id).collect::<Vec<_>>(), r.context)
+    };
+    let e = engine_at(dir.path());
+    ingest_text(
+        &e,
+        "n",
+        "a",
+        "In 2020, Acme Corp opened a plant in Berlin.",
+        "2020",
+    );
+    let before = ask(&e, "Acme Corp plant Berlin");
+    assert!(!before.0.is_empty());
+    e.close().unwrap();
+
+    let e = engine_at(dir.path());
+    assert_eq!(ask(&e, "Acme Corp plant Berlin"), before);
+    let idx = e.indexes(&e.namespace("n").unwrap()).unwrap();
+    assert!(idx.facts.is_view() && idx.chunks.is_view());
+    ingest_text(
+        &e,
+        "n",
+        "b",
+        "In 2021, Zorblax Industries bought a factory in Lyon.",
+        "2021",
+    );
+    assert!(!idx.facts.is_view() && !idx.chunks.is_view());
+    let (z, ctx) = ask(&e, "Zorblax factory Lyon");
+    assert!(!z.is_empty() && ctx.contains("Zorblax"), "{ctx}");
+    let now = ask(&e, "Acme Corp plant Berlin").0;
+    assert!(before.0.iter().all(|f| now.contains(f)), "{now:?}");
+}
+
 #[test]
 fn a_catalog_snapshot_caught_up_from_the_log_reads_like_a_load_from_the_store() {
     let dir = tmp();
