@@ -813,39 +813,39 @@ pub fn select(
 /// Whether `question` asks for a quantity: "how many", "how much", "what percentage", "what was
 /// the share / number / amount / rate …".
 pub fn asks_quantity(question: &str) -> bool {
-    let q = question.to_lowercase();
+    // Whole-word phrases, each padded with a space on both sides.
     const CUES: &[&str] = &[
-        "how many",
-        "how much",
-        "how high",
-        "how large",
-        "how big",
-        "what percentage",
-        "what proportion",
-        "what share",
-        "what amount",
-        "what number",
-        "what level",
-        "by what",
-        "percentage",
-        "number of",
-        "how did the number",
-        "total",
-        "figure",
-        "rate",
-        "amount",
+        " how many ",
+        " how much ",
+        " how high ",
+        " how large ",
+        " how big ",
+        " what proportion ",
+        " what share ",
+        " what number ",
+        " what level ",
+        " by what ",
+        " percentage ",
+        " number of ",
+        " total ",
+        " figure ",
+        " rate ",
+        " amount ",
     ];
-    let words: Vec<&str> = q
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let joined = words.join(" ");
-    CUES.iter().any(|c| {
-        joined == *c
-            || joined.starts_with(&format!("{c} "))
-            || joined.contains(&format!(" {c} "))
-            || joined.ends_with(&format!(" {c}"))
-    })
+    // The question's words, lower case, one space apart and around.
+    let mut padded = String::with_capacity(question.len() + 2);
+    padded.push(' ');
+    for c in question.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            padded.push(c);
+        } else if !padded.ends_with(' ') {
+            padded.push(' ');
+        }
+    }
+    if !padded.ends_with(' ') {
+        padded.push(' ');
+    }
+    CUES.iter().any(|c| padded.contains(c))
 }
 
 /// Whether `sentence` states a figure: a number that is not a bare year (a digit run with a
