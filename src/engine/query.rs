@@ -272,6 +272,18 @@ impl Engine {
         let window = window_size(budget, n_facets);
         let need = budget * 5 / 4 / n_facets + window;
         let mut scratch = passages::Scratch::new(store, &cat, &idx.chunk_texts, idx.state().epoch);
+        // Per period named in a clause of its own: the stems of that clause.
+        let clause_terms: Vec<Option<Vec<String>>> = plan
+            .facets
+            .periods
+            .iter()
+            .map(|p| {
+                p.clause
+                    .as_deref()
+                    .map(|c| QueryTerms::new(&idx.text, c, None).map(|t| t.terms))
+                    .transpose()
+            })
+            .collect::<Result<_>>()?;
         let mut lists: Vec<Vec<Block>> = Vec::with_capacity(n_facets);
         let mut placed_meta: Vec<Vec<(Passage, Option<String>)>> = Vec::with_capacity(n_facets);
         for fi in 0..n_facets {
@@ -302,9 +314,23 @@ impl Engine {
                 &semantic,
             )?;
             let names = entity.map(|e| e.names).unwrap_or_default();
+            let facet_terms = facet
+                .as_ref()
+                .and_then(|f| f.period)
+                .and_then(|p| clause_terms.get(p)?.as_ref().map(|own| (p, own)))
+                .map(|(p, own)| {
+                    let others: Vec<&String> = clause_terms
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != p)
+                        .filter_map(|(_, c)| c.as_ref())
+                        .flatten()
+                        .collect();
+                    terms.in_clause(own, &others)
+                });
             let (passages, mentioned) = passages::select(
                 &mut scratch,
-                &terms,
+                facet_terms.as_ref().unwrap_or(&terms),
                 &cands,
                 Cut { window, need },
                 LEX_WEIGHT,

@@ -43,6 +43,11 @@ pub struct FacetPeriod {
     pub label: String,
     /// Its days.
     pub interval: Interval,
+    /// The words of the clause the question names this period in, when the question names its
+    /// periods in clauses of their own ("new models **in 2023** compared to the electrification
+    /// plans **in 2021**"): what is asked of this period in particular.
+    #[serde(skip)]
+    pub clause: Option<String>,
 }
 
 /// One entity × period part of the question.
@@ -398,10 +403,12 @@ fn periods(
             Some(keys) => out.extend(keys.into_iter().map(|k| FacetPeriod {
                 label: k.to_string(),
                 interval: k.interval(),
+                clause: None,
             })),
             None => out.push(FacetPeriod {
                 label: label_of(&iv),
                 interval: iv,
+                clause: None,
             }),
         }
     }
@@ -417,6 +424,93 @@ fn periods(
     }
     out.truncate(MAX_PERIODS);
     out
+}
+
+/// Words that end a clause of a question: what follows asks about something else
+/// ("… in 2023 **compared to** … in 2021").
+const CLAUSE_BREAKS: &[&str] = &[
+    "compare",
+    "compared",
+    "comparing",
+    "versus",
+    "vs",
+    "while",
+    "whereas",
+    "against",
+    "than",
+    "and",
+    "but",
+];
+
+/// Gives each period the words of the clause it is named in, when the periods are named in
+/// different clauses: the question is cut at sentence marks, commas and [`CLAUSE_BREAKS`]; a
+/// period's clause is the words (outside time expressions) of the pieces holding an expression
+/// that overlaps it. Periods that share all their pieces, or whose pieces hold no other word,
+/// get none.
+fn clauses(q: &str, times: &[crate::time::TimeSpan], periods: &mut [FacetPeriod]) {
+    if periods.len() < 2 || times.len() < 2 {
+        return;
+    }
+    // Pieces: byte ranges between breaks.
+    let ws = words(q);
+    let inside_time = |s: usize, e: usize| times.iter().any(|t| s < t.end && e > t.start);
+    let mut cuts: Vec<usize> = vec![0];
+    for (i, c) in q.char_indices() {
+        if matches!(c, '.' | '?' | '!' | ';' | ',' | ':') && !inside_time(i, i + 1) {
+            cuts.push(i);
+        }
+    }
+    for &(s, e) in &ws {
+        if !inside_time(s, e) && CLAUSE_BREAKS.contains(&q[s..e].to_lowercase().as_str()) {
+            cuts.push(s);
+        }
+    }
+    cuts.push(q.len());
+    cuts.sort_unstable();
+    cuts.dedup();
+    // A piece that names a period and no other word ("… in 2021 and 2023") continues the one
+    // before it.
+    let mut pieces: Vec<(usize, usize)> = Vec::new();
+    for w in cuts.windows(2) {
+        let (ps, pe) = (w[0], w[1]);
+        let bare = !ws.iter().any(|&(s, e)| {
+            s >= ps && e <= pe && !inside_time(s, e) && {
+                let w = q[s..e].to_lowercase();
+                !NOT_MEASURE.contains(&w.as_str()) && !CLAUSE_BREAKS.contains(&w.as_str())
+            }
+        });
+        match pieces.last_mut() {
+            Some(last) if bare => last.1 = pe,
+            _ => pieces.push((ps, pe)),
+        }
+    }
+    let mut out: Vec<Option<String>> = Vec::with_capacity(periods.len());
+    for p in periods.iter() {
+        let mut text = String::new();
+        for &(ps, pe) in &pieces {
+            let holds = times
+                .iter()
+                .any(|t| t.start >= ps && t.start < pe && t.interval.overlaps(&p.interval));
+            if !holds {
+                continue;
+            }
+            for &(s, e) in ws.iter().filter(|&&(s, e)| s >= ps && e <= pe) {
+                let w = &q[s..e];
+                if !inside_time(s, e) && !NOT_MEASURE.contains(&w.to_lowercase().as_str()) {
+                    text.push_str(w);
+                    text.push(' ');
+                }
+            }
+        }
+        let text = text.trim();
+        out.push((!text.is_empty()).then(|| text.to_string()));
+    }
+    if out.iter().all(|c| *c == out[0]) {
+        return;
+    }
+    for (p, c) in periods.iter_mut().zip(out) {
+        p.clause = c;
+    }
 }
 
 /// Capitalised names in the question, with byte ranges: runs of words that start with a capital
@@ -518,15 +612,14 @@ pub fn plan(
     bounds: Option<(i32, i32)>,
     resolve: &Resolve<'_>,
 ) -> FacetPlan {
-    let time_spans: Vec<(usize, usize)> = find_times(q, now)
-        .iter()
-        .map(|s| (s.start, s.end))
-        .collect();
+    let found_times = find_times(q, now);
+    let time_spans: Vec<(usize, usize)> = found_times.iter().map(|s| (s.start, s.end)).collect();
     let mut plan = FacetPlan::default();
     let step = step_of(q, &time_spans);
     if let Some(s) = scope {
         plan.periods = periods(s, step, bounds, &mut plan.notes);
         plan.step = step.filter(|_| plan.periods.len() > 1);
+        clauses(q, &found_times, &mut plan.periods);
     }
     let found = names(q, &time_spans);
     let list = entity_list(q, &found);
@@ -678,6 +771,34 @@ mod tests {
         let p = plan(q, scope.as_ref(), None, bounds(), &known);
         assert_eq!(p.entities.len(), 3);
         assert!(p.named.is_empty(), "{:?}", p.named);
+    }
+
+    #[test]
+    fn periods_named_in_clauses_of_their_own_get_those_words() {
+        let clauses = |q: &str| -> Vec<Option<String>> {
+            let (scope, _) = scope_from_question(q, None);
+            let p = plan(q, scope.as_ref(), None, bounds(), &known);
+            p.periods.into_iter().map(|p| p.clause).collect()
+        };
+        let q = "How do the new model launch plans in 2023 compare to the new model productions \
+                 commenced in 2020?";
+        assert_eq!(
+            clauses(q),
+            [
+                Some("new model launch plans".to_string()),
+                Some("new model productions commenced".to_string())
+            ]
+        );
+        // A list of periods shares one clause: no period gets words of its own.
+        for q in [
+            "What were Audi Group's return on investment (ROI) in 2021 and 2023, respectively?",
+            "How did the net cash flow develop between 2019 and 2021?",
+            "What was the revenue in 2018, 2019 and 2020?",
+        ] {
+            assert!(clauses(q).iter().all(Option::is_none), "{q}");
+        }
+        // One period: nothing to tell apart.
+        assert_eq!(clauses("What was the revenue in 2021?"), [None]);
     }
 
     #[test]

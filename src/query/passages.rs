@@ -5,8 +5,9 @@
 //! and several that do not. So every sentence of the candidate chunks is scored against the
 //! question's terms (BM25 with the index's own idf, a bonus for query terms that stand next to
 //! each other, more weight on the measure asked and on the single entity names the question is
-//! about, such as "the Audi Checkup", and on sentences stating a figure when the question asks
-//! for a quantity), its score is combined with its chunk's
+//! about, such as "the Audi Checkup", on sentences stating a figure when the question asks
+//! for a quantity, and, for each period of a question that names its periods in clauses of
+//! their own, on the words of that period's clause), its score is combined with its chunk's
 //! (`sentence / best sentence + λ · chunk prior`), and the best sentences become **windows**:
 //! the sentence plus its neighbours, reaching into the neighbouring chunks of the same document,
 //! up to a target size. Windows that overlap or touch in the same document merge. Summaries and
@@ -44,6 +45,10 @@ const COMMON_IDF: f32 = 0.35;
 /// 0.001); news 0.590 / 0.615 / 0.647 against 0.592 / 0.621 / 0.649. Applied to every question
 /// instead, it costs 0.016 at 4k on Time-LongQA.
 const FIGURE_BOOST: f32 = 4.0;
+/// Weight of a term in the clause that names a facet's period, for that facet.
+const CLAUSE_BOOST: f32 = 1.5;
+/// Weight of a term named only in other periods' clauses, for a facet.
+const CLAUSE_DAMP: f32 = 0.5;
 /// Passages of one document before its further ones weigh less ([`DIVERSITY`] each).
 pub const MAX_PER_DOC: usize = 3;
 /// Weight of each passage of a document beyond [`MAX_PER_DOC`].
@@ -258,6 +263,21 @@ impl QueryTerms {
             q.weights.push(w);
         }
         Ok(q)
+    }
+
+    /// The terms as one part of the question weighs them: terms of `own` (the stems of the
+    /// clause that names the part's period) count [`CLAUSE_BOOST`] times, terms found only in
+    /// other parts' clauses [`CLAUSE_DAMP`] times.
+    pub fn in_clause(&self, own: &[String], others: &[&String]) -> QueryTerms {
+        let mut q = self.clone();
+        for (t, w) in q.terms.iter().zip(q.weights.iter_mut()) {
+            if own.contains(t) {
+                *w *= CLAUSE_BOOST;
+            } else if others.contains(&t) {
+                *w *= CLAUSE_DAMP;
+            }
+        }
+        q
     }
 
     /// Whether nothing is left to match.
@@ -992,6 +1012,20 @@ mod tests {
             weights: terms.iter().map(|t| t.1).collect(),
             quantity: false,
         }
+    }
+
+    #[test]
+    fn a_facet_weighs_the_words_of_its_own_clause() {
+        let all = q(&[("model", 2.0), ("launch", 3.0), ("product", 4.0)]);
+        let own = ["launch".to_string()];
+        let other = "product".to_string();
+        let facet = all.in_clause(&own, &[&other]);
+        assert_eq!(facet.terms, all.terms);
+        assert_eq!(
+            facet.weights,
+            [2.0, 3.0 * CLAUSE_BOOST, 4.0 * CLAUSE_DAMP],
+            "shared words keep their weight"
+        );
     }
 
     #[test]
