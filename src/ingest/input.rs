@@ -85,11 +85,12 @@ const METADATA_TIME_KEYS: &[&str] = &[
     "created",
 ];
 
-/// Validates an input and resolves its time and title. The time comes from, in order: the `time`
+/// Validates an input, repairs PDF ligature splits in its text ([`super::repair`]) and resolves
+/// its time and title. The time comes from, in order: the `time`
 /// field, the metadata, the title, the file name (given, else the file name of `source`, else
 /// the `id`), a dateline in the first lines; else undated.
 /// The wall clock is never used.
-pub fn prepare(input: DocumentInput, file_name: Option<&str>) -> Result<PreparedDocument> {
+pub fn prepare(mut input: DocumentInput, file_name: Option<&str>) -> Result<PreparedDocument> {
     if input.text.trim().is_empty() {
         return Err(Error::invalid("empty text"));
     }
@@ -98,6 +99,9 @@ pub fn prepare(input: DocumentInput, file_name: Option<&str>) -> Result<Prepared
             "text is {} bytes; the limit is {MAX_DOCUMENT_BYTES}",
             input.text.len()
         )));
+    }
+    if let std::borrow::Cow::Owned(text) = super::repair::repair(&input.text) {
+        input.text = text;
     }
     if let Some(id) = &input.id {
         validate_doc_id(id)?;

@@ -1,7 +1,8 @@
 //! Ingestion: dated text in, one transaction of documents, chunks, entities, facts and time
 //! nodes out.
 //!
-//! Flow: [`input`] (shapes and file readers, document time) → [`chunk`] → [`extract`] (the
+//! Flow: [`input`] (shapes and file readers, document time, [`repair`] of PDF ligature splits)
+//! → [`chunk`] → [`extract`] (the
 //! `Extractor` trait: rules or LLM) → [`resolve`] (entity resolution against the namespace) →
 //! [`pipeline`] (dedup by content hash and fact identity, time nodes, the write set).
 //!
@@ -12,6 +13,7 @@ pub mod chunk;
 pub mod extract;
 pub mod input;
 pub mod pipeline;
+pub mod repair;
 pub mod resolve;
 pub mod sentences;
 
