@@ -719,3 +719,27 @@ fn damaged_index_files_are_rebuilt_from_the_store_on_open() {
         e.flush().unwrap();
     }
 }
+
+#[test]
+fn words_split_by_pdf_ligatures_are_found_once_repaired() {
+    // Audi's 2012 report was converted from PDF with "fi" ligatures split off ("key fi gures",
+    // "the fi rst half"): ingest joins them, so a question in plain words finds the sentence.
+    let Some(a) = audi() else { return };
+    let r = a
+        .engine
+        .query(
+            "default",
+            &QueryRequest {
+                budget_chars: Some(4000),
+                ..q("When will the main key figures for 2013 be revised, according to the 2012 report?")
+            },
+        )
+        .unwrap();
+    assert!(
+        r.context
+            .contains("The main key figures for 2013 will be revised in the first half of 2014."),
+        "{}",
+        r.context
+    );
+    assert!(!r.context.contains(" fi rst") && !r.context.contains("fi gures"));
+}
