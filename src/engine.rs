@@ -101,6 +101,10 @@ pub struct StoreStats {
     pub namespaces: std::collections::BTreeMap<String, Stats>,
 }
 
+/// Text segments at which the summary worker, after writes, merges them (a load over HTTP
+/// leaves one per commit until tantivy's policy merges eight of a size).
+const IDLE_MERGE_SEGMENTS: usize = 4;
+
 /// The database.
 pub struct Engine {
     config: Config,
@@ -167,15 +171,55 @@ impl Engine {
         })
     }
 
-    /// Flushes everything, closes the database and checkpoints its log ([`crate::store::checkpoint`]),
-    /// so that the next open does not replay what this engine wrote. For bulk writers (the
+    /// Flushes everything, merges the text segments a bulk load left behind
+    /// ([`crate::index::text::TextIndex::merge_after_load`]), closes the database and checkpoints
+    /// its log ([`crate::store::checkpoint`]), so that the next open does not replay what this
+    /// engine wrote. For bulk writers (the
     /// `ingest` command); a clone of the engine's store still held elsewhere makes the
     /// checkpoint wait for it and then give up with an error.
     pub fn close(self) -> Result<()> {
         self.flush()?;
+        // Text segments a bulk load left behind are merged: every later search is faster.
+        let open: Vec<Arc<Namespace>> = self.namespaces.read().values().cloned().collect();
+        for ns in open {
+            if let Err(e) = Self::merge_text(&ns, 2) {
+                tracing::warn!(namespace = ns.store.name(), error = %e, "merging text segments failed");
+            }
+        }
         let dir = self.config.store_dir();
         drop(self);
         crate::store::checkpoint(&dir)
+    }
+
+    /// Merges a namespace's text segments when it has at least `min_segments` and a merge is
+    /// worth it ([`crate::index::text::TextIndex::merge_after_load`]).
+    fn merge_text(ns: &Namespace, min_segments: usize) -> Result<()> {
+        let Some(idx) = ns.indexes.read().clone() else {
+            return Ok(());
+        };
+        let t = std::time::Instant::now();
+        let merged = idx.text.merge_after_load(min_segments)?;
+        if merged > 0 {
+            tracing::info!(
+                namespace = ns.store.name(),
+                segments = merged,
+                seconds = t.elapsed().as_secs_f64(),
+                "merged text segments"
+            );
+        }
+        Ok(())
+    }
+
+    /// After writes settle (the summary worker, having brought summaries up to date): merges
+    /// the namespace's text segments if a load left [`IDLE_MERGE_SEGMENTS`] or more (failures
+    /// are logged; the index stays as it was).
+    pub fn merge_text_when_idle(&self, namespace: &str) {
+        let ns = self.namespaces.read().get(namespace).cloned();
+        if let Some(ns) = ns
+            && let Err(e) = Self::merge_text(&ns, IDLE_MERGE_SEGMENTS)
+        {
+            tracing::warn!(namespace, error = %e, "merging text segments failed");
+        }
     }
 
     /// Opens an existing database; fails with a clear message when there is none.

@@ -174,6 +174,8 @@ impl Engine {
                                 tracing::warn!(namespace = %ns, error = %e, "summaries failed")
                             }
                         }
+                        // Writes have settled: the text segments they left are merged.
+                        engine.merge_text_when_idle(&ns);
                     }
                 }
             })

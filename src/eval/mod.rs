@@ -547,10 +547,12 @@ impl Target for HttpTarget {
     }
 }
 
-/// Brings a namespace's summaries up to date, as `serve`'s background worker does after every
-/// write, so that an in-process evaluation answers from the same state as `serve`.
+/// Merges the text segments the load left and brings a namespace's summaries up to date, as
+/// `serve`'s background worker does after writes, so that an in-process evaluation answers from
+/// the same state as `serve`.
 pub fn settle(engine: &Engine, namespace: &str) -> Result<f64> {
     let started = Instant::now();
+    engine.merge_text_when_idle(namespace);
     engine.summarize(namespace)?;
     Ok(started.elapsed().as_secs_f64())
 }

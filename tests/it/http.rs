@@ -911,3 +911,40 @@ fn every_list_route_pages_with_limit_cursor_and_next_cursor() {
         assert!(r.text.contains(old), "{}", r.text);
     }
 }
+
+#[test]
+fn a_load_over_http_leaves_its_text_in_few_segments() {
+    // Every write commits a text segment; once writes settle, the server merges them, so that
+    // searches look each term up in one segment instead of one per batch.
+    let s = Server::start(&[], None);
+    for b in 0..6 {
+        let r = s.post("/v1/namespaces/acme/documents", &docs(4, &format!("b{b}")));
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let meta = s
+        .data
+        .join("index")
+        .join("acme")
+        .join("text")
+        .join("meta.json");
+    let segments = || -> usize {
+        let m: Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+        m["segments"].as_array().unwrap().len()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while segments() > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "still {} segments a minute after the last write",
+            segments()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Everything is still found.
+    let r = s.post(
+        "/v1/namespaces/acme/query",
+        &json!({"query": "b5 demand", "budget_chars": 4000}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.json()["context"].as_str().unwrap().contains("b5 demand"));
+}
