@@ -11,12 +11,11 @@
 //! statistics stay those of the whole namespace (document frequency and length summed over the
 //! kinds), so the split changes speed, not scores.
 
-use std::ops::Bound;
 use std::path::Path;
 
 use parking_lot::Mutex;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
@@ -452,55 +451,29 @@ impl TextIndex {
                 should.push((Occur::Should, q));
             }
         }
-        // Unscoped: a plain union of term queries, which tantivy scores with block-max WAND.
-        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if let Some(iv) = within {
-            // Overlap: vstart < end and vend > start.
-            if iv.end.is_some() {
-                must.push((
-                    Occur::Must,
-                    Box::new(ConstScoreQuery::new(
-                        Box::new(RangeQuery::new(
-                            Bound::Unbounded,
-                            Bound::Excluded(Term::from_field_i64(
-                                self.f.vstart,
-                                i64::from(iv.end_key()),
-                            )),
-                        )),
-                        0.0,
-                    )),
-                ));
-            }
-            if iv.start.is_some() {
-                must.push((
-                    Occur::Must,
-                    Box::new(ConstScoreQuery::new(
-                        Box::new(RangeQuery::new(
-                            Bound::Excluded(Term::from_field_i64(
-                                self.f.vend,
-                                i64::from(iv.start_key()),
-                            )),
-                            Bound::Unbounded,
-                        )),
-                        0.0,
-                    )),
-                ));
-            }
-        }
-        let q = if must.is_empty() {
-            BooleanQuery::new(should)
-        } else {
-            must.push((Occur::Must, Box::new(BooleanQuery::new(should))));
-            BooleanQuery::new(must)
-        };
+        // A plain union of term queries. Unscoped, tantivy scores it with block-max WAND; scoped,
+        // the documents it matches are kept when their time overlaps (two fast-field reads per
+        // matching document, instead of range queries that scan the whole time columns of every
+        // segment: 19% of an abstract question's CPU at 100k facts).
+        let q = BooleanQuery::new(should);
         let searcher = self.reader.searcher();
         let stats = NamespaceStats {
             searcher: &searcher,
             f: &self.f,
         };
-        let top = searcher
-            .search_with_statistics_provider(&q, &TopDocs::with_limit(limit), &stats)
-            .map_err(err)?;
+        let top_docs = TopDocs::with_limit(limit);
+        let top = match within {
+            None => searcher.search_with_statistics_provider(&q, &top_docs, &stats),
+            Some(iv) => {
+                let filtered = Overlapping {
+                    inner: top_docs,
+                    start: iv.start.map_or(i64::MIN, |_| i64::from(iv.start_key())),
+                    end: iv.end.map_or(i64::MAX, |_| i64::from(iv.end_key())),
+                };
+                searcher.search_with_statistics_provider(&q, &filtered, &stats)
+            }
+        }
+        .map_err(err)?;
         let mut out = Vec::with_capacity(top.len());
         // Opening a fast-field column decodes its header: once per segment, not per hit.
         let mut cols: Vec<Option<tantivy::columnar::Column<u64>>> =
@@ -540,6 +513,71 @@ impl TextIndex {
             .searcher()
             .search(&q, &tantivy::collector::Count)
             .map_err(err)
+    }
+}
+
+/// Keeps the documents whose valid time `[vstart, vend)` overlaps `[start, end)` (day keys),
+/// read from the fast fields of the documents the query matches; the rest go to `inner`.
+struct Overlapping<C> {
+    inner: C,
+    start: i64,
+    end: i64,
+}
+
+struct OverlappingSegment<S> {
+    inner: S,
+    vstart: tantivy::columnar::Column<i64>,
+    vend: tantivy::columnar::Column<i64>,
+    start: i64,
+    end: i64,
+}
+
+impl<C: tantivy::collector::Collector> tantivy::collector::Collector for Overlapping<C> {
+    type Fruit = C::Fruit;
+    type Child = OverlappingSegment<C::Child>;
+
+    fn for_segment(
+        &self,
+        segment: tantivy::SegmentOrdinal,
+        reader: &tantivy::SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let ff = reader.fast_fields();
+        Ok(OverlappingSegment {
+            inner: self.inner.for_segment(segment, reader)?,
+            vstart: ff.i64("vstart")?,
+            vend: ff.i64("vend")?,
+            start: self.start,
+            end: self.end,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.inner.requires_scoring()
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<<Self::Child as tantivy::collector::SegmentCollector>::Fruit>,
+    ) -> tantivy::Result<Self::Fruit> {
+        self.inner.merge_fruits(fruits)
+    }
+}
+
+impl<S: tantivy::collector::SegmentCollector> tantivy::collector::SegmentCollector
+    for OverlappingSegment<S>
+{
+    type Fruit = S::Fruit;
+
+    fn collect(&mut self, doc: tantivy::DocId, score: tantivy::Score) {
+        if self.vstart.first(doc).is_some_and(|s| s < self.end)
+            && self.vend.first(doc).is_some_and(|e| e > self.start)
+        {
+            self.inner.collect(doc, score);
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.inner.harvest()
     }
 }
 
@@ -610,6 +648,17 @@ mod tests {
             .search(TextKind::Chunk, "electric cars", Some(&q2_2021), 10)
             .unwrap();
         assert_eq!(scoped.iter().map(|x| x.0).collect::<Vec<_>>(), vec![2]);
+        // Open ends: since mid-2020 holds only the 2021 record, until mid-2020 only the 2019 one.
+        let mid = chrono::NaiveDate::from_ymd_opt(2020, 7, 1);
+        for (iv, want) in [
+            (Interval::new(mid, None).unwrap(), 2),
+            (Interval::new(None, mid).unwrap(), 1),
+        ] {
+            let scoped = idx
+                .search(TextKind::Chunk, "electric cars", Some(&iv), 10)
+                .unwrap();
+            assert_eq!(scoped.iter().map(|x| x.0).collect::<Vec<_>>(), vec![want]);
+        }
         let facts = idx
             .search(TextKind::Fact, "electric cars", None, 10)
             .unwrap();
