@@ -218,6 +218,21 @@ impl Timer {
     }
 }
 
+/// How many scope candidates are worth enumerating for a search of `k` hits in `index`. When
+/// the candidates are what the filter keeps (`exact`: one period, read at the head), past a
+/// quarter of the index ([`HNSW_FROM`]) and past what exact scoring takes whole, the filtered
+/// HNSW search takes over anyway, so enumerating more only costs (100k facts: abstract
+/// questions over three years enumerated 30k facts to throw them away). Otherwise (several
+/// periods, whose hull is enumerated; a snapshot, `as_of`) the filter may keep few of them, and
+/// they are filtered first however many (see [`vector_seeds`]).
+fn scope_limit(index: &crate::index::vector::VectorIndex, k: usize, exact: bool) -> usize {
+    if !exact {
+        return ENUMERATE_MAX;
+    }
+    let rerank = (RERANK_PER_HIT * k).max(RERANK_MIN);
+    (index.len() / HNSW_FROM).max(2 * rerank).min(ENUMERATE_MAX)
+}
+
 /// Vector search restricted to a candidate predicate: exact over the enumerated candidates that
 /// pass it when they are few, exact over a short list picked by sign sketches when they are many
 /// but a small part of the index, filtered HNSW search otherwise. `candidates` is the scope's
@@ -231,9 +246,10 @@ fn vector_seeds(
     candidates: Option<Vec<u64>>,
     keep: &(dyn Fn(u64) -> bool + Sync),
     k: usize,
+    exact: bool,
 ) -> Result<Vec<(u64, f32)>> {
     if let Some(c) = candidates
-        && c.len() <= ENUMERATE_MAX
+        && c.len() <= scope_limit(index, k, exact)
     {
         let kept: Vec<u64> = c.into_iter().filter(|id| keep(*id)).collect();
         let rerank = (RERANK_PER_HIT * k).max(RERANK_MIN);
@@ -286,16 +302,25 @@ fn chunk_seeds(
     };
     let hard = ctx.hard();
     let chunk_ok = |id: u64| ctx.chunk_in_scope(id) && ctx.chunk_visible(id);
+    // The scope's own chunks: all kept unless a snapshot hides them.
+    let exact = ctx.as_of.is_none();
     let chunk_cands: Option<Vec<u64>> = hard.map(|s| {
         ctx.cat
             .chunks
             .iter()
             .filter(|(_, c)| c.vstart != i32::MIN && s.overlaps_keys(c.vstart, c.vend))
             .map(|(id, _)| id)
-            .take(ENUMERATE_MAX + 1)
+            .take(scope_limit(&ctx.idx.chunks, SEEDS_PER_LIST, exact) + 1)
             .collect()
     });
-    let vec_chunks = vector_seeds(&ctx.idx.chunks, q, chunk_cands, &chunk_ok, SEEDS_PER_LIST)?;
+    let vec_chunks = vector_seeds(
+        &ctx.idx.chunks,
+        q,
+        chunk_cands,
+        &chunk_ok,
+        SEEDS_PER_LIST,
+        exact,
+    )?;
     timer.lap("chunks_vector", &vec_chunks, "chunk");
     let bm25_chunks = bm25_seeds(ctx, TextKind::Chunk, text, hull, &chunk_ok, SEEDS_PER_LIST)?;
     timer.lap("chunks_bm25", &bm25_chunks, "chunk");
@@ -350,13 +375,23 @@ fn specific_inner(
 ) -> Result<Found> {
     let hard = ctx.hard();
     let hull = hard.map(|s| s.hull());
+    // The hull's facts are the scope's when it is one period and no snapshot hides any.
+    let exact = ctx.as_of.is_none() && hard.is_some_and(|s| s.intervals.len() == 1);
 
     // 1. Seed facts: vector + BM25 within the scope.
     let fact_ok = |id: u64| ctx.fact_in_scope(id) && ctx.fact_visible(id);
-    let fact_cands = hull
-        .as_ref()
-        .map(|h| ctx.cat.facts_overlapping(h, ENUMERATE_MAX + 1));
-    let vec_facts = vector_seeds(&ctx.idx.facts, q, fact_cands, &fact_ok, SEEDS_PER_LIST)?;
+    let fact_cands = hull.as_ref().map(|h| {
+        let limit = scope_limit(&ctx.idx.facts, SEEDS_PER_LIST, exact);
+        ctx.cat.facts_overlapping(h, limit + 1)
+    });
+    let vec_facts = vector_seeds(
+        &ctx.idx.facts,
+        q,
+        fact_cands,
+        &fact_ok,
+        SEEDS_PER_LIST,
+        exact,
+    )?;
     timer.lap("seed_facts_vector", &vec_facts, "fact");
     let bm25_facts = bm25_seeds(
         ctx,
