@@ -303,7 +303,8 @@ impl TextIndex {
     /// 4,714 articles, query p50 fell from 6.2 to 4.8–5.2 ms once merged, in 1.4 s), else the
     /// small ones into one when there are more than two. A store that took a few documents
     /// since its last merge is not rewritten. Nothing is merged below `min_segments` segments.
-    /// Writes and commits are not held up: the merge runs on tantivy's merge thread.
+    /// The index's own writer is not held during the merge (it runs on tantivy's merge thread);
+    /// callers serialise it with [`TextIndex::purge`], which merges the same segments.
     /// Returns the number of segments merged.
     pub fn merge_after_load(&self, min_segments: usize) -> Result<usize> {
         let mut sizes: Vec<(tantivy::index::SegmentId, u32)> = self
@@ -326,7 +327,7 @@ impl TextIndex {
         } else {
             return Ok(0);
         };
-        // The merge runs on tantivy's merge thread; writes and commits go on meanwhile.
+        // The merge runs on tantivy's merge thread; this index's writer stays free meanwhile.
         let merging = self.writer.lock().merge(&ids);
         merging.wait().map_err(err)?;
         let collecting = self.writer.lock().garbage_collect_files();
