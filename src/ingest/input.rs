@@ -49,6 +49,10 @@ pub struct PreparedDocument {
     pub time: Option<TimeKey>,
     /// Where the time came from.
     pub time_origin: DocTimeOrigin,
+    /// Content hash of the text as sent, when [`super::repair`] changed it: a document is known
+    /// by what was sent, so sending it again is recognised as a duplicate, also by stores made
+    /// before the repair existed.
+    pub input_hash: Option<String>,
 }
 
 /// An input that was rejected, with where and why.
@@ -100,7 +104,9 @@ pub fn prepare(mut input: DocumentInput, file_name: Option<&str>) -> Result<Prep
             input.text.len()
         )));
     }
+    let mut input_hash = None;
     if let std::borrow::Cow::Owned(text) = super::repair::repair(&input.text) {
+        input_hash = Some(super::pipeline::content_hash(&input.text));
         input.text = text;
     }
     if let Some(id) = &input.id {
@@ -135,6 +141,7 @@ pub fn prepare(mut input: DocumentInput, file_name: Option<&str>) -> Result<Prep
         title,
         time,
         time_origin: origin,
+        input_hash,
     })
 }
 

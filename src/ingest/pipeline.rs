@@ -133,7 +133,10 @@ pub fn stage(
     let results: Vec<Result<Staged, Rejected>> = docs
         .into_par_iter()
         .map(|doc| {
-            let hash = content_hash(&doc.input.text);
+            let hash = doc
+                .input_hash
+                .clone()
+                .unwrap_or_else(|| content_hash(&doc.input.text));
             let spans = chunk::chunk(&doc.input.text, chunk_chars);
             let texts: Vec<&str> = spans
                 .iter()

@@ -743,3 +743,45 @@ fn words_split_by_pdf_ligatures_are_found_once_repaired() {
     );
     assert!(!r.context.contains(" fi rst") && !r.context.contains("fi gures"));
 }
+
+#[test]
+fn a_repaired_document_sent_again_is_a_duplicate() {
+    // The stored text is the repaired one; the document is known by the text as sent, so
+    // sending it again (or to a store made before the repair) adds nothing.
+    let dir = tmp();
+    let e = engine_at(&dir.path().join("data"));
+    let text = "In 2012 the fi rst plant was certifi ed. The key fi gures rose fi ve percent.";
+    let first = e
+        .ingest(
+            "default",
+            vec![doc("split", text, "2012")],
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!(first.documents, 1);
+    // Known by the text as sent, as a store made before the repair knows it.
+    let ns = e.namespace("default").unwrap();
+    let id = ns.store().document_by_external("split").unwrap().unwrap();
+    let stored = ns.store().document(id, None).unwrap().unwrap();
+    assert_eq!(
+        stored.content_hash,
+        chronorag::ingest::pipeline::content_hash(text)
+    );
+    let again = e
+        .ingest(
+            "default",
+            vec![doc("split", text, "2012")],
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!((again.documents, again.duplicates), (0, 1));
+    assert!(again.rejected.is_empty(), "{:?}", again.rejected);
+    let r = e
+        .query("default", &q("When was the first plant certified?"))
+        .unwrap();
+    assert!(
+        r.context.contains("the first plant was certified"),
+        "{}",
+        r.context
+    );
+}
