@@ -22,6 +22,26 @@ use super::sketch::Sketches;
 use crate::embed::dot;
 use crate::{Error, Result};
 
+/// Refuses an index saved with other dimensions than the namespace's embedder has.
+fn check_dims(index: &Index, path: &Path, dims: usize) -> Result<()> {
+    if index.dimensions() == dims {
+        return Ok(());
+    }
+    Err(err(format!(
+        "{} has {} dimensions, expected {dims}",
+        path.display(),
+        index.dimensions()
+    )))
+}
+
+/// Reserves room for the index to double (usearch never grows by itself) and the search slots.
+fn reserve_for_growth(index: &Index) -> Result<()> {
+    let cap = (index.size() * 2).max(1024);
+    index
+        .reserve_capacity_and_threads(cap, SEARCH_SLOTS)
+        .map_err(err)
+}
+
 /// Where the sketches of the vectors saved at `path` are saved.
 fn sketch_path(path: &Path) -> std::path::PathBuf {
     path.with_extension("sketch")
@@ -135,13 +155,7 @@ impl VectorIndex {
         {
             let index = me.inner.write();
             index.view(&path.to_string_lossy()).map_err(err)?;
-            if index.dimensions() != dims {
-                return Err(err(format!(
-                    "{} has {} dimensions, expected {dims}",
-                    path.display(),
-                    index.dimensions()
-                )));
-            }
+            check_dims(&index, path, dims)?;
         }
         *me.viewed.lock() = Some(path.to_path_buf());
         me.load_sketches(path);
@@ -162,10 +176,7 @@ impl VectorIndex {
             .map_err(err)?;
         index.load(&path.to_string_lossy()).map_err(err)?;
         tracing::debug!(path = %path.display(), ms = t.elapsed().as_millis() as u64, "vector view loaded for a change");
-        let cap = (index.size() * 2).max(1024);
-        index
-            .reserve_capacity_and_threads(cap, SEARCH_SLOTS)
-            .map_err(err)?;
+        reserve_for_growth(&index)?;
         *self.inner.write() = index;
         *viewed = None;
         Ok(())
@@ -193,17 +204,8 @@ impl VectorIndex {
         {
             let index = me.inner.write();
             index.load(&path.to_string_lossy()).map_err(err)?;
-            if index.dimensions() != dims {
-                return Err(err(format!(
-                    "{} has {} dimensions, expected {dims}",
-                    path.display(),
-                    index.dimensions()
-                )));
-            }
-            let cap = (index.size() * 2).max(1024);
-            index
-                .reserve_capacity_and_threads(cap, SEARCH_SLOTS)
-                .map_err(err)?;
+            check_dims(&index, path, dims)?;
+            reserve_for_growth(&index)?;
         }
         me.load_sketches(path);
         Ok(me)
