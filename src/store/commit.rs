@@ -6,9 +6,9 @@
 //! persists records, these and its own lookup keys, atomically ([`super::NsStore::commit`]).
 //! [`verify_chain`] checks an audit log given in sequence order, whatever it was read from.
 //!
-//! Still inside the sled backend (to move here with the next backend): the record-count deltas
-//! (they need the previous version of each record, which the backend reads inside its
-//! transaction) and the physical erasure of every key derived from an erased record.
+//! The rest of a commit that needs the previous version of each record (record-count deltas,
+//! lookup keys, the physical erasure of every key derived from an erased record) is in
+//! [`super::records`], also shared by every backend.
 
 use std::collections::BTreeSet;
 

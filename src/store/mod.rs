@@ -3,7 +3,9 @@
 //!
 //! The store is reached through two traits at the level of records, transactions and as-of scans
 //! — never raw keys: [`Store`] (namespaces, schema, durability) and [`NsStore`] (one namespace's
-//! records). [`SledStore`] is the embedded backend. Nothing above this module names sled types.
+//! records). Layers inside: [`records::RecordNs`] lays records, versions, lookup keys, counts
+//! and the audit chain out over an ordered key space ([`kv::KvSpace`]), the one thing a backend
+//! provides. [`SledStore`] is the embedded backend. Nothing above this module names sled types.
 //!
 //! **Architecture invariant:** a namespace is an isolated key space. An [`NsStore`] handle can only
 //! read and write its own namespace; there is no API that takes a record id from one namespace and
@@ -15,7 +17,9 @@
 
 pub mod commit;
 mod keys;
+pub mod kv;
 mod migrations;
+pub mod records;
 mod sled_store;
 
 pub use keys::LONG_SPAN_DAYS;

@@ -1,0 +1,964 @@
+//! The record layout of a namespace, over any backend's ordered key space ([`KvSpace`]): keys
+//! ([`super::keys`]), current and superseded versions, lookup keys, record counts, physical
+//! erasure, the transaction log and the audit chain. A backend only stores bytes; everything a
+//! second backend would otherwise have to write again lives here once.
+//!
+//! **Invariant:** one writer at a time per namespace in this process (`commit_lock`); a backend
+//! shared by several processes also checks, inside the batch's own transaction, that the head it
+//! was built on is still the head ([`Expect`]), so transaction ids stay gap-free and unique.
+//!
+//! **Invariant:** readers never see a record version newer than the published head: every
+//! versioned read resolves against a snapshot transaction id.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::Utc;
+use parking_lot::{Mutex, MutexGuard};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::commit::{self, AuditHead};
+use super::keys::{self, Key, LONG_SPAN_DAYS, id_key, id2_key, summary_key, tag};
+use super::kv::{EntryIter, Expect, KvBatch, KvSpace, after, prefix_end};
+use super::{AuditVerify, FactCursor, FactScan, IdKind, NsStore, Page, Stats, WriteSet};
+use crate::model::{
+    AuditEntry, Chunk, ChunkId, Counts, DocId, Document, Entity, EntityId, Fact, FactId,
+    FactObject, Status, Summary, TimeNode, Tx, TxId, normalize_name,
+};
+use crate::time::TimeKey;
+use crate::{Error, Result};
+
+/// One namespace's records in a backend's key space `S`.
+pub struct RecordNs<S: KvSpace> {
+    name: String,
+    kv: S,
+    head: AtomicU64,
+    next_ids: [AtomicU64; 6],
+    commit_lock: Mutex<AuditHead>,
+}
+
+const ID_NAMES: [&str; 6] = [
+    "next_doc",
+    "next_chunk",
+    "next_entity",
+    "next_fact",
+    "next_job",
+    "next_conflict",
+];
+const STAT_NAMES: [&str; 5] = [
+    "count_documents",
+    "count_chunks",
+    "count_facts",
+    "count_entities",
+    "count_time_nodes",
+];
+
+fn id_slot(kind: IdKind) -> usize {
+    match kind {
+        IdKind::Document => 0,
+        IdKind::Chunk => 1,
+        IdKind::Entity => 2,
+        IdKind::Fact => 3,
+        IdKind::Job => 4,
+        IdKind::Conflict => 5,
+    }
+}
+
+fn meta_key(name: &str) -> Vec<u8> {
+    Key::new(tag::META).str(name).build()
+}
+
+fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    Ok(serde_json::to_vec(v)?)
+}
+
+fn dec<T: DeserializeOwned>(b: impl AsRef<[u8]>) -> Result<T> {
+    Ok(serde_json::from_slice(b.as_ref())?)
+}
+
+fn u64_val(v: Option<impl AsRef<[u8]>>) -> u64 {
+    v.map(|b| keys::u64_from(b.as_ref())).unwrap_or(0)
+}
+
+/// Stat deltas of one commit, in the order of [`STAT_NAMES`].
+type StatDelta = [i64; 5];
+
+impl<S: KvSpace> RecordNs<S> {
+    /// The namespace's tree in the current database.
+    /// Opens the namespace whose records are in `kv`: reads its head, id counters and the end
+    /// of its audit chain.
+    pub fn load(name: String, kv: S) -> Result<Self> {
+        let head = u64_val(kv.get(&meta_key("head_tx"))?);
+        let next_id = |i: usize| -> Result<AtomicU64> {
+            Ok(AtomicU64::new(
+                u64_val(kv.get(&meta_key(ID_NAMES[i]))?).max(1),
+            ))
+        };
+        let next_ids = [
+            next_id(0)?,
+            next_id(1)?,
+            next_id(2)?,
+            next_id(3)?,
+            next_id(4)?,
+            next_id(5)?,
+        ];
+        let audit_head = match kv.last(&[tag::AUDIT], &[tag::AUDIT + 1])? {
+            Some((_, v)) => {
+                let e: AuditEntry = dec(v.as_ref())?;
+                AuditHead {
+                    seq: e.seq,
+                    hash: e.hash,
+                }
+            }
+            None => AuditHead::default(),
+        };
+        Ok(RecordNs {
+            name,
+            kv,
+            head: AtomicU64::new(head),
+            next_ids,
+            commit_lock: Mutex::new(audit_head),
+        })
+    }
+
+    /// The backend's key space.
+    pub fn kv(&self) -> &S {
+        &self.kv
+    }
+
+    /// Holds off every write of this namespace (commits, audit appends, summaries, metadata)
+    /// while the guard lives: for backend-wide work such as a compaction or a backup.
+    pub fn lock_writes(&self) -> MutexGuard<'_, AuditHead> {
+        self.commit_lock.lock()
+    }
+
+    /// Every entry whose key starts with `prefix`, ascending.
+    fn scan(&self, prefix: impl AsRef<[u8]>) -> EntryIter<'_, S::Bytes> {
+        let prefix = prefix.as_ref();
+        self.kv.range(prefix, prefix_end(prefix).as_deref())
+    }
+
+    /// The entries with `lo <= key <= hi`, ascending.
+    fn range_incl(&self, lo: &[u8], hi: &[u8]) -> EntryIter<'_, S::Bytes> {
+        self.kv.range(lo, Some(&after(hi)))
+    }
+
+    /// The greatest entry with `lo <= key <= hi`.
+    fn last_incl(&self, lo: &[u8], hi: &[u8]) -> Result<Option<(S::Bytes, S::Bytes)>> {
+        self.kv.last(lo, &after(hi))
+    }
+
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        match self.kv.get(&key)? {
+            Some(v) => Ok(Some(dec(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The version of a versioned record visible at `as_of`: the current one when it is not newer,
+    /// else the newest history version with tx <= as_of.
+    fn versioned<T: DeserializeOwned>(
+        &self,
+        cur_tag: u8,
+        hist_tag: u8,
+        id: u64,
+        as_of: Option<TxId>,
+        updated: impl Fn(&T) -> TxId,
+    ) -> Result<Option<T>> {
+        let cur: Option<T> = self.get(&id_key(cur_tag, id))?;
+        let snapshot = as_of.unwrap_or(u64::MAX).min(self.head_tx());
+        match cur {
+            Some(c) if updated(&c) <= snapshot => Ok(Some(c)),
+            Some(_) | None => {
+                // Newer than the snapshot (or erased): look in history.
+                let lo = id2_key(hist_tag, id, 0);
+                let hi = id2_key(hist_tag, id, snapshot);
+                match self.last_incl(&lo, &hi)? {
+                    Some(kv) => Ok(Some(dec(&kv.1)?)),
+                    None => Ok(None),
+                }
+            }
+        }
+    }
+
+    fn stat(&self, i: usize) -> Result<u64> {
+        Ok(u64_val(self.kv.get(&meta_key(STAT_NAMES[i]))?))
+    }
+
+    fn write_versioned(
+        &self,
+        batch: &mut KvBatch,
+        cur_tag: u8,
+        hist_tag: u8,
+        id: u64,
+        new: Vec<u8>,
+        old: Option<(&S::Bytes, TxId)>,
+    ) {
+        if let Some((old_bytes, old_tx)) = old {
+            batch.insert(id2_key(hist_tag, id, old_tx), old_bytes.as_ref());
+        }
+        batch.insert(id_key(cur_tag, id), new);
+    }
+
+    fn remove_prefix(&self, batch: &mut KvBatch, prefix: &[u8]) -> Result<u64> {
+        let mut n = 0;
+        for kv in self.scan(prefix) {
+            let (k, _) = kv?;
+            batch.remove(&*k);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn fact_time_keys(f: &Fact) -> (i32, i32, bool) {
+        let s = f.valid.start_key();
+        let e = f.valid.end_key();
+        let long = f.valid.start.is_none()
+            || f.valid.end.is_none()
+            || f.valid.days().is_none_or(|d| d > LONG_SPAN_DAYS as i64);
+        (s, e, long)
+    }
+
+    fn fact_entities(f: &Fact) -> Vec<EntityId> {
+        let mut v = vec![f.subject];
+        if let FactObject::Entity(o) = f.object
+            && o != f.subject
+        {
+            v.push(o);
+        }
+        v
+    }
+
+    fn commit_inner(&self, mut ws: WriteSet, audit: &mut AuditHead) -> Result<Tx> {
+        let tx = ws.tx;
+        let mut batch = KvBatch::default();
+        let mut delta: StatDelta = [0; 5];
+        let active = |s: Status| i64::from(s == Status::Active);
+
+        for d in &mut ws.documents {
+            d.updated_tx = tx;
+            let old = self.kv.get(&id_key(tag::DOC, d.id))?;
+            let old_doc: Option<Document> = old.as_ref().map(|b| dec(b)).transpose()?;
+            let was = old_doc.as_ref().map(|o| active(o.status)).unwrap_or(0);
+            delta[0] += active(d.status) - was;
+            delta[1] += (active(d.status) - was) * d.chunks.len() as i64;
+            if old_doc.is_none() {
+                batch.insert(
+                    Key::new(tag::DOC_HASH).str(&d.content_hash).build(),
+                    &d.id.to_be_bytes(),
+                );
+                batch.insert(
+                    Key::new(tag::DOC_EXT).str(&d.external_id).build(),
+                    &d.id.to_be_bytes(),
+                );
+            }
+            let old_pair = old.as_ref().zip(old_doc.as_ref().map(|o| o.updated_tx));
+            self.write_versioned(&mut batch, tag::DOC, tag::DOC_HIST, d.id, enc(d)?, old_pair);
+        }
+        for c in &ws.chunks {
+            batch.insert(id_key(tag::CHUNK, c.id), enc(c)?);
+        }
+        for e in &mut ws.entities {
+            e.updated_tx = tx;
+            let old = self.kv.get(&id_key(tag::ENT, e.id))?;
+            let old_e: Option<Entity> = old.as_ref().map(|b| dec(b)).transpose()?;
+            delta[3] += active(e.status) - old_e.as_ref().map(|o| active(o.status)).unwrap_or(0);
+            if e.status == Status::Active {
+                for name in e.names() {
+                    let n = normalize_name(name);
+                    if !n.is_empty() {
+                        batch.insert(
+                            Key::new(tag::ENT_ALIAS).str(&n).build(),
+                            &e.id.to_be_bytes(),
+                        );
+                    }
+                }
+            }
+            let old_pair = old.as_ref().zip(old_e.as_ref().map(|o| o.updated_tx));
+            self.write_versioned(&mut batch, tag::ENT, tag::ENT_HIST, e.id, enc(e)?, old_pair);
+        }
+        for f in &mut ws.facts {
+            f.updated_tx = tx;
+            let old = self.kv.get(&id_key(tag::FACT, f.id))?;
+            let old_f: Option<Fact> = old.as_ref().map(|b| dec(b)).transpose()?;
+            delta[2] += active(f.status) - old_f.as_ref().map(|o| active(o.status)).unwrap_or(0);
+            let (s, e, long) = Self::fact_time_keys(f);
+            let old_sources: BTreeSet<ChunkId> = old_f
+                .as_ref()
+                .map(|o| o.sources.iter().copied().collect())
+                .unwrap_or_default();
+            if old_f.is_none() {
+                batch.insert(
+                    Key::new(tag::FACT_KEY).bytes(&f.identity()).build(),
+                    &f.id.to_be_bytes(),
+                );
+                batch.insert(
+                    Key::new(tag::FACT_TIME).i32(s).u64(f.id).build(),
+                    &keys::i32_key(e),
+                );
+                if long {
+                    batch.insert(id_key(tag::FACT_LONG, f.id), &[]);
+                }
+                for ent in Self::fact_entities(f) {
+                    batch.insert(
+                        Key::new(tag::FACT_ENT).u64(ent).i32(s).u64(f.id).build(),
+                        &keys::i32_key(e),
+                    );
+                }
+            }
+            for src in &f.sources {
+                if !old_sources.contains(src) {
+                    batch.insert(id2_key(tag::FACT_CHUNK, *src, f.id), &[]);
+                }
+            }
+            batch.insert(id2_key(tag::FACT_TX, tx, f.id), &[]);
+            let old_pair = old.as_ref().zip(old_f.as_ref().map(|o| o.updated_tx));
+            self.write_versioned(
+                &mut batch,
+                tag::FACT,
+                tag::FACT_HIST,
+                f.id,
+                enc(f)?,
+                old_pair,
+            );
+        }
+        for n in &ws.nodes {
+            let k = Key::new(tag::NODE).str(&n.key.to_string()).build();
+            if !self.kv.get(&k)?.is_some() {
+                delta[4] += 1;
+            }
+            batch.insert(k, enc(n)?);
+        }
+        let dirty = commit::dirtied(&ws);
+        for k in &dirty {
+            batch.insert(
+                Key::new(tag::DIRTY).str(&k.to_string()).build(),
+                &tx.to_be_bytes(),
+            );
+        }
+        for c in &ws.conflicts {
+            batch.insert(id_key(tag::CONFLICT, c.id), enc(c)?);
+        }
+        for c in &ws.chunk_rewrites {
+            batch.insert(id_key(tag::CHUNK, c.id), enc(c)?);
+        }
+        for s in &ws.summary_rewrites {
+            batch.insert(summary_key(&s.node.to_string(), s.reflects_tx), enc(s)?);
+        }
+        let erased = self.erase_into(&mut batch, &ws, &mut delta)?;
+        let commit::Sealed {
+            tx: record,
+            audit: entry,
+        } = commit::seal(&mut ws, &dirty, erased, audit);
+        batch.insert(id_key(tag::TX, tx), enc(&record)?);
+        batch.insert(id_key(tag::AUDIT, entry.seq), enc(&entry)?);
+
+        batch.insert(meta_key("head_tx"), &tx.to_be_bytes());
+        for (i, name) in ID_NAMES.iter().enumerate() {
+            batch.insert(
+                meta_key(name),
+                &self.next_ids[i].load(Ordering::SeqCst).to_be_bytes(),
+            );
+        }
+        for (i, name) in STAT_NAMES.iter().enumerate() {
+            if delta[i] != 0 {
+                let v = (self.stat(i)? as i64 + delta[i]).max(0) as u64;
+                batch.insert(meta_key(name), &v.to_be_bytes());
+            }
+        }
+
+        // Built on the head read above: a backend shared with other processes checks it still is.
+        let expect = Expect {
+            key: meta_key("head_tx"),
+            expected: (tx > 1).then(|| (tx - 1).to_be_bytes().to_vec()),
+        };
+        self.kv.apply(batch, Some(expect), ws.durable)?;
+        self.head.store(tx, Ordering::SeqCst);
+        audit.advance(&entry);
+        Ok(record)
+    }
+
+    /// Physical removal: every version and every key derived from the erased records.
+    fn erase_into(&self, batch: &mut KvBatch, ws: &WriteSet, delta: &mut StatDelta) -> Result<u64> {
+        let mut n = 0;
+        for &id in &ws.erase.facts {
+            if let Some(f) = self.get::<Fact>(&id_key(tag::FACT, id))? {
+                if f.status == Status::Active {
+                    delta[2] -= 1;
+                }
+                let (s, _, _) = Self::fact_time_keys(&f);
+                batch.remove(Key::new(tag::FACT_KEY).bytes(&f.identity()).build());
+                batch.remove(Key::new(tag::FACT_TIME).i32(s).u64(id).build());
+                batch.remove(id_key(tag::FACT_LONG, id));
+                for ent in Self::fact_entities(&f) {
+                    batch.remove(Key::new(tag::FACT_ENT).u64(ent).i32(s).u64(id).build());
+                }
+                for src in &f.sources {
+                    batch.remove(id2_key(tag::FACT_CHUNK, *src, id));
+                }
+            }
+            // History versions may cite other sources: drop their chunk links too.
+            for kv in self.scan(id_key(tag::FACT_HIST, id)) {
+                let (k, v) = kv?;
+                let old: Fact = dec(&v)?;
+                for src in &old.sources {
+                    batch.remove(id2_key(tag::FACT_CHUNK, *src, id));
+                }
+                batch.remove(&*k);
+            }
+            batch.remove(id_key(tag::FACT, id));
+            n += 1;
+        }
+        for &id in &ws.erase.chunks {
+            batch.remove(id_key(tag::CHUNK, id));
+            n += 1;
+        }
+        for &id in &ws.erase.documents {
+            if let Some(d) = self.get::<Document>(&id_key(tag::DOC, id))? {
+                if d.status == Status::Active {
+                    delta[0] -= 1;
+                    delta[1] -= d.chunks.len() as i64;
+                }
+                batch.remove(Key::new(tag::DOC_HASH).str(&d.content_hash).build());
+                batch.remove(Key::new(tag::DOC_EXT).str(&d.external_id).build());
+            }
+            n += self.remove_prefix(batch, &id_key(tag::DOC_HIST, id))?;
+            batch.remove(id_key(tag::DOC, id));
+            n += 1;
+        }
+        for &id in &ws.erase.entities {
+            let mut names = BTreeSet::new();
+            if let Some(e) = self.get::<Entity>(&id_key(tag::ENT, id))? {
+                if e.status == Status::Active {
+                    delta[3] -= 1;
+                }
+                names.extend(e.names().map(normalize_name));
+            }
+            for kv in self.scan(id_key(tag::ENT_HIST, id)) {
+                let (k, v) = kv?;
+                let old: Entity = dec(&v)?;
+                names.extend(old.names().map(normalize_name));
+                batch.remove(&*k);
+            }
+            for name in names {
+                let k = Key::new(tag::ENT_ALIAS).str(&name).build();
+                if self.kv.get(&k)?.map(|v| keys::u64_from(&v)) == Some(id) {
+                    batch.remove(k);
+                }
+            }
+            batch.remove(id_key(tag::ENT, id));
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn scan_facts_range(
+        &self,
+        lo: Vec<u8>,
+        hi: Vec<u8>,
+        key_start: usize,
+        scan: &FactScan,
+        long: bool,
+        out: &mut Vec<Fact>,
+    ) -> Result<Option<FactCursor>> {
+        let (qs, qe) = (scan.valid.start_key(), scan.valid.end_key());
+        for kv in self.kv.range(&lo, Some(&hi)) {
+            let (k, v) = kv?;
+            let (start, id) = if long {
+                (i32::MIN, keys::u64_from(&k[1..]))
+            } else {
+                (
+                    keys::i32_from(&k[key_start..]),
+                    keys::u64_from(&k[key_start + 4..]),
+                )
+            };
+            if !long {
+                let end = keys::i32_from(&v);
+                if !(start < qe && end > qs) {
+                    continue;
+                }
+                // Long facts are also in this index; they were listed from `FACT_LONG`.
+                if start == i32::MIN
+                    || end == i32::MAX
+                    || i64::from(end) - i64::from(start) > i64::from(LONG_SPAN_DAYS)
+                {
+                    continue;
+                }
+            }
+            if let Some(c) = scan.cursor
+                && c.long == long
+                && (start, id) <= (c.start, c.id)
+            {
+                continue;
+            }
+            let Some(f) = self.fact(id, scan.as_of)? else {
+                continue;
+            };
+            if !scan.include_retracted && f.status != Status::Active {
+                continue;
+            }
+            if long {
+                if !f.valid.overlaps(&scan.valid) {
+                    continue;
+                }
+                if let Some(ent) = scan.entity
+                    && !Self::fact_entities(&f).contains(&ent)
+                {
+                    continue;
+                }
+            }
+            out.push(f);
+            if out.len() >= scan.limit {
+                return Ok(Some(FactCursor { start, id, long }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl<S: KvSpace> NsStore for RecordNs<S> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn head_tx(&self) -> TxId {
+        self.head.load(Ordering::SeqCst)
+    }
+
+    fn alloc_ids(&self, kind: IdKind, n: u64) -> u64 {
+        self.next_ids[id_slot(kind)].fetch_add(n, Ordering::SeqCst)
+    }
+
+    fn commit(&self, ws: WriteSet) -> Result<Tx> {
+        ws.check()?;
+        self.kv.check_writable()?;
+        let mut audit = self.commit_lock.lock();
+        let head = self.head_tx();
+        if ws.tx != head + 1 {
+            return Err(Error::Conflict(format!(
+                "write set was built for transaction {} but the next transaction is {}",
+                ws.tx,
+                head + 1
+            )));
+        }
+        self.commit_inner(ws, &mut audit)
+            .map_err(|e| self.kv.note_failure(e))
+    }
+
+    fn append_audit(
+        &self,
+        action: &str,
+        actor: &str,
+        reason: Option<String>,
+        details: serde_json::Value,
+    ) -> Result<AuditEntry> {
+        self.kv.check_writable()?;
+        let mut audit = self.commit_lock.lock();
+        let entry = audit.next(AuditEntry {
+            seq: 0,
+            tx: None,
+            at: Utc::now(),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            reason,
+            counts: Counts::default(),
+            details,
+            prev_hash: String::new(),
+            hash: String::new(),
+        });
+        let mut batch = KvBatch::default();
+        batch.insert(id_key(tag::AUDIT, entry.seq), enc(&entry)?);
+        let expect = Expect {
+            key: id_key(tag::AUDIT, entry.seq),
+            expected: None,
+        };
+        self.kv.apply(batch, Some(expect), true)?;
+        audit.advance(&entry);
+        Ok(entry)
+    }
+
+    fn stats(&self) -> Result<Stats> {
+        Ok(Stats {
+            documents: self.stat(0)?,
+            chunks: self.stat(1)?,
+            facts: self.stat(2)?,
+            entities: self.stat(3)?,
+            time_nodes: self.stat(4)?,
+            transactions: self.head_tx(),
+        })
+    }
+
+    fn tx(&self, id: TxId) -> Result<Option<Tx>> {
+        self.get(&id_key(tag::TX, id))
+    }
+
+    fn txs(&self, from: TxId, to: TxId, limit: usize) -> Result<Vec<Tx>> {
+        let mut out = Vec::new();
+        if from > to {
+            return Ok(out);
+        }
+        for kv in self.range_incl(&id_key(tag::TX, from), &id_key(tag::TX, to)) {
+            out.push(dec(&kv?.1)?);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn audit(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let mut out = Vec::new();
+        for kv in self.kv.range(
+            &id_key(tag::AUDIT, from),
+            Some(&id_key(tag::AUDIT, u64::MAX)),
+        ) {
+            out.push(dec(&kv?.1)?);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn verify_audit(&self) -> Result<AuditVerify> {
+        let entries = self.scan([tag::AUDIT]).map(|kv| {
+            let (k, v) = kv?;
+            let entry = serde_json::from_slice::<AuditEntry>(&v).map_err(|e| e.to_string());
+            Ok((keys::u64_from(&k[1..]), entry))
+        });
+        commit::verify_chain(entries, || self.commit_lock.lock().seq)
+    }
+
+    fn document(&self, id: DocId, as_of: Option<TxId>) -> Result<Option<Document>> {
+        self.versioned(tag::DOC, tag::DOC_HIST, id, as_of, |d: &Document| {
+            d.updated_tx
+        })
+    }
+
+    fn document_by_external(&self, external_id: &str) -> Result<Option<DocId>> {
+        Ok(self
+            .kv
+            .get(&Key::new(tag::DOC_EXT).str(external_id).build())?
+            .map(|v| keys::u64_from(&v)))
+    }
+
+    fn document_by_hash(&self, hash: &str) -> Result<Option<DocId>> {
+        Ok(self
+            .kv
+            .get(&Key::new(tag::DOC_HASH).str(hash).build())?
+            .map(|v| keys::u64_from(&v)))
+    }
+
+    fn documents(&self, after: DocId, limit: usize, as_of: Option<TxId>) -> Result<Vec<Document>> {
+        let mut out = Vec::new();
+        for kv in self.kv.range(
+            &id_key(tag::DOC, after.saturating_add(1)),
+            Some(&id_key(tag::DOC_HIST, 0)),
+        ) {
+            let id = keys::u64_from(&kv?.0[1..]);
+            if let Some(d) = self.document(id, as_of)?
+                && d.status == Status::Active
+            {
+                out.push(d);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn documents_all(&self, after: DocId, limit: usize) -> Result<Vec<Document>> {
+        let mut out = Vec::new();
+        for kv in self
+            .kv
+            .range(
+                &id_key(tag::DOC, after.saturating_add(1)),
+                Some(&id_key(tag::DOC_HIST, 0)),
+            )
+            .take(limit)
+        {
+            out.push(dec(&kv?.1)?);
+        }
+        Ok(out)
+    }
+
+    fn chunk(&self, id: ChunkId) -> Result<Option<Chunk>> {
+        self.get(&id_key(tag::CHUNK, id))
+    }
+
+    fn entities_all(&self, after: EntityId, limit: usize) -> Result<Vec<Entity>> {
+        let mut out = Vec::new();
+        for kv in self
+            .kv
+            .range(
+                &id_key(tag::ENT, after.saturating_add(1)),
+                Some(&id_key(tag::ENT_HIST, 0)),
+            )
+            .take(limit)
+        {
+            out.push(dec(&kv?.1)?);
+        }
+        Ok(out)
+    }
+
+    fn entity(&self, id: EntityId, as_of: Option<TxId>) -> Result<Option<Entity>> {
+        self.versioned(tag::ENT, tag::ENT_HIST, id, as_of, |e: &Entity| {
+            e.updated_tx
+        })
+    }
+
+    fn entity_by_alias(&self, normalized: &str) -> Result<Option<EntityId>> {
+        Ok(self
+            .kv
+            .get(&Key::new(tag::ENT_ALIAS).str(normalized).build())?
+            .map(|v| keys::u64_from(&v)))
+    }
+
+    fn entities(&self, after: EntityId, limit: usize, as_of: Option<TxId>) -> Result<Vec<Entity>> {
+        let mut out = Vec::new();
+        for kv in self.kv.range(
+            &id_key(tag::ENT, after.saturating_add(1)),
+            Some(&id_key(tag::ENT_HIST, 0)),
+        ) {
+            let id = keys::u64_from(&kv?.0[1..]);
+            if let Some(e) = self.entity(id, as_of)?
+                && e.status == Status::Active
+            {
+                out.push(e);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn fact(&self, id: FactId, as_of: Option<TxId>) -> Result<Option<Fact>> {
+        self.versioned(tag::FACT, tag::FACT_HIST, id, as_of, |f: &Fact| {
+            f.updated_tx
+        })
+    }
+
+    fn fact_by_identity(&self, identity: &[u8; 16]) -> Result<Option<FactId>> {
+        Ok(self
+            .kv
+            .get(&Key::new(tag::FACT_KEY).bytes(identity).build())?
+            .map(|v| keys::u64_from(&v)))
+    }
+
+    fn facts(&self, scan: &FactScan) -> Result<Page<Fact>> {
+        let mut items = Vec::new();
+        if scan.limit == 0 {
+            return Ok(Page { items, next: None });
+        }
+        let (qs, qe) = (scan.valid.start_key(), scan.valid.end_key());
+        // 1. Long facts (few): filtered one by one.
+        if scan.cursor.is_none_or(|c| c.long) {
+            let lo = match scan.cursor {
+                Some(c) => id_key(tag::FACT_LONG, c.id),
+                None => id_key(tag::FACT_LONG, 0),
+            };
+            let hi = vec![tag::FACT_LONG + 1];
+            if let Some(next) = self.scan_facts_range(lo, hi, 1, scan, true, &mut items)? {
+                return Ok(Page {
+                    items,
+                    next: Some(next),
+                });
+            }
+        }
+        // 2. Short facts: range over valid start in [qs - LONG_SPAN_DAYS, qe).
+        let from = qs.saturating_sub(LONG_SPAN_DAYS);
+        let resume = scan.cursor.filter(|c| !c.long);
+        let (lo, hi, key_start) = match scan.entity {
+            Some(ent) => {
+                let lo = match resume {
+                    Some(c) => Key::new(tag::FACT_ENT)
+                        .u64(ent)
+                        .i32(c.start)
+                        .u64(c.id)
+                        .build(),
+                    None => Key::new(tag::FACT_ENT).u64(ent).i32(from).build(),
+                };
+                (lo, Key::new(tag::FACT_ENT).u64(ent).i32(qe).build(), 9)
+            }
+            None => {
+                let lo = match resume {
+                    Some(c) => Key::new(tag::FACT_TIME).i32(c.start).u64(c.id).build(),
+                    None => Key::new(tag::FACT_TIME).i32(from).build(),
+                };
+                (lo, Key::new(tag::FACT_TIME).i32(qe).build(), 1)
+            }
+        };
+        let next = self.scan_facts_range(lo, hi, key_start, scan, false, &mut items)?;
+        Ok(Page { items, next })
+    }
+
+    fn facts_changed(&self, from: TxId, to: TxId) -> Result<Vec<(TxId, FactId)>> {
+        let mut out = Vec::new();
+        if from > to {
+            return Ok(out);
+        }
+        let lo = id2_key(tag::FACT_TX, from, 0);
+        let hi = id2_key(tag::FACT_TX, to, u64::MAX);
+        for kv in self.range_incl(&lo, &hi) {
+            let (k, _) = kv?;
+            out.push((keys::u64_from(&k[1..]), keys::u64_from(&k[9..])));
+        }
+        Ok(out)
+    }
+
+    fn facts_of_chunk(&self, chunk: ChunkId) -> Result<Vec<FactId>> {
+        let mut out = Vec::new();
+        for kv in self.scan(id_key(tag::FACT_CHUNK, chunk)) {
+            out.push(keys::u64_from(&kv?.0[9..]));
+        }
+        Ok(out)
+    }
+
+    fn for_each_fact(&self, f: &mut dyn FnMut(Fact) -> Result<()>) -> Result<()> {
+        for kv in self.scan([tag::FACT]) {
+            f(dec(&kv?.1)?)?;
+        }
+        Ok(())
+    }
+
+    fn for_each_fact_first_tx(&self, f: &mut dyn FnMut(FactId, TxId)) -> Result<()> {
+        // History keys are tag · fact · tx, so the first key of each fact is its first version.
+        let mut last = None;
+        for kv in self.scan([tag::FACT_HIST]) {
+            let (k, _) = kv?;
+            if k.len() != 17 {
+                return Err(Error::Store("corrupt fact history key".into()));
+            }
+            let id = keys::u64_from(&k[1..9]);
+            if last != Some(id) {
+                f(id, keys::u64_from(&k[9..17]));
+                last = Some(id);
+            }
+        }
+        Ok(())
+    }
+
+    fn node(&self, key: &TimeKey) -> Result<Option<TimeNode>> {
+        self.get(&Key::new(tag::NODE).str(&key.to_string()).build())
+    }
+
+    fn nodes(&self) -> Result<Vec<TimeNode>> {
+        let mut out = Vec::new();
+        for kv in self.scan([tag::NODE]) {
+            out.push(dec(&kv?.1)?);
+        }
+        Ok(out)
+    }
+
+    fn dirty_nodes(&self) -> Result<Vec<(TimeKey, TxId)>> {
+        let mut out = Vec::new();
+        for kv in self.scan([tag::DIRTY]) {
+            let (k, v) = kv?;
+            let key = std::str::from_utf8(&k[1..])
+                .map_err(|e| Error::Store(format!("corrupt dirty key: {e}")))?;
+            out.push((TimeKey::parse(key)?, keys::u64_from(&v)));
+        }
+        Ok(out)
+    }
+
+    fn summary(&self, key: &TimeKey, as_of: Option<TxId>) -> Result<Option<Summary>> {
+        let node = key.to_string();
+        let lo = summary_key(&node, 0);
+        let hi = summary_key(&node, as_of.unwrap_or(u64::MAX));
+        match self.last_incl(&lo, &hi)? {
+            Some(kv) => Ok(Some(dec(&kv.1)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn summary_versions(&self, key: &TimeKey) -> Result<Vec<Summary>> {
+        let node = key.to_string();
+        let mut out = Vec::new();
+        for kv in self.range_incl(&summary_key(&node, 0), &summary_key(&node, u64::MAX)) {
+            out.push(dec(&kv?.1)?);
+        }
+        Ok(out)
+    }
+
+    fn put_summaries(&self, summaries: &[Summary]) -> Result<()> {
+        self.kv.check_writable()?;
+        // Serialised with commits so that a dirty mark set by a concurrent commit is not lost.
+        let _guard = self.commit_lock.lock();
+        let mut batch = KvBatch::default();
+        for s in summaries {
+            let node = s.node.to_string();
+            batch.insert(summary_key(&node, s.reflects_tx), enc(s)?);
+            let dk = Key::new(tag::DIRTY).str(&node).build();
+            if let Some(v) = self.kv.get(&dk)?
+                && keys::u64_from(&v) <= s.reflects_tx
+            {
+                batch.remove(dk);
+            }
+        }
+        self.kv.apply(batch, None, true)?;
+        Ok(())
+    }
+
+    fn conflicts(&self) -> Result<Vec<crate::model::Conflict>> {
+        let mut out = Vec::new();
+        for kv in self.scan([tag::CONFLICT]) {
+            out.push(dec(&kv?.1)?);
+        }
+        Ok(out)
+    }
+
+    fn clear_dirty(&self, nodes: &[(TimeKey, TxId)]) -> Result<()> {
+        self.kv.check_writable()?;
+        let _guard = self.commit_lock.lock();
+        let mut batch = KvBatch::default();
+        for (k, tx) in nodes {
+            let dk = Key::new(tag::DIRTY).str(&k.to_string()).build();
+            if let Some(v) = self.kv.get(&dk)?
+                && keys::u64_from(&v) <= *tx
+            {
+                batch.remove(dk);
+            }
+        }
+        self.kv.apply(batch, None, false)?;
+        Ok(())
+    }
+
+    fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .kv
+            .get(&meta_key(&format!("x/{key}")))?
+            .map(|v| v.to_vec()))
+    }
+
+    fn meta_put(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.kv.check_writable()?;
+        let _guard = self.commit_lock.lock();
+        let mut batch = KvBatch::default();
+        batch.insert(meta_key(&format!("x/{key}")), value);
+        self.kv.apply(batch, None, true)?;
+        Ok(())
+    }
+
+    fn meta_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut out = Vec::new();
+        let p = meta_key(&format!("x/{prefix}"));
+        for kv in self.scan(&p) {
+            let (k, v) = kv?;
+            let name = String::from_utf8_lossy(&k[3..]).into_owned();
+            out.push((name, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn meta_remove(&self, key: &str) -> Result<()> {
+        self.kv.check_writable()?;
+        let _guard = self.commit_lock.lock();
+        let mut batch = KvBatch::default();
+        batch.remove(meta_key(&format!("x/{key}")));
+        self.kv.apply(batch, None, true)?;
+        Ok(())
+    }
+}
