@@ -150,7 +150,7 @@ impl<S: KvSpace> RecordNs<S> {
     }
 
     fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
-        match self.kv.get(&key)? {
+        match self.kv.get(key)? {
             Some(v) => Ok(Some(dec(&v)?)),
             None => Ok(None),
         }
@@ -239,18 +239,18 @@ impl<S: KvSpace> RecordNs<S> {
         for d in &mut ws.documents {
             d.updated_tx = tx;
             let old = self.kv.get(&id_key(tag::DOC, d.id))?;
-            let old_doc: Option<Document> = old.as_ref().map(|b| dec(b)).transpose()?;
+            let old_doc: Option<Document> = old.as_ref().map(dec).transpose()?;
             let was = old_doc.as_ref().map(|o| active(o.status)).unwrap_or(0);
             delta[0] += active(d.status) - was;
             delta[1] += (active(d.status) - was) * d.chunks.len() as i64;
             if old_doc.is_none() {
                 batch.insert(
                     Key::new(tag::DOC_HASH).str(&d.content_hash).build(),
-                    &d.id.to_be_bytes(),
+                    d.id.to_be_bytes(),
                 );
                 batch.insert(
                     Key::new(tag::DOC_EXT).str(&d.external_id).build(),
-                    &d.id.to_be_bytes(),
+                    d.id.to_be_bytes(),
                 );
             }
             let old_pair = old.as_ref().zip(old_doc.as_ref().map(|o| o.updated_tx));
@@ -262,16 +262,13 @@ impl<S: KvSpace> RecordNs<S> {
         for e in &mut ws.entities {
             e.updated_tx = tx;
             let old = self.kv.get(&id_key(tag::ENT, e.id))?;
-            let old_e: Option<Entity> = old.as_ref().map(|b| dec(b)).transpose()?;
+            let old_e: Option<Entity> = old.as_ref().map(dec).transpose()?;
             delta[3] += active(e.status) - old_e.as_ref().map(|o| active(o.status)).unwrap_or(0);
             if e.status == Status::Active {
                 for name in e.names() {
                     let n = normalize_name(name);
                     if !n.is_empty() {
-                        batch.insert(
-                            Key::new(tag::ENT_ALIAS).str(&n).build(),
-                            &e.id.to_be_bytes(),
-                        );
+                        batch.insert(Key::new(tag::ENT_ALIAS).str(&n).build(), e.id.to_be_bytes());
                     }
                 }
             }
@@ -281,7 +278,7 @@ impl<S: KvSpace> RecordNs<S> {
         for f in &mut ws.facts {
             f.updated_tx = tx;
             let old = self.kv.get(&id_key(tag::FACT, f.id))?;
-            let old_f: Option<Fact> = old.as_ref().map(|b| dec(b)).transpose()?;
+            let old_f: Option<Fact> = old.as_ref().map(dec).transpose()?;
             delta[2] += active(f.status) - old_f.as_ref().map(|o| active(o.status)).unwrap_or(0);
             let (s, e, long) = Self::fact_time_keys(f);
             let old_sources: BTreeSet<ChunkId> = old_f
@@ -291,28 +288,28 @@ impl<S: KvSpace> RecordNs<S> {
             if old_f.is_none() {
                 batch.insert(
                     Key::new(tag::FACT_KEY).bytes(&f.identity()).build(),
-                    &f.id.to_be_bytes(),
+                    f.id.to_be_bytes(),
                 );
                 batch.insert(
                     Key::new(tag::FACT_TIME).i32(s).u64(f.id).build(),
-                    &keys::i32_key(e),
+                    keys::i32_key(e),
                 );
                 if long {
-                    batch.insert(id_key(tag::FACT_LONG, f.id), &[]);
+                    batch.insert(id_key(tag::FACT_LONG, f.id), []);
                 }
                 for ent in Self::fact_entities(f) {
                     batch.insert(
                         Key::new(tag::FACT_ENT).u64(ent).i32(s).u64(f.id).build(),
-                        &keys::i32_key(e),
+                        keys::i32_key(e),
                     );
                 }
             }
             for src in &f.sources {
                 if !old_sources.contains(src) {
-                    batch.insert(id2_key(tag::FACT_CHUNK, *src, f.id), &[]);
+                    batch.insert(id2_key(tag::FACT_CHUNK, *src, f.id), []);
                 }
             }
-            batch.insert(id2_key(tag::FACT_TX, tx, f.id), &[]);
+            batch.insert(id2_key(tag::FACT_TX, tx, f.id), []);
             let old_pair = old.as_ref().zip(old_f.as_ref().map(|o| o.updated_tx));
             self.write_versioned(
                 &mut batch,
@@ -325,7 +322,7 @@ impl<S: KvSpace> RecordNs<S> {
         }
         for n in &ws.nodes {
             let k = Key::new(tag::NODE).str(&n.key.to_string()).build();
-            if !self.kv.get(&k)?.is_some() {
+            if self.kv.get(&k)?.is_none() {
                 delta[4] += 1;
             }
             batch.insert(k, enc(n)?);
@@ -334,7 +331,7 @@ impl<S: KvSpace> RecordNs<S> {
         for k in &dirty {
             batch.insert(
                 Key::new(tag::DIRTY).str(&k.to_string()).build(),
-                &tx.to_be_bytes(),
+                tx.to_be_bytes(),
             );
         }
         for c in &ws.conflicts {
@@ -354,17 +351,17 @@ impl<S: KvSpace> RecordNs<S> {
         batch.insert(id_key(tag::TX, tx), enc(&record)?);
         batch.insert(id_key(tag::AUDIT, entry.seq), enc(&entry)?);
 
-        batch.insert(meta_key("head_tx"), &tx.to_be_bytes());
+        batch.insert(meta_key("head_tx"), tx.to_be_bytes());
         for (i, name) in ID_NAMES.iter().enumerate() {
             batch.insert(
                 meta_key(name),
-                &self.next_ids[i].load(Ordering::SeqCst).to_be_bytes(),
+                self.next_ids[i].load(Ordering::SeqCst).to_be_bytes(),
             );
         }
         for (i, name) in STAT_NAMES.iter().enumerate() {
             if delta[i] != 0 {
                 let v = (self.stat(i)? as i64 + delta[i]).max(0) as u64;
-                batch.insert(meta_key(name), &v.to_be_bytes());
+                batch.insert(meta_key(name), v.to_be_bytes());
             }
         }
 
