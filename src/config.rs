@@ -19,6 +19,10 @@ pub const DEFAULT_DATA_DIR: &str = "./chronorag-data";
 pub struct Config {
     /// Where the store and the indexes live.
     pub data_dir: PathBuf,
+    /// Where the records live instead of `data_dir/store`: a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/database`), shared by every server pointed at it.
+    /// The derived indexes stay in `data_dir`. Unset: the embedded sled store.
+    pub store: Option<String>,
     /// Fact extractor: `rules` (built in) or `llm`.
     pub extractor: String,
     /// Embedder: `hash` (built in), `minilm` or `openai`.
@@ -120,6 +124,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            store: None,
             extractor: "rules".into(),
             embedder: "hash".into(),
             minilm_dir: PathBuf::from(crate::embed::DEFAULT_MINILM_DIR),
@@ -155,6 +160,30 @@ impl Config {
     /// The sled store folder.
     pub fn store_dir(&self) -> PathBuf {
         self.data_dir.join("store")
+    }
+
+    /// Checks `store`: unset, or a PostgreSQL URL this binary can use.
+    pub fn check_store(&self) -> Result<()> {
+        match &self.store {
+            None => Ok(()),
+            Some(s) if self.postgres_url().is_none() => Err(Error::Config(format!(
+                "store {s:?} is not a PostgreSQL URL: give postgres://user:password@host:5432/db, \
+                 or leave `store` unset to keep the records in the data folder"
+            ))),
+            Some(_) if !cfg!(feature = "postgres") => Err(Error::Config(
+                "this chronorag was built without PostgreSQL support: rebuild with \
+                 `--features postgres` (on by default)"
+                    .into(),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// The PostgreSQL URL when the records live in PostgreSQL (`store`), None for sled.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.store
+            .as_deref()
+            .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
     }
 
     /// The folder of a namespace's derived indexes.

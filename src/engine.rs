@@ -139,6 +139,21 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// Opens the store `config` names: PostgreSQL when `store` is a URL, else sled in the data
+/// folder.
+fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    config.check_store()?;
+    #[cfg(feature = "postgres")]
+    if let Some(url) = config.postgres_url() {
+        let store = crate::store::postgres::PgStore::open(url)?;
+        tracing::info!(store = store.shown_url(), "records in PostgreSQL");
+        return Ok(Arc::new(store));
+    }
+    Ok(Arc::new(
+        SledStore::open(&config.store_dir())?.with_min_free_bytes(config.min_free_disk_bytes),
+    ))
+}
+
 impl Engine {
     /// Opens (creating if needed) the database in `config.data_dir`.
     pub fn open(config: Config) -> Result<Self> {
@@ -150,12 +165,11 @@ impl Engine {
         let extractor = make_extractor(&config, None, llm.as_ref())?;
         let embedder = make_embedder(&config)?;
         let summarizer = make_summarizer(&config, llm.as_ref())?;
-        let store =
-            SledStore::open(&config.store_dir())?.with_min_free_bytes(config.min_free_disk_bytes);
+        let store = open_store(&config)?;
         Ok(Engine {
             cache: crate::query::cache::QueryCache::new(config.cache.clone()),
             config,
-            store: Arc::new(store),
+            store,
             namespaces: RwLock::new(HashMap::new()),
             extractor,
             embedder,
@@ -187,8 +201,12 @@ impl Engine {
             }
         }
         let dir = self.config.store_dir();
+        let sled = self.config.postgres_url().is_none();
         drop(self);
-        crate::store::checkpoint(&dir)
+        if sled {
+            crate::store::checkpoint(&dir)?;
+        }
+        Ok(())
     }
 
     /// Merges a namespace's text segments when it has at least `min_segments` and a merge is
@@ -228,7 +246,7 @@ impl Engine {
 
     /// Opens an existing database; fails with a clear message when there is none.
     pub fn open_existing(config: Config) -> Result<Self> {
-        if !config.store_dir().exists() {
+        if config.postgres_url().is_none() && !config.store_dir().exists() {
             return Err(Error::NotFound(format!(
                 "no ChronoRAG store in {} (run `chronorag --data {} init` first)",
                 config.data_dir.display(),
@@ -243,7 +261,7 @@ impl Engine {
     pub fn open_existing_for(config: Config, namespace: &str) -> Result<Self> {
         let dir = config.index_dir(namespace);
         let prefetch = (crate::model::validate_namespace(namespace).is_ok()
-            && config.store_dir().exists()
+            && (config.postgres_url().is_some() || config.store_dir().exists())
             && dir.join("catalog.bin").exists())
         .then(|| crate::index::CatalogPrefetch::start(&dir, namespace));
         let engine = Self::open_existing(config)?;

@@ -28,6 +28,13 @@ pub struct Cli {
     #[arg(long, global = true, env = "CHRONORAG_DATA")]
     pub data: Option<PathBuf>,
 
+    /// Keep the records in PostgreSQL instead of the data folder: a URL such as
+    /// postgres://user:password@host:5432/chronorag. Several servers may share one database;
+    /// each keeps its own derived indexes in its data folder [default: `store` of the config
+    /// file, else the embedded store in the data folder]
+    #[arg(long, global = true, env = "CHRONORAG_STORE")]
+    pub store: Option<String>,
+
     /// Configuration file (TOML); flags and environment variables override it.
     #[arg(long, global = true, env = "CHRONORAG_CONFIG")]
     pub config: Option<PathBuf>,
@@ -199,6 +206,10 @@ impl Cli {
         if let Some(d) = &self.data {
             cfg.data_dir = d.clone();
         }
+        if let Some(s) = &self.store {
+            cfg.store = Some(s.clone());
+        }
+        cfg.check_store()?;
         Ok(cfg)
     }
 }

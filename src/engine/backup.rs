@@ -126,6 +126,12 @@ impl Engine {
     /// namespace's indexes are built. Returns the opened engine with the report.
     pub fn restore(config: Config, snapshot: &Path) -> Result<(Engine, RestoreReport)> {
         let started = Instant::now();
+        if config.postgres_url().is_some() {
+            return Err(Error::invalid(
+                "a backup restores into the embedded store of a data folder; with `--store \
+                 postgres://…` restore the database with PostgreSQL's own tools (pg_restore)",
+            ));
+        }
         let manifest: BackupManifest = std::fs::read(snapshot.join(MANIFEST))
             .map_err(|e| {
                 Error::invalid(format!(

@@ -19,6 +19,8 @@ pub mod commit;
 mod keys;
 pub mod kv;
 mod migrations;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod records;
 mod sled_store;
 

@@ -89,23 +89,26 @@ impl<S: KvSpace> RecordNs<S> {
     /// Opens the namespace whose records are in `kv`: reads its head, id counters and the end
     /// of its audit chain.
     pub fn load(name: String, kv: S) -> Result<Self> {
+        let (head, ids, audit_head) = Self::read_state(&kv)?;
+        Ok(RecordNs {
+            name,
+            kv,
+            head: AtomicU64::new(head),
+            next_ids: ids.map(AtomicU64::new),
+            commit_lock: Mutex::new(audit_head),
+        })
+    }
+
+    /// The head, the next id of each kind and the end of the audit chain, as stored.
+    fn read_state(kv: &S) -> Result<(TxId, [u64; 6], AuditHead)> {
         let head = u64_val(kv.get(&meta_key("head_tx"))?);
-        let next_id = |i: usize| -> Result<AtomicU64> {
-            Ok(AtomicU64::new(
-                u64_val(kv.get(&meta_key(ID_NAMES[i]))?).max(1),
-            ))
-        };
-        let next_ids = [
-            next_id(0)?,
-            next_id(1)?,
-            next_id(2)?,
-            next_id(3)?,
-            next_id(4)?,
-            next_id(5)?,
-        ];
+        let mut ids = [1; 6];
+        for (i, id) in ids.iter_mut().enumerate() {
+            *id = u64_val(kv.get(&meta_key(ID_NAMES[i]))?).max(1);
+        }
         let audit_head = match kv.last(&[tag::AUDIT], &[tag::AUDIT + 1])? {
             Some((_, v)) => {
-                let e: AuditEntry = dec(v.as_ref())?;
+                let e: AuditEntry = dec(&v)?;
                 AuditHead {
                     seq: e.seq,
                     hash: e.hash,
@@ -113,13 +116,26 @@ impl<S: KvSpace> RecordNs<S> {
             }
             None => AuditHead::default(),
         };
-        Ok(RecordNs {
-            name,
-            kv,
-            head: AtomicU64::new(head),
-            next_ids,
-            commit_lock: Mutex::new(audit_head),
-        })
+        Ok((head, ids, audit_head))
+    }
+
+    /// Re-reads the head, the id counters and the end of the audit chain, which another process
+    /// sharing the backend may have moved. Returns the head.
+    pub fn refresh(&self) -> Result<TxId> {
+        let mut audit = self.commit_lock.lock();
+        self.reload(&mut audit)?;
+        Ok(self.head_tx())
+    }
+
+    fn reload(&self, audit: &mut AuditHead) -> Result<()> {
+        let (head, ids, audit_head) = Self::read_state(&self.kv)?;
+        self.head.store(head, Ordering::SeqCst);
+        for (slot, id) in self.next_ids.iter().zip(ids) {
+            // Ids handed out here but not yet committed stay reserved.
+            slot.fetch_max(id, Ordering::SeqCst);
+        }
+        *audit = audit_head;
+        Ok(())
     }
 
     /// The backend's key space.
@@ -539,8 +555,15 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
                 head + 1
             )));
         }
-        self.commit_inner(ws, &mut audit)
-            .map_err(|e| self.kv.note_failure(e))
+        match self.commit_inner(ws, &mut audit) {
+            // Another process sharing the backend committed first: take its head, ids and audit
+            // chain, so that the caller's retry is built on them.
+            Err(Error::Conflict(m)) => {
+                self.reload(&mut audit)?;
+                Err(Error::Conflict(m))
+            }
+            r => r.map_err(|e| self.kv.note_failure(e)),
+        }
     }
 
     fn append_audit(

@@ -2,9 +2,9 @@
 //! scans, schema version and migrations.
 //!
 //! **The conformance suite**: the checks written against the `Store` traits alone take the
-//! backend's opener, and [`conformance!`] runs every one of them against each backend (today
-//! sled; a second backend adds one line). The schema-version and migration checks are sled's
-//! own.
+//! backend's opener, and [`conformance!`] runs every one of them against each backend: sled,
+//! and PostgreSQL (a real server, `scripts/postgres.sh`, one database per test folder). The
+//! schema-version and migration checks of the sled folder are sled's own.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -25,6 +25,12 @@ fn open_sled(dir: &std::path::Path) -> Arc<dyn Store> {
     Arc::new(SledStore::open(dir).expect("open store"))
 }
 
+/// PostgreSQL, one database per folder (reopening a folder reopens its database).
+fn open_postgres(dir: &std::path::Path) -> Arc<dyn Store> {
+    let url = crate::support::postgres_db(&dir.display().to_string());
+    Arc::new(chronorag::store::postgres::PgStore::open(&url).expect("open the PostgreSQL store"))
+}
+
 /// Runs every conformance check against one backend, as tests named `on_BACKEND::CHECK`.
 macro_rules! conformance {
     ($backend:ident, $open:path, [$($check:ident),* $(,)?]) => {
@@ -42,6 +48,19 @@ macro_rules! conformance {
 conformance!(
     on_sled,
     super::open_sled,
+    [
+        namespaces_are_isolated,
+        records_are_versioned_and_readable_as_of,
+        facts_scan_by_valid_time_entity_and_pages,
+        audit_chain_records_every_transaction,
+        reopen_keeps_everything,
+        a_write_set_for_another_transaction_is_refused_and_changes_nothing,
+    ]
+);
+
+conformance!(
+    on_postgres,
+    super::open_postgres,
     [
         namespaces_are_isolated,
         records_are_versioned_and_readable_as_of,

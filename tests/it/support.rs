@@ -399,3 +399,49 @@ pub fn run_cli(data: &Path, args: &[&str]) -> std::process::Output {
         .output()
         .expect("run chronorag")
 }
+
+/// The test PostgreSQL server's admin URL: `scripts/postgres.sh start` (idempotent; installs
+/// Debian's package when the server is missing) runs once per port and test process.
+pub fn postgres_admin(port: u16) -> String {
+    static URLS: OnceLock<std::sync::Mutex<std::collections::HashMap<u16, String>>> =
+        OnceLock::new();
+    let urls = URLS.get_or_init(Default::default);
+    let mut urls = urls.lock().unwrap_or_else(|e| e.into_inner());
+    urls.entry(port)
+        .or_insert_with(|| {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres.sh");
+            let out = std::process::Command::new("bash")
+                .arg(&script)
+                .arg("start")
+                .env("CHRONORAG_PG_PORT", port.to_string())
+                .output()
+                .expect("run scripts/postgres.sh");
+            assert!(
+                out.status.success(),
+                "scripts/postgres.sh start failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout)
+                .expect("utf-8")
+                .lines()
+                .last()
+                .expect("the script prints the URL")
+                .trim()
+                .to_string()
+        })
+        .clone()
+}
+
+/// The default test PostgreSQL server's port.
+pub const PG_PORT: u16 = 54329;
+
+/// A database of its own on the test PostgreSQL server for `key` (created on first use, the
+/// same database for the same key: a test reopening "its folder" reopens its database).
+pub fn postgres_db(key: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    let name = format!("t_{:016x}", h.finish());
+    chronorag::store::postgres::ensure_database(&postgres_admin(PG_PORT), &name)
+        .expect("create the test database")
+}
