@@ -530,7 +530,7 @@ impl Engine {
         let t0 = std::time::Instant::now();
         let (staged, rejected) = pipeline::stage(docs, extractor, opts.chunk_chars);
         let t_stage = t0.elapsed();
-        let _writer = ns.lock_writer();
+        let _writer = self.lock_writer_current(&ns, &idx)?;
         let tx = ns.store.head_tx() + 1;
         let (ws, mut report) = {
             let cat = idx.catalog.read();
@@ -631,6 +631,77 @@ impl Engine {
                 Err(Error::Unavailable(why))
             }
         }
+    }
+
+    /// True when other processes may write the store too (PostgreSQL).
+    pub fn shared_store(&self) -> bool {
+        self.config.postgres_url().is_some()
+    }
+
+    /// Locks a namespace's writer. With a store shared by several servers, it then brings this
+    /// server's view up to the store's head first, so that the write is built on it (a write
+    /// built on a stale head would be refused with a conflict).
+    fn lock_writer_current<'a>(
+        &self,
+        ns: &'a Namespace,
+        idx: &NsIndexes,
+    ) -> Result<parking_lot::MutexGuard<'a, ()>> {
+        let guard = ns.lock_writer();
+        if self.shared_store() {
+            self.apply_others(ns, idx)?;
+        }
+        Ok(guard)
+    }
+
+    /// Reads the store's head again and applies to the indexes the transactions they miss
+    /// (committed by another server). The caller holds the namespace's writer lock.
+    fn apply_others(&self, ns: &Namespace, idx: &NsIndexes) -> Result<u64> {
+        let head = ns.store.refresh()?;
+        let mut next = idx.catalog.read().applied_tx + 1;
+        let mut applied = 0;
+        while next <= head {
+            let txs = ns.store.txs(next, head, 256)?;
+            let Some(last) = txs.last().map(|t| t.id) else {
+                break;
+            };
+            for tx in &txs {
+                self.after_commit(ns, idx, tx, false)?;
+                applied += 1;
+            }
+            next = last + 1;
+        }
+        if applied > 0 {
+            idx.commit(head, false)?;
+            tracing::debug!(
+                namespace = ns.name(),
+                applied,
+                head,
+                "followed the shared store"
+            );
+            self.request_summaries(ns.name());
+        }
+        Ok(applied)
+    }
+
+    /// Brings every namespace whose indexes are open here up to the shared store's head
+    /// (see [`Engine::start_follower`]); returns how many transactions were applied. Nothing
+    /// to do with the embedded store.
+    pub fn follow_store(&self) -> Result<u64> {
+        if !self.shared_store() {
+            return Ok(0);
+        }
+        let open: Vec<(Arc<Namespace>, Arc<NsIndexes>)> = self
+            .namespaces
+            .read()
+            .values()
+            .filter_map(|ns| Some((ns.clone(), ns.indexes.read().clone()?)))
+            .collect();
+        let mut applied = 0;
+        for (ns, idx) in open {
+            let _writer = ns.lock_writer();
+            applied += self.apply_others(&ns, &idx)?;
+        }
+        Ok(applied)
     }
 
     /// Fails when writes are refused after an index failure (engine-wide for disk conditions).

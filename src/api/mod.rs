@@ -334,6 +334,7 @@ pub async fn serve(
         )));
     }
     engine.start_summary_worker();
+    engine.start_follower();
     engine.start_job_worker()?;
     let state = AppState::new(engine.clone(), &cfg, auth);
     let app = router(state, cfg.max_body_bytes);

@@ -66,7 +66,7 @@ impl Engine {
         let ns = self.namespace(namespace)?;
         self.check_ns_writable(&ns)?;
         let idx = self.indexes(&ns)?;
-        let _writer = ns.lock_writer();
+        let _writer = self.lock_writer_current(&ns, &idx)?;
         let store = ns.store().as_ref();
         let tx = store.head_tx() + 1;
         let (ws, extra) = build(store, tx, &ns)?;

@@ -48,6 +48,11 @@ pub struct TimelineNode {
     pub stale_since_tx: Option<TxId>,
 }
 
+/// How often a server sharing its store with others (PostgreSQL) reads the heads of its open
+/// namespaces: a write acknowledged by another server is visible here within this (plus the
+/// time to apply it).
+pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 impl Engine {
     /// Recomputes the summaries of a namespace's dirty time nodes (bottom-up, unchanged inputs
     /// skipped).
@@ -180,6 +185,32 @@ impl Engine {
                 }
             })
             .expect("spawn summary worker");
+    }
+
+    /// With a store shared by several servers (PostgreSQL), starts the thread that follows it:
+    /// every [`FOLLOW_EVERY`] it reads each open namespace's head and applies to this server's
+    /// indexes what other servers committed ([`Engine::follow_store`]). Does nothing with the
+    /// embedded store, which only this process writes.
+    pub fn start_follower(self: &Arc<Self>) {
+        if !self.shared_store() {
+            return;
+        }
+        let weak: Weak<Engine> = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("chronorag-follower".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(FOLLOW_EVERY);
+                    let Some(engine) = weak.upgrade() else { break };
+                    if engine.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                        break;
+                    }
+                    if let Err(e) = engine.follow_store() {
+                        tracing::warn!(error = %e, "following the shared store failed");
+                    }
+                }
+            })
+            .expect("spawn follower");
     }
 
     /// Asks the background worker (if started) to bring a namespace's summaries up to date.

@@ -353,7 +353,7 @@ impl Engine {
         let ns = self.namespace_or_create(name)?;
         self.check_ns_writable(&ns)?;
         let idx = self.indexes(&ns)?;
-        let _writer = ns.lock_writer();
+        let _writer = self.lock_writer_current(&ns, &idx)?;
         let store = ns.store.as_ref();
         // A namespace that already holds the start of this export (an import that was
         // interrupted, or an earlier export of the same namespace) is caught up from there.

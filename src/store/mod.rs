@@ -373,6 +373,12 @@ pub trait NsStore: Send + Sync {
     fn name(&self) -> &str;
     /// The last committed transaction (0 when empty).
     fn head_tx(&self) -> TxId;
+    /// Re-reads the head from the backend, which another process sharing it may have moved
+    /// (PostgreSQL with several servers); returns it. An embedded backend's head is always
+    /// current.
+    fn refresh(&self) -> Result<TxId> {
+        Ok(self.head_tx())
+    }
     /// Allocates `n` consecutive ids of a kind and returns the first. Ids are never reused.
     fn alloc_ids(&self, kind: IdKind, n: u64) -> u64;
     /// Applies a write set atomically as transaction `ws.tx` (which must be `head_tx() + 1`).

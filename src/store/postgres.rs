@@ -123,12 +123,27 @@ impl Pool {
     }
 
     fn error(&self, e: PgError) -> Error {
-        if e.is_closed() || e.as_db_error().is_none() {
+        let Some(db) = e.as_db_error() else {
             // No answer from the server: a lost connection, a refused one, a restart.
-            Error::Unavailable(format!("PostgreSQL at {} is unreachable: {e}", self.shown))
+            return Error::Unavailable(format!("PostgreSQL at {} is unreachable: {e}", self.shown));
+        };
+        let code = db.code().code();
+        // 08: connection exceptions; 57: operator intervention (shutting down, starting up);
+        // 53: insufficient resources (disk full, too many connections).
+        if e.is_closed() || ["08", "57", "53"].iter().any(|c| code.starts_with(c)) {
+            Error::Unavailable(format!(
+                "PostgreSQL at {} is unavailable: {} (SQLSTATE {code})",
+                self.shown,
+                db.message()
+            ))
+        } else if code.starts_with("40") {
+            // Serialization failure or deadlock: nothing was applied.
+            Error::Conflict(format!(
+                "PostgreSQL refused a concurrent write ({}); nothing was applied: retry it",
+                db.message()
+            ))
         } else {
-            let db = e.as_db_error().expect("checked above");
-            Error::Store(format!("PostgreSQL: {}", db.message()))
+            Error::Store(format!("PostgreSQL: {} (SQLSTATE {code})", db.message()))
         }
     }
 

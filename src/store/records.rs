@@ -119,14 +119,6 @@ impl<S: KvSpace> RecordNs<S> {
         Ok((head, ids, audit_head))
     }
 
-    /// Re-reads the head, the id counters and the end of the audit chain, which another process
-    /// sharing the backend may have moved. Returns the head.
-    pub fn refresh(&self) -> Result<TxId> {
-        let mut audit = self.commit_lock.lock();
-        self.reload(&mut audit)?;
-        Ok(self.head_tx())
-    }
-
     fn reload(&self, audit: &mut AuditHead) -> Result<()> {
         let (head, ids, audit_head) = Self::read_state(&self.kv)?;
         self.head.store(head, Ordering::SeqCst);
@@ -537,6 +529,12 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
 
     fn head_tx(&self) -> TxId {
         self.head.load(Ordering::SeqCst)
+    }
+
+    fn refresh(&self) -> Result<TxId> {
+        let mut audit = self.commit_lock.lock();
+        self.reload(&mut audit)?;
+        Ok(self.head_tx())
     }
 
     fn alloc_ids(&self, kind: IdKind, n: u64) -> u64 {

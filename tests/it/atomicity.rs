@@ -1,8 +1,9 @@
 //! A transaction lands whole or not at all, even when the writing process is killed (SIGKILL) in
 //! the middle of it; every acknowledged (durable) transaction survives.
 //!
-//! The test re-runs its own binary as the writer: with `CHRONORAG_TEST_WRITER_DIR` set, the same
-//! test function commits transactions in a loop and prints each acknowledged id.
+//! The test re-runs its own binary as the writer: with `CHRONORAG_TEST_WRITER_DIR` set (a folder
+//! for sled, a database URL for PostgreSQL), the same test function commits transactions in a
+//! loop and prints each acknowledged id. It runs against both backends.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -10,6 +11,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chronorag::model::TxKind;
+use std::sync::Arc;
+
+use chronorag::store::postgres::{PgStore, is_postgres_url};
 use chronorag::store::{FactScan, IdKind, SledStore, Store, WriteSet};
 use chronorag::time::Interval;
 
@@ -17,10 +21,18 @@ use crate::support::{fact, tmp};
 
 const CHILD_ENV: &str = "CHRONORAG_TEST_WRITER_DIR";
 const FACTS_PER_TX: u64 = 300;
-const TEST_NAME: &str = "atomicity::killed_writer_leaves_whole_transactions_only";
+
+/// Opens the store at `spec`: a PostgreSQL URL or a sled folder.
+fn open(spec: &str) -> Arc<dyn Store> {
+    if is_postgres_url(spec) {
+        Arc::new(PgStore::open(spec).expect("open"))
+    } else {
+        Arc::new(SledStore::open(std::path::Path::new(spec)).expect("open"))
+    }
+}
 
 fn writer_loop(dir: &str) {
-    let store = SledStore::open(std::path::Path::new(dir)).expect("open");
+    let store = open(dir);
     let ns = store.create_namespace("default").expect("ns");
     loop {
         let tx = ns.head_tx() + 1;
@@ -56,11 +68,35 @@ fn killed_writer_leaves_whole_transactions_only() {
         writer_loop(&dir);
         return;
     }
-    for round in 0..6u64 {
+    killed_writer_rounds(
+        "atomicity::killed_writer_leaves_whole_transactions_only",
+        6,
+        |dir| dir.display().to_string(),
+    );
+}
+
+#[test]
+fn killed_writer_leaves_whole_transactions_only_on_postgres() {
+    if let Ok(url) = std::env::var(CHILD_ENV) {
+        writer_loop(&url);
+        return;
+    }
+    killed_writer_rounds(
+        "atomicity::killed_writer_leaves_whole_transactions_only_on_postgres",
+        4,
+        |dir| crate::support::postgres_db(&dir.display().to_string()),
+    );
+}
+
+/// Kills a writer at a pseudo-random moment `rounds` times, each on a fresh store named by
+/// `spec` from a fresh folder, and checks what survived.
+fn killed_writer_rounds(test_name: &str, rounds: u64, spec: impl Fn(&std::path::Path) -> String) {
+    for round in 0..rounds {
         let dir = tmp();
+        let spec = spec(dir.path());
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, dir.path())
+            .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, &spec)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -90,7 +126,7 @@ fn killed_writer_leaves_whole_transactions_only() {
             acked = acked.max(n);
         }
 
-        let store = SledStore::open(dir.path()).expect("reopen after kill");
+        let store = open(&spec);
         let ns = store.namespace("default").unwrap().expect("namespace");
         let head = ns.head_tx();
         assert!(head >= acked, "acknowledged tx {acked} lost (head {head})");

@@ -298,14 +298,33 @@ fn random_op(s: &dyn NsStore, r: &mut Rng, doc_no: &mut u32) -> String {
     }
 }
 
-#[test]
-fn rollback_equals_as_of_over_thousands_of_random_sequences() {
-    let cases: u64 = std::env::var("CHRONORAG_PROPTEST_CASES")
+/// Cases of the rollback property (`CHRONORAG_PROPTEST_CASES`, default 2000 on sled; a tenth of
+/// them on PostgreSQL, where each case costs round trips to a server).
+fn property_cases() -> u64 {
+    std::env::var("CHRONORAG_PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+        .unwrap_or(2000)
+}
+
+#[test]
+fn rollback_equals_as_of_over_thousands_of_random_sequences() {
     let dir = tmp();
     let store = SledStore::open(dir.path()).unwrap();
+    rollback_property(&store, property_cases());
+}
+
+#[test]
+fn rollback_equals_as_of_over_random_sequences_on_postgres() {
+    let dir = tmp();
+    let url = crate::support::postgres_db(&dir.path().display().to_string());
+    let store = chronorag::store::postgres::PgStore::open(&url).unwrap();
+    rollback_property(&store, (property_cases() / 10).max(20));
+}
+
+/// Random sequences of writes, edits, retractions and rollbacks: after a rollback to t, reads
+/// equal the as-of-t reads and what t showed; as-of reads of the past never change.
+fn rollback_property(store: &dyn Store, cases: u64) {
     let mut rollbacks = 0;
     for case in 0..cases {
         let seed = 0x9e37_79b9_7f4a_7c15 ^ (case + 1).wrapping_mul(0x1000_0000_01b3);

@@ -15,6 +15,7 @@ mod llm;
 mod llm_summaries;
 mod mcp;
 mod outages;
+mod postgres;
 mod query;
 mod reliability;
 mod store;
