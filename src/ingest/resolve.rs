@@ -39,6 +39,10 @@ pub struct Resolver<'a> {
     store: &'a dyn NsStore,
     tx: TxId,
     by_name: HashMap<String, EntityId>,
+    /// What the store said about names, read ahead by [`Resolver::prefetch`].
+    known: HashMap<String, Option<EntityId>>,
+    /// Entities read from the store in this transaction.
+    read: HashMap<EntityId, Option<Entity>>,
     /// Entities created or changed in this transaction, by id.
     pub changed: HashMap<EntityId, (Entity, bool)>,
 }
@@ -50,15 +54,54 @@ impl<'a> Resolver<'a> {
             store,
             tx,
             by_name: HashMap::new(),
+            known: HashMap::new(),
+            read: HashMap::new(),
             changed: HashMap::new(),
         }
+    }
+
+    /// Reads ahead, at once, what the store knows of `names` and of the entities they name:
+    /// [`Resolver::resolve`] then asks the store only about names it was not told of. Changes
+    /// nothing in how names resolve (on a store behind a network it saves a round trip per
+    /// name).
+    pub fn prefetch<'n>(&mut self, names: impl IntoIterator<Item = &'n String>) -> Result<()> {
+        let mut keys: Vec<String> = names
+            .into_iter()
+            .map(|n| key_of(&clip_name(n)))
+            .filter(|k| {
+                !k.is_empty() && !self.by_name.contains_key(k) && !self.known.contains_key(k)
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let ids = self.store.entities_by_alias(&keys)?;
+        let mut wanted: Vec<EntityId> = ids
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|id| !self.read.contains_key(id) && !self.changed.contains_key(id))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for (id, e) in wanted.iter().zip(self.store.entities_current(&wanted)?) {
+            self.read.insert(*id, e);
+        }
+        self.known.extend(keys.into_iter().zip(ids));
+        Ok(())
     }
 
     fn lookup(&mut self, norm: &str) -> Result<Option<EntityId>> {
         if let Some(&id) = self.by_name.get(norm) {
             return Ok(Some(id));
         }
-        let Some(mut id) = self.store.entity_by_alias(norm)? else {
+        let stored = match self.known.get(norm) {
+            Some(&known) => known,
+            None => self.store.entity_by_alias(norm)?,
+        };
+        let Some(mut id) = stored else {
             return Ok(None);
         };
         // Follow merges.
@@ -73,11 +116,16 @@ impl<'a> Resolver<'a> {
         Ok(Some(id))
     }
 
-    fn entity(&self, id: EntityId) -> Result<Option<Entity>> {
+    fn entity(&mut self, id: EntityId) -> Result<Option<Entity>> {
         if let Some((e, _)) = self.changed.get(&id) {
             return Ok(Some(e.clone()));
         }
-        self.store.entity(id, None)
+        if let Some(e) = self.read.get(&id) {
+            return Ok(e.clone());
+        }
+        let e = self.store.entity(id, None)?;
+        self.read.insert(id, e.clone());
+        Ok(e)
     }
 
     /// Resolves a mention (creating the entity when it is new) and returns its id.

@@ -65,6 +65,12 @@ pub trait KvSpace: Send + Sync + 'static {
     /// The value under `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Self::Bytes>>;
 
+    /// The values under `keys`, in their order. Backends with a round trip per call read them
+    /// at once.
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Self::Bytes>>> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+
     /// The entries with `lo <= key < hi` (`hi` None: to the end), ascending, read lazily.
     fn range<'a>(&'a self, lo: &[u8], hi: Option<&[u8]>) -> EntryIter<'a, Self::Bytes>;
 
@@ -75,6 +81,12 @@ pub trait KvSpace: Send + Sync + 'static {
     /// [`Error::Conflict`] and writing nothing when it does not hold). With `durable`, the batch
     /// is on disk when this returns.
     fn apply(&self, batch: KvBatch, expect: Option<Expect>, durable: bool) -> Result<()>;
+
+    /// True when each call costs a round trip to another process (a database server): the
+    /// records above then keep what the last commit wrote, which the indexes read right after.
+    fn remote(&self) -> bool {
+        false
+    }
 
     /// Refuses writes the backend cannot take now (a nearly full disk, an earlier failure).
     fn check_writable(&self) -> Result<()> {

@@ -422,6 +422,14 @@ pub trait NsStore: Send + Sync {
     fn entity(&self, id: EntityId, as_of: Option<TxId>) -> Result<Option<Entity>>;
     /// The entity a normalised name currently resolves to.
     fn entity_by_alias(&self, normalized: &str) -> Result<Option<EntityId>>;
+    /// [`NsStore::entity_by_alias`] of each name, read at once.
+    fn entities_by_alias(&self, normalized: &[String]) -> Result<Vec<Option<EntityId>>> {
+        normalized.iter().map(|n| self.entity_by_alias(n)).collect()
+    }
+    /// The current version of each entity, read at once.
+    fn entities_current(&self, ids: &[EntityId]) -> Result<Vec<Option<Entity>>> {
+        ids.iter().map(|&id| self.entity(id, None)).collect()
+    }
     /// Entities in id order after `after`, as of a snapshot (active only).
     fn entities(&self, after: EntityId, limit: usize, as_of: Option<TxId>) -> Result<Vec<Entity>>;
 
@@ -429,6 +437,13 @@ pub trait NsStore: Send + Sync {
     fn fact(&self, id: FactId, as_of: Option<TxId>) -> Result<Option<Fact>>;
     /// The fact with this identity ([`Fact::identity`]).
     fn fact_by_identity(&self, identity: &[u8; 16]) -> Result<Option<FactId>>;
+    /// [`NsStore::fact_by_identity`] of each identity, read at once.
+    fn facts_by_identity(&self, identities: &[[u8; 16]]) -> Result<Vec<Option<FactId>>> {
+        identities
+            .iter()
+            .map(|i| self.fact_by_identity(i))
+            .collect()
+    }
     /// Facts by valid time (and optionally entity) as of a snapshot, paged.
     fn facts(&self, scan: &FactScan) -> Result<Page<Fact>>;
     /// Ids of the facts changed by transactions `from..=to`, with the transaction.

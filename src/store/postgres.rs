@@ -604,6 +604,10 @@ impl Iterator for PgRange<'_> {
 impl KvSpace for PgSpace {
     type Bytes = Vec<u8>;
 
+    fn remote(&self) -> bool {
+        true
+    }
+
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let (ns, key) = (self.namespace.clone(), key.to_vec());
         self.pool.run(true, move |mut c| {
@@ -625,6 +629,34 @@ impl KvSpace for PgSpace {
                 (c, r)
             }
         })
+    }
+
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        if keys.len() < 2 {
+            return keys.iter().map(|k| self.get(k)).collect();
+        }
+        let (ns, wanted) = (self.namespace.clone(), Arc::new(keys.to_vec()));
+        let found: HashMap<Vec<u8>, Vec<u8>> = {
+            let wanted = wanted.clone();
+            self.pool.run(true, move |mut c| {
+                let (ns, wanted) = (ns.clone(), wanted.clone());
+                async move {
+                    let r = async {
+                        let s = c
+                            .stmt(
+                                "SELECT key, value FROM chronorag_records \
+                                 WHERE namespace = $1 AND key = ANY($2)",
+                            )
+                            .await?;
+                        let rows = c.client.query(&s, &[&&*ns, &*wanted]).await?;
+                        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+                    }
+                    .await;
+                    (c, r)
+                }
+            })?
+        };
+        Ok(wanted.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     fn range<'a>(&'a self, lo: &[u8], hi: Option<&[u8]>) -> EntryIter<'a, Vec<u8>> {

@@ -10,7 +10,7 @@
 //! **Invariant:** readers never see a record version newer than the published head: every
 //! versioned read resolves against a snapshot transaction id.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
@@ -36,6 +36,10 @@ pub struct RecordNs<S: KvSpace> {
     head: AtomicU64,
     next_ids: [AtomicU64; 6],
     commit_lock: Mutex<AuditHead>,
+    /// On a remote backend: the current versions of the records the last commit wrote (a
+    /// removal as None), which the indexes read back right after it. Replaced by each commit,
+    /// cleared when the head is read again.
+    recent: parking_lot::RwLock<HashMap<Vec<u8>, Option<Vec<u8>>>>,
 }
 
 const ID_NAMES: [&str; 6] = [
@@ -96,6 +100,7 @@ impl<S: KvSpace> RecordNs<S> {
             head: AtomicU64::new(head),
             next_ids: ids.map(AtomicU64::new),
             commit_lock: Mutex::new(audit_head),
+            recent: Default::default(),
         })
     }
 
@@ -121,6 +126,7 @@ impl<S: KvSpace> RecordNs<S> {
 
     fn reload(&self, audit: &mut AuditHead) -> Result<()> {
         let (head, ids, audit_head) = Self::read_state(&self.kv)?;
+        self.recent.write().clear();
         self.head.store(head, Ordering::SeqCst);
         for (slot, id) in self.next_ids.iter().zip(ids) {
             // Ids handed out here but not yet committed stay reserved.
@@ -158,6 +164,9 @@ impl<S: KvSpace> RecordNs<S> {
     }
 
     fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        if let Some(v) = self.recent.read().get(key) {
+            return v.as_deref().map(dec).transpose();
+        }
         match self.kv.get(key)? {
             Some(v) => Ok(Some(dec(&v)?)),
             None => Ok(None),
@@ -243,10 +252,24 @@ impl<S: KvSpace> RecordNs<S> {
         let mut batch = KvBatch::default();
         let mut delta: StatDelta = [0; 5];
         let active = |s: Status| i64::from(s == Status::Active);
+        // The previous version of every record written, and which time nodes exist, read at
+        // once (one round trip on a backend behind a network).
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        keys.extend(ws.documents.iter().map(|d| id_key(tag::DOC, d.id)));
+        keys.extend(ws.entities.iter().map(|e| id_key(tag::ENT, e.id)));
+        keys.extend(ws.facts.iter().map(|f| id_key(tag::FACT, f.id)));
+        let node_keys: Vec<Vec<u8>> = ws
+            .nodes
+            .iter()
+            .map(|n| Key::new(tag::NODE).str(&n.key.to_string()).build())
+            .collect();
+        keys.extend(node_keys.iter().cloned());
+        let mut previous = self.kv.get_many(&keys)?.into_iter();
+        let mut old_of = move || previous.next().flatten();
 
         for d in &mut ws.documents {
             d.updated_tx = tx;
-            let old = self.kv.get(&id_key(tag::DOC, d.id))?;
+            let old = old_of();
             let old_doc: Option<Document> = old.as_ref().map(dec).transpose()?;
             let was = old_doc.as_ref().map(|o| active(o.status)).unwrap_or(0);
             delta[0] += active(d.status) - was;
@@ -269,7 +292,7 @@ impl<S: KvSpace> RecordNs<S> {
         }
         for e in &mut ws.entities {
             e.updated_tx = tx;
-            let old = self.kv.get(&id_key(tag::ENT, e.id))?;
+            let old = old_of();
             let old_e: Option<Entity> = old.as_ref().map(dec).transpose()?;
             delta[3] += active(e.status) - old_e.as_ref().map(|o| active(o.status)).unwrap_or(0);
             if e.status == Status::Active {
@@ -285,7 +308,7 @@ impl<S: KvSpace> RecordNs<S> {
         }
         for f in &mut ws.facts {
             f.updated_tx = tx;
-            let old = self.kv.get(&id_key(tag::FACT, f.id))?;
+            let old = old_of();
             let old_f: Option<Fact> = old.as_ref().map(dec).transpose()?;
             delta[2] += active(f.status) - old_f.as_ref().map(|o| active(o.status)).unwrap_or(0);
             let (s, e, long) = Self::fact_time_keys(f);
@@ -328,9 +351,8 @@ impl<S: KvSpace> RecordNs<S> {
                 old_pair,
             );
         }
-        for n in &ws.nodes {
-            let k = Key::new(tag::NODE).str(&n.key.to_string()).build();
-            if self.kv.get(&k)?.is_none() {
+        for (n, k) in ws.nodes.iter().zip(node_keys) {
+            if old_of().is_none() {
                 delta[4] += 1;
             }
             batch.insert(k, enc(n)?);
@@ -378,7 +400,20 @@ impl<S: KvSpace> RecordNs<S> {
             key: meta_key("head_tx"),
             expected: (tx > 1).then(|| (tx - 1).to_be_bytes().to_vec()),
         };
+        let recent: HashMap<Vec<u8>, Option<Vec<u8>>> = if self.kv.remote() {
+            let current = [tag::DOC, tag::CHUNK, tag::ENT, tag::FACT];
+            batch
+                .writes
+                .iter()
+                .filter(|(k, _)| k.len() == 9 && current.contains(&k[0]))
+                .cloned()
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        self.recent.write().clear();
         self.kv.apply(batch, Some(expect), ws.durable)?;
+        *self.recent.write() = recent;
         self.head.store(tx, Ordering::SeqCst);
         audit.advance(&entry);
         Ok(record)
@@ -727,6 +762,34 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         })
     }
 
+    fn entities_by_alias(&self, normalized: &[String]) -> Result<Vec<Option<EntityId>>> {
+        let keys: Vec<Vec<u8>> = normalized
+            .iter()
+            .map(|n| Key::new(tag::ENT_ALIAS).str(n).build())
+            .collect();
+        Ok(self
+            .kv
+            .get_many(&keys)?
+            .into_iter()
+            .map(|v| v.map(|v| keys::u64_from(&v)))
+            .collect())
+    }
+
+    fn entities_current(&self, ids: &[EntityId]) -> Result<Vec<Option<Entity>>> {
+        let keys: Vec<Vec<u8>> = ids.iter().map(|&id| id_key(tag::ENT, id)).collect();
+        let head = self.head_tx();
+        let mut out = Vec::with_capacity(ids.len());
+        for (&id, v) in ids.iter().zip(self.kv.get_many(&keys)?) {
+            let e: Option<Entity> = v.map(dec).transpose()?;
+            out.push(match e {
+                // Written after the head this reader knows: its visible version is older.
+                Some(e) if e.updated_tx > head => self.entity(id, None)?,
+                e => e,
+            });
+        }
+        Ok(out)
+    }
+
     fn entity_by_alias(&self, normalized: &str) -> Result<Option<EntityId>> {
         Ok(self
             .kv
@@ -757,6 +820,19 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         self.versioned(tag::FACT, tag::FACT_HIST, id, as_of, |f: &Fact| {
             f.updated_tx
         })
+    }
+
+    fn facts_by_identity(&self, identities: &[[u8; 16]]) -> Result<Vec<Option<FactId>>> {
+        let keys: Vec<Vec<u8>> = identities
+            .iter()
+            .map(|i| Key::new(tag::FACT_KEY).bytes(i).build())
+            .collect();
+        Ok(self
+            .kv
+            .get_many(&keys)?
+            .into_iter()
+            .map(|v| v.map(|v| keys::u64_from(&v)))
+            .collect())
     }
 
     fn fact_by_identity(&self, identity: &[u8; 16]) -> Result<Option<FactId>> {
