@@ -16,24 +16,7 @@ use chronorag::store::{FactScan, IdKind, NsStore, Store, WriteSet};
 use chronorag::time::Interval;
 use chronorag::{Config, Engine, Error};
 
-use crate::support::{fact, ingest_text, postgres_admin, postgres_db, tmp};
-
-/// Runs SQL on the database at `url` (test set-up only).
-fn sql(url: &str, statements: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        let driver = tokio::spawn(conn);
-        client.batch_execute(statements).await.expect("run SQL");
-        drop(client);
-        let _ = driver.await;
-    });
-}
+use crate::support::{fact, ingest_text, postgres_admin, postgres_db, sql, tmp};
 
 /// Commits one transaction of `n` facts built on the namespace's head, retrying (after reading
 /// the head again) while another writer commits first. Returns the transaction id.

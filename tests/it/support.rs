@@ -445,3 +445,57 @@ pub fn postgres_db(key: &str) -> String {
     chronorag::store::postgres::ensure_database(&postgres_admin(PG_PORT), &name)
         .expect("create the test database")
 }
+
+/// Runs SQL on the PostgreSQL database at `url` (test set-up only).
+pub fn sql(url: &str, statements: &str) {
+    pg_block_on(url, |client| async move {
+        client.batch_execute(statements).await.expect("run SQL");
+    });
+}
+
+/// Waits (up to 30 s) until no other session is connected to the database at `url`: a client
+/// killed in the middle of a transaction leaves its server process to finish or abort it.
+pub fn wait_for_other_sessions(url: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let others: i64 = pg_block_on(url, |client| async move {
+            client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .await
+                .expect("pg_stat_activity")
+                .get(0)
+        });
+        if others == 0 {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "{others} sessions still connected"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn pg_block_on<T, F, Fut>(url: &str, f: F) -> T
+where
+    F: FnOnce(tokio_postgres::Client) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let driver = tokio::spawn(conn);
+        let out = f(client).await;
+        driver.abort();
+        out
+    })
+}
