@@ -643,12 +643,17 @@ impl NsIndexes {
 
     /// The text-index document of a fact: subject, description and object.
     pub fn fact_doc(&self, store: &dyn NsStore, f: &Fact) -> Result<TextDoc> {
-        let subject = store
-            .entity(f.subject, None)?
-            .map(|e| e.name)
-            .unwrap_or_default();
+        // Names come from the catalog, which holds every current entity (applied before the
+        // indexes); the store is asked only about one it lacks.
+        let name = |id: EntityId| -> Result<String> {
+            if let Some(m) = self.catalog.read().entities.get(&id) {
+                return Ok(m.name.clone());
+            }
+            Ok(store.entity(id, None)?.map(|e| e.name).unwrap_or_default())
+        };
+        let subject = name(f.subject)?;
         let object = match &f.object {
-            FactObject::Entity(o) => store.entity(*o, None)?.map(|e| e.name).unwrap_or_default(),
+            FactObject::Entity(o) => name(*o)?,
             FactObject::Literal(l) => l.clone(),
         };
         let mut text = f.description.clone();

@@ -437,12 +437,29 @@ fn guard_contradictions(
     report: &mut IngestReport,
 ) -> Result<()> {
     let mut updated: HashMap<FactId, Fact> = HashMap::new();
+    // The stored facts every check compares with, read at once.
+    let mut wanted: Vec<FactId> = checks
+        .iter()
+        .flat_map(|(i, slot)| {
+            slots(ws.facts[*i].subject, slot)
+                .into_iter()
+                .take(MAX_CANDIDATES)
+        })
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let stored: HashMap<FactId, Fact> = wanted
+        .iter()
+        .copied()
+        .zip(store.facts_current(&wanted)?)
+        .filter_map(|(id, f)| Some((id, f?)))
+        .collect();
     for (i, slot) in checks {
         let new = ws.facts[*i].clone();
         let hash = slot_hash(new.subject, slot);
         let mut olds: Vec<Fact> = Vec::new();
         for id in slots(new.subject, slot).into_iter().take(MAX_CANDIDATES) {
-            if let Some(f) = updated.get(&id).cloned().or(store.fact(id, None)?) {
+            if let Some(f) = updated.get(&id).or(stored.get(&id)).cloned() {
                 olds.push(f);
             }
         }

@@ -187,8 +187,9 @@ impl WriteSet {
             all.extend(k.ancestors());
         }
         let mut new = 0;
-        for k in all {
-            let node = match store.node(&k)? {
+        let keys: Vec<TimeKey> = all.into_iter().collect();
+        for (k, stored) in keys.iter().copied().zip(store.nodes_many(&keys)?) {
+            let node = match stored {
                 Some(mut n) => {
                     n.touched_tx = self.tx;
                     n
@@ -435,6 +436,10 @@ pub trait NsStore: Send + Sync {
 
     /// A fact as of a snapshot (in whatever status it had then).
     fn fact(&self, id: FactId, as_of: Option<TxId>) -> Result<Option<Fact>>;
+    /// The current version of each fact, read at once.
+    fn facts_current(&self, ids: &[FactId]) -> Result<Vec<Option<Fact>>> {
+        ids.iter().map(|&id| self.fact(id, None)).collect()
+    }
     /// The fact with this identity ([`Fact::identity`]).
     fn fact_by_identity(&self, identity: &[u8; 16]) -> Result<Option<FactId>>;
     /// [`NsStore::fact_by_identity`] of each identity, read at once.
@@ -458,6 +463,10 @@ pub trait NsStore: Send + Sync {
 
     /// A time node.
     fn node(&self, key: &TimeKey) -> Result<Option<TimeNode>>;
+    /// [`NsStore::node`] of each key, read at once.
+    fn nodes_many(&self, keys: &[TimeKey]) -> Result<Vec<Option<TimeNode>>> {
+        keys.iter().map(|k| self.node(k)).collect()
+    }
     /// Every time node, in key order.
     fn nodes(&self) -> Result<Vec<TimeNode>>;
     /// Nodes whose summaries are out of date, with the transaction that dirtied them last.

@@ -136,6 +136,39 @@ impl<S: KvSpace> RecordNs<S> {
         Ok(())
     }
 
+    /// The versions of records `ids` (key space `tag`) visible at the head, read at once: the
+    /// current one, or (written after the head this reader knows) the one `one` reads.
+    fn current_many<T: DeserializeOwned>(
+        &self,
+        tag: u8,
+        ids: &[u64],
+        updated: impl Fn(&T) -> TxId,
+        one: impl Fn(u64) -> Result<Option<T>>,
+    ) -> Result<Vec<Option<T>>> {
+        let head = self.head_tx();
+        let recent = self.recent.read();
+        let keys: Vec<Vec<u8>> = ids
+            .iter()
+            .map(|&id| id_key(tag, id))
+            .filter(|k| !recent.contains_key(k))
+            .collect();
+        let mut stored = self.kv.get_many(&keys)?.into_iter();
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let key = id_key(tag, id);
+            let bytes: Option<Vec<u8>> = match recent.get(&key) {
+                Some(v) => v.clone(),
+                None => stored.next().flatten().map(|b| b.to_vec()),
+            };
+            let rec: Option<T> = bytes.map(dec).transpose()?;
+            out.push(match rec {
+                Some(r) if updated(&r) > head => one(id)?,
+                r => r,
+            });
+        }
+        Ok(out)
+    }
+
     /// The backend's key space.
     pub fn kv(&self) -> &S {
         &self.kv
@@ -776,18 +809,21 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
     }
 
     fn entities_current(&self, ids: &[EntityId]) -> Result<Vec<Option<Entity>>> {
-        let keys: Vec<Vec<u8>> = ids.iter().map(|&id| id_key(tag::ENT, id)).collect();
-        let head = self.head_tx();
-        let mut out = Vec::with_capacity(ids.len());
-        for (&id, v) in ids.iter().zip(self.kv.get_many(&keys)?) {
-            let e: Option<Entity> = v.map(dec).transpose()?;
-            out.push(match e {
-                // Written after the head this reader knows: its visible version is older.
-                Some(e) if e.updated_tx > head => self.entity(id, None)?,
-                e => e,
-            });
-        }
-        Ok(out)
+        self.current_many(
+            tag::ENT,
+            ids,
+            |e: &Entity| e.updated_tx,
+            |id| self.entity(id, None),
+        )
+    }
+
+    fn facts_current(&self, ids: &[FactId]) -> Result<Vec<Option<Fact>>> {
+        self.current_many(
+            tag::FACT,
+            ids,
+            |f: &Fact| f.updated_tx,
+            |id| self.fact(id, None),
+        )
     }
 
     fn entity_by_alias(&self, normalized: &str) -> Result<Option<EntityId>> {
@@ -935,6 +971,18 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         Ok(())
     }
 
+    fn nodes_many(&self, keys: &[TimeKey]) -> Result<Vec<Option<TimeNode>>> {
+        let raw: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|k| Key::new(tag::NODE).str(&k.to_string()).build())
+            .collect();
+        self.kv
+            .get_many(&raw)?
+            .into_iter()
+            .map(|v| v.map(dec).transpose())
+            .collect()
+    }
+
     fn node(&self, key: &TimeKey) -> Result<Option<TimeNode>> {
         self.get(&Key::new(tag::NODE).str(&key.to_string()).build())
     }
@@ -982,11 +1030,14 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         // Serialised with commits so that a dirty mark set by a concurrent commit is not lost.
         let _guard = self.commit_lock.lock();
         let mut batch = KvBatch::default();
-        for s in summaries {
-            let node = s.node.to_string();
-            batch.insert(summary_key(&node, s.reflects_tx), enc(s)?);
-            let dk = Key::new(tag::DIRTY).str(&node).build();
-            if let Some(v) = self.kv.get(&dk)?
+        let marks: Vec<Vec<u8>> = summaries
+            .iter()
+            .map(|s| Key::new(tag::DIRTY).str(&s.node.to_string()).build())
+            .collect();
+        let marked = self.kv.get_many(&marks)?;
+        for ((s, dk), mark) in summaries.iter().zip(marks).zip(marked) {
+            batch.insert(summary_key(&s.node.to_string(), s.reflects_tx), enc(s)?);
+            if let Some(v) = mark
                 && keys::u64_from(&v) <= s.reflects_tx
             {
                 batch.remove(dk);
@@ -1008,9 +1059,13 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         self.kv.check_writable()?;
         let _guard = self.commit_lock.lock();
         let mut batch = KvBatch::default();
-        for (k, tx) in nodes {
-            let dk = Key::new(tag::DIRTY).str(&k.to_string()).build();
-            if let Some(v) = self.kv.get(&dk)?
+        let marks: Vec<Vec<u8>> = nodes
+            .iter()
+            .map(|(k, _)| Key::new(tag::DIRTY).str(&k.to_string()).build())
+            .collect();
+        let marked = self.kv.get_many(&marks)?;
+        for (((_, tx), dk), mark) in nodes.iter().zip(marks).zip(marked) {
+            if let Some(v) = mark
                 && keys::u64_from(&v) <= *tx
             {
                 batch.remove(dk);

@@ -195,8 +195,9 @@ fn build_input(
         (own, own_count, cat.applied_tx, names)
     };
     let mut loaded: Vec<(crate::model::Fact, f32, Vec<String>)> = Vec::with_capacity(pool.len());
-    for (id, imp) in &pool {
-        if let Some(f) = store.fact(*id, None)? {
+    let ids: Vec<u64> = pool.iter().map(|(id, _)| *id).collect();
+    for ((_, imp), f) in pool.iter().zip(store.facts_current(&ids)?) {
+        if let Some(f) = f {
             let terms = terms_of(&f.description);
             loaded.push((f, *imp, terms));
         }
