@@ -35,6 +35,8 @@ pub struct RecordNs<S: KvSpace> {
     kv: S,
     head: AtomicU64,
     next_ids: [AtomicU64; 6],
+    /// The id counters as stored by the last commit: ids from there on have no stored record.
+    committed_ids: [AtomicU64; 6],
     commit_lock: Mutex<AuditHead>,
     /// On a remote backend: the current versions of the records the last commit wrote (a
     /// removal as None), which the indexes read back right after it. Replaced by each commit,
@@ -99,6 +101,7 @@ impl<S: KvSpace> RecordNs<S> {
             kv,
             head: AtomicU64::new(head),
             next_ids: ids.map(AtomicU64::new),
+            committed_ids: ids.map(AtomicU64::new),
             commit_lock: Mutex::new(audit_head),
             recent: Default::default(),
         })
@@ -131,6 +134,9 @@ impl<S: KvSpace> RecordNs<S> {
         for (slot, id) in self.next_ids.iter().zip(ids) {
             // Ids handed out here but not yet committed stay reserved.
             slot.fetch_max(id, Ordering::SeqCst);
+        }
+        for (slot, id) in self.committed_ids.iter().zip(ids) {
+            slot.store(id, Ordering::SeqCst);
         }
         *audit = audit_head;
         Ok(())
@@ -287,18 +293,42 @@ impl<S: KvSpace> RecordNs<S> {
         let active = |s: Status| i64::from(s == Status::Active);
         // The previous version of every record written, and which time nodes exist, read at
         // once (one round trip on a backend behind a network).
-        let mut keys: Vec<Vec<u8>> = Vec::new();
-        keys.extend(ws.documents.iter().map(|d| id_key(tag::DOC, d.id)));
-        keys.extend(ws.entities.iter().map(|e| id_key(tag::ENT, e.id)));
-        keys.extend(ws.facts.iter().map(|f| id_key(tag::FACT, f.id)));
+        // A record whose id was handed out since the last commit (between the stored counter
+        // and this process's) has no previous version: it is not looked up (in a bulk ingest,
+        // nearly every record).
+        let fresh = |kind: IdKind| {
+            let slot = id_slot(kind);
+            self.committed_ids[slot].load(Ordering::SeqCst)
+                ..self.next_ids[slot].load(Ordering::SeqCst)
+        };
+        let (docs, ents, facts) = (
+            fresh(IdKind::Document),
+            fresh(IdKind::Entity),
+            fresh(IdKind::Fact),
+        );
+        let mut wanted: Vec<Option<Vec<u8>>> = Vec::new();
+        wanted.extend(
+            (ws.documents.iter()).map(|d| (!docs.contains(&d.id)).then(|| id_key(tag::DOC, d.id))),
+        );
+        wanted.extend(
+            (ws.entities.iter()).map(|e| (!ents.contains(&e.id)).then(|| id_key(tag::ENT, e.id))),
+        );
+        wanted.extend(
+            (ws.facts.iter()).map(|f| (!facts.contains(&f.id)).then(|| id_key(tag::FACT, f.id))),
+        );
         let node_keys: Vec<Vec<u8>> = ws
             .nodes
             .iter()
             .map(|n| Key::new(tag::NODE).str(&n.key.to_string()).build())
             .collect();
-        keys.extend(node_keys.iter().cloned());
-        let mut previous = self.kv.get_many(&keys)?.into_iter();
-        let mut old_of = move || previous.next().flatten();
+        wanted.extend(node_keys.iter().cloned().map(Some));
+        let keys: Vec<Vec<u8>> = wanted.iter().flatten().cloned().collect();
+        let mut found = self.kv.get_many(&keys)?.into_iter();
+        let mut previous = wanted.into_iter();
+        let mut old_of = move || match previous.next().flatten() {
+            Some(_) => found.next().flatten(),
+            None => None,
+        };
 
         for d in &mut ws.documents {
             d.updated_tx = tx;
@@ -415,11 +445,9 @@ impl<S: KvSpace> RecordNs<S> {
         batch.insert(id_key(tag::AUDIT, entry.seq), enc(&entry)?);
 
         batch.insert(meta_key("head_tx"), tx.to_be_bytes());
-        for (i, name) in ID_NAMES.iter().enumerate() {
-            batch.insert(
-                meta_key(name),
-                self.next_ids[i].load(Ordering::SeqCst).to_be_bytes(),
-            );
+        let next_ids: [u64; 6] = std::array::from_fn(|i| self.next_ids[i].load(Ordering::SeqCst));
+        for (name, next) in ID_NAMES.iter().zip(next_ids) {
+            batch.insert(meta_key(name), next.to_be_bytes());
         }
         for (i, name) in STAT_NAMES.iter().enumerate() {
             if delta[i] != 0 {
@@ -447,6 +475,9 @@ impl<S: KvSpace> RecordNs<S> {
         self.recent.write().clear();
         self.kv.apply(batch, Some(expect), ws.durable)?;
         *self.recent.write() = recent;
+        for (slot, next) in self.committed_ids.iter().zip(next_ids) {
+            slot.store(next, Ordering::SeqCst);
+        }
         self.head.store(tx, Ordering::SeqCst);
         audit.advance(&entry);
         Ok(record)
