@@ -691,14 +691,27 @@ fn hydrate_facts(
     as_of: Option<TxId>,
 ) -> Result<Vec<FactHit>> {
     let mut out = Vec::with_capacity(top_k);
-    for (id, score) in found {
+    // Read in windows of what is still missing (one round trip each on a networked store).
+    let mut loaded: std::collections::VecDeque<Option<crate::model::Fact>> = Default::default();
+    let mut next = 0;
+    for (i, (_, score)) in found.iter().enumerate() {
         if out.len() >= top_k {
             break;
+        }
+        if i == next {
+            let end = (i + (top_k - out.len()).max(8)).min(found.len());
+            let ids: Vec<u64> = found[i..end].iter().map(|(id, _)| *id).collect();
+            loaded.extend(store.facts_at(&ids, as_of)?);
+            next = end;
         }
         // A fact retracted at the snapshot read is never a hit (a summary computed before the
         // retraction still cites it until the background pass catches up); the next one fills
         // its place.
-        let Some(f) = store.fact(*id, as_of)?.filter(|f| f.is_active()) else {
+        let Some(f) = loaded
+            .pop_front()
+            .expect("loaded ahead")
+            .filter(|f| f.is_active())
+        else {
             continue;
         };
         let name = |e: u64| cat.entities.get(&e).map(|m| m.name.clone());
@@ -741,8 +754,9 @@ fn hydrate_chunks(
     found: &[(u64, f32)],
 ) -> Result<Vec<ChunkHit>> {
     let mut out = Vec::with_capacity(found.len());
-    for (id, score) in found {
-        let Some(c) = store.chunk(*id)? else { continue };
+    let ids: Vec<u64> = found.iter().map(|(id, _)| *id).collect();
+    for ((id, score), c) in found.iter().zip(store.chunks_many(&ids)?) {
+        let Some(c) = c else { continue };
         let d = cat.docs.get(&c.doc);
         out.push(ChunkHit {
             id: *id,

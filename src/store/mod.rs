@@ -416,6 +416,10 @@ pub trait NsStore: Send + Sync {
     fn documents_all(&self, after: DocId, limit: usize) -> Result<Vec<Document>>;
     /// A chunk.
     fn chunk(&self, id: ChunkId) -> Result<Option<Chunk>>;
+    /// [`NsStore::chunk`] of each id, read at once.
+    fn chunks_many(&self, ids: &[ChunkId]) -> Result<Vec<Option<Chunk>>> {
+        ids.iter().map(|&id| self.chunk(id)).collect()
+    }
 
     /// Current versions of every entity (any status) in id order after `after`.
     fn entities_all(&self, after: EntityId, limit: usize) -> Result<Vec<Entity>>;
@@ -438,7 +442,11 @@ pub trait NsStore: Send + Sync {
     fn fact(&self, id: FactId, as_of: Option<TxId>) -> Result<Option<Fact>>;
     /// The current version of each fact, read at once.
     fn facts_current(&self, ids: &[FactId]) -> Result<Vec<Option<Fact>>> {
-        ids.iter().map(|&id| self.fact(id, None)).collect()
+        self.facts_at(ids, None)
+    }
+    /// [`NsStore::fact`] of each id as of `as_of`, read at once.
+    fn facts_at(&self, ids: &[FactId], as_of: Option<TxId>) -> Result<Vec<Option<Fact>>> {
+        ids.iter().map(|&id| self.fact(id, as_of)).collect()
     }
     /// The fact with this identity ([`Fact::identity`]).
     fn fact_by_identity(&self, identity: &[u8; 16]) -> Result<Option<FactId>>;

@@ -142,33 +142,44 @@ impl<S: KvSpace> RecordNs<S> {
         Ok(())
     }
 
-    /// The versions of records `ids` (key space `tag`) visible at the head, read at once: the
-    /// current one, or (written after the head this reader knows) the one `one` reads.
+    /// The versions of records `ids` (key space `tag`) visible at `snapshot`, read at once as
+    /// [`RecordNs::versioned`] reads them one by one: the current one, or (written after the
+    /// snapshot, or missing) what `one` reads from the history.
     fn current_many<T: DeserializeOwned>(
         &self,
         tag: u8,
         ids: &[u64],
+        snapshot: TxId,
         updated: impl Fn(&T) -> TxId,
         one: impl Fn(u64) -> Result<Option<T>>,
     ) -> Result<Vec<Option<T>>> {
-        let head = self.head_tx();
-        let recent = self.recent.read();
-        let keys: Vec<Vec<u8>> = ids
-            .iter()
-            .map(|&id| id_key(tag, id))
-            .filter(|k| !recent.contains_key(k))
-            .collect();
+        let mut bytes: Vec<Option<Option<Vec<u8>>>> = Vec::with_capacity(ids.len());
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        {
+            let recent = self.recent.read();
+            for &id in ids {
+                let key = id_key(tag, id);
+                match recent.get(&key) {
+                    Some(v) => bytes.push(Some(v.clone())),
+                    None => {
+                        bytes.push(None);
+                        keys.push(key);
+                    }
+                }
+            }
+        }
         let mut stored = self.kv.get_many(&keys)?.into_iter();
+        let versioned = tag != tag::CHUNK;
         let mut out = Vec::with_capacity(ids.len());
-        for &id in ids {
-            let key = id_key(tag, id);
-            let bytes: Option<Vec<u8>> = match recent.get(&key) {
-                Some(v) => v.clone(),
+        for (&id, b) in ids.iter().zip(bytes) {
+            let b = match b {
+                Some(b) => b,
                 None => stored.next().flatten().map(|b| b.to_vec()),
             };
-            let rec: Option<T> = bytes.map(dec).transpose()?;
+            let rec: Option<T> = b.map(dec).transpose()?;
             out.push(match rec {
-                Some(r) if updated(&r) > head => one(id)?,
+                Some(r) if versioned && updated(&r) > snapshot => one(id)?,
+                None if versioned => one(id)?,
                 r => r,
             });
         }
@@ -840,21 +851,29 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
     }
 
     fn entities_current(&self, ids: &[EntityId]) -> Result<Vec<Option<Entity>>> {
+        let snapshot = self.head_tx();
         self.current_many(
             tag::ENT,
             ids,
+            snapshot,
             |e: &Entity| e.updated_tx,
             |id| self.entity(id, None),
         )
     }
 
-    fn facts_current(&self, ids: &[FactId]) -> Result<Vec<Option<Fact>>> {
+    fn facts_at(&self, ids: &[FactId], as_of: Option<TxId>) -> Result<Vec<Option<Fact>>> {
+        let snapshot = as_of.unwrap_or(u64::MAX).min(self.head_tx());
         self.current_many(
             tag::FACT,
             ids,
+            snapshot,
             |f: &Fact| f.updated_tx,
-            |id| self.fact(id, None),
+            |id| self.fact(id, as_of),
         )
+    }
+
+    fn chunks_many(&self, ids: &[ChunkId]) -> Result<Vec<Option<Chunk>>> {
+        self.current_many(tag::CHUNK, ids, u64::MAX, |_: &Chunk| 0, |_| Ok(None))
     }
 
     fn entity_by_alias(&self, normalized: &str) -> Result<Option<EntityId>> {
