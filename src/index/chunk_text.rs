@@ -144,6 +144,47 @@ impl ChunkTexts {
         Ok(Some(c))
     }
 
+    /// Reads into the cache, at once, those of `ids` it lacks (one round trip on a store
+    /// behind a network, instead of one per chunk); [`ChunkTexts::get`] then finds them.
+    pub fn prefetch(
+        &self,
+        store: &dyn NsStore,
+        ids: &[ChunkId],
+        epoch: u64,
+        split: Analyse,
+    ) -> Result<()> {
+        let missing: Vec<ChunkId> = {
+            let g = self.inner.lock();
+            if g.epoch != epoch {
+                return Ok(());
+            }
+            let mut m: Vec<ChunkId> = ids
+                .iter()
+                .copied()
+                .filter(|id| !g.hot.contains_key(id) && !g.cold.contains_key(id))
+                .collect();
+            m.sort_unstable();
+            m.dedup();
+            m
+        };
+        if missing.len() < 2 {
+            return Ok(());
+        }
+        let read_now: Vec<(ChunkId, Arc<ChunkText>)> = missing
+            .iter()
+            .zip(store.chunks_many(&missing)?)
+            .filter_map(|(id, c)| Some((*id, Arc::new(read(c?, split)))))
+            .collect();
+        let mut g = self.inner.lock();
+        // Read before a change of the past that happened meanwhile: not kept.
+        if g.epoch == epoch {
+            for (id, c) in read_now {
+                self.insert(&mut g, id, c);
+            }
+        }
+        Ok(())
+    }
+
     fn insert(&self, g: &mut Generations, id: ChunkId, c: Arc<ChunkText>) {
         let bytes = c.bytes();
         if g.hot_bytes + bytes > self.generation_bytes {

@@ -585,6 +585,19 @@ pub fn select(
         mentions: bool,
     }
     let mut units: Vec<Scored> = Vec::with_capacity(cands.len());
+    // The candidate chunks and their neighbours (the windows around seeds) are read at once.
+    let wanted: Vec<ChunkId> = cands
+        .iter()
+        .filter_map(|c| match &c.unit {
+            Unit::Chunk(id) => Some(*id),
+            _ => None,
+        })
+        .flat_map(|id| [id.wrapping_sub(1), id, id + 1])
+        .filter(|id| cat.chunks.contains_key(id))
+        .collect();
+    texts
+        .cache
+        .prefetch(texts.store, &wanted, texts.epoch, analyse)?;
     for c in cands {
         let (doc, chunk, loaded, whole) = match &c.unit {
             Unit::Chunk(id) => {
