@@ -256,9 +256,17 @@ fn run(cli: Cli) -> Result<()> {
             let engine = Engine::open(cfg)?;
             let ns = engine.namespace_or_create(chronorag::engine::DEFAULT_NAMESPACE)?;
             engine.flush()?;
+            let at = match engine.config().postgres_url() {
+                #[cfg(feature = "postgres")]
+                Some(url) => format!(
+                    "PostgreSQL at {} (indexes in {})",
+                    chronorag::store::postgres::redact(url),
+                    engine.config().data_dir.display()
+                ),
+                _ => engine.config().data_dir.display().to_string(),
+            };
             println!(
-                "initialised ChronoRAG store in {} (schema version {}, namespace {:?})",
-                engine.config().data_dir.display(),
+                "initialised ChronoRAG store in {at} (schema version {}, namespace {:?})",
                 engine.store().schema_version(),
                 ns.name()
             );
