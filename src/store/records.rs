@@ -186,6 +186,31 @@ impl<S: KvSpace> RecordNs<S> {
         Ok(out)
     }
 
+    /// Up to `limit` records of key space `cur_tag` (ids after `after`, in id order) that
+    /// `read` returns (the version and status a listing wants).
+    fn list_active<T>(
+        &self,
+        cur_tag: u8,
+        hist_tag: u8,
+        after: u64,
+        limit: usize,
+        read: impl Fn(u64) -> Result<Option<T>>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for kv in self.kv.range(
+            &id_key(cur_tag, after.saturating_add(1)),
+            Some(&id_key(hist_tag, 0)),
+        ) {
+            if let Some(r) = read(keys::u64_from(&kv?.0[1..]))? {
+                out.push(r);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The backend's key space.
     pub fn kv(&self) -> &S {
         &self.kv
@@ -779,22 +804,11 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
     }
 
     fn documents(&self, after: DocId, limit: usize, as_of: Option<TxId>) -> Result<Vec<Document>> {
-        let mut out = Vec::new();
-        for kv in self.kv.range(
-            &id_key(tag::DOC, after.saturating_add(1)),
-            Some(&id_key(tag::DOC_HIST, 0)),
-        ) {
-            let id = keys::u64_from(&kv?.0[1..]);
-            if let Some(d) = self.document(id, as_of)?
-                && d.status == Status::Active
-            {
-                out.push(d);
-                if out.len() >= limit {
-                    break;
-                }
-            }
-        }
-        Ok(out)
+        self.list_active(tag::DOC, tag::DOC_HIST, after, limit, |id| {
+            Ok(self
+                .document(id, as_of)?
+                .filter(|d| d.status == Status::Active))
+        })
     }
 
     fn documents_all(&self, after: DocId, limit: usize) -> Result<Vec<Document>> {
@@ -884,22 +898,11 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
     }
 
     fn entities(&self, after: EntityId, limit: usize, as_of: Option<TxId>) -> Result<Vec<Entity>> {
-        let mut out = Vec::new();
-        for kv in self.kv.range(
-            &id_key(tag::ENT, after.saturating_add(1)),
-            Some(&id_key(tag::ENT_HIST, 0)),
-        ) {
-            let id = keys::u64_from(&kv?.0[1..]);
-            if let Some(e) = self.entity(id, as_of)?
-                && e.status == Status::Active
-            {
-                out.push(e);
-                if out.len() >= limit {
-                    break;
-                }
-            }
-        }
-        Ok(out)
+        self.list_active(tag::ENT, tag::ENT_HIST, after, limit, |id| {
+            Ok(self
+                .entity(id, as_of)?
+                .filter(|e| e.status == Status::Active))
+        })
     }
 
     fn fact(&self, id: FactId, as_of: Option<TxId>) -> Result<Option<Fact>> {
