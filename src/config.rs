@@ -167,8 +167,10 @@ impl Config {
         match &self.store {
             None => Ok(()),
             Some(s) if self.postgres_url().is_none() => Err(Error::Config(format!(
-                "store {s:?} is not a PostgreSQL URL: give postgres://user:password@host:5432/db, \
-                 or leave `store` unset to keep the records in the data folder"
+                "store {:?} is not a PostgreSQL URL: give postgres://user:password@host:5432/db, \
+                 or leave `store` unset to keep the records in the data folder",
+                // It may hold a password.
+                s.split_once('@').map_or(s.as_str(), |(_, host)| host)
             ))),
             Some(_) if !cfg!(feature = "postgres") => Err(Error::Config(
                 "this chronorag was built without PostgreSQL support: rebuild with \

@@ -384,6 +384,10 @@ impl Engine {
             Some(v) if v == id.as_bytes() => {}
             _ => ns.store.meta_put(EMBEDDER_META, id.as_bytes())?,
         }
+        if self.shared_store() {
+            // Other servers may have written since this namespace was loaded.
+            ns.store.refresh()?;
+        }
         let prefetch = self.prefetched.lock().remove(ns.name());
         let idx = Arc::new(NsIndexes::open_prefetched(
             &self.config.index_dir(ns.name()),
@@ -432,7 +436,7 @@ impl Engine {
             if Arc::strong_count(idx) > 1 {
                 continue;
             }
-            if let Err(e) = idx.commit(ns.store.head_tx(), true) {
+            if let Err(e) = idx.commit(idx.applied_tx(), true) {
                 tracing::warn!(
                     "namespace {:?}: indexes kept open, flush failed: {e}",
                     ns.name()
@@ -596,6 +600,25 @@ impl Engine {
             }
         });
         let Err(e) = r else { return Ok(()) };
+        if self.shared_store() && matches!(e, Error::Unavailable(_)) {
+            // The shared store could not be read (PostgreSQL restarting, say): nothing is wrong
+            // with this server's disk. The transaction is applied again (idempotently) by the
+            // next follower pass or write once the store answers.
+            idx.catalog.write().applied_tx = tx.id.saturating_sub(1);
+            tracing::warn!(
+                namespace = ns.name(),
+                tx = tx.id,
+                error = %e,
+                "the indexes could not read a committed transaction from the shared store; \
+                 it will be applied when the store answers"
+            );
+            return Err(Error::Unavailable(format!(
+                "transaction {} of namespace {:?} was stored durably, but this server could not \
+                 read it back to index it ({e}); it is indexed as soon as the store answers",
+                tx.id,
+                ns.name()
+            )));
+        }
         if matches!(e, Error::Unavailable(_) | Error::Io(_)) {
             let why = format!(
                 "transaction {} of namespace {:?} was stored durably, but the indexes could not be \
@@ -666,12 +689,26 @@ impl Engine {
             };
             for tx in &txs {
                 self.after_commit(ns, idx, tx, false)?;
+                if tx.changes.iter().any(|c| {
+                    matches!(
+                        c,
+                        crate::model::Change::EraseDocument(_)
+                            | crate::model::Change::EraseChunk(_)
+                            | crate::model::Change::EraseFact(_)
+                            | crate::model::Change::RedactChunk(_)
+                    )
+                }) {
+                    // Another server erased or redacted: the summaries it rewrote are indexed
+                    // again and the erased text leaves this server's index files too.
+                    idx.index_all_summaries(ns.store.as_ref())?;
+                    idx.purge(tx.id)?;
+                }
                 applied += 1;
             }
             next = last + 1;
         }
         if applied > 0 {
-            idx.commit(head, false)?;
+            idx.commit(idx.applied_tx(), false)?;
             tracing::debug!(
                 namespace = ns.name(),
                 applied,
@@ -755,7 +792,7 @@ impl Engine {
             let _writer = ns.lock_writer();
             let idx = ns.indexes.read().clone();
             if let Some(idx) = idx {
-                idx.commit(ns.store.head_tx(), true)?;
+                idx.commit(idx.applied_tx(), true)?;
             }
         }
         Ok(())

@@ -97,7 +97,7 @@ impl Engine {
     ) -> Result<Job> {
         let ns = self.namespace_or_create(namespace)?;
         let store = ns.store();
-        let id = store.alloc_ids(IdKind::Job, 1);
+        let id = store.alloc_shared_id(IdKind::Job)?;
         let job = Job {
             id,
             namespace: namespace.to_string(),

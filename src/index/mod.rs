@@ -321,6 +321,11 @@ impl NsIndexes {
         Ok(me)
     }
 
+    /// The last transaction the catalog (and so, after each apply, the indexes) reflects.
+    pub fn applied_tx(&self) -> TxId {
+        self.catalog.read().applied_tx
+    }
+
     /// What query caches key on: a change of the indexes moves `generation`, a change of the
     /// past (erase, rebuild, removals) also moves `epoch` ([`NsIndexes::chunk_texts`] keys on it).
     pub fn state(&self) -> crate::query::cache::IndexState {

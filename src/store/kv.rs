@@ -19,6 +19,10 @@ pub type KvWrite = (Vec<u8>, Option<Vec<u8>>);
 pub struct KvBatch {
     /// The writes, in the order they were made.
     pub writes: Vec<KvWrite>,
+    /// Removals that happen only while the key's value is at most the bound (byte order),
+    /// checked inside the batch's transaction, after `writes`: a mark another process moved
+    /// past the bound meanwhile stays.
+    pub removes_if_at_most: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl KvBatch {
@@ -33,9 +37,15 @@ impl KvBatch {
         self.writes.push((key.into(), None));
     }
 
+    /// Removes `key` if its value is then at most `bound` (byte order).
+    pub fn remove_if_at_most(&mut self, key: impl Into<Vec<u8>>, bound: impl AsRef<[u8]>) {
+        self.removes_if_at_most
+            .push((key.into(), bound.as_ref().to_vec()));
+    }
+
     /// True when the batch writes nothing.
     pub fn is_empty(&self) -> bool {
-        self.writes.is_empty()
+        self.writes.is_empty() && self.removes_if_at_most.is_empty()
     }
 }
 

@@ -382,6 +382,12 @@ pub trait NsStore: Send + Sync {
     }
     /// Allocates `n` consecutive ids of a kind and returns the first. Ids are never reused.
     fn alloc_ids(&self, kind: IdKind, n: u64) -> u64;
+    /// One id of `kind` that no other process sharing the backend hands out (ids of records
+    /// kept outside transactions, such as ingest jobs). With an embedded backend it is
+    /// [`NsStore::alloc_ids`].
+    fn alloc_shared_id(&self, kind: IdKind) -> Result<u64> {
+        Ok(self.alloc_ids(kind, 1))
+    }
     /// Applies a write set atomically as transaction `ws.tx` (which must be `head_tx() + 1`).
     fn commit(&self, ws: WriteSet) -> Result<Tx>;
     /// Appends an audit entry that is not a transaction (e.g. a verification, a failed request).

@@ -41,6 +41,9 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[(
 /// Serialises migrations of servers starting at once (`pg_advisory_xact_lock`).
 const MIGRATION_LOCK: i64 = 0x6368_726f_6e6f;
 
+/// How long opening a connection may take when the URL does not say (`connect_timeout`).
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Most idle connections kept open.
 const MAX_IDLE: usize = 16;
 
@@ -54,18 +57,38 @@ pub fn is_postgres_url(s: &str) -> bool {
     s.starts_with("postgres://") || s.starts_with("postgresql://")
 }
 
-/// `url` without its password, for messages and logs.
+/// `url` without its password (in the user part or as a `password=` parameter), for messages
+/// and logs.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    match rest.split_once('@') {
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    let mut out = match rest.split_once('@') {
         Some((cred, host)) => {
             let user = cred.split(':').next().unwrap_or_default();
             format!("{scheme}://{user}@{host}")
         }
-        None => url.to_string(),
+        None => format!("{scheme}://{rest}"),
+    };
+    if let Some(q) = query {
+        let kept: Vec<String> = q
+            .split('&')
+            .map(|kv| {
+                if kv.to_ascii_lowercase().starts_with("password=") {
+                    "password=…".to_string()
+                } else {
+                    kv.to_string()
+                }
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&kept.join("&"));
     }
+    out
 }
 
 /// A connection and the statements prepared on it.
@@ -89,7 +112,7 @@ type PgError = tokio_postgres::Error;
 
 /// The connection pool and the runtime its connections live on.
 struct Pool {
-    url: String,
+    config: tokio_postgres::Config,
     shown: String,
     idle: Mutex<Vec<Conn>>,
     rt: Option<tokio::runtime::Runtime>,
@@ -107,15 +130,20 @@ impl Drop for Pool {
 
 impl Pool {
     fn new(url: &str) -> Result<Arc<Pool>> {
-        url.parse::<tokio_postgres::Config>()
+        let mut config = url
+            .parse::<tokio_postgres::Config>()
             .map_err(|e| Error::Config(format!("invalid PostgreSQL URL {}: {e}", redact(url))))?;
+        if config.get_connect_timeout().is_none() {
+            // An unreachable host fails a call in seconds instead of hanging it.
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("chronorag-pg")
             .enable_all()
             .build()?;
         Ok(Arc::new(Pool {
-            url: url.to_string(),
+            config,
             shown: redact(url),
             idle: Mutex::new(Vec::new()),
             rt: Some(rt),
@@ -156,7 +184,7 @@ impl Pool {
                 None => break,
             }
         }
-        let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;
+        let (client, connection) = self.config.connect(NoTls).await?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "a PostgreSQL connection closed");
@@ -316,8 +344,15 @@ impl PgStore {
 /// that database (`admin_url` with its database replaced). For tests and benchmarks.
 #[doc(hidden)]
 pub fn ensure_database(admin_url: &str, name: &str) -> Result<String> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Error::invalid(format!("invalid database name {name:?}")));
+    // Lower case, so that the unquoted name PostgreSQL folds is the name looked up.
+    if !name.starts_with(|c: char| c.is_ascii_lowercase())
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(Error::invalid(format!(
+            "invalid database name {name:?}: use lower-case letters, digits and _"
+        )));
     }
     let pool = Pool::new(admin_url)?;
     let owned = name.to_string();
@@ -365,14 +400,22 @@ fn migrate(pool: &Arc<Pool>) -> Result<u32> {
             let tx = c.client.transaction().await?;
             tx.query_one("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
                 .await?;
-            tx.batch_execute(
-                "CREATE TABLE IF NOT EXISTS chronorag_schema (\
-                     version    integer     NOT NULL PRIMARY KEY,\
-                     name       text        NOT NULL,\
-                     applied_at timestamptz NOT NULL DEFAULT now(),\
-                     changed    text        NOT NULL)",
-            )
-            .await?;
+            // Checked first: a role without CREATE rights on the schema may still use a
+            // database whose tables exist.
+            let exists: bool = tx
+                .query_one("SELECT to_regclass('chronorag_schema') IS NOT NULL", &[])
+                .await?
+                .get(0);
+            if !exists {
+                tx.batch_execute(
+                    "CREATE TABLE chronorag_schema (\
+                         version    integer     NOT NULL PRIMARY KEY,\
+                         name       text        NOT NULL,\
+                         applied_at timestamptz NOT NULL DEFAULT now(),\
+                         changed    text        NOT NULL)",
+                )
+                .await?;
+            }
             let current: i32 = tx
                 .query_one(
                     "SELECT coalesce(max(version), 0) FROM chronorag_schema",
@@ -709,13 +752,15 @@ impl KvSpace for PgSpace {
                 None => removed.push(k),
             }
         }
+        let (bounded_keys, bounds): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
+            batch.removes_if_at_most.into_iter().unzip();
         let ns = self.namespace.clone();
-        let writes = Arc::new((put_keys, put_values, removed, expect));
+        let writes = Arc::new((put_keys, put_values, removed, expect, bounded_keys, bounds));
         let outcome = self.pool.run(false, move |mut c| {
             let (ns, writes) = (ns.clone(), writes.clone());
             async move {
                 let r = async {
-                    let (put_keys, put_values, removed, expect) = &*writes;
+                    let (put_keys, put_values, removed, expect, bounded_keys, bounds) = &*writes;
                     let tx = c.client.transaction().await?;
                     // Serialises the namespace's writes across servers.
                     let locked = tx
@@ -763,6 +808,15 @@ impl KvSpace for PgSpace {
                         )
                         .await?;
                     }
+                    if !bounded_keys.is_empty() {
+                        tx.execute(
+                            "DELETE FROM chronorag_records r \
+                             USING unnest($2::bytea[], $3::bytea[]) AS t(k, bound) \
+                             WHERE r.namespace = $1 AND r.key = t.k AND r.value <= t.bound",
+                            &[&&*ns, bounded_keys, bounds],
+                        )
+                        .await?;
+                    }
                     tx.commit().await?;
                     Ok(Ok(()))
                 }
@@ -785,6 +839,10 @@ mod tests {
             "postgres://app@db.internal:5432/chronorag"
         );
         assert_eq!(redact("postgres://localhost/x"), "postgres://localhost/x");
+        assert_eq!(
+            redact("postgres://h/db?user=u&password=pw&sslmode=disable"),
+            "postgres://h/db?user=u&password=…&sslmode=disable"
+        );
         assert!(is_postgres_url("postgresql://h/db"));
         assert!(!is_postgres_url("./chronorag-data"));
     }

@@ -474,10 +474,22 @@ impl KvSpace for SledSpace {
         // `expect` holds by construction: this process is the folder's only writer (sled locks
         // it) and every write of a namespace is serialised by its `RecordNs`.
         let mut b = sled::Batch::default();
+        let mut written: std::collections::HashMap<Vec<u8>, Option<Vec<u8>>> = Default::default();
         for (k, v) in batch.writes {
-            match v {
-                Some(v) => b.insert(k, v),
-                None => b.remove(k),
+            match &v {
+                Some(v) => b.insert(k.clone(), v.clone()),
+                None => b.remove(k.clone()),
+            }
+            written.insert(k, v);
+        }
+        // Read here: every writer of this namespace is serialised by its `RecordNs`.
+        for (k, bound) in batch.removes_if_at_most {
+            let current = match written.get(&k) {
+                Some(v) => v.clone(),
+                None => self.get(&k)?.map(|v| v.to_vec()),
+            };
+            if current.is_some_and(|v| v <= bound) {
+                b.remove(k);
             }
         }
         let handles = self.handles.read();

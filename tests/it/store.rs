@@ -55,6 +55,7 @@ conformance!(
         audit_chain_records_every_transaction,
         reopen_keeps_everything,
         a_write_set_for_another_transaction_is_refused_and_changes_nothing,
+        a_dirty_mark_stays_until_a_summary_reflects_its_transaction,
     ]
 );
 
@@ -68,6 +69,7 @@ conformance!(
         audit_chain_records_every_transaction,
         reopen_keeps_everything,
         a_write_set_for_another_transaction_is_refused_and_changes_nothing,
+        a_dirty_mark_stays_until_a_summary_reflects_its_transaction,
     ]
 );
 
@@ -445,4 +447,64 @@ fn a_write_set_for_another_transaction_is_refused_and_changes_nothing(open: &Ope
     w.entities.push(entity(ns.as_ref(), "Second", w.tx));
     assert_eq!(ns.commit(w).unwrap().id, 2);
     assert!(ns.verify_audit().unwrap().ok);
+}
+
+fn a_dirty_mark_stays_until_a_summary_reflects_its_transaction(open: &Opener) {
+    let dir = tmp();
+    let store = open(dir.path());
+    let ns = store.create_namespace("default").unwrap();
+    let mut txs = Vec::new();
+    for i in 0..2 {
+        let mut w = ws(ns.as_ref());
+        let tx = w.tx;
+        let e = entity(ns.as_ref(), &format!("E{i}"), tx);
+        let f = fact(
+            ns.alloc_ids(IdKind::Fact, 1),
+            e.id,
+            "Revenue rose",
+            "2021",
+            tx,
+        );
+        w.entities.push(e);
+        w.facts.push(f);
+        let touched = BTreeSet::from([TimeKey::parse("2021").unwrap()]);
+        w.add_time_nodes(ns.as_ref(), &touched).unwrap();
+        w.touched_nodes = touched.into_iter().collect();
+        ns.commit(w).unwrap();
+        txs.push(tx);
+    }
+    let year = TimeKey::parse("2021").unwrap();
+    let mark = |ns: &dyn NsStore| {
+        ns.dirty_nodes()
+            .unwrap()
+            .into_iter()
+            .find(|(k, _)| *k == year)
+            .map(|(_, tx)| tx)
+    };
+    assert_eq!(mark(ns.as_ref()), Some(txs[1]));
+    let summary = |reflects_tx| chronorag::model::Summary {
+        node: year,
+        title: "2021".into(),
+        text: "Revenue rose".into(),
+        findings: vec![],
+        entities: vec![],
+        rating: None,
+        summarizer: "test".into(),
+        input_hash: String::new(),
+        fact_count: 1,
+        reflects_tx,
+        version_tx: reflects_tx,
+    };
+    // A summary of an older state leaves the mark; clearing up to an older tx too.
+    ns.put_summaries(&[summary(txs[0])]).unwrap();
+    assert_eq!(mark(ns.as_ref()), Some(txs[1]));
+    ns.clear_dirty(&[(year, txs[0])]).unwrap();
+    assert_eq!(mark(ns.as_ref()), Some(txs[1]));
+    // One that reflects the marking transaction removes it.
+    ns.put_summaries(&[summary(txs[1])]).unwrap();
+    assert_eq!(mark(ns.as_ref()), None);
+    assert_eq!(
+        ns.summary(&year, None).unwrap().unwrap().reflects_tx,
+        txs[1]
+    );
 }
