@@ -186,6 +186,25 @@ impl<S: KvSpace> RecordNs<S> {
         Ok(out)
     }
 
+    /// Up to `limit` current versions of key space `cur_tag` (ids after `after`, in id order,
+    /// whatever their status).
+    fn list_current<T: DeserializeOwned>(
+        &self,
+        cur_tag: u8,
+        hist_tag: u8,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<T>> {
+        self.kv
+            .range(
+                &id_key(cur_tag, after.saturating_add(1)),
+                Some(&id_key(hist_tag, 0)),
+            )
+            .take(limit)
+            .map(|kv| dec(&kv?.1))
+            .collect()
+    }
+
     /// Up to `limit` records of key space `cur_tag` (ids after `after`, in id order) that
     /// `read` returns (the version and status a listing wants).
     fn list_active<T>(
@@ -868,18 +887,7 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
     }
 
     fn documents_all(&self, after: DocId, limit: usize) -> Result<Vec<Document>> {
-        let mut out = Vec::new();
-        for kv in self
-            .kv
-            .range(
-                &id_key(tag::DOC, after.saturating_add(1)),
-                Some(&id_key(tag::DOC_HIST, 0)),
-            )
-            .take(limit)
-        {
-            out.push(dec(&kv?.1)?);
-        }
-        Ok(out)
+        self.list_current(tag::DOC, tag::DOC_HIST, after, limit)
     }
 
     fn chunk(&self, id: ChunkId) -> Result<Option<Chunk>> {
@@ -887,18 +895,7 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
     }
 
     fn entities_all(&self, after: EntityId, limit: usize) -> Result<Vec<Entity>> {
-        let mut out = Vec::new();
-        for kv in self
-            .kv
-            .range(
-                &id_key(tag::ENT, after.saturating_add(1)),
-                Some(&id_key(tag::ENT_HIST, 0)),
-            )
-            .take(limit)
-        {
-            out.push(dec(&kv?.1)?);
-        }
-        Ok(out)
+        self.list_current(tag::ENT, tag::ENT_HIST, after, limit)
     }
 
     fn entity(&self, id: EntityId, as_of: Option<TxId>) -> Result<Option<Entity>> {
