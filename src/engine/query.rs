@@ -503,7 +503,7 @@ fn render(cat: &crate::index::graph::Catalog, p: &Passage) -> (Block, Option<Str
             (
                 Block {
                     span: (d, p.start, p.end),
-                    text: format!("{header}\n{}", p.text.trim()),
+                    text: format!("{header}\n{}", context::tidy(&p.text)),
                 },
                 Some(ext),
             )

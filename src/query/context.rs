@@ -73,6 +73,36 @@ fn push_bounded(out: &mut String, text: &str, budget: usize, min_piece: usize) -
     false
 }
 
+/// A passage's text as the context shows it: trailing spaces cut from every line (Markdown
+/// line breaks, PDF conversion), empty lines dropped (a blank line separates passages, not
+/// paragraphs of one), runs of spaces and tabs made one space. The budget is characters, so
+/// layout whitespace would displace evidence; the words and their order are unchanged.
+pub fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.trim_start().is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let mut space = false;
+        for c in line.chars() {
+            if c == ' ' || c == '\t' {
+                space = true;
+                continue;
+            }
+            if space && !out.is_empty() && !out.ends_with('\n') {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn overlaps(a: (u64, usize, usize), b: (u64, usize, usize)) -> bool {
     a.0 == b.0 && (a == b || (a.0 != u64::MAX && a.1 < b.2 && b.1 < a.2))
 }
@@ -126,6 +156,16 @@ pub fn pack(facets: &[Vec<Block>], budget: usize) -> Packed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tidy_drops_layout_whitespace_only() {
+        assert_eq!(
+            tidy("  Deliveries rose.  \n\n   \nIn 2023   Audi\tdelivered  \n1.9 million cars."),
+            "Deliveries rose.\nIn 2023 Audi delivered\n1.9 million cars."
+        );
+        assert_eq!(tidy(""), "");
+        assert_eq!(tidy("one"), "one");
+    }
 
     fn block(doc: u64, start: usize, text: &str) -> Block {
         Block {

@@ -335,6 +335,36 @@ fn step_of(q: &str, spans: &[(usize, usize)]) -> Option<Granularity> {
     None
 }
 
+/// Words that make a question a comparison of the ends of a range it names.
+const COMPARISON_CUES: &[&str] = &[
+    "compare",
+    "compared",
+    "compares",
+    "comparing",
+    "comparison",
+    "differ",
+    "differs",
+    "differed",
+    "difference",
+    "differences",
+    "change",
+    "changed",
+    "changes",
+    "evolve",
+    "evolved",
+    "evolution",
+    "contrast",
+    "versus",
+    "vs",
+];
+
+/// Whether the question compares (by [`COMPARISON_CUES`]).
+fn compares(q: &str) -> bool {
+    words(q)
+        .into_iter()
+        .any(|(s, e)| COMPARISON_CUES.contains(&q[s..e].to_lowercase().as_str()))
+}
+
 /// The calendar units of granularity `g` covering `iv` (bounded), or None when there would be
 /// more than `max`.
 fn steps(iv: &Interval, g: Granularity, max: usize) -> Option<Vec<TimeKey>> {
@@ -379,6 +409,7 @@ fn bounded(iv: &Interval, bounds: Option<(i32, i32)>) -> Interval {
 fn periods(
     scope: &TimeScope,
     step: Option<Granularity>,
+    ends_only: bool,
     bounds: Option<(i32, i32)>,
     notes: &mut Vec<String>,
 ) -> Vec<FacetPeriod> {
@@ -399,6 +430,19 @@ fn periods(
         let split = g
             .filter(|g| unit.is_none_or(|u| u > *g))
             .and_then(|g| steps(&iv, g, MAX_PERIODS));
+        // A comparison across a range ("how did X change between 2019 and 2023") compares its
+        // ends: the two end units are the facets, not every unit between them.
+        let split = split.map(|mut keys| {
+            if ends_only && step.is_none() && keys.len() > 2 {
+                let last = keys.len() - 1;
+                keys.drain(1..last);
+                notes.push(format!(
+                    "a comparison between {} and {}: evidence is sought for the two ends",
+                    keys[0], keys[1]
+                ));
+            }
+            keys
+        });
         match split {
             Some(keys) => out.extend(keys.into_iter().map(|k| FacetPeriod {
                 label: k.to_string(),
@@ -617,7 +661,8 @@ pub fn plan(
     let mut plan = FacetPlan::default();
     let step = step_of(q, &time_spans);
     if let Some(s) = scope {
-        plan.periods = periods(s, step, bounds, &mut plan.notes);
+        let ends_only = s.text.to_lowercase().starts_with("between") && compares(q);
+        plan.periods = periods(s, step, ends_only, bounds, &mut plan.notes);
         plan.step = step.filter(|_| plan.periods.len() > 1);
         clauses(q, &found_times, &mut plan.periods);
     }
@@ -828,6 +873,29 @@ mod tests {
             "How did the revenue of Velora develop quarter by quarter in 2018?",
             None,
             &["2018-Q1", "2018-Q2", "2018-Q3", "2018-Q4"],
+            &[],
+            Some("revenue"),
+        );
+        // A comparison between two years compares its ends; a step asked, or a range
+        // without a comparison, keeps every unit.
+        check(
+            "How did Velora's approach to recycling change between 2019 and 2023?",
+            None,
+            &["2019", "2023"],
+            &[],
+            Some("approach recycling"),
+        );
+        check(
+            "How did Velora's revenue develop between 2019 and 2021?",
+            None,
+            &["2019", "2020", "2021"],
+            &[],
+            Some("revenue"),
+        );
+        check(
+            "Compare Velora's revenue in each year between 2019 and 2021.",
+            None,
+            &["2019", "2020", "2021"],
             &[],
             Some("revenue"),
         );
