@@ -15,7 +15,7 @@ mod transfer;
 
 pub use backup::{BackupManifest, BackupReport, RestoreReport};
 pub use governance::{ConflictView, EraseReport, VerifyReport};
-pub use jobs::{Job, JobProgress, JobState};
+pub use jobs::{JOB_LEASE, JOB_RESCAN, Job, JobProgress, JobState};
 pub use read::{DocumentView, EntityView, FactList, FactListParams, FactView};
 pub use timeline::{TimelineChild, TimelineNode};
 pub use transfer::{
@@ -105,6 +105,20 @@ pub struct StoreStats {
 /// leaves one per commit until tantivy's policy merges eight of a size).
 const IDLE_MERGE_SEGMENTS: usize = 4;
 
+/// A name for this process among the servers sharing a store.
+fn instance_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "server".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{host}-{}-{nanos:x}", std::process::id())
+}
+
 /// The database.
 pub struct Engine {
     config: Config,
@@ -116,6 +130,10 @@ pub struct Engine {
     llm: Option<Arc<LlmClient>>,
     summary_requests: Mutex<Option<std::sync::mpsc::Sender<String>>>,
     job_queue: Mutex<Option<std::sync::mpsc::Sender<(String, u64)>>>,
+    /// This server among those sharing a store: `host-pid-nanos`, the owner of its job leases.
+    instance: String,
+    /// How long this server's job leases last (milliseconds).
+    job_lease_ms: std::sync::atomic::AtomicU64,
     writes_refused: Mutex<Option<String>>,
     stopping: std::sync::atomic::AtomicBool,
     ingest_listener: Mutex<Option<IngestListener>>,
@@ -177,6 +195,8 @@ impl Engine {
             llm,
             summary_requests: Mutex::new(None),
             job_queue: Mutex::new(None),
+            instance: instance_id(),
+            job_lease_ms: std::sync::atomic::AtomicU64::new(jobs::JOB_LEASE.as_millis() as u64),
             writes_refused: Mutex::new(None),
             stopping: std::sync::atomic::AtomicBool::new(false),
             ingest_listener: Mutex::new(None),

@@ -3,9 +3,18 @@
 //! background worker in batches. Jobs survive a restart: on start the worker re-queues every job
 //! that was queued or running. Re-running a half-done job is safe: documents already ingested are
 //! recognised by content hash and skipped.
+//!
+//! With a store shared by several servers (PostgreSQL), a server runs a job only while it holds
+//! the job's **lease** (`joblease/<id>`: owner and expiry, taken and renewed by compare-and-set
+//! in the store). A live server renews its lease every quarter of [`JOB_LEASE`]; a job whose
+//! lease has expired (its server died or was cut off) is taken over by the next server that
+//! looks: each one looks for such jobs at start and every [`JOB_RESCAN`]. A server that loses
+//! its lease stops between batches and leaves the job to the new owner.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,11 +22,22 @@ use serde::{Deserialize, Serialize};
 use super::Engine;
 use crate::ingest::input::{self, DocumentInput};
 use crate::ingest::{IngestOptions, IngestReport};
-use crate::store::IdKind;
+use crate::store::{IdKind, NsStore};
 use crate::{Error, Result};
 
 /// Documents applied per transaction inside a job.
 const JOB_BATCH: usize = 64;
+/// How long a server's claim on a job lasts unless renewed (shared stores).
+pub const JOB_LEASE: Duration = Duration::from_secs(30);
+/// How often a server looks for jobs no live server holds (shared stores).
+pub const JOB_RESCAN: Duration = Duration::from_secs(5);
+
+/// A server's claim on a job.
+#[derive(Debug, Serialize, Deserialize)]
+struct Lease {
+    owner: String,
+    until: DateTime<Utc>,
+}
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +105,10 @@ fn payload_key(id: u64) -> String {
     format!("jobdocs/{id:020}")
 }
 
+fn lease_key(id: u64) -> String {
+    format!("joblease/{id:020}")
+}
+
 impl Engine {
     /// Accepts documents as a job: stores them durably and queues them. The documents must
     /// already be valid (the caller validates with [`input::prepare`] first).
@@ -140,9 +164,8 @@ impl Engine {
         }
     }
 
-    /// Starts the job worker and re-queues unfinished jobs from the store.
-    pub fn start_job_worker(self: &Arc<Self>) -> Result<()> {
-        let (tx, rx): (Sender<JobRef>, Receiver<JobRef>) = channel();
+    /// Unfinished (queued or running) jobs of every namespace, as the store holds them.
+    fn unfinished_jobs(&self) -> Result<Vec<JobRef>> {
         let mut pending = Vec::new();
         for name in self.namespace_names()? {
             let ns = self.namespace(&name)?;
@@ -154,18 +177,92 @@ impl Engine {
                 }
             }
         }
-        for p in pending {
+        Ok(pending)
+    }
+
+    /// Takes or renews this server's lease on job `id`: granted when nobody holds it, when its
+    /// holder's lease has expired, or when it is already ours; never while another live server
+    /// holds it. Atomic against the other servers (compare-and-set in the store).
+    fn claim_job(&self, store: &dyn NsStore, id: u64) -> Result<bool> {
+        let key = lease_key(id);
+        let old = store.meta_get(&key)?;
+        if let Some(l) = old
+            .as_deref()
+            .and_then(|b| serde_json::from_slice::<Lease>(b).ok())
+            && l.owner != self.instance
+            && l.until > Utc::now()
+        {
+            return Ok(false);
+        }
+        let lease = Lease {
+            owner: self.instance.clone(),
+            until: Utc::now()
+                + chrono::Duration::from_std(self.job_lease()).unwrap_or(chrono::Duration::MAX),
+        };
+        let bytes = serde_json::to_vec(&lease).map_err(|e| Error::Store(e.to_string()))?;
+        store.meta_swap(&key, old.as_deref(), &bytes)
+    }
+
+    /// How long this server's job leases last unless renewed.
+    fn job_lease(&self) -> Duration {
+        Duration::from_millis(self.job_lease_ms.load(Ordering::Relaxed))
+    }
+
+    /// Sets how long this server's job leases last ([`JOB_LEASE`] by default): short leases
+    /// make takeover drills and tests quick.
+    #[doc(hidden)]
+    pub fn set_job_lease(&self, lease: Duration) {
+        let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.job_lease_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Claims job `id` for this server as if it were running it, without running it: what a
+    /// live server holding the job looks like to the others (tests and drills).
+    #[doc(hidden)]
+    pub fn hold_job(&self, namespace: &str, id: u64) -> Result<bool> {
+        let ns = self.namespace(namespace)?;
+        self.claim_job(ns.store().as_ref(), id)
+    }
+
+    /// Starts the job worker and re-queues unfinished jobs from the store. With a shared store
+    /// it also looks for jobs no live server holds every [`JOB_RESCAN`].
+    pub fn start_job_worker(self: &Arc<Self>) -> Result<()> {
+        let (tx, rx): (Sender<JobRef>, Receiver<JobRef>) = channel();
+        for p in self.unfinished_jobs()? {
             let _ = tx.send(p);
         }
         *self.job_queue.lock() = Some(tx);
+        let rescan = self.shared_store();
         let weak: Weak<Engine> = Arc::downgrade(self);
         std::thread::Builder::new()
             .name("chronorag-jobs".into())
             .spawn(move || {
-                while let Ok((ns, id)) = rx.recv() {
+                loop {
+                    let next = if rescan {
+                        match rx.recv_timeout(JOB_RESCAN) {
+                            Ok(job) => Some(job),
+                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                        }
+                    } else {
+                        match rx.recv() {
+                            Ok(job) => Some(job),
+                            Err(_) => break,
+                        }
+                    };
                     let Some(engine) = weak.upgrade() else { break };
-                    if let Err(e) = engine.run_job(&ns, id) {
-                        tracing::warn!(namespace = %ns, job = id, error = %e, "job failed");
+                    let jobs = match next {
+                        Some(job) => vec![job],
+                        None if engine.stopping.load(Ordering::SeqCst) => break,
+                        None => engine.unfinished_jobs().unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, "looking for unfinished jobs failed");
+                            Vec::new()
+                        }),
+                    };
+                    for (ns, id) in jobs {
+                        if let Err(e) = engine.run_job(&ns, id) {
+                            tracing::warn!(namespace = %ns, job = id, error = %e, "job failed");
+                        }
                     }
                 }
             })
@@ -176,16 +273,71 @@ impl Engine {
     /// Stops taking new jobs (queued ones stay queued in the store for the next start).
     pub fn stop_job_worker(&self) {
         self.job_queue.lock().take();
-        self.stopping
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stopping.store(true, Ordering::SeqCst);
     }
 
     fn run_job(&self, namespace: &str, id: u64) -> Result<()> {
-        let mut job = self.job(namespace, id)?;
-        if matches!(job.state, JobState::Done | JobState::Failed) {
+        let ns = self.namespace(namespace)?;
+        let shared = self.shared_store();
+        if shared && !self.claim_job(ns.store().as_ref(), id)? {
+            // Another live server runs it.
             return Ok(());
         }
-        let ns = self.namespace(namespace)?;
+        let job = self.job(namespace, id)?;
+        if matches!(job.state, JobState::Done | JobState::Failed) {
+            if shared {
+                ns.store().meta_remove(&lease_key(id))?;
+            }
+            return Ok(());
+        }
+        if !shared {
+            return self.apply_job(&ns, job, &AtomicBool::new(false));
+        }
+        // Renew the lease while the job runs; a lost lease stops it between batches.
+        let lost = AtomicBool::new(false);
+        let done = AtomicBool::new(false);
+        let store = ns.store().as_ref();
+        let renew_every = self.job_lease() / 4;
+        let result = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut since = std::time::Instant::now();
+                while !done.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(50).min(renew_every));
+                    if since.elapsed() < renew_every {
+                        continue;
+                    }
+                    since = std::time::Instant::now();
+                    match self.claim_job(store, id) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(namespace, job = id, "lost the job's lease to another server; leaving it to that one");
+                            lost.store(true, Ordering::SeqCst);
+                            return;
+                        }
+                        // The store is out of reach: the job's own writes fail too.
+                        Err(e) => tracing::warn!(namespace, job = id, error = %e, "could not renew the job's lease"),
+                    }
+                }
+            });
+            let r = self.apply_job(&ns, job, &lost);
+            done.store(true, Ordering::SeqCst);
+            r
+        });
+        if !lost.load(Ordering::SeqCst)
+            && self
+                .job(namespace, id)
+                .is_ok_and(|j| matches!(j.state, JobState::Done | JobState::Failed))
+        {
+            ns.store().meta_remove(&lease_key(id))?;
+        }
+        result
+    }
+
+    /// Applies a job's documents in batches, recording progress; stops between batches when
+    /// the worker is stopping or `lost` is set (another server took the job over).
+    fn apply_job(&self, ns: &Arc<super::Namespace>, mut job: Job, lost: &AtomicBool) -> Result<()> {
+        let (namespace, id) = (job.namespace.clone(), job.id);
+        let namespace = namespace.as_str();
         let Some(bytes) = ns.store().meta_get(&payload_key(id))? else {
             job.state = JobState::Failed;
             job.error = Some("the job's documents are missing from the store".into());
@@ -216,8 +368,9 @@ impl Engine {
         };
         let mut report = IngestReport::default();
         for batch in docs.chunks(JOB_BATCH) {
-            if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
-                // Left as running: re-queued (and resumed idempotently) on the next start.
+            if self.stopping.load(Ordering::SeqCst) || lost.load(Ordering::SeqCst) {
+                // Left as running: re-queued (and resumed idempotently) on the next start, or
+                // by the server that took it over.
                 return Ok(());
             }
             let mut prepared = Vec::with_capacity(batch.len());

@@ -508,4 +508,7 @@ pub trait NsStore: Send + Sync {
     fn meta_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
     /// Removes a metadata value.
     fn meta_remove(&self, key: &str) -> Result<()>;
+    /// Sets a metadata value only while it still holds `expected` (`None`: absent), atomically
+    /// against every server sharing the store. Returns whether it was set.
+    fn meta_swap(&self, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<bool>;
 }

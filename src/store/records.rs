@@ -1206,4 +1206,27 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         self.kv.apply(batch, None, true)?;
         Ok(())
     }
+
+    fn meta_swap(&self, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<bool> {
+        self.kv.check_writable()?;
+        let _guard = self.commit_lock.lock();
+        let k = meta_key(&format!("x/{key}"));
+        // Checked here for an embedded store (one process, serialised by the commit lock: its
+        // backend takes `Expect` as holding by construction), and again inside the write for a
+        // shared one.
+        if self.kv.get(&k)?.as_deref() != expected {
+            return Ok(false);
+        }
+        let mut batch = KvBatch::default();
+        batch.insert(k.clone(), value);
+        let expect = Expect {
+            key: k,
+            expected: expected.map(<[u8]>::to_vec),
+        };
+        match self.kv.apply(batch, Some(expect), true) {
+            Ok(()) => Ok(true),
+            Err(Error::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }

@@ -431,3 +431,71 @@ fn two_servers_over_one_database_see_each_others_writes_within_a_second() {
     assert_eq!(head(&a), head(&b));
     assert_eq!(head(&a), Some(2 * n as u64));
 }
+
+/// An ingest job belongs to the server holding its lease: a second server over the same
+/// database leaves it alone while the holder renews the lease, and takes it over (and finishes
+/// it) once the lease expires, as when the holder died mid-job.
+#[test]
+fn a_job_held_by_a_live_server_is_left_alone_and_taken_over_when_its_lease_expires() {
+    use chronorag::ingest::DocumentInput;
+    let dir = tmp();
+    let url = postgres_db(&dir.path().display().to_string());
+    let lease = Duration::from_millis(1500);
+    // Server A accepts a job and holds it (as if running it) but its worker never runs it.
+    let a = Engine::open(pg_config(&dir.path().join("a"), &url)).unwrap();
+    a.set_job_lease(lease);
+    let docs = vec![DocumentInput {
+        id: Some("acme-q1".into()),
+        text: "Acme Corp reported revenue of $12 million in Q1 2023.".into(),
+        time: Some("2023-04-15".into()),
+        ..Default::default()
+    }];
+    let job = a.submit_job("news", docs, "test", None).unwrap();
+    assert!(a.hold_job("news", job.id).unwrap());
+
+    let b = Arc::new(Engine::open(pg_config(&dir.path().join("b"), &url)).unwrap());
+    b.set_job_lease(lease);
+    // B may not take a lease A holds.
+    assert!(!b.hold_job("news", job.id).unwrap());
+    b.start_job_worker().unwrap();
+    // While A renews its lease, B (which looks at start and every few seconds) leaves the job.
+    let until = Instant::now() + chronorag::engine::JOB_RESCAN + Duration::from_secs(1);
+    while Instant::now() < until {
+        assert!(
+            a.hold_job("news", job.id).unwrap(),
+            "A lost a lease it renews"
+        );
+        let state = b.job("news", job.id).unwrap().state;
+        assert_eq!(state, chronorag::engine::JobState::Queued, "B ran A's job");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // A stops renewing (it died): B takes the job over and finishes it.
+    drop(a);
+    let deadline = Instant::now() + lease + chronorag::engine::JOB_RESCAN * 3;
+    loop {
+        let j = b.job("news", job.id).unwrap();
+        if j.state == chronorag::engine::JobState::Done {
+            assert_eq!(j.result.as_ref().map(|r| r.documents), Some(1), "{j:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B did not take over the job whose lease expired: {j:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = ask(
+        &b,
+        "news",
+        "What revenue did Acme Corp report in Q1 2023?",
+        None,
+    );
+    assert!(
+        r.context.contains("$12 million"),
+        "the job's document is not searchable: {}",
+        r.context
+    );
+    // The finished job's lease is released: any server may claim the id again.
+    assert!(b.hold_job("news", job.id).unwrap());
+    b.stop_job_worker();
+}
