@@ -56,6 +56,7 @@ conformance!(
         reopen_keeps_everything,
         a_write_set_for_another_transaction_is_refused_and_changes_nothing,
         a_dirty_mark_stays_until_a_summary_reflects_its_transaction,
+        metadata_compare_and_set_takes_only_the_expected_value,
     ]
 );
 
@@ -70,6 +71,7 @@ conformance!(
         reopen_keeps_everything,
         a_write_set_for_another_transaction_is_refused_and_changes_nothing,
         a_dirty_mark_stays_until_a_summary_reflects_its_transaction,
+        metadata_compare_and_set_takes_only_the_expected_value,
     ]
 );
 
@@ -507,4 +509,24 @@ fn a_dirty_mark_stays_until_a_summary_reflects_its_transaction(open: &Opener) {
         ns.summary(&year, None).unwrap().unwrap().reflects_tx,
         txs[1]
     );
+}
+
+/// `meta_swap` (job leases and other claims between servers) sets a value only over the one
+/// expected, and a refused swap changes nothing.
+fn metadata_compare_and_set_takes_only_the_expected_value(open: &Opener) {
+    let dir = tmp();
+    let store = open(dir.path());
+    let ns = store.create_namespace("cas").unwrap();
+    assert!(ns.meta_swap("lease/1", None, b"a").unwrap());
+    assert!(
+        !ns.meta_swap("lease/1", None, b"b").unwrap(),
+        "absent expected, but it is set"
+    );
+    assert_eq!(ns.meta_get("lease/1").unwrap().as_deref(), Some(&b"a"[..]));
+    assert!(!ns.meta_swap("lease/1", Some(b"x"), b"c").unwrap());
+    assert_eq!(ns.meta_get("lease/1").unwrap().as_deref(), Some(&b"a"[..]));
+    assert!(ns.meta_swap("lease/1", Some(b"a"), b"d").unwrap());
+    assert_eq!(ns.meta_get("lease/1").unwrap().as_deref(), Some(&b"d"[..]));
+    // Other keys are untouched.
+    assert_eq!(ns.meta_get("lease/2").unwrap(), None);
 }
