@@ -44,8 +44,12 @@ const MIGRATION_LOCK: i64 = 0x6368_726f_6e6f;
 /// How long opening a connection may take when the URL does not say (`connect_timeout`).
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Most connections one server opens to the database (all may stay open while idle): calls
+/// beyond it wait for one to come free, so a burst of requests cannot exhaust the
+/// database's `max_connections` (100 by default) that several servers share.
+pub const MAX_CONNECTIONS: usize = 16;
 /// Most idle connections kept open.
-const MAX_IDLE: usize = 16;
+const MAX_IDLE: usize = MAX_CONNECTIONS;
 
 /// Rows per page of a range scan: the first page is small (most scans read a few rows), later
 /// ones grow.
@@ -115,6 +119,8 @@ struct Pool {
     config: tokio_postgres::Config,
     shown: String,
     idle: Mutex<Vec<Conn>>,
+    /// One permit per connection in use ([`MAX_CONNECTIONS`]).
+    permits: Arc<tokio::sync::Semaphore>,
     rt: Option<tokio::runtime::Runtime>,
 }
 
@@ -146,6 +152,7 @@ impl Pool {
             config,
             shown: redact(url),
             idle: Mutex::new(Vec::new()),
+            permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
             rt: Some(rt),
         }))
     }
@@ -218,6 +225,13 @@ impl Pool {
             .as_ref()
             .expect("the runtime lives as long as the pool");
         rt.spawn(async move {
+            // Held until the connection is back in the pool (or dropped).
+            let Ok(_permit) = pool.permits.clone().acquire_owned().await else {
+                let _ = tx.send(Err(Error::Unavailable(
+                    "the PostgreSQL pool is closed".into(),
+                )));
+                return;
+            };
             let mut attempts = if retry { 2 } else { 1 };
             let result = loop {
                 attempts -= 1;

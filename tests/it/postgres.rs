@@ -499,3 +499,48 @@ fn a_job_held_by_a_live_server_is_left_alone_and_taken_over_when_its_lease_expir
     assert!(b.hold_job("news", job.id).unwrap());
     b.stop_job_worker();
 }
+
+/// One server opens at most `MAX_CONNECTIONS` connections however many callers it has: 48
+/// threads reading at once wait for a connection instead of opening one each.
+#[test]
+fn a_burst_of_callers_shares_a_bounded_pool_of_connections() {
+    use chronorag::store::postgres::MAX_CONNECTIONS;
+    let dir = tmp();
+    let url = postgres_db(&dir.path().display().to_string());
+    let store = Arc::new(PgStore::open(&url).unwrap());
+    let ns = store.create_namespace("pool").unwrap();
+    commit_facts(ns.as_ref(), "pool", 5);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..48)
+        .map(|_| {
+            let ns = ns.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let page = ns.facts(&FactScan::new(Interval::all(), 100)).unwrap();
+                    assert_eq!(page.items.len(), 5);
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    let mut most = 0;
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        most = most.max(crate::support::other_sessions(&url));
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reads: u64 = readers.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(reads > 48, "the readers barely ran: {reads} reads");
+    assert!(
+        most >= 2,
+        "the readers never ran in parallel: {most} sessions"
+    );
+    assert!(
+        most <= MAX_CONNECTIONS as i64,
+        "{most} sessions for one server (at most {MAX_CONNECTIONS})"
+    );
+}

@@ -453,22 +453,27 @@ pub fn sql(url: &str, statements: &str) {
     });
 }
 
+/// Sessions connected to the database at `url`, besides the one asking.
+pub fn other_sessions(url: &str) -> i64 {
+    pg_block_on(url, |client| async move {
+        client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .expect("pg_stat_activity")
+            .get(0)
+    })
+}
+
 /// Waits (up to 30 s) until no other session is connected to the database at `url`: a client
 /// killed in the middle of a transaction leaves its server process to finish or abort it.
 pub fn wait_for_other_sessions(url: &str) {
     let start = std::time::Instant::now();
     loop {
-        let others: i64 = pg_block_on(url, |client| async move {
-            client
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity \
-                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                    &[],
-                )
-                .await
-                .expect("pg_stat_activity")
-                .get(0)
-        });
+        let others = other_sessions(url);
         if others == 0 {
             return;
         }
