@@ -134,6 +134,8 @@ pub struct Engine {
     instance: String,
     /// How long this server's job leases last (milliseconds).
     job_lease_ms: std::sync::atomic::AtomicU64,
+    /// How often the follower polls a shared store (milliseconds).
+    follow_every_ms: std::sync::atomic::AtomicU64,
     writes_refused: Mutex<Option<String>>,
     stopping: std::sync::atomic::AtomicBool,
     ingest_listener: Mutex<Option<IngestListener>>,
@@ -197,6 +199,9 @@ impl Engine {
             job_queue: Mutex::new(None),
             instance: instance_id(),
             job_lease_ms: std::sync::atomic::AtomicU64::new(jobs::JOB_LEASE.as_millis() as u64),
+            follow_every_ms: std::sync::atomic::AtomicU64::new(
+                timeline::FOLLOW_EVERY.as_millis() as u64
+            ),
             writes_refused: Mutex::new(None),
             stopping: std::sync::atomic::AtomicBool::new(false),
             ingest_listener: Mutex::new(None),

@@ -188,19 +188,26 @@ impl Engine {
     }
 
     /// With a store shared by several servers (PostgreSQL), starts the thread that follows it:
-    /// every [`FOLLOW_EVERY`] it reads each open namespace's head and applies to this server's
-    /// indexes what other servers committed ([`Engine::follow_store`]). Does nothing with the
-    /// embedded store, which only this process writes.
+    /// whenever the store announces a commit (PostgreSQL's LISTEN/NOTIFY), and at the latest
+    /// every [`FOLLOW_EVERY`], it reads each open namespace's head and applies to this
+    /// server's indexes what other servers committed ([`Engine::follow_store`]). Does nothing
+    /// with the embedded store, which only this process writes.
     pub fn start_follower(self: &Arc<Self>) {
         if !self.shared_store() {
             return;
         }
         let weak: Weak<Engine> = Arc::downgrade(self);
+        let store = self.store.clone();
         std::thread::Builder::new()
             .name("chronorag-follower".into())
             .spawn(move || {
                 loop {
-                    std::thread::sleep(FOLLOW_EVERY);
+                    let every = match weak.upgrade() {
+                        Some(engine) => engine.follow_every(),
+                        None => break,
+                    };
+                    // Woken at once by a commit another server announces; polls otherwise.
+                    store.wait_for_change(every);
                     let Some(engine) = weak.upgrade() else { break };
                     if engine.stopping.load(std::sync::atomic::Ordering::SeqCst) {
                         break;
@@ -211,6 +218,23 @@ impl Engine {
                 }
             })
             .expect("spawn follower");
+    }
+
+    /// How often the follower polls the shared store when no commit is announced.
+    fn follow_every(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.follow_every_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    /// Sets how often the follower polls ([`FOLLOW_EVERY`] by default); announced commits wake
+    /// it sooner. A long interval shows that announcements alone keep a server current (tests).
+    #[doc(hidden)]
+    pub fn set_follow_every(&self, every: std::time::Duration) {
+        let ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.follow_every_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Asks the background worker (if started) to bring a namespace's summaries up to date.

@@ -366,6 +366,12 @@ pub trait Store: Send + Sync {
     /// snapshot: writers wait while it is copied, readers do not. Returns each namespace's head
     /// transaction in the copy.
     fn backup(&self, dest: &std::path::Path) -> Result<std::collections::BTreeMap<String, TxId>>;
+    /// Waits until another process may have committed (a shared store announces commits), or
+    /// `timeout`. Followers call it between passes; a store only this process writes just
+    /// sleeps.
+    fn wait_for_change(&self, timeout: std::time::Duration) {
+        std::thread::sleep(timeout);
+    }
 }
 
 /// One namespace's records, transactions and as-of scans.

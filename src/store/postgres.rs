@@ -265,9 +265,88 @@ impl Pool {
     }
 }
 
+/// The channel every commit is announced on (`pg_notify` inside the commit's transaction, so
+/// listeners hear of it only once it is committed).
+const COMMITS_CHANNEL: &str = "chronorag_commits";
+
+/// Commits announced by the database, for a follower to wake on: one connection per server
+/// listens (`LISTEN chronorag_commits`, outside the pool's bound), reconnecting after a
+/// second when it breaks; polling covers the gaps.
+#[derive(Default)]
+struct Notifier {
+    /// Announcements heard, and how many of them the follower has taken.
+    counts: Mutex<(u64, u64)>,
+    heard: parking_lot::Condvar,
+    started: std::sync::atomic::AtomicBool,
+}
+
+impl Notifier {
+    fn hear(&self) {
+        self.counts.lock().0 += 1;
+        self.heard.notify_all();
+    }
+
+    /// Starts listening on the pool's runtime (once).
+    fn start(self: &Arc<Self>, pool: &Arc<Pool>) {
+        if self.started.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let Some(rt) = pool.rt.as_ref() else { return };
+        let (me, config) = (self.clone(), pool.config.clone());
+        rt.spawn(async move {
+            loop {
+                if let Err(e) = me.listen(&config).await {
+                    tracing::debug!(error = %e, "listening for commits failed; polling meanwhile");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    /// One listening connection, until it breaks.
+    async fn listen(&self, config: &tokio_postgres::Config) -> std::result::Result<(), PgError> {
+        let (client, mut connection) = config.connect(NoTls).await?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    Some(Ok(tokio_postgres::AsyncMessage::Notification(_))) => {
+                        if tx.send(()).is_err() {
+                            break;
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => break,
+                }
+            }
+        });
+        client
+            .batch_execute(&format!("LISTEN {COMMITS_CHANNEL}"))
+            .await?;
+        // Commits made while no connection listened are found by the next poll; wake the
+        // follower for them now.
+        self.hear();
+        while rx.recv().await.is_some() {
+            self.hear();
+        }
+        drop(client);
+        Ok(())
+    }
+
+    /// Waits for an announcement the follower has not taken yet, or `timeout`.
+    fn wait(&self, timeout: std::time::Duration) {
+        let mut c = self.counts.lock();
+        if c.0 == c.1 {
+            let _ = self.heard.wait_for(&mut c, timeout);
+        }
+        c.1 = c.0;
+    }
+}
+
 /// The PostgreSQL-backed [`Store`].
 pub struct PgStore {
     pool: Arc<Pool>,
+    notifier: Arc<Notifier>,
     schema_version: u32,
     namespaces: RwLock<HashMap<String, Arc<PgNs>>>,
     admin_lock: Mutex<()>,
@@ -293,6 +372,7 @@ impl PgStore {
         let schema_version = migrate(&pool)?;
         Ok(PgStore {
             pool,
+            notifier: Arc::default(),
             schema_version,
             namespaces: RwLock::new(HashMap::new()),
             admin_lock: Mutex::new(()),
@@ -469,6 +549,11 @@ fn migrate(pool: &Arc<Pool>) -> Result<u32> {
 }
 
 impl Store for PgStore {
+    fn wait_for_change(&self, timeout: std::time::Duration) {
+        self.notifier.start(&self.pool);
+        self.notifier.wait(timeout);
+    }
+
     fn namespaces(&self) -> Result<Vec<NamespaceInfo>> {
         self.pool.run(true, |c| async move {
             let r = c
@@ -831,6 +916,9 @@ impl KvSpace for PgSpace {
                         )
                         .await?;
                     }
+                    // Delivered to the other servers' followers once (and only if) it commits.
+                    tx.execute("SELECT pg_notify($1, $2)", &[&COMMITS_CHANNEL, &&*ns])
+                        .await?;
                     tx.commit().await?;
                     Ok(Ok(()))
                 }

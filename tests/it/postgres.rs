@@ -544,3 +544,46 @@ fn a_burst_of_callers_shares_a_bounded_pool_of_connections() {
         "{most} sessions for one server (at most {MAX_CONNECTIONS})"
     );
 }
+
+/// Servers follow each other on the commits PostgreSQL announces (LISTEN/NOTIFY), not only by
+/// polling: with polling set to a minute, a second server still answers from another server's
+/// write within seconds.
+#[test]
+fn an_announced_commit_wakes_the_other_servers_follower() {
+    let dir = tmp();
+    let url = postgres_db(&dir.path().display().to_string());
+    let a = Engine::open(pg_config(&dir.path().join("a"), &url)).unwrap();
+    ingest_text(
+        &a,
+        "news",
+        "acme-q1",
+        "Acme Corp reported revenue of $12 million in Q1 2023.",
+        "2023-04-15",
+    );
+    let b = Arc::new(Engine::open(pg_config(&dir.path().join("b"), &url)).unwrap());
+    b.set_follow_every(Duration::from_secs(60));
+    b.start_follower();
+    let q = "What revenue did Acme Corp report in Q2 2023?";
+    // B opens the namespace (and catches up with A's first write).
+    assert!(!ask(&b, "news", q, None).context.contains("$15 million"));
+    // Let B's follower start listening before A writes again.
+    std::thread::sleep(Duration::from_millis(500));
+    ingest_text(
+        &a,
+        "news",
+        "acme-q2",
+        "Acme Corp reported revenue of $15 million in Q2 2023.",
+        "2023-07-15",
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if ask(&b, "news", q, None).context.contains("$15 million") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B did not follow A's commit in 10 s (it polls once a minute)"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
