@@ -91,6 +91,24 @@ fn u64_val(v: Option<impl AsRef<[u8]>>) -> u64 {
 type StatDelta = [i64; 5];
 
 impl<S: KvSpace> RecordNs<S> {
+    /// The id a lookup key (`tag` + string: external id, content hash, alias) points to.
+    fn lookup(&self, tag: u8, s: &str) -> Result<Option<u64>> {
+        Ok(self
+            .kv
+            .get(&Key::new(tag).str(s).build())?
+            .map(|v| keys::u64_from(&v)))
+    }
+
+    /// The ids lookup keys point to, read at once.
+    fn lookup_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<u64>>> {
+        Ok(self
+            .kv
+            .get_many(keys)?
+            .into_iter()
+            .map(|v| v.map(|v| keys::u64_from(&v)))
+            .collect())
+    }
+
     /// The namespace's tree in the current database.
     /// Opens the namespace whose records are in `kv`: reads its head, id counters and the end
     /// of its audit chain.
@@ -865,17 +883,11 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
     }
 
     fn document_by_external(&self, external_id: &str) -> Result<Option<DocId>> {
-        Ok(self
-            .kv
-            .get(&Key::new(tag::DOC_EXT).str(external_id).build())?
-            .map(|v| keys::u64_from(&v)))
+        self.lookup(tag::DOC_EXT, external_id)
     }
 
     fn document_by_hash(&self, hash: &str) -> Result<Option<DocId>> {
-        Ok(self
-            .kv
-            .get(&Key::new(tag::DOC_HASH).str(hash).build())?
-            .map(|v| keys::u64_from(&v)))
+        self.lookup(tag::DOC_HASH, hash)
     }
 
     fn documents(&self, after: DocId, limit: usize, as_of: Option<TxId>) -> Result<Vec<Document>> {
@@ -905,16 +917,12 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
     }
 
     fn entities_by_alias(&self, normalized: &[String]) -> Result<Vec<Option<EntityId>>> {
-        let keys: Vec<Vec<u8>> = normalized
-            .iter()
-            .map(|n| Key::new(tag::ENT_ALIAS).str(n).build())
-            .collect();
-        Ok(self
-            .kv
-            .get_many(&keys)?
-            .into_iter()
-            .map(|v| v.map(|v| keys::u64_from(&v)))
-            .collect())
+        self.lookup_many(
+            &normalized
+                .iter()
+                .map(|n| Key::new(tag::ENT_ALIAS).str(n).build())
+                .collect::<Vec<_>>(),
+        )
     }
 
     fn entities_current(&self, ids: &[EntityId]) -> Result<Vec<Option<Entity>>> {
@@ -944,10 +952,7 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
     }
 
     fn entity_by_alias(&self, normalized: &str) -> Result<Option<EntityId>> {
-        Ok(self
-            .kv
-            .get(&Key::new(tag::ENT_ALIAS).str(normalized).build())?
-            .map(|v| keys::u64_from(&v)))
+        self.lookup(tag::ENT_ALIAS, normalized)
     }
 
     fn entities(&self, after: EntityId, limit: usize, as_of: Option<TxId>) -> Result<Vec<Entity>> {
@@ -965,16 +970,12 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
     }
 
     fn facts_by_identity(&self, identities: &[[u8; 16]]) -> Result<Vec<Option<FactId>>> {
-        let keys: Vec<Vec<u8>> = identities
-            .iter()
-            .map(|i| Key::new(tag::FACT_KEY).bytes(i).build())
-            .collect();
-        Ok(self
-            .kv
-            .get_many(&keys)?
-            .into_iter()
-            .map(|v| v.map(|v| keys::u64_from(&v)))
-            .collect())
+        self.lookup_many(
+            &identities
+                .iter()
+                .map(|i| Key::new(tag::FACT_KEY).bytes(i).build())
+                .collect::<Vec<_>>(),
+        )
     }
 
     fn fact_by_identity(&self, identity: &[u8; 16]) -> Result<Option<FactId>> {

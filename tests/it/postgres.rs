@@ -10,13 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chronorag::model::TxKind;
-use chronorag::query::QueryRequest;
 use chronorag::store::postgres::PgStore;
 use chronorag::store::{FactScan, IdKind, NsStore, Store, WriteSet};
 use chronorag::time::Interval;
 use chronorag::{Config, Engine, Error};
 
-use crate::support::{fact, ingest_text, postgres_admin, postgres_db, sql, tmp};
+use crate::support::{ask, fact, ingest_text, postgres_admin, postgres_db, sql, tmp};
 
 /// Commits one transaction of `n` facts built on the namespace's head, retrying (after reading
 /// the head again) while another writer commits first. Returns the transaction id.
@@ -213,18 +212,6 @@ fn pg_config(data: &std::path::Path, url: &str) -> Config {
         store: Some(url.to_string()),
         ..Config::with_data_dir(data)
     }
-}
-
-fn ask(e: &Engine, ns: &str, q: &str, as_of: Option<u64>) -> chronorag::query::QueryResult {
-    e.query(
-        ns,
-        &QueryRequest {
-            query: q.into(),
-            as_of_tx: as_of,
-            ..Default::default()
-        },
-    )
-    .unwrap()
 }
 
 fn answer_text(e: &Engine, ns: &str, q: &str, as_of: Option<u64>) -> String {

@@ -147,14 +147,15 @@ fn comparisons_get_evidence_from_each_period_and_summaries() {
     assert_eq!(r.plan.intent, Intent::Abstract);
     // A comparison between two years: one facet per end, each with evidence, and coverage
     // first: the first two passages come from the two years.
-    let labels: Vec<&str> = r
-        .plan
-        .facets
-        .periods
-        .iter()
-        .map(|p| p.label.as_str())
-        .collect();
-    assert_eq!(labels, ["2021", "2023"]);
+    let labels = |r: &chronorag::query::QueryResult| -> Vec<String> {
+        r.plan
+            .facets
+            .periods
+            .iter()
+            .map(|p| p.label.clone())
+            .collect()
+    };
+    assert_eq!(labels(&r), ["2021", "2023"]);
     assert!(
         r.plan.facets.facets.iter().all(|f| f.evidence),
         "{:?}",
@@ -182,14 +183,7 @@ fn comparisons_get_evidence_from_each_period_and_summaries() {
             &q("How did Audi's electrification plans change each year between 2021 and 2023?"),
         )
         .unwrap();
-    let labels: Vec<&str> = r
-        .plan
-        .facets
-        .periods
-        .iter()
-        .map(|p| p.label.as_str())
-        .collect();
-    assert_eq!(labels, ["2021", "2022", "2023"]);
+    assert_eq!(labels(&r), ["2021", "2022", "2023"]);
     let mut req = q("How did Audi's electrification plans change between 2021 and 2023?");
     req.mode = Mode::Specific;
     let r = a.engine.query("default", &req).unwrap();

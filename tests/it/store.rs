@@ -31,9 +31,12 @@ fn open_postgres(dir: &std::path::Path) -> Arc<dyn Store> {
     Arc::new(chronorag::store::postgres::PgStore::open(&url).expect("open the PostgreSQL store"))
 }
 
-/// Runs every conformance check against one backend, as tests named `on_BACKEND::CHECK`.
+/// Runs every conformance check against every backend, as tests named `on_BACKEND::CHECK`.
 macro_rules! conformance {
-    ($backend:ident, $open:path, [$($check:ident),* $(,)?]) => {
+    (backends: [$($backend:ident => $open:path),* $(,)?], checks: $checks:tt) => {
+        $(conformance!(@one $backend, $open, $checks);)*
+    };
+    (@one $backend:ident, $open:path, [$($check:ident),* $(,)?]) => {
         mod $backend {
             $(
                 #[test]
@@ -46,24 +49,8 @@ macro_rules! conformance {
 }
 
 conformance!(
-    on_sled,
-    super::open_sled,
-    [
-        namespaces_are_isolated,
-        records_are_versioned_and_readable_as_of,
-        facts_scan_by_valid_time_entity_and_pages,
-        audit_chain_records_every_transaction,
-        reopen_keeps_everything,
-        a_write_set_for_another_transaction_is_refused_and_changes_nothing,
-        a_dirty_mark_stays_until_a_summary_reflects_its_transaction,
-        metadata_compare_and_set_takes_only_the_expected_value,
-    ]
-);
-
-conformance!(
-    on_postgres,
-    super::open_postgres,
-    [
+    backends: [on_sled => super::open_sled, on_postgres => super::open_postgres],
+    checks: [
         namespaces_are_isolated,
         records_are_versioned_and_readable_as_of,
         facts_scan_by_valid_time_entity_and_pages,

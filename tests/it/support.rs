@@ -504,3 +504,16 @@ where
         out
     })
 }
+
+/// Asks `q` of namespace `ns` with the defaults (optionally as of a transaction).
+pub fn ask(e: &Engine, ns: &str, q: &str, as_of: Option<u64>) -> chronorag::query::QueryResult {
+    e.query(
+        ns,
+        &chronorag::query::QueryRequest {
+            query: q.into(),
+            as_of_tx: as_of,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}

@@ -10,7 +10,6 @@
 use std::path::Path;
 
 use chronorag::engine::ExportHeader;
-use chronorag::query::QueryRequest;
 use chronorag::{Engine, Error};
 
 use crate::support::{all_facts, copy_dir, document_ids, engine_at, ingest_text, run_cli, tmp};
@@ -31,16 +30,7 @@ fn facts(e: &Engine, ns: &str, as_of: Option<u64>) -> Vec<serde_json::Value> {
 }
 
 fn context(e: &Engine, ns: &str, q: &str, as_of: Option<u64>) -> String {
-    e.query(
-        ns,
-        &QueryRequest {
-            query: q.into(),
-            as_of_tx: as_of,
-            ..Default::default()
-        },
-    )
-    .unwrap()
-    .context
+    crate::support::ask(e, ns, q, as_of).context
 }
 
 /// Asserts that namespace `b` of `eb` reads back as namespace `a` of `ea` does.
