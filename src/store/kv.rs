@@ -87,10 +87,10 @@ pub trait KvSpace: Send + Sync + 'static {
     /// The greatest entry with `lo <= key < hi`.
     fn last(&self, lo: &[u8], hi: &[u8]) -> Result<Option<Entry<Self::Bytes>>>;
 
-    /// Applies `batch` atomically, after checking `expect` when given (failing with
-    /// [`Error::Conflict`] and writing nothing when it does not hold). With `durable`, the batch
-    /// is on disk when this returns.
-    fn apply(&self, batch: KvBatch, expect: Option<Expect>, durable: bool) -> Result<()>;
+    /// Applies `batch` atomically, after checking every `expect` (failing with
+    /// [`Error::Conflict`] and writing nothing when one does not hold). With `durable`, the
+    /// batch is on disk when this returns.
+    fn apply(&self, batch: KvBatch, expect: &[Expect], durable: bool) -> Result<()>;
 
     /// True when each call costs a round trip to another process (a database server): the
     /// records above then keep what the last commit wrote, which the indexes read right after.

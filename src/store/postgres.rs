@@ -835,7 +835,7 @@ impl KvSpace for PgSpace {
         })
     }
 
-    fn apply(&self, batch: KvBatch, expect: Option<Expect>, _durable: bool) -> Result<()> {
+    fn apply(&self, batch: KvBatch, expect: &[Expect], _durable: bool) -> Result<()> {
         // Later writes of a key win.
         let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         for (k, v) in batch.writes {
@@ -854,6 +854,7 @@ impl KvSpace for PgSpace {
         let (bounded_keys, bounds): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
             batch.removes_if_at_most.into_iter().unzip();
         let ns = self.namespace.clone();
+        let expect = expect.to_vec();
         let writes = Arc::new((put_keys, put_values, removed, expect, bounded_keys, bounds));
         let outcome = self.pool.run(false, move |mut c| {
             let (ns, writes) = (ns.clone(), writes.clone());
@@ -873,7 +874,7 @@ impl KvSpace for PgSpace {
                             "namespace {ns:?} no longer exists in the database"
                         )));
                     }
-                    if let Some(ex) = expect {
+                    for ex in expect {
                         let found: Option<Vec<u8>> = tx
                             .query_opt(
                                 "SELECT value FROM chronorag_records \

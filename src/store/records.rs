@@ -515,7 +515,8 @@ impl<S: KvSpace> RecordNs<S> {
             audit: entry,
         } = commit::seal(&mut ws, &dirty, erased, audit);
         batch.insert(id_key(tag::TX, tx), enc(&record)?);
-        batch.insert(id_key(tag::AUDIT, entry.seq), enc(&entry)?);
+        let audit_seq = entry.seq;
+        batch.insert(id_key(tag::AUDIT, audit_seq), enc(&entry)?);
 
         batch.insert(meta_key("head_tx"), tx.to_be_bytes());
         let next_ids: [u64; 6] = std::array::from_fn(|i| self.next_ids[i].load(Ordering::SeqCst));
@@ -529,11 +530,19 @@ impl<S: KvSpace> RecordNs<S> {
             }
         }
 
-        // Built on the head read above: a backend shared with other processes checks it still is.
-        let expect = Expect {
-            key: meta_key("head_tx"),
-            expected: (tx > 1).then(|| (tx - 1).to_be_bytes().to_vec()),
-        };
+        // Built on the head read above, and on the audit chain's end: a backend shared with
+        // other processes checks that the head still is, and that no other server appended an
+        // audit entry (one that is not a transaction) into this entry's slot meanwhile.
+        let expect = [
+            Expect {
+                key: meta_key("head_tx"),
+                expected: (tx > 1).then(|| (tx - 1).to_be_bytes().to_vec()),
+            },
+            Expect {
+                key: id_key(tag::AUDIT, audit_seq),
+                expected: None,
+            },
+        ];
         let recent: HashMap<Vec<u8>, Option<Vec<u8>>> = if self.kv.remote() {
             let current = [tag::DOC, tag::CHUNK, tag::ENT, tag::FACT];
             batch
@@ -546,7 +555,7 @@ impl<S: KvSpace> RecordNs<S> {
             HashMap::new()
         };
         self.recent.write().clear();
-        self.kv.apply(batch, Some(expect), ws.durable)?;
+        self.kv.apply(batch, &expect, ws.durable)?;
         *self.recent.write() = recent;
         for (slot, next) in self.committed_ids.iter().zip(next_ids) {
             slot.store(next, Ordering::SeqCst);
@@ -763,7 +772,7 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
             key: id_key(tag::AUDIT, entry.seq),
             expected: None,
         };
-        self.kv.apply(batch, Some(expect), true)?;
+        self.kv.apply(batch, &[expect], true)?;
         audit.advance(&entry);
         Ok(entry)
     }
@@ -865,7 +874,7 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
                 key: key.clone(),
                 expected: stored,
             };
-            match self.kv.apply(batch, Some(expect), true) {
+            match self.kv.apply(batch, &[expect], true) {
                 Ok(()) => return Ok(next),
                 Err(Error::Conflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -1146,7 +1155,7 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
                 s.reflects_tx.to_be_bytes(),
             );
         }
-        self.kv.apply(batch, None, true)?;
+        self.kv.apply(batch, &[], true)?;
         Ok(())
     }
 
@@ -1168,7 +1177,7 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
                 tx.to_be_bytes(),
             );
         }
-        self.kv.apply(batch, None, false)?;
+        self.kv.apply(batch, &[], false)?;
         Ok(())
     }
 
@@ -1184,7 +1193,7 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         let _guard = self.commit_lock.lock();
         let mut batch = KvBatch::default();
         batch.insert(meta_key(&format!("x/{key}")), value);
-        self.kv.apply(batch, None, true)?;
+        self.kv.apply(batch, &[], true)?;
         Ok(())
     }
 
@@ -1204,7 +1213,7 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         let _guard = self.commit_lock.lock();
         let mut batch = KvBatch::default();
         batch.remove(meta_key(&format!("x/{key}")));
-        self.kv.apply(batch, None, true)?;
+        self.kv.apply(batch, &[], true)?;
         Ok(())
     }
 
@@ -1224,7 +1233,7 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
             key: k,
             expected: expected.map(<[u8]>::to_vec),
         };
-        match self.kv.apply(batch, Some(expect), true) {
+        match self.kv.apply(batch, &[expect], true) {
             Ok(()) => Ok(true),
             Err(Error::Conflict(_)) => Ok(false),
             Err(e) => Err(e),

@@ -470,7 +470,7 @@ impl KvSpace for SledSpace {
         Ok(self.tree().range(lo..hi).next_back().transpose()?)
     }
 
-    fn apply(&self, batch: KvBatch, _expect: Option<Expect>, durable: bool) -> Result<()> {
+    fn apply(&self, batch: KvBatch, _expect: &[Expect], durable: bool) -> Result<()> {
         // `expect` holds by construction: this process is the folder's only writer (sled locks
         // it) and every write of a namespace is serialised by its `RecordNs`.
         let mut b = sled::Batch::default();

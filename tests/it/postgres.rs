@@ -574,3 +574,34 @@ fn an_announced_commit_wakes_the_other_servers_follower() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// An audit entry another server appended (one that is not a transaction, such as a
+/// verification) is never overwritten by a commit built before it: the commit is refused, the
+/// committer reloads and commits after it, and the chain keeps both.
+#[test]
+fn a_commit_never_overwrites_an_audit_entry_another_server_appended() {
+    let dir = tmp();
+    let url = postgres_db(&dir.path().display().to_string());
+    let a = PgStore::open(&url).unwrap();
+    let b = PgStore::open(&url).unwrap();
+    a.create_namespace("audited").unwrap();
+    let (na, nb) = (
+        a.namespace("audited").unwrap().unwrap(),
+        b.namespace("audited").unwrap().unwrap(),
+    );
+    commit_facts(na.as_ref(), "a", 2);
+    assert_eq!(nb.refresh().unwrap(), 1);
+    // B appends into the slot A's next commit would use.
+    let noted = nb
+        .append_audit("verify", "b", None, serde_json::json!({"by": "b"}))
+        .unwrap();
+    // A's view is stale: its commit must not land in B's slot.
+    let tx = commit_facts(na.as_ref(), "a", 2);
+    assert_eq!(tx, 2);
+    let v = na.verify_audit().unwrap();
+    assert!(v.ok, "{v:?}");
+    assert_eq!(v.entries, 3, "two transactions and B's entry: {v:?}");
+    let kept = nb.verify_audit().unwrap();
+    assert!(kept.ok && kept.entries == 3, "{kept:?}");
+    assert!(noted.seq < 3);
+}
