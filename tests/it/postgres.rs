@@ -68,18 +68,22 @@ fn check_log(ns: &dyn NsStore, facts_per_tx: u64) {
     assert_eq!(v.entries, head);
 }
 
+/// Namespace `ns` as two stores on one database see it: two servers.
+fn two_stores(url: &str, ns: &str) -> (Arc<dyn NsStore>, Arc<dyn NsStore>) {
+    let a = PgStore::open(url).unwrap();
+    let b = PgStore::open(url).unwrap();
+    a.create_namespace(ns).unwrap();
+    (
+        a.namespace(ns).unwrap().unwrap(),
+        b.namespace(ns).unwrap().unwrap(),
+    )
+}
+
 #[test]
 fn two_servers_writing_one_namespace_get_gap_free_transaction_ids() {
     let dir = tmp();
     let url = postgres_db(&dir.path().display().to_string());
-    // Two stores on one database stand for two servers.
-    let a = PgStore::open(&url).unwrap();
-    let b = PgStore::open(&url).unwrap();
-    a.create_namespace("shared").unwrap();
-    let (na, nb) = (
-        a.namespace("shared").unwrap().unwrap(),
-        b.namespace("shared").unwrap().unwrap(),
-    );
+    let (na, nb) = two_stores(&url, "shared");
     let per_writer = 25;
     let acked: Vec<Vec<u64>> = std::thread::scope(|s| {
         let wa = s.spawn(|| {
@@ -582,13 +586,7 @@ fn an_announced_commit_wakes_the_other_servers_follower() {
 fn a_commit_never_overwrites_an_audit_entry_another_server_appended() {
     let dir = tmp();
     let url = postgres_db(&dir.path().display().to_string());
-    let a = PgStore::open(&url).unwrap();
-    let b = PgStore::open(&url).unwrap();
-    a.create_namespace("audited").unwrap();
-    let (na, nb) = (
-        a.namespace("audited").unwrap().unwrap(),
-        b.namespace("audited").unwrap().unwrap(),
-    );
+    let (na, nb) = two_stores(&url, "audited");
     commit_facts(na.as_ref(), "a", 2);
     assert_eq!(nb.refresh().unwrap(), 1);
     // B appends into the slot A's next commit would use.
