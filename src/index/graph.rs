@@ -218,6 +218,11 @@ impl Catalog {
 
     /// Files a fact's metadata: the lists by entity, time, slot and the graph edge when it is
     /// new, its time position always.
+    ///
+    /// An update refiles only the time position: the writes that change a fact's subject,
+    /// object or time (a correction, an entity merge) retract it and assert a new id, and a
+    /// rollback restores a version of the same fact, so the entity, key and slot lists and the
+    /// graph edge filed for an id stay right.
     fn place_fact(&mut self, id: FactId, meta: FactMeta) {
         if let Some(old) = self.facts.get(&id) {
             self.by_start.remove(&(old.vstart, id));
