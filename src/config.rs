@@ -37,6 +37,10 @@ pub struct Config {
     /// Writes are refused (503, reads keep working) when the data folder's disk has less than
     /// this many bytes free, so that a full disk never corrupts the store.
     pub min_free_disk_bytes: u64,
+    /// Page cache of the embedded store (sled), in MiB. Smaller saves memory at some speed: at
+    /// 64 the news load's peak RSS fell from 1.73 to 1.48 GB at the same speed, and at 1M facts
+    /// ingest was 15% slower. Not used with PostgreSQL.
+    pub store_cache_mb: u64,
     /// Most namespaces the store may hold; creating one more is refused (409). Each namespace
     /// costs disk and, while its indexes are open, memory and threads.
     pub max_namespaces: usize,
@@ -131,6 +135,7 @@ impl Default for Config {
             reembed: false,
             summarizer: "extractive".into(),
             min_free_disk_bytes: 64 * 1024 * 1024,
+            store_cache_mb: crate::store::DEFAULT_CACHE_MB,
             max_namespaces: 1_000,
             max_open_namespaces: 32,
             cache: CacheConfig::default(),
@@ -162,8 +167,15 @@ impl Config {
         self.data_dir.join("store")
     }
 
-    /// Checks `store`: unset, or a PostgreSQL URL this binary can use.
+    /// Checks `store`: unset, or a PostgreSQL URL this binary can use; and `store_cache_mb`.
     pub fn check_store(&self) -> Result<()> {
+        if !(8..=1 << 20).contains(&self.store_cache_mb) {
+            return Err(Error::Config(format!(
+                "store_cache_mb = {} is out of range: give 8 to 1048576 (MiB; default {})",
+                self.store_cache_mb,
+                crate::store::DEFAULT_CACHE_MB
+            )));
+        }
         match &self.store {
             None => Ok(()),
             Some(s) if self.postgres_url().is_none() => Err(Error::Config(format!(

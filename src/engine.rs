@@ -170,7 +170,8 @@ fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
         return Ok(Arc::new(store));
     }
     Ok(Arc::new(
-        SledStore::open(&config.store_dir())?.with_min_free_bytes(config.min_free_disk_bytes),
+        SledStore::open_cached(&config.store_dir(), config.store_cache_mb)?
+            .with_min_free_bytes(config.min_free_disk_bytes),
     ))
 }
 

@@ -28,7 +28,7 @@ pub use keys::LONG_SPAN_DAYS;
 pub use migrations::{
     CURRENT_SCHEMA_VERSION, MIGRATIONS, Migration, MigrationRecord, force_version,
 };
-pub use sled_store::{SledStore, checkpoint, free_bytes};
+pub use sled_store::{DEFAULT_CACHE_MB, SledStore, checkpoint, free_bytes};
 
 use std::sync::Arc;
 

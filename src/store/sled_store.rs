@@ -33,6 +33,8 @@ pub struct SledStore {
     /// Serialises namespace creation with compaction.
     admin_lock: Mutex<()>,
     guards: Arc<RwLock<Guards>>,
+    /// Page cache in MiB (kept for reopening after compaction).
+    cache_mb: u64,
 }
 
 /// The open sled database. Compaction replaces it (under every writer's lock); readers holding
@@ -115,6 +117,11 @@ impl SledStore {
         Self::open_with(path, migrations::MIGRATIONS)
     }
 
+    /// Opens (creating if needed) with a page cache of `cache_mb` MiB (`store_cache_mb`).
+    pub fn open_cached(path: &Path, cache_mb: u64) -> Result<Self> {
+        Self::open_inner(path, migrations::MIGRATIONS, cache_mb)
+    }
+
     /// Refuses writes when less than `bytes` are free on the store's disk (0 = never).
     pub fn with_min_free_bytes(self, bytes: u64) -> Self {
         *self.guards.write() = Guards {
@@ -127,11 +134,19 @@ impl SledStore {
 
     /// Opens with an explicit migration list (used by tests of the migrations runner).
     pub fn open_with(path: &Path, migrations: &[migrations::Migration]) -> Result<Self> {
+        Self::open_inner(path, migrations, DEFAULT_CACHE_MB)
+    }
+
+    fn open_inner(
+        path: &Path,
+        migrations: &[migrations::Migration],
+        cache_mb: u64,
+    ) -> Result<Self> {
         recover_compaction(path)?;
         std::fs::create_dir_all(path).map_err(|e| {
             Error::Unavailable(format!("cannot create data folder {}: {e}", path.display()))
         })?;
-        let db = open_db(path)?;
+        let db = open_db_cached(path, cache_mb)?;
         let sys = db.open_tree(SYS_TREE)?;
         let schema_version = migrations::run(&db, &sys, path, migrations)?;
         let store = SledStore {
@@ -149,6 +164,7 @@ impl SledStore {
                 min_free_bytes: 0,
                 failed: AtomicBool::new(false),
             })),
+            cache_mb,
         };
         for info in store.namespaces()? {
             store.load_ns(&info.name)?;
@@ -198,13 +214,22 @@ pub fn checkpoint(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Opens the sled database in `path`, waiting up to [`LOCK_WAIT`] for its lock.
+/// sled's page cache unless configured (`store_cache_mb`), in MiB.
+pub const DEFAULT_CACHE_MB: u64 = 256;
+
+/// Opens the sled database in `path` with the default page cache.
 pub(crate) fn open_db(path: &Path) -> Result<sled::Db> {
+    open_db_cached(path, DEFAULT_CACHE_MB)
+}
+
+/// Opens the sled database in `path` with a page cache of `cache_mb` MiB, waiting up to
+/// [`LOCK_WAIT`] for its lock.
+fn open_db_cached(path: &Path, cache_mb: u64) -> Result<sled::Db> {
     let start = std::time::Instant::now();
     loop {
         match sled::Config::new()
             .path(path)
-            .cache_capacity(256 * 1024 * 1024)
+            .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
             .flush_every_ms(Some(500))
             .open()
         {
@@ -379,7 +404,7 @@ impl Store for SledStore {
         std::fs::rename(&self.path, &old_dir)?;
         std::fs::remove_file(new_dir.join("COMPLETE"))?;
         std::fs::rename(&new_dir, &self.path)?;
-        let db = open_db(&self.path)?;
+        let db = open_db_cached(&self.path, self.cache_mb)?;
         let sys = db.open_tree(SYS_TREE)?;
         let mut trees = HashMap::new();
         for ns in &namespaces {

@@ -517,3 +517,36 @@ fn metadata_compare_and_set_takes_only_the_expected_value(open: &Opener) {
     // Other keys are untouched.
     assert_eq!(ns.meta_get("lease/2").unwrap(), None);
 }
+
+/// `store_cache_mb` sizes the embedded store's page cache: a small cache still stores and
+/// answers, and a value out of range is refused at open, naming the key.
+#[test]
+fn the_store_cache_size_is_configurable_and_checked() {
+    let dir = tmp();
+    let config = |mb: u64| chronorag::Config {
+        store_cache_mb: mb,
+        ..chronorag::Config::with_data_dir(dir.path())
+    };
+    let Err(err) = chronorag::Engine::open(config(4)) else {
+        panic!("a 4 MiB store cache was accepted");
+    };
+    assert!(
+        err.to_string().contains("store_cache_mb = 4"),
+        "the error does not name the key: {err}"
+    );
+    let e = chronorag::Engine::open(config(16)).unwrap();
+    crate::support::ingest_text(
+        &e,
+        "default",
+        "acme",
+        "Acme Corp reported revenue of $12 million in Q1 2023.",
+        "2023-04-15",
+    );
+    let r = crate::support::ask(
+        &e,
+        "default",
+        "What revenue did Acme report in Q1 2023?",
+        None,
+    );
+    assert!(r.context.contains("$12 million"), "{}", r.context);
+}
