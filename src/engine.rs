@@ -105,6 +105,11 @@ pub struct StoreStats {
 /// leaves one per commit until tantivy's policy merges eight of a size).
 const IDLE_MERGE_SEGMENTS: usize = 4;
 
+/// A duration as whole milliseconds for an atomic setting: at least 1, saturating.
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
 /// A name for this process among the servers sharing a store.
 fn instance_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")

@@ -194,10 +194,13 @@ impl Engine {
         {
             return Ok(false);
         }
+        let until = chrono::Duration::from_std(self.job_lease())
+            .ok()
+            .and_then(|d| Utc::now().checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let lease = Lease {
             owner: self.instance.clone(),
-            until: Utc::now()
-                + chrono::Duration::from_std(self.job_lease()).unwrap_or(chrono::Duration::MAX),
+            until,
         };
         let bytes = serde_json::to_vec(&lease).map_err(|e| Error::Store(e.to_string()))?;
         store.meta_swap(&key, old.as_deref(), &bytes)
@@ -212,8 +215,8 @@ impl Engine {
     /// make takeover drills and tests quick.
     #[doc(hidden)]
     pub fn set_job_lease(&self, lease: Duration) {
-        let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX).max(1);
-        self.job_lease_ms.store(ms, Ordering::Relaxed);
+        self.job_lease_ms
+            .store(super::millis(lease), Ordering::Relaxed);
     }
 
     /// Claims job `id` for this server as if it were running it, without running it: what a

@@ -232,9 +232,8 @@ impl Engine {
     /// it sooner. A long interval shows that announcements alone keep a server current (tests).
     #[doc(hidden)]
     pub fn set_follow_every(&self, every: std::time::Duration) {
-        let ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX).max(1);
         self.follow_every_ms
-            .store(ms, std::sync::atomic::Ordering::Relaxed);
+            .store(super::millis(every), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Asks the background worker (if started) to bring a namespace's summaries up to date.

@@ -23,6 +23,10 @@ pub struct KvBatch {
     /// checked inside the batch's transaction, after `writes`: a mark another process moved
     /// past the bound meanwhile stays.
     pub removes_if_at_most: Vec<(Vec<u8>, Vec<u8>)>,
+    /// A transaction: a backend shared with other processes tells them once it is applied
+    /// (what their followers wait for; see `Store::wait_for_change`). Metadata writes (job
+    /// progress, leases, checkpoints) are not announced.
+    pub announce: bool,
 }
 
 impl KvBatch {

@@ -854,6 +854,7 @@ impl KvSpace for PgSpace {
         let (bounded_keys, bounds): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
             batch.removes_if_at_most.into_iter().unzip();
         let ns = self.namespace.clone();
+        let announce = batch.announce;
         let expect = expect.to_vec();
         let writes = Arc::new((put_keys, put_values, removed, expect, bounded_keys, bounds));
         let outcome = self.pool.run(false, move |mut c| {
@@ -917,9 +918,12 @@ impl KvSpace for PgSpace {
                         )
                         .await?;
                     }
-                    // Delivered to the other servers' followers once (and only if) it commits.
-                    tx.execute("SELECT pg_notify($1, $2)", &[&COMMITS_CHANNEL, &&*ns])
-                        .await?;
+                    if announce {
+                        // Delivered to the other servers' followers once (and only if) it
+                        // commits.
+                        tx.execute("SELECT pg_notify($1, $2)", &[&COMMITS_CHANNEL, &&*ns])
+                            .await?;
+                    }
                     tx.commit().await?;
                     Ok(Ok(()))
                 }

@@ -517,6 +517,7 @@ impl<S: KvSpace> RecordNs<S> {
         batch.insert(id_key(tag::TX, tx), enc(&record)?);
         let audit_seq = entry.seq;
         batch.insert(id_key(tag::AUDIT, audit_seq), enc(&entry)?);
+        batch.announce = true;
 
         batch.insert(meta_key("head_tx"), tx.to_be_bytes());
         let next_ids: [u64; 6] = std::array::from_fn(|i| self.next_ids[i].load(Ordering::SeqCst));
