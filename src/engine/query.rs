@@ -341,7 +341,11 @@ impl Engine {
             }
             let mut blocks = Vec::with_capacity(passages.len());
             let mut metas = Vec::with_capacity(passages.len());
-            for p in passages {
+            for mut p in passages {
+                if p.doc.is_some() {
+                    // The context and `passages` show the same text, without layout whitespace.
+                    p.text = context::tidy(&p.text);
+                }
                 let (block, doc_ext) = render(&cat, &p);
                 blocks.push(block);
                 metas.push((p, doc_ext));
@@ -503,7 +507,7 @@ fn render(cat: &crate::index::graph::Catalog, p: &Passage) -> (Block, Option<Str
             (
                 Block {
                     span: (d, p.start, p.end),
-                    text: format!("{header}\n{}", context::tidy(&p.text)),
+                    text: format!("{header}\n{}", p.text.trim()),
                 },
                 Some(ext),
             )

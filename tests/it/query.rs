@@ -173,6 +173,16 @@ fn comparisons_get_evidence_from_each_period_and_summaries() {
         times.contains("2021") && times.contains("2023"),
         "{times:?}"
     );
+    // Every passage reads as the context shows it (without the reports' layout whitespace);
+    // only the last may be cut.
+    for p in &r.passages[..r.passages.len() - 1] {
+        assert!(r.context.contains(p.text.trim()), "{:?}", p.text);
+        assert!(
+            !p.text.contains("  \n") && !p.text.contains("\n\n"),
+            "{:?}",
+            p.text
+        );
+    }
     // Summaries are candidates; they are placed only when they outrank passages.
     assert!(!r.summaries.is_empty());
     // Asked year by year, every year of the range is a facet.
