@@ -17,10 +17,15 @@
 //!   after the space ("and", "said") is never a word's rest. Names in news ("Schiff said",
 //!   "Sanofi said", "the leadoff hitter") are thus never touched: news text has no split "fi".
 //!
-//! **Invariant:** a text without ligature characters and without such splits is returned
-//! unchanged (borrowed); repairing a repaired text changes nothing.
+//! - inline LaTeX that converters write for units, formulas and symbols (`$\mathsf{C O}_{2}$`)
+//!   becomes the plain text it stands for ("CO2"); see [`math`].
+//!
+//! **Invariant:** a text without ligature characters, without such splits and without such math
+//! is returned unchanged (borrowed); repairing a repaired text changes nothing.
 
 use std::borrow::Cow;
+
+pub mod math;
 
 /// Splits a text must show before words are joined (see the module docs).
 const MIN_SPLITS: usize = 2;
@@ -150,8 +155,23 @@ fn joins(before: &str, after: &str) -> bool {
     false
 }
 
-/// `text` with ligatures repaired (see the module docs); borrowed when nothing changed.
+/// `text` with ligatures and inline math repaired (see the module docs); borrowed when nothing
+/// changed.
 pub fn repair(text: &str) -> Cow<'_, str> {
+    match ligatures(text) {
+        Cow::Borrowed(text) => math::plain(text),
+        Cow::Owned(text) => {
+            let fixed = match math::plain(&text) {
+                Cow::Owned(fixed) => Some(fixed),
+                Cow::Borrowed(_) => None,
+            };
+            Cow::Owned(fixed.unwrap_or(text))
+        }
+    }
+}
+
+/// `text` with ligatures repaired; borrowed when nothing changed.
+fn ligatures(text: &str) -> Cow<'_, str> {
     let has_char = text.chars().any(|c| ligature(c).is_some());
     let has_split = ["fi ", "fl ", "ff "].iter().any(|p| text.contains(p));
     if !has_char && !has_split {

@@ -805,3 +805,41 @@ fn a_repaired_document_sent_again_is_a_duplicate() {
         r.context
     );
 }
+
+#[test]
+fn units_written_as_latex_by_a_pdf_converter_are_found_in_plain_words() {
+    // PDF converters write units and formulas as inline LaTeX; ingest turns them back into the
+    // text they stand for, so "CO2" and "km/h" find the sentence and the context reads plainly.
+    let dir = tmp();
+    let e = engine_at(&dir.path().join("data"));
+    let text = "In 2012 the A3 e-tron emitted $35\\,\\mathfrak{g}\\,\\mathsf{C O}_{2}/\\mathsf{k m}$ \
+                and reached $130\\;\\mathsf{k m}/\\mathsf{h}$ in electric mode.\n\n\
+                The plant in Ingolstadt hired 500 apprentices in 2012.";
+    let sent = e
+        .ingest(
+            "default",
+            vec![doc("latex", text, "2012")],
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!(sent.documents, 1);
+    let r = e
+        .query("default", &q("How much CO2 per km did the A3 e-tron emit?"))
+        .unwrap();
+    assert!(
+        r.context
+            .contains("emitted 35 g CO2/km and reached 130 km/h in electric mode."),
+        "{}",
+        r.context
+    );
+    assert!(!r.context.contains("mathsf"), "{}", r.context);
+    // Known by the text as sent: sending it again adds nothing.
+    let again = e
+        .ingest(
+            "default",
+            vec![doc("latex", text, "2012")],
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!((again.documents, again.duplicates), (0, 1));
+}
