@@ -805,14 +805,46 @@ impl Engine {
         Ok(idx.sizes())
     }
 
-    /// Fails with [`Error::NotFound`] when `as_of` is after the namespace's head.
+    /// Checks an `as_of` read against the namespace's head (`head`, as this server knows it).
+    /// With a shared store, a transaction after it may have been committed by another server
+    /// moments ago (a client passing on the `tx` a write returned): this server catches up
+    /// first, so such a read sees that write. Fails with [`Error::Invalid`] when `as_of` is
+    /// still after the head.
     pub fn check_as_of(&self, head: TxId, as_of: Option<TxId>, namespace: &str) -> Result<()> {
-        match as_of {
-            Some(t) if t > head => Err(Error::NotFound(format!(
-                "as_of_tx {t} is after the latest transaction ({head}) of namespace {namespace:?}"
-            ))),
-            _ => Ok(()),
+        let Some(t) = as_of else { return Ok(()) };
+        if t <= head {
+            return Ok(());
         }
+        let head = if self.shared_store() {
+            self.catch_up(namespace)?
+        } else {
+            head
+        };
+        if t > head {
+            return Err(Error::invalid(format!(
+                "as_of_tx {t} is after the latest transaction ({head}) of namespace \
+                 {namespace:?}; ask for {head} or an earlier one, or leave as_of_tx out to read \
+                 the latest state"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Brings one namespace up to the shared store's head now (its indexes too, when open)
+    /// instead of at the follower's next round; returns the head.
+    fn catch_up(&self, namespace: &str) -> Result<TxId> {
+        let ns = self.namespace(namespace)?;
+        let _writer = ns.lock_writer();
+        let idx = ns.indexes.read().clone();
+        match idx {
+            Some(idx) => {
+                self.apply_others(&ns, &idx)?;
+            }
+            None => {
+                ns.store.refresh()?;
+            }
+        }
+        Ok(ns.store.head_tx())
     }
 
     /// Flushes everything to disk (store and index checkpoints).

@@ -603,3 +603,47 @@ fn a_commit_never_overwrites_an_audit_entry_another_server_appended() {
     assert!(kept.ok && kept.entries == 3, "{kept:?}");
     assert!(noted.seq < 3);
 }
+
+/// A client that wrote through one server and reads through another passes on the `tx` the
+/// write returned: the second server catches up before answering, with no follower running.
+/// A transaction no server has committed is refused, naming the latest one.
+#[test]
+fn a_read_as_of_another_servers_write_sees_it_at_once() {
+    let dir = tmp();
+    let url = postgres_db(&dir.path().display().to_string());
+    let a = Engine::open(pg_config(&dir.path().join("a"), &url)).unwrap();
+    ingest_text(
+        &a,
+        "news",
+        "acme-q1",
+        "Acme Corp reported revenue of $12 million in Q1 2023.",
+        "2023-04-15",
+    );
+    // B never follows by itself here.
+    let b = Engine::open(pg_config(&dir.path().join("b"), &url)).unwrap();
+    let q = "What revenue did Acme Corp report in Q2 2023?";
+    assert!(!ask(&b, "news", q, None).context.contains("$15 million"));
+    let tx = ingest_text(
+        &a,
+        "news",
+        "acme-q2",
+        "Acme Corp reported revenue of $15 million in Q2 2023.",
+        "2023-07-15",
+    );
+    let seen = ask(&b, "news", q, Some(tx));
+    assert!(seen.context.contains("$15 million"), "{}", seen.context);
+    let err = b
+        .query(
+            "news",
+            &chronorag::query::QueryRequest {
+                query: q.into(),
+                as_of_tx: Some(tx + 5),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid(m) if m.contains("is after the latest transaction")),
+        "{err:?}"
+    );
+}
