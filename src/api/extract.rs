@@ -84,8 +84,29 @@ pub fn wire_message(msg: &str) -> String {
         rest = &after[name_len..];
     }
     out.push_str(rest);
+    // serde names the number type it expected: "expected usize".
+    for (ty, what) in NUMBER_TYPES {
+        let from = format!("expected {ty}");
+        if out.contains(&from) {
+            out = out.replace(&from, &format!("expected {what}"));
+        }
+    }
     out
 }
+
+/// Rust number types as a client reads them.
+const NUMBER_TYPES: [(&str, &str); 10] = [
+    ("usize", "a whole number of at least 0"),
+    ("u64", "a whole number of at least 0"),
+    ("u32", "a whole number of at least 0"),
+    ("u16", "a whole number of at least 0"),
+    ("u8", "a whole number of at least 0"),
+    ("i64", "a whole number"),
+    ("i32", "a whole number"),
+    ("f64", "a number"),
+    ("f32", "a number"),
+    ("bool", "true or false"),
+];
 
 fn json_rejection(rej: JsonRejection) -> ApiError {
     match rej {
@@ -161,10 +182,42 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
             Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::bad_request(
-                format!("invalid path parameter: {}", e.body_text()),
+                format!("invalid path parameter: {}", path_message(e.kind())),
             )),
             Err(e) => Err(ApiError::bad_request(e.body_text())),
         }
+    }
+}
+
+/// What is wrong with a path parameter, in the client's terms (axum's own text names the Rust
+/// type it expected: "Cannot parse value … to a `u64`").
+fn path_message(kind: &axum::extract::path::ErrorKind) -> String {
+    use axum::extract::path::ErrorKind as K;
+    let (value, expected) = match kind {
+        K::ParseErrorAtIndex {
+            value,
+            expected_type,
+            ..
+        }
+        | K::ParseErrorAtKey {
+            value,
+            expected_type,
+            ..
+        }
+        | K::ParseError {
+            value,
+            expected_type,
+        } => (value, *expected_type),
+        K::InvalidUtf8InPathParam { .. } => {
+            return "a path segment is not valid UTF-8 once percent-decoded".into();
+        }
+        _ => return "the path does not fit this route".into(),
+    };
+    let number = ["u8", "u16", "u32", "u64", "usize", "i32", "i64"].contains(&expected);
+    if number {
+        format!("`{value}` is not a number; this part of the path is a numeric id")
+    } else {
+        format!("`{value}` is not a valid value for this part of the path")
     }
 }
 
@@ -248,6 +301,13 @@ mod tests {
         assert_eq!(
             wire_message("unknown field `entitty`"),
             "unknown field `entitty`"
+        );
+        assert_eq!(
+            wire_message(
+                "budget_chars: invalid type: floating point `1e+20`, expected usize at line 1"
+            ),
+            "budget_chars: invalid type: floating point `1e+20`, expected a whole number of at \
+             least 0 at line 1"
         );
     }
 }
