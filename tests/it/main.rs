@@ -4,6 +4,7 @@
 mod atomicity;
 mod backup;
 mod cli;
+mod contract;
 mod docs;
 mod eval;
 mod fake_openai;
