@@ -77,6 +77,8 @@ def test_ingest_dicts_and_documents_is_idempotent(client: Client) -> None:
     assert r.tx == 1 and r.documents == 2 and r.duplicates == 0
     assert r.document_ids == ("acme-q2", "acme-q3")
     assert r.facts >= 2 and r.entities >= 2
+    assert r.bytes == sum(len(d["text"].encode()) for d in ACME_DOCS[:2])
+    assert r.fallbacks == 0 and r.conflicts == 0
     assert client.transaction(1).reason == "first"
     again = client.ingest(docs)
     assert isinstance(again, IngestResult)

@@ -870,6 +870,14 @@ class IngestResult:
     duplicates: int = 0
     document_ids: Tuple[str, ...] = ()
     rejected: Tuple[Rejected, ...] = ()
+    #: Bytes of text ingested.
+    bytes: int = 0
+    #: Chunks the configured LLM extractor could not read, extracted by the rules instead.
+    fallbacks: int = 0
+    #: Earlier facts whose valid time this ingest closed (a newer value for the same slot).
+    invalidated: int = 0
+    #: Contradictions kept for review (``conflicts()``).
+    conflicts: int = 0
     raw: _Raw = _raw()
 
     @classmethod
@@ -887,6 +895,10 @@ class IngestResult:
             duplicates=c.to_int(o.get("duplicates")),
             document_ids=c.strs(o.get("document_ids")),
             rejected=c.items(o.get("rejected"), Rejected.from_json),
+            bytes=c.to_int(o.get("bytes")),
+            fallbacks=c.to_int(o.get("fallbacks")),
+            invalidated=c.to_int(o.get("invalidated")),
+            conflicts=c.to_int(o.get("conflicts")),
             raw=o,
         )
 
