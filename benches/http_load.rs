@@ -23,6 +23,15 @@
 //!   dated document at a time (`POST /v1/namespaces/default/documents`, synchronous, so the
 //!   answer means the write is durable and visible), and their latencies are reported apart.
 //!
+//! - `CHRONORAG_LOAD_SERVERS` — servers over one shared store (default 1; more needs
+//!   `CHRONORAG_STORE=postgres://…`): each gets its own data folder (the first the store's, the
+//!   others empty, so they build their indexes from the database, warmed by one question before
+//!   the clock starts); clients and writers are dealt to them in turn; hit rates and memory are
+//!   summed over them.
+//!
+//! Two servers over PostgreSQL: `CHRONORAG_STORE=postgres://… CHRONORAG_LOAD_DATA=… \
+//! CHRONORAG_LOAD_SERVERS=1,2 cargo bench --bench http_load`.
+//!
 //! Mixed reads and writes: `CHRONORAG_LOAD_CLIENTS=16 CHRONORAG_LOAD_WRITERS=16
 //! CHRONORAG_LOAD_CACHE=on cargo bench --bench http_load`.
 //!
@@ -94,36 +103,70 @@ fn main() {
         .ok()
         .map(|s| s.parse().expect("CHRONORAG_LOAD_WRITERS: a number"))
         .unwrap_or(0);
+    let server_counts: Vec<usize> = std::env::var("CHRONORAG_LOAD_SERVERS")
+        .unwrap_or_else(|_| "1".into())
+        .split(',')
+        .map(|x| x.trim().parse().expect("CHRONORAG_LOAD_SERVERS: numbers"))
+        .collect();
+    assert!(
+        server_counts.iter().all(|&k| k == 1) || std::env::var("CHRONORAG_STORE").is_ok(),
+        "CHRONORAG_LOAD_SERVERS above 1 needs a shared store: set CHRONORAG_STORE=postgres://…"
+    );
     let mut rows = Vec::new();
-    for &cache in &caches {
-        for &n in &clients {
-            // A fresh server per run: every run starts with an empty cache. With writers, a
-            // copy of the store, so that every run starts from the same one.
-            let run_data = if writers > 0 {
-                let copy = tmp.path().join(format!("data-{}-{n}", u8::from(cache)));
-                copy_dir(&data, &copy);
-                copy
-            } else {
-                data.clone()
-            };
-            let mut server = Server::start(&run_data, cache, tmp.path());
-            let mut row = drive(&server, n, writers, seconds, &questions);
-            row["cache"] = json!(if cache { "on" } else { "off" });
-            eprintln!("http_load: {}", row);
-            rows.push(row);
-            let status = server.stop();
-            assert!(
-                status.success(),
-                "the server did not stop cleanly: {status:?}"
-            );
+    for &k in &server_counts {
+        for &cache in &caches {
+            for &n in &clients {
+                // A fresh server per run: every run starts with an empty cache. With writers, a
+                // copy of the store, so that every run starts from the same one.
+                let run_data = if writers > 0 {
+                    let copy = tmp.path().join(format!("data-{}-{n}", u8::from(cache)));
+                    copy_dir(&data, &copy);
+                    copy
+                } else {
+                    data.clone()
+                };
+                let mut servers: Vec<Server> = (0..k)
+                    .map(|i| {
+                        let folder = if i == 0 {
+                            run_data.clone()
+                        } else {
+                            tmp.path()
+                                .join(format!("data-{}-{n}-{k}-s{i}", u8::from(cache)))
+                        };
+                        Server::start(&folder, cache, tmp.path())
+                    })
+                    .collect();
+                if k > 1 {
+                    // Each server loads (or builds) the namespace's indexes before the clock starts.
+                    for s in &servers {
+                        let body = serde_json::to_vec(&json!({"query": "warm up"})).unwrap();
+                        let (status, _) = Conn::open(&s.addr)
+                            .post("/v1/namespaces/default/query", &body)
+                            .expect("warm-up question");
+                        assert_eq!(status, 200, "warm-up question on {}", s.addr);
+                    }
+                }
+                let mut row = drive(&servers, n, writers, seconds, &questions);
+                row["cache"] = json!(if cache { "on" } else { "off" });
+                row["servers"] = json!(k);
+                eprintln!("http_load: {}", row);
+                rows.push(row);
+                for server in &mut servers {
+                    let status = server.stop();
+                    assert!(
+                        status.success(),
+                        "the server did not stop cleanly: {status:?}"
+                    );
+                }
+            }
         }
     }
 
     println!();
     println!(
-        "| caches | clients | seconds | requests | queries/s | p50 ms | p99 ms | exact hits | semantic hits | errors | server RSS start → end (peak) MB |"
+        "| servers | caches | clients | seconds | requests | queries/s | p50 ms | p99 ms | exact hits | semantic hits | errors | server RSS start → end (peak) MB |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     if writers > 0 {
         println!();
         println!(
@@ -150,7 +193,8 @@ fn main() {
     }
     for r in &rows {
         println!(
-            "| {} | {} | {:.0} | {} | {:.0} | {:.1} | {:.1} | {:.1}% | {:.1}% | {} | {:.0} → {:.0} ({:.0}) |",
+            "| {} | {} | {} | {:.0} | {} | {:.0} | {:.1} | {:.1} | {:.1}% | {:.1}% | {} | {:.0} → {:.0} ({:.0}) |",
+            r["servers"],
             r["cache"].as_str().unwrap_or("?"),
             r["clients"],
             r["seconds"].as_f64().unwrap(),
@@ -400,18 +444,19 @@ impl Conn {
 }
 
 fn drive(
-    server: &Server,
+    servers: &[Server],
     clients: usize,
     writers: usize,
     seconds: f64,
     questions: &Arc<Vec<String>>,
 ) -> Value {
     let stop = Arc::new(AtomicBool::new(false));
-    let rss_start = server.rss();
+    let rss = || servers.iter().map(Server::rss).sum::<u64>();
+    let rss_start = rss();
     let started = Instant::now();
     let writer_handles: Vec<_> = (0..writers)
         .map(|w| {
-            let addr = server.addr.clone();
+            let addr = servers[w % servers.len()].addr.clone();
             let stop = stop.clone();
             std::thread::spawn(move || {
                 let mut conn = Conn::open(&addr);
@@ -453,7 +498,7 @@ fn drive(
         .collect();
     let handles: Vec<_> = (0..clients)
         .map(|c| {
-            let addr = server.addr.clone();
+            let addr = servers[c % servers.len()].addr.clone();
             let qs = questions.clone();
             let stop = stop.clone();
             std::thread::spawn(move || {
@@ -485,7 +530,7 @@ fn drive(
     let mut rss_peak = rss_start;
     while started.elapsed().as_secs_f64() < seconds {
         std::thread::sleep(Duration::from_millis(250));
-        rss_peak = rss_peak.max(server.rss());
+        rss_peak = rss_peak.max(rss());
     }
     stop.store(true, Ordering::Relaxed);
     let mut all = Vec::new();
@@ -516,8 +561,11 @@ fn drive(
         }
         all[((all.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
     };
-    let rss_end = server.rss();
-    let (exact, semantic, miss) = server.cache_counts();
+    let rss_end = rss();
+    let (exact, semantic, miss) = servers
+        .iter()
+        .map(Server::cache_counts)
+        .fold((0.0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
     let answered = (exact + semantic + miss).max(1.0);
     json!({
         "exact_rate": exact / answered,
