@@ -48,6 +48,12 @@ pub struct Config {
     /// idle one is flushed and closed when another opens (it reopens on its next use, in
     /// milliseconds for a small namespace). Bounds memory and threads with many namespaces.
     pub max_open_namespaces: usize,
+    /// Memory budget, in MiB, for the derived indexes of all open namespaces together (their
+    /// estimated size: vectors and catalog; the text index is memory-mapped and not counted).
+    /// When a namespace opens past it, the least recently used idle namespaces are flushed and
+    /// closed until the rest fit; the one just opened always stays. 0 (the default): no
+    /// budget, only `max_open_namespaces`.
+    pub index_memory_mb: u64,
     /// Query result caches.
     pub cache: CacheConfig,
     /// The HTTP service.
@@ -138,6 +144,7 @@ impl Default for Config {
             store_cache_mb: crate::store::DEFAULT_CACHE_MB,
             max_namespaces: 1_000,
             max_open_namespaces: 32,
+            index_memory_mb: 0,
             cache: CacheConfig::default(),
             server: ServerConfig::default(),
             llm: LlmConfig::default(),

@@ -141,6 +141,8 @@ pub struct Engine {
     job_lease_ms: std::sync::atomic::AtomicU64,
     /// How often the follower polls a shared store (milliseconds).
     follow_every_ms: std::sync::atomic::AtomicU64,
+    /// The memory budget of the open namespaces' indexes in bytes (`index_memory_mb`; 0: none).
+    index_budget: std::sync::atomic::AtomicU64,
     writes_refused: Mutex<Option<String>>,
     stopping: std::sync::atomic::AtomicBool,
     ingest_listener: Mutex<Option<IngestListener>>,
@@ -192,6 +194,7 @@ impl Engine {
         let embedder = make_embedder(&config)?;
         let summarizer = make_summarizer(&config, llm.as_ref())?;
         let store = open_store(&config)?;
+        let index_budget = config.index_memory_mb.saturating_mul(1 << 20);
         Ok(Engine {
             cache: crate::query::cache::QueryCache::new(config.cache.clone()),
             config,
@@ -208,6 +211,7 @@ impl Engine {
             follow_every_ms: std::sync::atomic::AtomicU64::new(
                 timeline::FOLLOW_EVERY.as_millis() as u64
             ),
+            index_budget: std::sync::atomic::AtomicU64::new(index_budget),
             writes_refused: Mutex::new(None),
             stopping: std::sync::atomic::AtomicBool::new(false),
             ingest_listener: Mutex::new(None),
@@ -433,28 +437,32 @@ impl Engine {
     }
 
     /// Closes the least recently used idle namespaces' indexes while more than
-    /// `max_open_namespaces` are open (never `keep`, never one in use: a writer, a
-    /// summariser or a reader holding them). Their state is committed first, so reopening
-    /// replays nothing.
+    /// `max_open_namespaces` are open, or while their estimated memory together exceeds
+    /// `index_memory_mb` (never `keep`, never one in use: a writer, a summariser or a reader
+    /// holding them). Their state is committed first, so reopening replays nothing.
     fn close_idle_indexes(&self, keep: &str) {
         use std::sync::atomic::Ordering::Relaxed;
         let max = self.config.max_open_namespaces.max(1);
-        let mut open: Vec<Arc<Namespace>> = self
+        let budget = self.index_budget.load(Relaxed);
+        let mut open: Vec<(Arc<Namespace>, u64)> = self
             .namespaces
             .read()
             .values()
-            .filter(|n| n.indexes.read().is_some())
-            .cloned()
+            .filter_map(|n| {
+                let bytes = n.indexes.read().as_ref()?.memory_estimate();
+                Some((n.clone(), bytes))
+            })
             .collect();
-        if open.len() <= max {
+        let mut count = open.len();
+        let mut total: u64 = open.iter().map(|(_, b)| b).sum();
+        let over = |count: usize, total: u64| count > max || (budget > 0 && total > budget);
+        if !over(count, total) {
             return;
         }
-        let excess = open.len() - max;
-        open.retain(|n| n.name() != keep);
-        open.sort_by_key(|n| n.last_used.load(Relaxed));
-        let mut closed = 0;
-        for ns in open {
-            if closed == excess {
+        open.retain(|(n, _)| n.name() != keep);
+        open.sort_by_key(|(n, _)| n.last_used.load(Relaxed));
+        for (ns, bytes) in open {
+            if !over(count, total) {
                 break;
             }
             let (Some(_writer), Some(_summary)) =
@@ -475,9 +483,33 @@ impl Engine {
                 continue;
             }
             *slot = None;
-            closed += 1;
-            tracing::debug!("namespace {:?}: idle indexes closed", ns.name());
+            count -= 1;
+            total -= bytes;
+            tracing::debug!(
+                "namespace {:?}: idle indexes closed ({bytes} bytes estimated)",
+                ns.name()
+            );
         }
+    }
+
+    /// Sets the indexes' memory budget in bytes (`index_memory_mb` counts in MiB; tests use
+    /// namespaces smaller than one).
+    #[doc(hidden)]
+    pub fn set_index_memory_budget(&self, bytes: u64) {
+        self.index_budget
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The estimated memory of all open namespaces' indexes together (what `index_memory_mb`
+    /// budgets).
+    pub fn open_index_bytes(&self) -> u64 {
+        let open: Vec<Arc<NsIndexes>> = self
+            .namespaces
+            .read()
+            .values()
+            .filter_map(|n| n.indexes.read().clone())
+            .collect();
+        open.iter().map(|i| i.memory_estimate()).sum()
     }
 
     /// How many namespaces have their indexes open.

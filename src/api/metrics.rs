@@ -210,6 +210,7 @@ impl Metrics {
                         ("summary_vectors", sz.summary_vectors),
                         ("graph_edges", sz.graph_edges),
                         ("vector_bytes", sz.vector_bytes),
+                        ("memory_bytes", sz.memory_bytes),
                     ] {
                         let _ = writeln!(
                             sizes,

@@ -69,6 +69,11 @@ impl<V> DenseMap<V> {
         self.len == 0
     }
 
+    /// Slots allocated (ids up to the largest seen, filled or not).
+    pub fn slots(&self) -> usize {
+        self.slots.capacity()
+    }
+
     /// `(id, value)` pairs in id order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &V)> {
         self.slots

@@ -495,6 +495,39 @@ impl Catalog {
         out
     }
 
+    /// An estimate of the catalog's memory in bytes: every slot at its in-memory size, each
+    /// fact's entries in the time, entity and slot lookups and the graph, each entity's node,
+    /// and the strings of documents and entities at their lengths. For the memory budget across
+    /// namespaces (`index_memory_mb`), not an exact account (allocator overhead is left out).
+    pub fn approx_bytes(&self) -> usize {
+        use std::mem::size_of;
+        // A BTreeSet entry, a Vec entry in two or three lookups, a graph edge and its map entry.
+        const PER_FACT: usize = 24 + 3 * 8 + 32 + 24;
+        // A graph node, its map entry and its entry in the facts-by-entity map.
+        const PER_ENTITY: usize = 24 + 24 + 48;
+        let strings: usize = self
+            .docs
+            .iter()
+            .map(|(_, d)| {
+                d.external_id.len()
+                    + d.title.as_ref().map_or(0, String::len)
+                    + d.time_label.as_ref().map_or(0, String::len)
+            })
+            .sum::<usize>()
+            + self
+                .entities
+                .iter()
+                .map(|(_, e)| e.name.len())
+                .sum::<usize>();
+        self.facts.slots() * size_of::<Option<FactMeta>>()
+            + self.facts.len() * PER_FACT
+            + self.chunks.slots() * size_of::<Option<ChunkMeta>>()
+            + self.docs.slots() * size_of::<Option<DocMeta>>()
+            + self.entities.slots() * size_of::<Option<EntityMeta>>()
+            + self.entities.len() * PER_ENTITY
+            + strings
+    }
+
     /// Number of entity-to-entity edges.
     pub fn edge_count(&self) -> usize {
         self.graph.edge_count()

@@ -62,6 +62,9 @@ pub struct IndexSizes {
     pub graph_edges: u64,
     /// Bytes of memory used by the vector indexes.
     pub vector_bytes: u64,
+    /// Estimated bytes of memory these indexes hold (vectors and catalog; what
+    /// `index_memory_mb` budgets).
+    pub memory_bytes: u64,
 }
 
 /// The derived indexes of one namespace.
@@ -894,6 +897,17 @@ impl NsIndexes {
         Ok(())
     }
 
+    /// An estimate of the memory these indexes hold: the vector indexes' own count and the
+    /// catalog's estimate ([`Catalog::approx_bytes`]). The text index is memory-mapped by
+    /// tantivy and not counted.
+    pub fn memory_estimate(&self) -> u64 {
+        (self.facts.memory_usage()
+            + self.chunks.memory_usage()
+            + self.entities.memory_usage()
+            + self.summaries.memory_usage()
+            + self.catalog.read().approx_bytes()) as u64
+    }
+
     /// Sizes for stats and metrics.
     pub fn sizes(&self) -> IndexSizes {
         IndexSizes {
@@ -907,6 +921,7 @@ impl NsIndexes {
                 + self.chunks.memory_usage()
                 + self.entities.memory_usage()
                 + self.summaries.memory_usage()) as u64,
+            memory_bytes: self.memory_estimate(),
         }
     }
 }

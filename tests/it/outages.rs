@@ -282,6 +282,64 @@ fn namespaces_are_limited_and_idle_ones_close_their_indexes() {
     }
 }
 
+/// A memory budget (`index_memory_mb`) across namespaces: when a namespace opens past it, the
+/// least recently used idle ones close until the rest fit, and reopen on use intact.
+#[test]
+fn a_memory_budget_closes_idle_namespaces_until_the_rest_fit() {
+    let dir = tmp();
+    {
+        let e = Engine::open(Config::with_data_dir(dir.path())).unwrap();
+        for i in 0..4 {
+            let ns = format!("m{i}");
+            ingest_text(
+                &e,
+                &ns,
+                "a",
+                &format!("In 2022, Acme{i} Corp grew."),
+                "2022",
+            );
+        }
+        e.flush().unwrap();
+    }
+    // Each namespace's estimate as reading opens it (a written index holds more memory than
+    // one opened for reading, whose vectors are mapped from their files).
+    let sizes: Vec<u64> = {
+        let e = Engine::open(Config::with_data_dir(dir.path())).unwrap();
+        (0..4)
+            .map(|i| e.index_sizes(&format!("m{i}")).unwrap().memory_bytes)
+            .collect()
+    };
+    let largest = *sizes.iter().max().unwrap();
+    assert!(largest > 0, "no estimate: {sizes:?}");
+    // Room for two namespaces, not three (in bytes: these namespaces are smaller than the
+    // MiB `index_memory_mb` counts in).
+    let budget = 2 * largest + largest / 2;
+    let e = Engine::open(Config::with_data_dir(dir.path())).unwrap();
+    e.set_index_memory_budget(budget);
+    let mut most = 0;
+    for round in 0..2 {
+        for i in 0..4 {
+            let r = e
+                .query(
+                    &format!("m{i}"),
+                    &QueryRequest {
+                        query: format!("How did Acme{i} Corp do?"),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            assert!(r.context.contains(&format!("Acme{i}")), "{}", r.context);
+            let (open, bytes) = (e.open_index_count(), e.open_index_bytes());
+            assert!(
+                bytes <= budget,
+                "round {round}, m{i}: {open} open, {bytes} bytes over a {budget}-byte budget"
+            );
+            most = most.max(open);
+        }
+    }
+    assert_eq!(most, 2, "the budget holds two namespaces: {sizes:?}");
+}
+
 /// Low: a failed ingest job kept its documents in the store forever, out of erase's reach.
 #[test]
 fn failed_jobs_drop_their_documents() {
