@@ -325,7 +325,21 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
         "over",
     ];
     let mut spans = find_times(q, now);
-    let explicit = spans.iter().any(|s| s.kind == SpanKind::Explicit);
+    // "by 2026" beside a named period ("the target by 2026 stated in 2021", "the goal for
+    // hybrids by 2020 in the 2012 report") is a deadline the evidence states, not a period to
+    // search: the named periods scope the question and the deadline stays in its words.
+    // Measured on Time-LongQA: +0.002 / +0.001 / +0.001; news and synthetic facets unchanged.
+    let deadline = |s: &TimeSpan| {
+        s.interval.start.is_none()
+            && s.interval.end.is_some()
+            && (s.text.to_lowercase().starts_with("by ")
+                || q[..s.start].trim_end().to_lowercase().ends_with(" by"))
+    };
+    // A deadline alone does not make the question's other years mere adjectives: in "electric
+    // by 2025, according to the company's 2018 strategy" the 2018 strategy is what is asked.
+    let explicit = spans
+        .iter()
+        .any(|s| s.kind == SpanKind::Explicit && !deadline(s));
     // Years used as adjectives name a period too ("the 2019 report"); beside another explicit
     // time only those before a capitalised word count ("for 2013 …, as stated in Audi's 2012
     // Corporate Responsibility Report").
@@ -399,18 +413,19 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
         .iter()
         .filter(|s| s.kind == SpanKind::Explicit && !future(s))
         .collect();
-    // "by 2026" beside a named period ("the target by 2026 stated in 2021", "the goal for
-    // hybrids by 2020 in the 2012 report") is a deadline the evidence states, not a period to
-    // search: the named periods scope the question and the deadline stays in its words.
-    // Measured on Time-LongQA: +0.002 / +0.001 / +0.001; news and synthetic facets unchanged.
-    let deadline = |s: &TimeSpan| {
-        s.interval.start.is_none()
-            && s.interval.end.is_some()
-            && (s.text.to_lowercase().starts_with("by ")
-                || q[..s.start].trim_end().to_lowercase().ends_with(" by"))
-    };
     if present.iter().any(|s| !deadline(s)) {
         present.retain(|s| !deadline(s));
+    }
+    // A baseline ("compared to the baseline year 2015", "relative to 2018") beside another
+    // named period is what a figure is measured against, stated in the other period's report.
+    let baseline = |s: &TimeSpan| {
+        let before = q[..s.start].trim_end().to_lowercase();
+        ["relative to", "baseline", "baseline year", "base year"]
+            .iter()
+            .any(|w| before.ends_with(w))
+    };
+    if present.iter().any(|s| !baseline(s)) {
+        present.retain(|s| !baseline(s));
     }
     let recent: Vec<&TimeSpan> = spans.iter().filter(|s| recency(s)).collect();
     let (chosen, hard): (Vec<&TimeSpan>, bool) = if !present.is_empty() && recent.is_empty() {
@@ -709,6 +724,32 @@ mod tests {
             None,
         );
         assert!(s.unwrap().overlaps(&k("2015").interval()));
+        // Beside a deadline alone, a year before a lower-case noun is the period asked.
+        let (s, sem) = scope_from_question(
+            "What percentage of Audi's vehicles are projected to be electric by 2025, according \
+             to the company's 2018 strategy?",
+            None,
+        );
+        let s = s.unwrap();
+        assert!(s.hard);
+        assert_eq!(s.intervals, vec![k("2018").interval()]);
+        assert!(sem.contains("by 2025"), "{sem}");
+    }
+
+    #[test]
+    fn a_baseline_beside_a_named_period_is_not_a_period() {
+        let (s, sem) = scope_from_question(
+            "By what percentage does Audi aim to reduce CO2 emissions per vehicle by 2025, \
+             compared to the baseline year 2015, according to the 2023 Annual Report?",
+            None,
+        );
+        let s = s.unwrap();
+        assert!(s.hard);
+        assert_eq!(s.intervals, vec![k("2023").interval()]);
+        assert!(sem.contains("baseline year 2015"), "{sem}");
+        // Alone, a baseline year is still the period asked.
+        let (s, _) = scope_from_question("What were emissions in the base year 2015?", None);
+        assert_eq!(s.unwrap().intervals, vec![k("2015").interval()]);
     }
 
     #[test]
