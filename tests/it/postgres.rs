@@ -536,14 +536,10 @@ fn a_burst_of_callers_shares_a_bounded_pool_of_connections() {
     );
 }
 
-/// Servers follow each other on the commits PostgreSQL announces (LISTEN/NOTIFY), not only by
-/// polling: with polling set to a minute, a second server still answers from another server's
-/// write within seconds.
-#[test]
-fn an_announced_commit_wakes_the_other_servers_follower() {
-    let dir = tmp();
-    let url = postgres_db(&dir.path().display().to_string());
-    let a = Engine::open(pg_config(&dir.path().join("a"), &url)).unwrap();
+/// A server on a fresh database whose namespace "news" holds Acme's Q1 revenue.
+fn first_server_with_acme_q1(dir: &std::path::Path) -> (String, Engine) {
+    let url = postgres_db(&dir.display().to_string());
+    let a = Engine::open(pg_config(&dir.join("a"), &url)).unwrap();
     ingest_text(
         &a,
         "news",
@@ -551,6 +547,16 @@ fn an_announced_commit_wakes_the_other_servers_follower() {
         "Acme Corp reported revenue of $12 million in Q1 2023.",
         "2023-04-15",
     );
+    (url, a)
+}
+
+/// Servers follow each other on the commits PostgreSQL announces (LISTEN/NOTIFY), not only by
+/// polling: with polling set to a minute, a second server still answers from another server's
+/// write within seconds.
+#[test]
+fn an_announced_commit_wakes_the_other_servers_follower() {
+    let dir = tmp();
+    let (url, a) = first_server_with_acme_q1(dir.path());
     let b = Arc::new(Engine::open(pg_config(&dir.path().join("b"), &url)).unwrap());
     b.set_follow_every(Duration::from_secs(60));
     b.start_follower();
@@ -610,15 +616,7 @@ fn a_commit_never_overwrites_an_audit_entry_another_server_appended() {
 #[test]
 fn a_read_as_of_another_servers_write_sees_it_at_once() {
     let dir = tmp();
-    let url = postgres_db(&dir.path().display().to_string());
-    let a = Engine::open(pg_config(&dir.path().join("a"), &url)).unwrap();
-    ingest_text(
-        &a,
-        "news",
-        "acme-q1",
-        "Acme Corp reported revenue of $12 million in Q1 2023.",
-        "2023-04-15",
-    );
+    let (url, a) = first_server_with_acme_q1(dir.path());
     // B never follows by itself here.
     let b = Engine::open(pg_config(&dir.path().join("b"), &url)).unwrap();
     let q = "What revenue did Acme Corp report in Q2 2023?";

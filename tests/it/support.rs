@@ -453,14 +453,14 @@ pub fn sql(url: &str, statements: &str) {
     });
 }
 
-/// Sessions connected to the database at `url`, besides the one asking.
+/// Sessions connected to the database at `url`, besides the tests' own probes.
 pub fn other_sessions(url: &str) -> i64 {
     pg_block_on(url, |client| async move {
         client
             .query_one(
                 "SELECT count(*) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                &[],
+                 WHERE datname = current_database() AND application_name IS DISTINCT FROM $1",
+                &[&PROBE],
             )
             .await
             .expect("pg_stat_activity")
@@ -485,6 +485,9 @@ pub fn wait_for_other_sessions(url: &str) {
     }
 }
 
+/// The `application_name` of the tests' own connections to PostgreSQL.
+const PROBE: &str = "chronorag-test-probe";
+
 fn pg_block_on<T, F, Fut>(url: &str, f: F) -> T
 where
     F: FnOnce(tokio_postgres::Client) -> Fut,
@@ -495,7 +498,12 @@ where
         .build()
         .unwrap();
     rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        // Named, so that counting sessions leaves out the test's own probes (a probe just
+        // closed may still be listed while its server process exits).
+        let mut config: tokio_postgres::Config = url.parse().expect("PostgreSQL URL");
+        config.application_name(PROBE);
+        let (client, conn) = config
+            .connect(tokio_postgres::NoTls)
             .await
             .expect("connect");
         let driver = tokio::spawn(conn);
