@@ -107,7 +107,36 @@ fn overlaps(a: (u64, usize, usize), b: (u64, usize, usize)) -> bool {
     a.0 == b.0 && (a == b || (a.0 != u64::MAX && a.1 < b.2 && b.1 < a.2))
 }
 
-/// Packs the facets' ranked blocks round robin within `budget` characters.
+/// The length the facets' first blocks are cut to when together they do not fit `budget`:
+/// the level at which the short ones stay whole and the long ones share the rest equally
+/// (`None` when they fit, for one facet, or when the level would leave pieces too short to
+/// read).
+fn first_round_cap(facets: &[Vec<Block>], budget: usize) -> Option<usize> {
+    let mut lens: Vec<usize> = facets
+        .iter()
+        .filter_map(|l| l.first())
+        .map(|b| b.text.trim_end().len() + 2)
+        .collect();
+    if lens.len() < 2 || lens.iter().sum::<usize>() <= budget {
+        return None;
+    }
+    lens.sort_unstable();
+    let mut room = budget;
+    for (i, &len) in lens.iter().enumerate() {
+        let left = lens.len() - i;
+        if len * left > room {
+            let level = room / left;
+            return (level >= 2 * MIN_PIECE).then_some(level);
+        }
+        room -= len;
+    }
+    None
+}
+
+/// Packs the facets' ranked blocks round robin within `budget` characters. When the facets'
+/// first blocks together do not fit, the long ones are cut (at a sentence) to what leaves room
+/// for the others ([`first_round_cap`]), so that the last facet's best block is not the one
+/// left out: a block may be several merged passages of one document, longer than its share.
 pub fn pack(facets: &[Vec<Block>], budget: usize) -> Packed {
     let mut out = Packed {
         text: String::with_capacity(budget.min(1 << 20)),
@@ -116,6 +145,7 @@ pub fn pack(facets: &[Vec<Block>], budget: usize) -> Packed {
     };
     let mut next = vec![0usize; facets.len()];
     let mut spans: Vec<(u64, usize, usize)> = Vec::new();
+    let mut cap = first_round_cap(facets, budget);
     'rounds: loop {
         let mut any = false;
         for (f, list) in facets.iter().enumerate() {
@@ -127,18 +157,21 @@ pub fn pack(facets: &[Vec<Block>], budget: usize) -> Packed {
                 }
                 any = true;
                 let block = format!("{}\n\n", b.text.trim_end());
-                let whole = push_bounded(&mut out.text, &block, budget, MIN_PIECE);
+                let limit = cap.map_or(budget, |c| budget.min(out.text.len() + c));
+                let whole = push_bounded(&mut out.text, &block, limit, MIN_PIECE);
                 if whole || out.text.ends_with("…\n\n") {
                     spans.push(b.span);
                     out.per_facet[f] += 1;
                     out.placed.push((f, next[f] - 1));
                 }
-                if !whole {
+                if !whole && limit == budget {
                     break 'rounds;
                 }
                 break;
             }
         }
+        // Shares bound the first round only.
+        cap = None;
         if !any {
             break;
         }
@@ -216,6 +249,28 @@ mod tests {
             ["A0 text.", "B0 text.", "C0 text.", "A1 text."]
         );
         assert_eq!(p.per_facet, vec![5, 5, 1]);
+    }
+
+    #[test]
+    fn a_long_first_block_leaves_room_for_every_other_facet() {
+        // Facet A's best block is long (merged passages of one report); B's and C's are short.
+        let long = "A sentence about the first quarter of the year. ".repeat(60);
+        let a = vec![block(1, 0, &long)];
+        let b = vec![block(2, 0, &"B's best passage. ".repeat(20))];
+        let c = vec![block(3, 0, &"C's best passage. ".repeat(20))];
+        let budget = 2000;
+        let p = pack(&[a.clone(), b.clone(), c.clone()], budget);
+        assert!(p.text.len() <= budget);
+        assert_eq!(p.per_facet, vec![1, 1, 1], "{}", p.text);
+        // The short blocks stay whole; only the long one is cut, at a sentence.
+        assert!(
+            p.text
+                .contains(&"C's best passage. ".repeat(20).trim_end().to_string())
+        );
+        assert!(p.text.contains("year.…"), "{}", p.text);
+        // With room for all, nothing is cut.
+        let roomy = pack(&[a, b, c], 10_000);
+        assert!(!roomy.text.contains('…'));
     }
 
     #[test]
