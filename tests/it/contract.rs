@@ -223,8 +223,9 @@ fn every_response_fits_the_checked_in_schema() {
         ),
     );
     assert_eq!(st, 202, "{job}");
-    let job_id = job["job"]["id"].as_u64().or(job["id"].as_u64()).unwrap();
-    for _ in 0..100 {
+    let job_id = job["id"].as_u64().unwrap();
+    let mut state = Value::Null;
+    for _ in 0..200 {
         let (_, j) = call(
             &s,
             &spec,
@@ -233,11 +234,13 @@ fn every_response_fits_the_checked_in_schema() {
             &format!("/v1/namespaces/c/jobs/{job_id}"),
             None,
         );
-        if j["status"] != "queued" && j["status"] != "running" {
+        state = j["state"].clone();
+        if state != "queued" && state != "running" {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    assert_eq!(state, "done", "the job did not finish");
     for path in [
         "/health",
         "/v1/namespaces",
