@@ -146,95 +146,79 @@ fn is_type(t: &str, v: &Value) -> bool {
     }
 }
 
-/// Calls the server and checks the JSON answer against the schema of its route and status;
-/// returns the status and body.
-fn call(
-    s: &Server,
-    spec: &Spec,
-    errs: &mut Vec<String>,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let r = s.request(
-        method,
-        path,
-        body.map(|b| ("application/json", b.to_string().into_bytes())),
-    );
-    let Some((template, op)) = spec.operation(method, path) else {
-        errs.push(format!("{method} {path}: no such route in the schema"));
-        return (r.status, Value::Null);
-    };
-    let v: Value = serde_json::from_str(&r.text).unwrap_or(Value::Null);
-    let Some(resp) = op["responses"].get(r.status.to_string()) else {
-        errs.push(format!(
-            "{method} {template}: status {} is not documented ({})",
-            r.status, r.text
-        ));
-        return (r.status, v);
-    };
-    match resp["content"]["application/json"].get("schema") {
-        Some(schema) => spec.check(
-            schema,
-            &v,
-            &format!("{method} {template} {}", r.status),
-            errs,
-        ),
-        None if !r.text.is_empty() && !v.is_null() => errs.push(format!(
-            "{method} {template}: status {} documents no JSON body but one came",
-            r.status
-        )),
-        None => {}
+/// A live server, the schema, and every misfit found so far.
+struct Checker {
+    server: Server,
+    spec: Spec,
+    errs: Vec<String>,
+}
+
+impl Checker {
+    /// Calls the server and checks the JSON answer against the schema of its route and status;
+    /// returns the status and body.
+    fn call(&mut self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let r = self.server.request(
+            method,
+            path,
+            body.map(|b| ("application/json", b.to_string().into_bytes())),
+        );
+        let Some((template, op)) = self.spec.operation(method, path) else {
+            self.errs
+                .push(format!("{method} {path}: no such route in the schema"));
+            return (r.status, Value::Null);
+        };
+        let v: Value = serde_json::from_str(&r.text).unwrap_or(Value::Null);
+        let at = format!("{method} {template} {}", r.status);
+        match op["responses"].get(r.status.to_string()) {
+            None => self
+                .errs
+                .push(format!("{at}: status not documented ({})", r.text)),
+            Some(resp) => match resp["content"]["application/json"].get("schema") {
+                Some(schema) => self.spec.check(schema, &v, &at, &mut self.errs),
+                None if !v.is_null() => self
+                    .errs
+                    .push(format!("{at}: no JSON body documented but one came")),
+                None => {}
+            },
+        }
+        (r.status, v)
     }
-    (r.status, v)
+
+    /// [`Checker::call`], failing unless the status is `want`; returns the body.
+    fn expect(&mut self, want: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method, path, body);
+        assert_eq!(status, want, "{method} {path}: {v}");
+        v
+    }
 }
 
 #[test]
 fn every_response_fits_the_checked_in_schema() {
-    let spec = Spec::load();
-    let s = Server::start(&[], None);
-    let mut errs = Vec::new();
-    let e = &mut errs;
+    let mut c = Checker {
+        server: Server::start(&[], None),
+        spec: Spec::load(),
+        errs: Vec::new(),
+    };
     let docs = json!({"documents": [
         {"id": "acme-q1", "time": "2023-04-15",
          "text": "Acme Corp reported revenue of $12 million in Q1 2023. Jane Doe became CEO of Acme Corp in March 2023."},
         {"id": "https://news.example/acme?q=2#top", "time": "2023-07-15",
          "text": "Acme Corp reported revenue of $15 million in Q2 2023. Globex Inc opened a plant in Berlin in Q2 2023."}
     ]});
-    let (st, _) = call(&s, &spec, e, "PUT", "/v1/namespaces/c", Some(json!({})));
-    assert_eq!(st, 201);
-    let (st, _) = call(
-        &s,
-        &spec,
-        e,
-        "POST",
-        "/v1/namespaces/c/documents",
-        Some(docs),
-    );
-    assert_eq!(st, 200);
-    let (st, job) = call(
-        &s,
-        &spec,
-        e,
+    c.expect(201, "PUT", "/v1/namespaces/c", Some(json!({})));
+    c.expect(200, "POST", "/v1/namespaces/c/documents", Some(docs));
+    let late =
+        json!({"documents": [{"text": "Initech hired 40 engineers in 2022.", "time": "2022"}]});
+    let job = c.expect(
+        202,
         "POST",
         "/v1/namespaces/c/documents?wait=false",
-        Some(
-            json!({"documents": [{"text": "Initech hired 40 engineers in 2022.", "time": "2022"}]}),
-        ),
+        Some(late),
     );
-    assert_eq!(st, 202, "{job}");
-    let job_id = job["id"].as_u64().unwrap();
+    let job = format!("/v1/namespaces/c/jobs/{}", job["id"].as_u64().unwrap());
     let mut state = Value::Null;
     for _ in 0..200 {
-        let (_, j) = call(
-            &s,
-            &spec,
-            e,
-            "GET",
-            &format!("/v1/namespaces/c/jobs/{job_id}"),
-            None,
-        );
-        state = j["state"].clone();
+        state = c.expect(200, "GET", &job, None)["state"].clone();
         if state != "queued" && state != "running" {
             break;
         }
@@ -262,138 +246,80 @@ fn every_response_fits_the_checked_in_schema() {
         "/v1/namespaces/c/facts?entity=Acme%20Corp&limit=5",
         "/v1/namespaces/c/entities?limit=5",
     ] {
-        let (st, v) = call(&s, &spec, e, "GET", path, None);
-        assert_eq!(st, 200, "GET {path}: {v}");
+        c.expect(200, "GET", path, None);
     }
     for q in [
         json!({"query": "What revenue did Acme Corp report in Q2 2023?", "explain": true}),
         json!({"query": "How did Acme's revenue change?", "time": "2023", "mode": "abstract"}),
         json!({"query": "Who became CEO?", "as_of_tx": 1, "budget_chars": 2000, "top_k": 3}),
     ] {
-        let (st, v) = call(&s, &spec, e, "POST", "/v1/namespaces/c/query", Some(q));
-        assert_eq!(st, 200, "{v}");
+        c.expect(200, "POST", "/v1/namespaces/c/query", Some(q));
     }
-    let (_, facts) = call(&s, &spec, e, "GET", "/v1/namespaces/c/facts?limit=1", None);
+    let facts = c.expect(200, "GET", "/v1/namespaces/c/facts?limit=1", None);
     let fact = facts["facts"][0]["id"].as_u64().unwrap();
-    call(
-        &s,
-        &spec,
-        e,
-        "GET",
-        &format!("/v1/namespaces/c/facts/{fact}"),
-        None,
-    );
-    // Governance: assert, correct, retract, merge, rename, rollback, summarise.
-    let (st, asserted) = call(
-        &s,
-        &spec,
-        e,
-        "POST",
-        "/v1/namespaces/c/facts",
-        Some(
-            json!({"facts": [{"subject": "Acme Corp", "object": {"literal": "$16 million"},
-            "description": "Acme Corp guided Q3 2023 revenue to $16 million", "time": "2023-Q3"}],
-            "reason": "guidance call"}),
-        ),
-    );
-    assert_eq!(st, 201, "{asserted}");
+    c.expect(200, "GET", &format!("/v1/namespaces/c/facts/{fact}"), None);
+    // Governance: assert, correct, retract, merge, rename, summarise, rollback, retract and
+    // erase a document.
+    let asserted = json!({"facts": [{"subject": "Acme Corp", "object": {"literal": "$16 million"},
+        "description": "Acme Corp guided Q3 2023 revenue to $16 million", "time": "2023-Q3"}],
+        "reason": "guidance call"});
+    let asserted = c.expect(201, "POST", "/v1/namespaces/c/facts", Some(asserted));
     let new = asserted["facts"][0].as_u64().unwrap();
-    let (st, corrected) = call(
-        &s,
-        &spec,
-        e,
+    let patch = json!({"object": {"literal": "$17 million"}, "reason": "revised"});
+    let corrected = c.expect(
+        200,
         "PATCH",
         &format!("/v1/namespaces/c/facts/{new}"),
-        Some(json!({"object": {"literal": "$17 million"}, "reason": "revised"})),
+        Some(patch),
     );
-    assert_eq!(st, 200, "{corrected}");
     let fixed = corrected["fact"].as_u64().unwrap();
-    let (st, v) = call(
-        &s,
-        &spec,
-        e,
-        "DELETE",
-        &format!("/v1/namespaces/c/facts/{fixed}?reason=withdrawn"),
-        None,
-    );
-    assert_eq!(st, 200, "{v}");
-    let (st, v) = call(
-        &s,
-        &spec,
-        e,
-        "POST",
-        "/v1/namespaces/c/entities/merge",
-        Some(json!({"into": "Acme Corp", "from": ["Globex Inc"], "reason": "test merge"})),
-    );
-    assert_eq!(st, 200, "{v}");
-    let (st, v) = call(
-        &s,
-        &spec,
-        e,
+    let retract = format!("/v1/namespaces/c/facts/{fixed}?reason=withdrawn");
+    c.expect(200, "DELETE", &retract, None);
+    let merge = json!({"into": "Acme Corp", "from": ["Globex Inc"], "reason": "test merge"});
+    c.expect(200, "POST", "/v1/namespaces/c/entities/merge", Some(merge));
+    let rename = json!({"name": "Jane A. Doe", "reason": "full name"});
+    c.expect(
+        200,
         "PATCH",
         "/v1/namespaces/c/entities/Jane%20Doe",
-        Some(json!({"name": "Jane A. Doe", "reason": "full name"})),
+        Some(rename),
     );
-    assert_eq!(st, 200, "{v}");
-    let (st, v) = call(
-        &s,
-        &spec,
-        e,
-        "POST",
-        "/v1/namespaces/c/summarize",
-        Some(json!({})),
-    );
+    let (st, v) = c.call("POST", "/v1/namespaces/c/summarize", Some(json!({})));
     assert!(st == 200 || st == 202, "{v}");
-    let (st, v) = call(
-        &s,
-        &spec,
-        e,
-        "POST",
-        "/v1/namespaces/c/rollback",
-        Some(json!({"to_tx": 2, "reason": "undo the edits"})),
-    );
-    assert_eq!(st, 200, "{v}");
-    let (st, v) = call(
-        &s,
-        &spec,
-        e,
+    let rollback = json!({"to_tx": 2, "reason": "undo the edits"});
+    c.expect(200, "POST", "/v1/namespaces/c/rollback", Some(rollback));
+    let doc = "/v1/namespaces/c/documents/acme-q1";
+    c.expect(200, "DELETE", &format!("{doc}?reason=superseded"), None);
+    c.expect(
+        200,
         "DELETE",
-        "/v1/namespaces/c/documents/acme-q1?reason=superseded",
+        &format!("{doc}?erase=true&reason=legal%20request"),
         None,
     );
-    assert_eq!(st, 200, "{v}");
-    let (st, v) = call(
-        &s,
-        &spec,
-        e,
-        "DELETE",
-        "/v1/namespaces/c/documents/acme-q1?erase=true&reason=legal%20request",
-        None,
-    );
-    assert_eq!(st, 200, "{v}");
     // Errors have their documented shape too.
-    for (m, path, body) in [
-        ("GET", "/v1/namespaces/nope", None),
-        ("GET", "/v1/namespaces/c/facts/abc", None),
-        ("GET", "/v1/namespaces/c/facts?limit=0", None),
+    for (want, m, path, body) in [
+        (404, "GET", "/v1/namespaces/nope", None),
+        (400, "GET", "/v1/namespaces/c/facts/abc", None),
+        (400, "GET", "/v1/namespaces/c/facts?limit=0", None),
         (
+            400,
             "POST",
             "/v1/namespaces/c/query",
             Some(json!({"query": "x", "as_of_tx": 999})),
         ),
         (
+            422,
             "POST",
             "/v1/namespaces/c/query",
             Some(json!({"query": "x", "now": "soon"})),
         ),
-        ("DELETE", "/v1/namespaces/c/facts/1", None),
+        (400, "DELETE", "/v1/namespaces/c/facts/1", None),
     ] {
-        let (st, v) = call(&s, &spec, e, m, path, body);
-        assert!((400..500).contains(&st), "{m} {path}: {st} {v}");
+        c.expect(want, m, path, body);
     }
     assert!(
-        errs.is_empty(),
+        c.errs.is_empty(),
         "responses that do not fit schema/openapi.json:\n{}",
-        errs.join("\n")
+        c.errs.join("\n")
     );
 }
