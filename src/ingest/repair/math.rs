@@ -6,7 +6,7 @@
 //! "km/h", and a context quoting it reads badly. The Audi reports in `time-longqa` carry 1,531
 //! such spans.
 //!
-//! What is rewritten: a span between two `$` on one line (at most [`MAX_SPAN`] bytes, not part of
+//! What is rewritten: a span between two `$` on one line (an escaped `\$` opens none) (at most [`MAX_SPAN`] bytes, not part of
 //! `$$` display math) that shows LaTeX (a command such as `\mathsf`, a spacing command such as
 //! `\;`, or a braced sub- or superscript) and consists only of what this module knows:
 //! - font and text commands (`\mathsf{…}`, `\mathrm{…}`, `\text{…}`, …) keep their argument;
@@ -42,6 +42,11 @@ pub fn plain(text: &str) -> Cow<'_, str> {
     let mut last = 0;
     let mut from = 0;
     while let Some(open) = text[from..].find('$').map(|p| from + p) {
+        // Markdown's escaped dollar ("\$5 million") opens nothing.
+        if open > 0 && bytes[open - 1] == b'\\' {
+            from = open + 1;
+            continue;
+        }
         let rest = &text[open + 1..];
         let Some(len) = rest
             .find(['$', '\n'])
@@ -335,6 +340,8 @@ mod tests {
     fn dollars_formulas_and_unknown_commands_stay_as_they_were() {
         for text in [
             "It raised $5 million and $3 million in 2023.",
+            // A Markdown-escaped dollar opens no span (here it would pair with "$6").
+            r"Fees: \$5 \, and $6.",
             "Shares rose to $12.50, then $13.",
             // A subscript that is a formula, a fraction, unknown or garbled commands.
             r"the sum $x_{i+1}$ over $\frac{a}{b}$",
