@@ -449,7 +449,10 @@ impl Engine {
             .read()
             .values()
             .filter_map(|n| {
-                let bytes = n.indexes.read().as_ref()?.memory_estimate();
+                let idx = n.indexes.read();
+                let idx = idx.as_ref()?;
+                // Estimating walks the catalog: only with a budget to check.
+                let bytes = if budget > 0 { idx.memory_estimate() } else { 0 };
                 Some((n.clone(), bytes))
             })
             .collect();
