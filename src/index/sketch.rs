@@ -133,29 +133,6 @@ impl Sketches {
         Some(&mut self.data[k * 2 * w..(k + 1) * 2 * w])
     }
 
-    /// [`Sketches::set`] from a stored half-float vector's bits: the signs are read from the
-    /// bits (sign bit, and whether anything else is set), without widening to `f32`. The same
-    /// sketch as `set` with the widened vector.
-    pub fn set_f16_bits(&mut self, key: u64, bits: &[u16]) {
-        let w = self.words;
-        let Some(slot) = self.known_slot(key) else {
-            return;
-        };
-        slot.fill(0);
-        let (pos, neg) = slot.split_at_mut(w);
-        for (i, block) in bits.chunks(64).enumerate().take(w) {
-            let (mut p, mut n) = (0u64, 0u64);
-            for (j, &b) in block.iter().enumerate() {
-                let nonzero = u64::from(b & 0x7fff != 0);
-                let negative = u64::from(b >> 15);
-                p |= (nonzero & (negative ^ 1)) << j;
-                n |= (nonzero & negative) << j;
-            }
-            pos[i] = p;
-            neg[i] = n;
-        }
-    }
-
     /// Makes room for keys up to `key` (growing by a quarter at least, so that ascending
     /// inserts do not copy the arena each time). Keys at or above [`MAX_KEY`] are ignored.
     pub fn reserve(&mut self, key: u64) {
@@ -246,35 +223,6 @@ mod tests {
         assert!(Sketches::read_from(&bytes[..bytes.len() - 1], 64).is_none());
         assert!(Sketches::read_from(b"CRSKETC2", 64).is_none());
         assert!(Sketches::read_from(&[], 64).is_none());
-    }
-
-    #[test]
-    fn sketches_from_half_float_bits_equal_those_from_widened_vectors() {
-        use half::f16;
-        for dims in [100usize, 256, 384] {
-            let mut a = Sketches::new(dims);
-            let mut b = Sketches::new(dims);
-            let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-            for key in 0..50u64 {
-                let v: Vec<f16> = (0..dims)
-                    .map(|d| {
-                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-                        match (seed >> 60) as usize % 8 {
-                            0 => f16::from_f32(0.0),
-                            1 => f16::from_f32(-0.0),
-                            2 => f16::from_f32(1e-7 * if d % 2 == 0 { 1.0 } else { -1.0 }),
-                            _ => f16::from_f32(((seed >> 20) as f32 / (1u64 << 44) as f32) - 0.5),
-                        }
-                    })
-                    .collect();
-                let wide: Vec<f32> = v.iter().map(|x| x.to_f32()).collect();
-                let bits: Vec<u16> = v.iter().map(|x| x.to_bits()).collect();
-                a.set(key, Some(&wide));
-                b.set_f16_bits(key, &bits);
-            }
-            assert_eq!(a.data, b.data, "{dims} dimensions");
-            assert_eq!(a.known, b.known);
-        }
     }
 
     #[test]
