@@ -206,7 +206,6 @@ impl Metrics {
                         ("text_docs", sz.text_docs),
                         ("fact_vectors", sz.fact_vectors),
                         ("chunk_vectors", sz.chunk_vectors),
-                        ("entity_vectors", sz.entity_vectors),
                         ("summary_vectors", sz.summary_vectors),
                         ("graph_edges", sz.graph_edges),
                         ("vector_bytes", sz.vector_bytes),

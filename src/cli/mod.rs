@@ -414,12 +414,11 @@ fn run(cli: Cli) -> Result<()> {
                 let started = std::time::Instant::now();
                 let sizes = engine.reindex(&name, args.reembed)?;
                 println!(
-                    "reindexed {name:?} in {:.1} s: {} text documents, {} fact / {} chunk / {} entity / {} summary vectors, {} graph edges",
+                    "reindexed {name:?} in {:.1} s: {} text documents, {} fact / {} chunk / {} summary vectors, {} graph edges",
                     started.elapsed().as_secs_f64(),
                     sizes.text_docs,
                     sizes.fact_vectors,
                     sizes.chunk_vectors,
-                    sizes.entity_vectors,
                     sizes.summary_vectors,
                     sizes.graph_edges
                 );

@@ -54,8 +54,6 @@ pub struct IndexSizes {
     pub fact_vectors: u64,
     /// Chunk vectors.
     pub chunk_vectors: u64,
-    /// Entity vectors.
-    pub entity_vectors: u64,
     /// Summary vectors.
     pub summary_vectors: u64,
     /// Entity-to-entity edges in the graph.
@@ -75,8 +73,6 @@ pub struct NsIndexes {
     pub facts: VectorIndex,
     /// Chunk vectors.
     pub chunks: VectorIndex,
-    /// Entity vectors.
-    pub entities: VectorIndex,
     /// Summary vectors.
     pub summaries: VectorIndex,
     /// Catalog and entity graph.
@@ -266,28 +262,31 @@ impl NsIndexes {
         // one after the other).
         let catalog_path = dir.join(CATALOG_FILE);
         let started = Instant::now();
-        let ((facts, chunks, entities, summaries), snapshot) = std::thread::scope(|s| {
+        let ((facts, chunks, summaries), snapshot) = std::thread::scope(|s| {
             let snapshot = s.spawn(|| match prefetch {
                 Some(p) => p.take().and_then(|c| catch_up_catalog(c, store)),
                 None => catalog_from_snapshot(&catalog_path, store),
             });
             let facts = s.spawn(|| load("facts"));
-            let rest = (load("chunks"), load("entities"), load("summaries"));
+            let rest = (load("chunks"), load("summaries"));
             let facts = facts
                 .join()
                 .unwrap_or_else(|_| Err(Error::Index("loading the fact vectors panicked".into())));
             let snapshot = snapshot.join().ok().flatten();
-            ((facts, rest.0, rest.1, rest.2), snapshot)
+            ((facts, rest.0, rest.1), snapshot)
         });
-        let (facts, chunks, entities, summaries) = match (facts, chunks, entities, summaries) {
-            (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+        let (facts, chunks, summaries) = match (facts, chunks, summaries) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
             _ => (
-                VectorIndex::new(dims)?,
                 VectorIndex::new(dims)?,
                 VectorIndex::new(dims)?,
                 VectorIndex::new(dims)?,
             ),
         };
+        // Entity vectors were written by earlier versions but never searched.
+        for old in ["entities.usearch", "entities.sketch"] {
+            let _ = std::fs::remove_file(vec_dir.join(old));
+        }
         let vec_tx = if facts.is_empty() && chunks.is_empty() {
             0
         } else {
@@ -297,7 +296,6 @@ impl NsIndexes {
             text,
             facts,
             chunks,
-            entities,
             summaries,
             catalog: RwLock::new(Catalog::default()),
             chunk_texts: chunk_text::ChunkTexts::default(),
@@ -512,7 +510,6 @@ impl NsIndexes {
         }
         let mut docs: Vec<TextDoc> = Vec::new();
         let mut remove: Vec<(TextKind, u64)> = Vec::new();
-        let mut entity_docs: Vec<(EntityId, String)> = Vec::new();
         let mut seen: BTreeSet<(u8, u64)> = BTreeSet::new();
         for ch in &tx.changes {
             match ch {
@@ -540,30 +537,7 @@ impl NsIndexes {
                 }
                 Change::EraseFact(id) => remove.push((TextKind::Fact, *id)),
                 Change::EraseChunk(id) => remove.push((TextKind::Chunk, *id)),
-                Change::CreateEntity(id) | Change::UpdateEntity(id) => {
-                    if !seen.insert((3, *id)) {
-                        continue;
-                    }
-                    if let Some(e) = store.entity(*id, None)? {
-                        let mut t = e.name.clone();
-                        for a in &e.aliases {
-                            t.push_str(" ; ");
-                            t.push_str(a);
-                        }
-                        entity_docs.push((*id, t));
-                    }
-                }
                 _ => {}
-            }
-        }
-        for ch in &tx.changes {
-            if let Change::RetractEntity(id) = ch
-                && store.entity(*id, None)?.is_none()
-            {
-                entity_docs.retain(|(e, _)| e != id);
-                if vectors {
-                    self.entities.remove(&[*id])?;
-                }
             }
         }
         let t0 = std::time::Instant::now();
@@ -587,13 +561,6 @@ impl NsIndexes {
                         TextKind::Chunk => self.chunks.remove(&[*id])?,
                         TextKind::Summary => self.summaries.remove(&[*id])?,
                     }
-                }
-                if !entity_docs.is_empty() {
-                    let texts: Vec<&str> = entity_docs.iter().map(|(_, t)| t.as_str()).collect();
-                    let vecs = self.embedder.embed(&texts)?;
-                    let items: Vec<(u64, Vec<f32>)> =
-                        entity_docs.iter().map(|(id, _)| *id).zip(vecs).collect();
-                    self.entities.upsert(&items)?;
                 }
             }
             Ok(t0.elapsed())
@@ -720,7 +687,7 @@ impl NsIndexes {
     pub fn purge(&self, tx: TxId) -> Result<()> {
         self.text.commit(tx)?;
         self.text.purge()?;
-        for v in [&self.facts, &self.chunks, &self.entities, &self.summaries] {
+        for v in [&self.facts, &self.chunks, &self.summaries] {
             v.compact()?;
         }
         self.changed(true);
@@ -778,7 +745,6 @@ impl NsIndexes {
         for (name, idx) in [
             ("facts", &self.facts),
             ("chunks", &self.chunks),
-            ("entities", &self.entities),
             ("summaries", &self.summaries),
         ] {
             idx.save(&self.vec_dir.join(format!("{name}.usearch")))?;
@@ -814,7 +780,6 @@ impl NsIndexes {
         if vectors {
             self.facts.clear()?;
             self.chunks.clear()?;
-            self.entities.clear()?;
             self.summaries.clear()?;
         }
         self.changed(true);
@@ -863,31 +828,6 @@ impl NsIndexes {
             return Err(e);
         }
         flush(&mut batch)?;
-        if vectors {
-            let mut after = 0;
-            loop {
-                let es = store.entities_all(after, REBUILD_BATCH)?;
-                let Some(last) = es.last().map(|e| e.id) else {
-                    break;
-                };
-                let texts: Vec<String> = es
-                    .iter()
-                    .map(|e| {
-                        let mut t = e.name.clone();
-                        for a in &e.aliases {
-                            t.push_str(" ; ");
-                            t.push_str(a);
-                        }
-                        t
-                    })
-                    .collect();
-                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                let vecs = self.embedder.embed(&refs)?;
-                let items: Vec<(u64, Vec<f32>)> = es.iter().map(|e| e.id).zip(vecs).collect();
-                self.entities.upsert(&items)?;
-                after = last;
-            }
-        }
         self.index_all_summaries(store)?;
         self.text.commit(head)?;
         self.changed(true);
@@ -903,7 +843,6 @@ impl NsIndexes {
     pub fn memory_estimate(&self) -> u64 {
         (self.facts.memory_usage()
             + self.chunks.memory_usage()
-            + self.entities.memory_usage()
             + self.summaries.memory_usage()
             + self.catalog.read().approx_bytes()) as u64
     }
@@ -914,12 +853,10 @@ impl NsIndexes {
             text_docs: self.text.num_docs(),
             fact_vectors: self.facts.len() as u64,
             chunk_vectors: self.chunks.len() as u64,
-            entity_vectors: self.entities.len() as u64,
             summary_vectors: self.summaries.len() as u64,
             graph_edges: self.catalog.read().edge_count() as u64,
             vector_bytes: (self.facts.memory_usage()
                 + self.chunks.memory_usage()
-                + self.entities.memory_usage()
                 + self.summaries.memory_usage()) as u64,
             memory_bytes: self.memory_estimate(),
         }
