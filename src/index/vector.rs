@@ -57,7 +57,7 @@ fn check_kind(index: &Index, path: &Path) -> Result<()> {
 /// and exact scores read these very bytes back. A zero vector stays zero.
 pub fn quantize(v: &[f32]) -> Vec<i8> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if !(norm > 0.0) {
+    if norm.is_nan() || norm <= 0.0 {
         return vec![0; v.len()];
     }
     let scale = 127.0 / norm;
