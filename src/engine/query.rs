@@ -677,8 +677,41 @@ fn rerank_facts(q: &QueryTerms, mut facts: Vec<FactHit>, top_k: usize) -> Result
         f.score = 0.5 * f.score / max_s + 0.5 * l / max_lex;
     }
     facts.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    let mut facts = collapse_repeated(facts);
     facts.truncate(top_k);
     Ok(facts)
+}
+
+/// Folds facts that say the same thing (same subject, object and description, whitespace
+/// aside) into the best-ranked one, which gains the others' sources: a sentence syndicated in
+/// many articles ("New heat records were also set in Alabama …", 9 of the 20 facts for "heat
+/// record" on the news store) is one hit citing every document, not nine crowding out the rest.
+/// `facts` is best first; the order is kept.
+fn collapse_repeated(facts: Vec<FactHit>) -> Vec<FactHit> {
+    let key = |f: &FactHit| {
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        (words(&f.subject), words(&f.object), words(&f.description))
+    };
+    let mut first: std::collections::HashMap<(String, String, String), usize> =
+        std::collections::HashMap::new();
+    let mut out: Vec<FactHit> = Vec::with_capacity(facts.len());
+    for f in facts {
+        match first.entry(key(&f)) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let kept = &mut out[*e.get()];
+                for s in f.sources {
+                    if !kept.sources.iter().any(|k| k.chunk == s.chunk) {
+                        kept.sources.push(s);
+                    }
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 fn time_label(valid: &Interval, key: Option<TimeKey>) -> String {

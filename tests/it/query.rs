@@ -845,3 +845,64 @@ fn units_written_as_latex_by_a_pdf_converter_are_found_in_plain_words() {
         .unwrap();
     assert_eq!((again.documents, again.duplicates), (0, 1));
 }
+
+/// A sentence repeated in several documents (syndicated boilerplate) is one fact hit that cites
+/// every document, not one hit per copy crowding out the rest of the list.
+#[test]
+fn a_sentence_repeated_across_documents_is_one_fact_hit_citing_each() {
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    let repeated = "Heat records were also set in Alabama, Tennessee and North Carolina.";
+    for (i, day) in ["2022-03-10", "2022-05-16", "2022-07-11"]
+        .iter()
+        .enumerate()
+    {
+        ingest_text(
+            &e,
+            "n",
+            &format!("weather-{i}"),
+            &format!("Weather report number {i} for the region.\n\n{repeated}"),
+            day,
+        );
+    }
+    ingest_text(
+        &e,
+        "n",
+        "other",
+        "Phoenix set a heat record of 118 degrees on Tuesday.",
+        "2022-07-12",
+    );
+    let r = e
+        .query(
+            "n",
+            &QueryRequest {
+                query: "heat records Alabama Tennessee".into(),
+                top_k: Some(10),
+                ..q("")
+            },
+        )
+        .unwrap();
+    let copies: Vec<_> = r
+        .facts
+        .iter()
+        .filter(|f| f.description == repeated)
+        .collect();
+    assert_eq!(copies.len(), 1, "{:#?}", r.facts);
+    let docs: BTreeSet<&str> = copies[0]
+        .sources
+        .iter()
+        .map(|s| s.document.as_str())
+        .collect();
+    assert_eq!(
+        docs,
+        BTreeSet::from(["weather-0", "weather-1", "weather-2"]),
+        "{:#?}",
+        copies[0]
+    );
+    // The other statement is still listed.
+    assert!(
+        r.facts.iter().any(|f| f.description.contains("Phoenix")),
+        "{:#?}",
+        r.facts
+    );
+}
