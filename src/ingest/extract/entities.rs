@@ -595,6 +595,16 @@ pub fn find_entities(s: &str) -> Vec<Mention> {
                 break;
             }
         }
+        // Two names run together: "NASA's James Webb Telescope", "Malaysia and Thailand". The
+        // first becomes the name and the scan resumes at the second.
+        if let Some((first_last, resume)) = run_together(s, &ws, i, last) {
+            last = first_last;
+            j = resume;
+        }
+        // "Prime Minister Dmitry Medvedev", "Apple CEO Steve Jobs": the person's name.
+        if let Some(name_from) = after_role(s, &ws, i, last) {
+            i = name_from;
+        }
         let (start, mut end) = (ws[i].start, ws[last].end);
         // "Crocs, Inc." / "Audi, Ltd."
         if let Some(rest) = s[end..].strip_prefix(", ") {
@@ -654,6 +664,132 @@ pub fn find_entities(s: &str) -> Vec<Mention> {
     }
     attach_aliases(s, &mut out);
     out
+}
+
+/// Titles and roles that stand before a person's name in news text, beside [`ROLE_WORDS`].
+/// Royal titles are left out: "King Charles III" is how the name is written.
+const NAME_TITLES: &[&str] = &[
+    "secretary",
+    "speaker",
+    "rep",
+    "sen",
+    "senator",
+    "representative",
+    "gov",
+    "governor",
+    "mayor",
+    "judge",
+    "justice",
+    "controller",
+    "attorney",
+    "commissioner",
+    "coach",
+    "frontman",
+    "frontwoman",
+    "chancellor",
+    "premier",
+    "ambassador",
+    "sheriff",
+    "councilman",
+    "councilwoman",
+    "treasurer",
+    "superintendent",
+];
+
+/// Where the person's name begins when the capitalised run `ws[i..=last]` starts with a title
+/// or role ("U.S. Transportation Secretary Anthony Foxx" → "Anthony Foxx"): after the last
+/// title word, when two or three capitalised words follow it and end the run, and the last of
+/// them is no organisation word ("Head Start Program" stays whole).
+fn after_role(s: &str, ws: &[Word], i: usize, last: usize) -> Option<usize> {
+    let word = |k: usize| &s[ws[k].start..ws[k].end];
+    let k = (i..last).rev().find(|&k| {
+        let w = lower_trim(word(k));
+        ROLE_WORDS.contains(&w.as_str()) || NAME_TITLES.contains(&w.as_str())
+    })?;
+    let rest = last - k;
+    let tail = lower_trim(word(last));
+    let person_like = (2..=3).contains(&rest)
+        && (k + 1..=last).all(|m| is_capitalised(word(m)))
+        && !ORG_SUFFIXES.contains(&tail.as_str())
+        && !PLACES.contains(&tail.as_str())
+        && ![
+            "program",
+            "programme",
+            "center",
+            "centre",
+            "school",
+            "park",
+            "act",
+            "award",
+        ]
+        .contains(&tail.as_str());
+    person_like.then_some(k + 1)
+}
+
+/// Possessors whose possessive starts a name of its own ("Children's Hospital", "People's
+/// Republic of China"): never split there.
+const POSSESSIVE_NAMES: &[&str] = &["children", "women", "men", "people", "veterans"];
+
+/// Names that hold "and" between two single words.
+const AND_NAMES: &[&str] = &[
+    "procter and gamble",
+    "johnson and johnson",
+    "marks and spencer",
+    "trinidad and tobago",
+    "bosnia and herzegovina",
+    "antigua and barbuda",
+    "barnes and noble",
+    "simon and schuster",
+    "ernst and young",
+    "tom and jerry",
+];
+
+/// Where the capitalised run `ws[i..=last]` holds two names, not one: after a possessive
+/// followed by at least two more capitalised words ("NASA's James Webb Telescope", "Tuesday's
+/// Washington Post"), or at an "and" that joins two names ("Malaysia and Thailand", "Marie
+/// Bouzkova and Sara Sorribes Tormo"). An "and" stays inside a name whose first part holds a
+/// connector ("Department of Health and Human Services", "Board Member for Sales and
+/// Marketing"), that ends in an organisation word ("… and Housing Assistance Program"), or that
+/// is a known pair ("Procter and Gamble"). Returns the first name's last word and where the
+/// scan resumes.
+fn run_together(s: &str, ws: &[Word], i: usize, last: usize) -> Option<(usize, usize)> {
+    let word = |k: usize| &s[ws[k].start..ws[k].end];
+    for k in i..last {
+        let w = word(k);
+        let possessor = w
+            .strip_suffix("'s")
+            .or_else(|| w.strip_suffix("’s"))
+            .filter(|p| !p.is_empty());
+        if let Some(p) = possessor {
+            let after_capitalised = (k + 1..=last).filter(|&m| is_capitalised(word(m))).count();
+            if after_capitalised >= 2 && !POSSESSIVE_NAMES.contains(&p.to_lowercase().as_str()) {
+                return Some((k, k + 1));
+            }
+            // One possessive is enough to decide: "Macy's Parade" stays whole.
+            return None;
+        }
+        if w == "and" && k > i && k < last {
+            let left_has_connector =
+                (i..k).any(|m| CONNECTORS.contains(&word(m)) && word(m) != "and");
+            let tail = lower_trim(word(last));
+            let org_end = ORG_SUFFIXES.contains(&tail.as_str())
+                || [
+                    "program",
+                    "programme",
+                    "services",
+                    "diseases",
+                    "department",
+                    "fund",
+                ]
+                .contains(&tail.as_str());
+            let whole = s[ws[i].start..ws[last].end].to_lowercase();
+            if left_has_connector || org_end || AND_NAMES.contains(&whole.as_str()) {
+                return None;
+            }
+            return Some((k - 1, k + 1));
+        }
+    }
+    None
 }
 
 /// "New" that starts a name: "New York", "New Hampshire" (mid-sentence, "New" before another
@@ -957,6 +1093,103 @@ mod tests {
                 .any(|(n, _)| n == "Board Member for Sales and Marketing"),
             "{got:?}"
         );
+    }
+
+    #[test]
+    fn names_run_together_by_a_possessive_or_and_are_two_names() {
+        let all = |s: &str| -> Vec<String> { names(s).into_iter().map(|(n, _)| n).collect() };
+        for (s, want, not) in [
+            (
+                "Images from NASA's James Webb Telescope arrived.",
+                &["NASA", "James Webb Telescope"][..],
+                "NASA's James Webb Telescope",
+            ),
+            (
+                "Trade between Malaysia and Thailand grew.",
+                &["Malaysia", "Thailand"][..],
+                "Malaysia and Thailand",
+            ),
+            (
+                "She beat Marie Bouzkova and Sara Sorribes Tormo in the doubles.",
+                &["Marie Bouzkova", "Sara Sorribes Tormo"][..],
+                "Marie Bouzkova and Sara Sorribes Tormo",
+            ),
+        ] {
+            let got = all(s);
+            for w in want {
+                assert!(got.contains(&w.to_string()), "{w} missing in {got:?}");
+            }
+            assert!(!got.contains(&not.to_string()), "{not} in {got:?}");
+        }
+        // Names that hold "and" or a possessive stay whole.
+        for (s, whole) in [
+            (
+                "The Department of Health and Human Services said so.",
+                "Department of Health and Human Services",
+            ),
+            (
+                "She applied to the Rent Relief and Housing Assistance Program.",
+                "Rent Relief and Housing Assistance Program",
+            ),
+            (
+                "Investors bought Procter and Gamble shares.",
+                "Procter and Gamble",
+            ),
+            (
+                "He was taken to Children's Hospital Los Angeles.",
+                "Children's Hospital Los Angeles",
+            ),
+            ("They watched the Macy's Parade.", "Macy's Parade"),
+        ] {
+            let got = all(s);
+            assert!(
+                got.contains(&whole.to_string()),
+                "{whole} missing in {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_title_before_a_persons_name_is_not_part_of_it() {
+        let all = |s: &str| -> Vec<String> { names(s).into_iter().map(|(n, _)| n).collect() };
+        for (s, name) in [
+            (
+                "It was Prime Minister Dmitry Medvedev who spoke.",
+                "Dmitry Medvedev",
+            ),
+            ("The late Apple CEO Steve Jobs said it.", "Steve Jobs"),
+            (
+                "Then U.S. Transportation Secretary Anthony Foxx came.",
+                "Anthony Foxx",
+            ),
+            ("Yesterday Speaker Mike Turzai agreed.", "Mike Turzai"),
+        ] {
+            let got = all(s);
+            assert!(got.contains(&name.to_string()), "{name} missing in {got:?}");
+            assert!(
+                !got.iter()
+                    .any(|g| g.len() > name.len() && g.ends_with(name)),
+                "{got:?}"
+            );
+        }
+        // A role word before an organisation's name, or a single name, is left alone.
+        for (s, whole) in [
+            (
+                "She joined the Head Start Program in May.",
+                "Head Start Program",
+            ),
+            ("It is Prince Andrew again.", "Prince Andrew"),
+            (
+                "Hildegard Wortmann, Board Member for Sales and Marketing, spoke.",
+                "Board Member for Sales and Marketing",
+            ),
+        ] {
+            let got = all(s);
+            assert!(
+                got.contains(&whole.to_string()),
+                "{whole} missing in {got:?}"
+            );
+        }
     }
 
     #[test]
