@@ -70,8 +70,13 @@ pub fn main_subject(doc: &DocContext, chunks: &[&str]) -> EntityMention {
         }
     };
     if let Some(t) = &doc.title {
+        // A headline in title case ("Friends Honor Michael Clarke Duncan") runs every word
+        // into one name: only names the text itself also writes count from it.
+        let headline = headline_case(t);
         for m in find_entities(t) {
-            add(&m, 5);
+            if !headline || chunks.iter().any(|c| c.contains(m.name.as_str())) {
+                add(&m, 5);
+            }
         }
     }
     let mut budget = 20_000usize;
@@ -123,6 +128,30 @@ fn informative(s: &str) -> bool {
         .filter(|w| w.chars().next().is_some_and(|c| c.is_lowercase()))
         .count();
     letters * 2 > s.len() && lower_words >= 2 && lower_words * 4 >= words
+}
+
+/// Whether a line is written in title case or capitals ("Friends Honor Michael Clarke Duncan",
+/// "MEET THE TEAMS"): at least three words of three letters or more, and every one of them
+/// capitalised but the short words title case leaves in lower case. One lower-case word such
+/// as a verb ("Wobblefrost Ventures invested in Acme Corp") makes it a sentence. In such a
+/// line capitals do not mark names.
+pub fn headline_case(line: &str) -> bool {
+    const TITLE_LOWER: &[&str] = &[
+        "the", "and", "for", "with", "from", "into", "onto", "over", "but", "nor", "yet", "via",
+        "per", "off", "out",
+    ];
+    let mut words = 0usize;
+    for w in line.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’') {
+        if w.chars().filter(|c| c.is_alphabetic()).count() < 3 {
+            continue;
+        }
+        if w.chars().next().is_some_and(char::is_uppercase) {
+            words += 1;
+        } else if !TITLE_LOWER.contains(&w) {
+            return false;
+        }
+    }
+    words >= 3
 }
 
 /// Lower-cased single words that the chunk capitalises in the middle of a sentence: evidence
@@ -185,10 +214,14 @@ fn extract_chunk(doc: &DocContext, main: &EntityMention, chunk: &str) -> Extract
             .into_iter()
             .filter(|t| t.kind != SpanKind::Vague)
             .collect();
-        // Drop entity mentions that are really time expressions or quantities, and lone
-        // sentence-initial words the chunk never capitalises elsewhere.
+        // Drop entity mentions that are really time expressions or quantities, lone
+        // sentence-initial words the chunk never capitalises elsewhere, and names from a line
+        // in title case or capitals that the chunk does not also write outside it.
+        let headline = headline_case(sent);
+        let elsewhere = |name: &str| chunk[..s].contains(name) || chunk[e..].contains(name);
         let ents: Vec<Mention> = ents
             .into_iter()
+            .filter(|m| !headline || elsewhere(&m.name))
             .filter(|m| {
                 !times.iter().any(|t| m.start < t.end && t.start < m.end)
                     && !quants.iter().any(|q| m.start < q.end && q.start < m.end)
@@ -464,6 +497,39 @@ mod tests {
 
     fn run(d: &DocContext, text: &str) -> Extraction {
         RulesExtractor.extract(d, &[text]).unwrap().remove(0)
+    }
+
+    #[test]
+    fn lines_in_title_case_or_capitals_do_not_make_names_of_their_own() {
+        assert!(headline_case("Friends Honor Michael Clarke Duncan"));
+        assert!(headline_case("MEET THE TEAMS"));
+        assert!(!headline_case(
+            "The United Kingdom crushed its record for highest temperature Tuesday."
+        ));
+        assert!(!headline_case("Audi AG"), "too short to tell");
+        assert!(!headline_case(
+            "In 2022, Wobblefrost Ventures invested in Acme Corp."
+        ));
+        assert!(headline_case(
+            "UK Breaks Its Record for the Highest Temperature"
+        ));
+        let d = DocContext {
+            title: Some("Friends Honor Michael Clarke Duncan".into()),
+            time: Some(TimeKey::parse("2012-09-10").unwrap()),
+        };
+        let text = "MEET THE TEAMS\n\nHollywood friends gathered today to honor actor \
+                    Michael Clarke Duncan at a private funeral in Los Angeles.";
+        let ex = run(&d, text);
+        let names: Vec<&str> = ex.entities.iter().map(|e| e.name.as_str()).collect();
+        assert!(names.contains(&"Michael Clarke Duncan"), "{names:?}");
+        assert!(names.contains(&"Los Angeles"), "{names:?}");
+        for bad in ["MEET THE TEAMS", "Friends Honor Michael Clarke Duncan"] {
+            assert!(!names.contains(&bad), "{bad} in {names:?}");
+        }
+        assert_ne!(
+            main_subject(&d, &[text]).name,
+            "Friends Honor Michael Clarke Duncan"
+        );
     }
 
     #[test]
