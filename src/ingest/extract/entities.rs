@@ -1095,9 +1095,18 @@ mod tests {
         );
     }
 
+    fn all(s: &str) -> Vec<String> {
+        names(s).into_iter().map(|(n, _)| n).collect()
+    }
+
+    /// `name` is found whole in `s`.
+    fn assert_found(s: &str, name: &str) {
+        let got = all(s);
+        assert!(got.contains(&name.to_string()), "{name} missing in {got:?}");
+    }
+
     #[test]
     fn names_run_together_by_a_possessive_or_and_are_two_names() {
-        let all = |s: &str| -> Vec<String> { names(s).into_iter().map(|(n, _)| n).collect() };
         for (s, want, not) in [
             (
                 "Images from NASA's James Webb Telescope arrived.",
@@ -1141,17 +1150,12 @@ mod tests {
             ),
             ("They watched the Macy's Parade.", "Macy's Parade"),
         ] {
-            let got = all(s);
-            assert!(
-                got.contains(&whole.to_string()),
-                "{whole} missing in {got:?}"
-            );
+            assert_found(s, whole);
         }
     }
 
     #[test]
     fn a_title_before_a_persons_name_is_not_part_of_it() {
-        let all = |s: &str| -> Vec<String> { names(s).into_iter().map(|(n, _)| n).collect() };
         for (s, name) in [
             (
                 "It was Prime Minister Dmitry Medvedev who spoke.",
@@ -1184,11 +1188,7 @@ mod tests {
                 "Board Member for Sales and Marketing",
             ),
         ] {
-            let got = all(s);
-            assert!(
-                got.contains(&whole.to_string()),
-                "{whole} missing in {got:?}"
-            );
+            assert_found(s, whole);
         }
     }
 
