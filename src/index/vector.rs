@@ -148,10 +148,12 @@ fn err(e: impl std::fmt::Display) -> Error {
     Error::Index(format!("vector index: {e}"))
 }
 
-/// HNSW neighbours per node (usearch's default). 8 ingested the news corpus 19% faster with the
-/// same recall (128.5 s against 158.1 s, `chronorag eval`, back to back), but the test that asks
-/// one store over HTTP and in process (`eval_in_process_gives_the_contexts_serve_gives`) then
-/// failed once under load on a scoped question: kept at 16 until that is understood.
+/// HNSW neighbours per node (usearch's default). With half-float cosine vectors, 8 ingested the
+/// news corpus 19% faster (128.5 s against 158.1 s, back to back), but the test that asks one
+/// store over HTTP and in process (`eval_in_process_gives_the_contexts_serve_gives`) then failed
+/// once under load on a scoped question. With one-byte inner-product vectors, 8 is no longer
+/// faster: 83.5 s against 76.7 s, news recall 0.591 / 0.619 / 0.650 against 0.594 / 0.622 /
+/// 0.651 (`chronorag ingest`, back to back, 2026-12-06). Kept at 16.
 const CONNECTIVITY: usize = 16;
 
 fn options(dims: usize) -> IndexOptions {
