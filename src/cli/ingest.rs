@@ -80,10 +80,12 @@ pub fn run(cfg: Config, args: IngestArgs) -> Result<()> {
         Ok(())
     };
 
+    // Documents are batched as the file is read: a large JSON-lines file is never held whole.
     for file in &files {
-        let mut items = Vec::new();
-        input::read_file(&file.path, Some(&file.id), &mut |it| items.push(it));
-        for it in items {
+        input::read_file(&file.path, Some(&file.id), &mut |it| {
+            if failure.is_some() {
+                return;
+            }
             match it {
                 ReadItem::Document { doc, bytes, .. } => {
                     batch_bytes += bytes as u64;
@@ -94,7 +96,6 @@ pub fn run(cfg: Config, args: IngestArgs) -> Result<()> {
                             flush(&mut batch, &mut batch_bytes, &mut report, &mut progress)
                     {
                         failure = Some(e);
-                        break;
                     }
                 }
                 ReadItem::Rejected(r) => {
@@ -102,7 +103,7 @@ pub fn run(cfg: Config, args: IngestArgs) -> Result<()> {
                     report.rejected.push(r);
                 }
             }
-        }
+        });
         if failure.is_some() {
             break;
         }
