@@ -549,6 +549,14 @@ impl VectorIndex {
         let index = self.inner.write();
         if index.size() > 0 {
             index.compact().map_err(err)?;
+            // usearch 2.26's compaction leaves a node array of exactly `size()` entries but
+            // keeps the old capacity as the insert limit, so later inserts up to that capacity
+            // would write past the array. A reservation above the recorded capacity
+            // reallocates the array at that size (copying the live nodes) and resets the limit.
+            let cap = index.capacity().max(index.size() * 2).max(1024) + 1;
+            index
+                .reserve_capacity_and_threads(cap, SEARCH_SLOTS)
+                .map_err(err)?;
         }
         Ok(())
     }
@@ -879,6 +887,27 @@ mod tests {
         for r in [VectorIndex::load(&p, 16), VectorIndex::open(&p, 16)] {
             let e = r.unwrap_err().to_string();
             assert!(e.contains("scalar kind"), "{e}");
+        }
+    }
+
+    #[test]
+    fn inserts_after_a_compaction_land_and_are_found() {
+        let idx = VectorIndex::new(16).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = (1..=3000).map(|k| (k, v(k, 16))).collect();
+        idx.upsert(&items).unwrap();
+        let gone: Vec<u64> = (1..=2500).collect();
+        idx.remove(&gone).unwrap();
+        idx.compact().unwrap();
+        assert_eq!(idx.len(), 500);
+        // More than the compacted node array holds, fewer than the capacity before the
+        // compaction: the inserts that would run past the array.
+        let cap = idx.inner.read().capacity();
+        let n = (cap - 600) as u64;
+        let more: Vec<(u64, Vec<f32>)> = (10_001..10_001 + n).map(|k| (k, v(k, 16))).collect();
+        idx.upsert(&more).unwrap();
+        assert_eq!(idx.len(), 500 + n as usize);
+        for k in [2501u64, 2999, 10_001, 10_000 + n / 2, 10_000 + n] {
+            assert_eq!(idx.search(&v(k, 16), 1).unwrap()[0].0, k, "key {k}");
         }
     }
 }
