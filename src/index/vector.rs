@@ -8,6 +8,8 @@
 //!   counting gate admits at most [`SEARCH_SLOTS`] concurrent searches.
 //! - **No panics across FFI**: a panic inside a `filtered_search` predicate would abort the
 //!   process; predicates run under `catch_unwind` and a panic becomes an error.
+//! - **Room after a compaction**: usearch's `compact` shrinks its node array but keeps the old
+//!   insert limit; [`VectorIndex::compact`] reserves again, so later inserts never run past it.
 //! - **Exact scoring for small candidate sets**: a filter that passes few keys makes HNSW search
 //!   slow and lossy, so callers with a short candidate list call [`VectorIndex::score_exact`].
 //! - **One byte per dimension**: vectors are stored as `i8` (unit vector × 127, rounded here, see
