@@ -57,7 +57,7 @@ fn check_kind(index: &Index, path: &Path) -> Result<()> {
 /// The stored form of a vector: each component of the unit vector × 127, rounded. usearch's own
 /// conversion truncates instead; rounding here keeps the error to half a step, and the sketches
 /// and exact scores read these very bytes back. A zero vector stays zero.
-pub fn quantize(v: &[f32]) -> Vec<i8> {
+fn quantize(v: &[f32]) -> Vec<i8> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm.is_nan() || norm <= 0.0 {
         return vec![0; v.len()];

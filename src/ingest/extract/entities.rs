@@ -666,6 +666,28 @@ pub fn find_entities(s: &str) -> Vec<Mention> {
     out
 }
 
+/// Last words, beside [`ORG_SUFFIXES`], of names of bodies, programmes and places rather than
+/// people ("… Housing Assistance Program", "Head Start Program", "… Medical Center").
+const BODY_ENDINGS: &[&str] = &[
+    "program",
+    "programme",
+    "services",
+    "diseases",
+    "department",
+    "fund",
+    "center",
+    "centre",
+    "school",
+    "park",
+    "act",
+    "award",
+];
+
+/// Whether a name ending in `last` (lower case) names a body, not a person.
+fn ends_a_body(last: &str) -> bool {
+    ORG_SUFFIXES.contains(&last) || BODY_ENDINGS.contains(&last)
+}
+
 /// Titles and roles that stand before a person's name in news text, beside [`ROLE_WORDS`].
 /// Royal titles are left out: "King Charles III" is how the name is written.
 const NAME_TITLES: &[&str] = &[
@@ -710,19 +732,8 @@ fn after_role(s: &str, ws: &[Word], i: usize, last: usize) -> Option<usize> {
     let tail = lower_trim(word(last));
     let person_like = (2..=3).contains(&rest)
         && (k + 1..=last).all(|m| is_capitalised(word(m)))
-        && !ORG_SUFFIXES.contains(&tail.as_str())
-        && !PLACES.contains(&tail.as_str())
-        && ![
-            "program",
-            "programme",
-            "center",
-            "centre",
-            "school",
-            "park",
-            "act",
-            "award",
-        ]
-        .contains(&tail.as_str());
+        && !ends_a_body(&tail)
+        && !PLACES.contains(&tail.as_str());
     person_like.then_some(k + 1)
 }
 
@@ -772,16 +783,7 @@ fn run_together(s: &str, ws: &[Word], i: usize, last: usize) -> Option<(usize, u
             let left_has_connector =
                 (i..k).any(|m| CONNECTORS.contains(&word(m)) && word(m) != "and");
             let tail = lower_trim(word(last));
-            let org_end = ORG_SUFFIXES.contains(&tail.as_str())
-                || [
-                    "program",
-                    "programme",
-                    "services",
-                    "diseases",
-                    "department",
-                    "fund",
-                ]
-                .contains(&tail.as_str());
+            let org_end = ends_a_body(&tail);
             let whole = s[ws[i].start..ws[last].end].to_lowercase();
             if left_has_connector || org_end || AND_NAMES.contains(&whole.as_str()) {
                 return None;
