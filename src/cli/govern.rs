@@ -230,15 +230,15 @@ pub fn facts(cfg: Config, cmd: FactsCommand) -> Result<()> {
                 for f in &list.facts {
                     println!(
                         "{:>7}  [{}] {}{} — {}",
-                        f.fact.id,
+                        f.id,
                         f.time,
-                        f.subject_name,
-                        if f.fact.is_active() {
+                        f.subject,
+                        if f.status == chronorag::model::Status::Active {
                             ""
                         } else {
                             " (retracted)"
                         },
-                        f.fact.description
+                        f.description
                     );
                 }
                 if list.next.is_some() {
@@ -514,11 +514,11 @@ pub fn conflicts(cfg: Config, common: Common) -> Result<()> {
         println!("conflict {} ({}):", c.conflict.id, c.conflict.reason);
         println!(
             "  fact {} [{}] {}",
-            c.existing_fact.fact.id, c.existing_fact.time, c.existing_fact.fact.description
+            c.existing_fact.id, c.existing_fact.time, c.existing_fact.description
         );
         println!(
             "  fact {} [{}] {}",
-            c.incoming_fact.fact.id, c.incoming_fact.time, c.incoming_fact.fact.description
+            c.incoming_fact.id, c.incoming_fact.time, c.incoming_fact.description
         );
     }
     Ok(())

@@ -7,7 +7,7 @@ use super::{Engine, FactView, Namespace};
 use crate::governance::edit::{self, FactInput, FactPatch};
 use crate::governance::erase;
 use crate::governance::history::{self, Diff};
-use crate::model::{AuditEntry, Conflict, FactId, Tx, TxId};
+use crate::model::{AuditEntry, Conflict, FactId, Status, Tx, TxId};
 use crate::store::{AuditVerify, NsStore, WriteSet};
 use crate::{Error, Result};
 
@@ -293,7 +293,7 @@ impl Engine {
             ) else {
                 continue;
             };
-            if a.fact.is_active() && b.fact.is_active() {
+            if a.status == Status::Active && b.status == Status::Active {
                 out.push(ConflictView {
                     conflict: c,
                     existing_fact: a,

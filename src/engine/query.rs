@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Engine;
 use crate::index::text::TextKind;
-use crate::model::{FactObject, TxId};
+use crate::model::TxId;
 use crate::query::cache::{Category, ExactKey, SemanticKey};
 use crate::query::context::{self, Block};
 use crate::query::facets::{self, FacetEntity, FacetPlan};
@@ -14,7 +14,7 @@ use crate::query::passages::{self, Candidate, Cut, Passage, QueryTerms, Unit};
 use crate::query::plan::{self, Intent, Mode, Plan};
 use crate::query::retrieve::{self, Ctx, Found};
 use crate::query::{
-    ChunkHit, DEFAULT_BUDGET, DEFAULT_TOP_K, FactHit, MAX_BUDGET, PassageHit, QueryRequest,
+    ChunkHit, DEFAULT_BUDGET, DEFAULT_TOP_K, FactView, MAX_BUDGET, PassageHit, QueryRequest,
     QueryResult, SourceRef, Stage, SummaryHit, TimeScope,
 };
 use crate::store::NsStore;
@@ -34,7 +34,7 @@ impl Engine {
         found: &[(u64, f32)],
         top_k: usize,
         as_of: Option<TxId>,
-    ) -> Result<Vec<FactHit>> {
+    ) -> Result<Vec<FactView>> {
         let idx = self.indexes(ns)?;
         let cat = idx.catalog.read();
         hydrate_facts(ns.store().as_ref(), &cat, found, top_k, as_of)
@@ -537,7 +537,7 @@ fn facet_candidates(
     ctx: &Ctx<'_>,
     found: &Found,
     summaries: &[SummaryHit],
-    facts: &[FactHit],
+    facts: &[FactView],
     period: Option<&Interval>,
     fit_to: Option<&Interval>,
     entity: Option<&FacetEntity>,
@@ -645,7 +645,7 @@ fn facet_candidates(
                 header: format!("[fact {} · {}] {}", f.id, f.time, f.subject),
                 text: f.description.clone(),
             },
-            score: f.score.max(0.0),
+            score: f.score.unwrap_or(0.0).max(0.0),
             fit: 1.0,
         });
     }
@@ -668,15 +668,16 @@ fn time_fit(period: Option<&Interval>, vstart: i32, vend: i32) -> f32 {
 
 /// Orders facts by what was asked: their retrieval score and how well their description
 /// matches the question's terms (a revenue fact before a quote about demand), best `top_k`.
-fn rerank_facts(q: &QueryTerms, mut facts: Vec<FactHit>, top_k: usize) -> Result<Vec<FactHit>> {
+fn rerank_facts(q: &QueryTerms, mut facts: Vec<FactView>, top_k: usize) -> Result<Vec<FactView>> {
     let texts: Vec<&str> = facts.iter().map(|f| f.description.as_str()).collect();
     let lex = passages::score_texts(q, &texts);
     let max_lex = lex.iter().copied().fold(0.0, f32::max).max(1e-6);
-    let max_s = facts.iter().map(|f| f.score).fold(0.0, f32::max).max(1e-6);
+    let score = |f: &FactView| f.score.unwrap_or(0.0);
+    let max_s = facts.iter().map(score).fold(0.0, f32::max).max(1e-6);
     for (f, l) in facts.iter_mut().zip(lex) {
-        f.score = 0.5 * f.score / max_s + 0.5 * l / max_lex;
+        f.score = Some(0.5 * score(f) / max_s + 0.5 * l / max_lex);
     }
-    facts.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    facts.sort_by(|a, b| score(b).total_cmp(&score(a)).then(a.id.cmp(&b.id)));
     let mut facts = collapse_repeated(facts);
     facts.truncate(top_k);
     Ok(facts)
@@ -687,14 +688,14 @@ fn rerank_facts(q: &QueryTerms, mut facts: Vec<FactHit>, top_k: usize) -> Result
 /// many articles ("New heat records were also set in Alabama …", 9 of the 20 facts for "heat
 /// record" on the news store) is one hit citing every document, not nine crowding out the rest.
 /// `facts` is best first; the order is kept.
-fn collapse_repeated(facts: Vec<FactHit>) -> Vec<FactHit> {
-    let key = |f: &FactHit| {
+fn collapse_repeated(facts: Vec<FactView>) -> Vec<FactView> {
+    let key = |f: &FactView| {
         let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         (words(&f.subject), words(&f.object), words(&f.description))
     };
     let mut first: std::collections::HashMap<(String, String, String), usize> =
         std::collections::HashMap::new();
-    let mut out: Vec<FactHit> = Vec::with_capacity(facts.len());
+    let mut out: Vec<FactView> = Vec::with_capacity(facts.len());
     for f in facts {
         match first.entry(key(&f)) {
             std::collections::hash_map::Entry::Occupied(e) => {
@@ -714,10 +715,15 @@ fn collapse_repeated(facts: Vec<FactHit>) -> Vec<FactHit> {
     out
 }
 
-fn time_label(valid: &Interval, key: Option<TimeKey>) -> String {
-    key.or_else(|| TimeKey::from_interval(valid))
-        .map(|k| k.to_string())
-        .unwrap_or_else(|| valid.to_string())
+/// A chunk as a source: its document's user-facing id and time, from the catalog.
+pub(super) fn source_ref(cat: &crate::index::graph::Catalog, c: u64) -> Option<SourceRef> {
+    let cm = cat.chunks.get(&c)?;
+    let d = cat.docs.get(&cm.doc)?;
+    Some(SourceRef {
+        document: d.external_id.clone(),
+        chunk: c,
+        time: d.time_label.clone(),
+    })
 }
 
 fn hydrate_facts(
@@ -726,7 +732,7 @@ fn hydrate_facts(
     found: &[(u64, f32)],
     top_k: usize,
     as_of: Option<TxId>,
-) -> Result<Vec<FactHit>> {
+) -> Result<Vec<FactView>> {
     let mut out = Vec::with_capacity(top_k);
     // Read in windows of what is still missing (one round trip each on a networked store).
     let mut loaded: std::collections::VecDeque<Option<crate::model::Fact>> = Default::default();
@@ -751,36 +757,12 @@ fn hydrate_facts(
         else {
             continue;
         };
-        let name = |e: u64| cat.entities.get(&e).map(|m| m.name.clone());
-        let object = match &f.object {
-            FactObject::Entity(e) => name(*e).unwrap_or_default(),
-            FactObject::Literal(l) => l.clone(),
-        };
-        let sources = f
-            .sources
-            .iter()
-            .filter_map(|c| {
-                let cm = cat.chunks.get(c)?;
-                let d = cat.docs.get(&cm.doc)?;
-                Some(SourceRef {
-                    document: d.external_id.clone(),
-                    chunk: *c,
-                    time: d.time_label.clone(),
-                })
-            })
-            .collect();
-        let valid = f.effective_valid();
-        out.push(FactHit {
-            id: f.id,
-            subject: name(f.subject).unwrap_or_default(),
-            object,
-            description: f.description.clone(),
-            time: time_label(&valid, f.time_key),
-            valid,
-            confidence: f.confidence,
-            score: *score,
-            sources,
-        });
+        out.push(FactView::new(
+            &f,
+            |e| cat.entities.get(&e).map(|m| m.name.clone()),
+            |c| source_ref(cat, c),
+            Some(*score),
+        ));
     }
     Ok(out)
 }

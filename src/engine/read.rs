@@ -3,27 +3,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
-use crate::model::{Chunk, Document, Entity, EntityKind, Fact, FactObject, TxId, normalize_name};
+use std::collections::HashMap;
+
+use crate::model::{
+    Chunk, ChunkId, DocId, Document, Entity, EntityId, EntityKind, Fact, FactObject, FactView,
+    SourceRef, TxId, normalize_name,
+};
 use crate::store::{FactCursor, FactScan, NsStore};
 use crate::time::{Interval, TimeKey};
 use crate::{Error, Result};
 
 /// Most items per page.
 pub const MAX_PAGE: usize = 1000;
-
-/// A fact with its entities' names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FactView {
-    /// The record.
-    #[serde(flatten)]
-    pub fact: Fact,
-    /// Subject name.
-    pub subject_name: String,
-    /// Object as text (entity name or literal).
-    pub object_text: String,
-    /// Valid time label (`2019`, `2024-Q3`, or the interval).
-    pub time: String,
-}
 
 /// Parameters of a fact listing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -99,26 +90,50 @@ impl Engine {
         found.ok_or_else(|| Error::NotFound(format!("no entity {id_or_name:?}")))
     }
 
-    fn view(&self, store: &dyn NsStore, f: Fact) -> Result<FactView> {
-        let name = |id: u64| -> Result<String> {
-            Ok(store.entity(id, None)?.map(|e| e.name).unwrap_or_default())
-        };
-        let object_text = match &f.object {
-            FactObject::Entity(e) => name(*e)?,
-            FactObject::Literal(l) => l.clone(),
-        };
-        let valid = f.effective_valid();
-        let time = f
-            .time_key
-            .or_else(|| TimeKey::from_interval(&valid))
-            .map(|k| k.to_string())
-            .unwrap_or_else(|| valid.to_string());
-        Ok(FactView {
-            subject_name: name(f.subject)?,
-            object_text,
-            time,
-            fact: f,
-        })
+    /// The wire view of a stored fact: entity names and source documents read from the
+    /// store as of the same snapshot.
+    pub(super) fn view(
+        &self,
+        store: &dyn NsStore,
+        f: Fact,
+        as_of: Option<TxId>,
+    ) -> Result<FactView> {
+        let mut names: HashMap<EntityId, String> = HashMap::new();
+        for id in std::iter::once(f.subject).chain(match &f.object {
+            FactObject::Entity(e) => Some(*e),
+            FactObject::Literal(_) => None,
+        }) {
+            if let Some(e) = store.entity(id, as_of)? {
+                names.insert(id, e.name);
+            }
+        }
+        let mut sources: HashMap<ChunkId, SourceRef> = HashMap::new();
+        let mut docs: HashMap<DocId, Option<Document>> = HashMap::new();
+        for (id, c) in f.sources.iter().zip(store.chunks_many(&f.sources)?) {
+            let Some(c) = c else { continue };
+            let doc = match docs.entry(c.doc) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(store.document(c.doc, as_of)?)
+                }
+            };
+            if let Some(d) = doc {
+                sources.insert(
+                    *id,
+                    SourceRef {
+                        document: d.external_id.clone(),
+                        chunk: *id,
+                        time: d.time.map(|t| t.to_string()),
+                    },
+                );
+            }
+        }
+        Ok(FactView::new(
+            &f,
+            |e| names.get(&e).cloned(),
+            |c| sources.get(&c).cloned(),
+            None,
+        ))
     }
 
     /// Lists facts by valid time (and entity) as of a snapshot, paged.
@@ -158,7 +173,7 @@ impl Engine {
             facts: page
                 .items
                 .into_iter()
-                .map(|f| self.view(store, f))
+                .map(|f| self.view(store, f, p.as_of_tx))
                 .collect::<Result<_>>()?,
             next: page.next.map(|c| c.encode()),
         })
@@ -170,7 +185,7 @@ impl Engine {
         let store = ns.store().as_ref();
         self.check_as_of(store.head_tx(), as_of, namespace)?;
         match store.fact(id, as_of)? {
-            Some(f) => self.view(store, f),
+            Some(f) => self.view(store, f, as_of),
             None => Err(Error::NotFound(format!(
                 "no fact {id} in namespace {namespace:?}{}",
                 as_of

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::Engine;
 use crate::model::{FactId, Summary, TxId};
-use crate::query::FactHit;
+use crate::query::FactView;
 use crate::summary::node_label;
 use crate::summary::scheduler::{self, SummarizeReport};
 use crate::time::{Granularity, TimeKey};
@@ -40,7 +40,7 @@ pub struct TimelineNode {
     /// Child nodes (years for `all`).
     pub children: Vec<TimelineChild>,
     /// Top facts: the facts its summary's findings cite.
-    pub facts: Vec<FactHit>,
+    pub facts: Vec<FactView>,
     /// Whether data changed after the summary was written (a recompute is pending).
     pub stale: bool,
     /// The transaction that made it stale, when stale.

@@ -15,6 +15,7 @@ mod fact;
 pub mod slot;
 mod summary;
 mod tx;
+mod view;
 
 pub use audit::AuditEntry;
 pub use conflict::Conflict;
@@ -23,6 +24,7 @@ pub use entity::{Entity, EntityKind, mentions_name, normalize_name};
 pub use fact::{Fact, FactObject, FactOrigin, normalize_text};
 pub use summary::{Finding, Summary, TimeNode};
 pub use tx::{Change, Counts, Tx, TxKind};
+pub use view::{FactView, SourceRef, time_label};
 
 /// Transaction id: per namespace, starting at 1, strictly increasing. `0` means "before anything".
 pub type TxId = u64;

@@ -16,7 +16,6 @@ pub mod retrieve;
 use serde::{Deserialize, Serialize};
 
 use crate::model::TxId;
-use crate::time::Interval;
 pub use plan::{Intent, Mode, Plan, TimeParam, TimeScope};
 
 /// Default context budget (characters).
@@ -58,40 +57,7 @@ pub struct QueryRequest {
     pub answer: bool,
 }
 
-/// Where a fact or chunk came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceRef {
-    /// User-facing document id.
-    pub document: String,
-    /// Chunk id.
-    pub chunk: u64,
-    /// Document time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<String>,
-}
-
-/// A fact in a result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FactHit {
-    /// Fact id.
-    pub id: u64,
-    /// Subject name.
-    pub subject: String,
-    /// Object (entity name or literal).
-    pub object: String,
-    /// Description.
-    pub description: String,
-    /// Valid time.
-    pub valid: Interval,
-    /// Valid time as a label (`2019`, `2024-Q3`, or the interval).
-    pub time: String,
-    /// Confidence.
-    pub confidence: f32,
-    /// Relevance score.
-    pub score: f32,
-    /// Sources.
-    pub sources: Vec<SourceRef>,
-}
+pub use crate::model::{FactView, SourceRef};
 
 /// A chunk in a result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,7 +144,7 @@ pub struct QueryResult {
     /// What was understood.
     pub plan: Plan,
     /// Facts, most relevant first.
-    pub facts: Vec<FactHit>,
+    pub facts: Vec<FactView>,
     /// Chunks, most relevant first.
     pub chunks: Vec<ChunkHit>,
     /// Summaries of the time nodes in scope (abstract questions).

@@ -171,7 +171,7 @@ fn the_http_walkthrough_runs_as_written() {
     // The rollback restored the hand-asserted fact: its last reading is active again.
     let restored = stdout
         .lines()
-        .rfind(|l| l.contains(r#""object_text":"$5.2 billion""#))
+        .rfind(|l| l.contains(r#""object":"$5.2 billion""#))
         .expect("the fact is read after the rollback");
     assert!(restored.contains(r#""status":"active""#), "{restored}");
 }

@@ -475,7 +475,7 @@ fn after_rollback_queries_and_summaries_equal_the_as_of_reads() {
                 .unwrap()
                 .facts
                 .iter()
-                .map(|f| f.fact.id)
+                .map(|f| f.id)
                 .collect::<Vec<_>>(),
             engine
                 .facts(
@@ -488,7 +488,7 @@ fn after_rollback_queries_and_summaries_equal_the_as_of_reads() {
                 .unwrap()
                 .facts
                 .iter()
-                .map(|f| f.fact.id)
+                .map(|f| f.id)
                 .collect::<Vec<_>>()
         );
     }
@@ -640,13 +640,10 @@ fn edits_revert_and_diff() {
         .correct_fact("g", manual, &patch, "bob", Some("it was April".into()))
         .unwrap();
     assert_eq!(t3.kind.name(), "correct");
-    assert_eq!(
-        e.fact("g", manual, None).unwrap().fact.status,
-        Status::Retracted
-    );
+    assert_eq!(e.fact("g", manual, None).unwrap().status, Status::Retracted);
     assert_eq!(e.fact("g", new_id, None).unwrap().time, "2023-04");
     assert_eq!(
-        e.fact("g", manual, Some(t2.id)).unwrap().fact.status,
+        e.fact("g", manual, Some(t2.id)).unwrap().status,
         Status::Active,
         "as of t2 the old fact stands"
     );
@@ -673,14 +670,8 @@ fn edits_revert_and_diff() {
     let t4 = e
         .revert("g", t3.id, "carol", Some("the correction was wrong".into()))
         .unwrap();
-    assert_eq!(
-        e.fact("g", manual, None).unwrap().fact.status,
-        Status::Active
-    );
-    assert_eq!(
-        e.fact("g", new_id, None).unwrap().fact.status,
-        Status::Retracted
-    );
+    assert_eq!(e.fact("g", manual, None).unwrap().status, Status::Active);
+    assert_eq!(e.fact("g", new_id, None).unwrap().status, Status::Retracted);
     let ds = e.diff("g", t2.id, t4.id).unwrap();
     assert!(
         ds.facts_asserted.is_empty() && ds.facts_retracted.is_empty(),
@@ -993,24 +984,24 @@ fn guarded_invalidation_ends_old_facts_only_when_trusted_and_lists_conflicts() {
     assert!(
         facts
             .iter()
-            .all(|f| f.fact.invalid_from.is_none() || f.fact.description.contains("Jane"))
+            .all(|f| f.invalid_from.is_none() || f.description.contains("Jane"))
     );
     let jane = facts
         .iter()
-        .find(|f| f.fact.description.contains("Jane Doe"))
+        .find(|f| f.description.contains("Jane Doe"))
         .unwrap();
     let john = facts
         .iter()
-        .find(|f| f.fact.description.contains("John Roe"))
+        .find(|f| f.description.contains("John Roe"))
         .unwrap();
     assert_eq!(
-        jane.fact.invalid_from.map(|d| d.to_string()).as_deref(),
+        jane.invalid_from.map(|d| d.to_string()).as_deref(),
         Some("2022-01-01"),
         "{jane:?}"
     );
-    assert_eq!(jane.fact.invalidated_by, Some(john.fact.id));
+    assert_eq!(jane.invalidated_by, Some(john.id));
     assert!(
-        jane.fact.is_active(),
+        jane.status == chronorag::model::Status::Active,
         "invalidation ends validity; it does not retract"
     );
     // A restatement for the same period: both kept, one conflict listed.
@@ -1030,8 +1021,8 @@ fn guarded_invalidation_ends_old_facts_only_when_trusted_and_lists_conflicts() {
     );
     let conflicts = e.conflicts("c", None).unwrap();
     assert_eq!(conflicts.len(), 1, "{conflicts:#?}");
-    assert!(conflicts[0].existing_fact.fact.description.contains("$4.2"));
-    assert!(conflicts[0].incoming_fact.fact.description.contains("$4.4"));
+    assert!(conflicts[0].existing_fact.description.contains("$4.2"));
+    assert!(conflicts[0].incoming_fact.description.contains("$4.4"));
     assert!(conflicts[0].conflict.reason.contains("same period"));
     // A later but weakly supported claim (time only inherited) does not end the old one.
     ingest_text(
@@ -1053,15 +1044,15 @@ fn guarded_invalidation_ends_old_facts_only_when_trusted_and_lists_conflicts() {
         .facts;
     let john = f
         .iter()
-        .find(|x| x.fact.description.contains("John Roe"))
+        .find(|x| x.description.contains("John Roe"))
         .unwrap();
     assert!(
-        john.fact.invalid_from.is_none(),
+        john.invalid_from.is_none(),
         "a low-confidence fact ended a good one: {john:?}"
     );
     assert_eq!(e.conflicts("c", None).unwrap().len(), 2);
     // Resolving: retract one side, the conflict is no longer open.
-    let bad = conflicts[0].incoming_fact.fact.id;
+    let bad = conflicts[0].incoming_fact.id;
     e.retract_fact("c", bad, "analyst", Some("restated figure is wrong".into()))
         .unwrap();
     assert_eq!(e.conflicts("c", None).unwrap().len(), 1);

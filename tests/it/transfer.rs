@@ -23,7 +23,7 @@ fn fixture_copy(to: &Path) {
 fn facts(e: &Engine, ns: &str, as_of: Option<u64>) -> Vec<serde_json::Value> {
     let mut out: Vec<serde_json::Value> = all_facts(e, ns, as_of)
         .iter()
-        .map(|f| serde_json::to_value(&f.fact).unwrap())
+        .map(|f| serde_json::to_value(f).unwrap())
         .collect();
     out.sort_by_key(|v| v["id"].as_u64());
     out

@@ -29,8 +29,8 @@ fn facts(e: &Engine, ns: &str, as_of: Option<u64>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = all_facts(e, ns, as_of)
         .into_iter()
         .map(|f| {
-            let status = serde_json::to_value(f.fact.status).unwrap();
-            (f.fact.description, status.as_str().unwrap().to_string())
+            let status = serde_json::to_value(f.status).unwrap();
+            (f.description, status.as_str().unwrap().to_string())
         })
         .collect();
     out.sort();
@@ -134,12 +134,12 @@ fn write_fixture(out: &Path) {
         .unwrap()
         .facts
         .into_iter()
-        .find(|f| f.fact.description.contains("Lyon") && f.fact.description.contains("plant"))
+        .find(|f| f.description.contains("Lyon") && f.description.contains("plant"))
         .unwrap_or_else(|| panic!("no Lyon plant fact in {lyon:?}"));
     let tx = e
         .retract_fact(
             "acme",
-            wrong.fact.id,
+            wrong.id,
             "fixture",
             Some("the plant is in Lille".into()),
         )

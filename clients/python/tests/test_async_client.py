@@ -110,7 +110,7 @@ async def test_facts_entities_timeline(aacme: AsyncClient) -> None:
     second = await aacme.facts(limit=1, cursor=first.next_cursor)
     assert second.facts[0].id != first.facts[0].id
     assert [f.id async for f in aacme.iter_facts(page_size=1)] == [f.id for f in everything.facts]
-    assert {f.subject_name async for f in aacme.iter_facts(entity="Jane Doe")} == {"Jane Doe"}
+    assert {f.subject async for f in aacme.iter_facts(entity="Jane Doe")} == {"Jane Doe"}
     f1 = await aacme.fact(everything.facts[0].id, as_of_tx=1)
     assert f1.id == everything.facts[0].id
     e = await aacme.entity("Acme Corp")
@@ -141,7 +141,7 @@ async def test_governance(aacme: AsyncClient, ns: str) -> None:
                                       "time": "2023-Q4"}])
     assert many.tx == a.tx + 1
     c = await aacme.correct_fact(a.fact or 0, reason="typo", value="Texas")
-    assert (await aacme.fact(c.fact)).value == "Texas"
+    assert (await aacme.fact(c.fact)).object == "Texas"
     with pytest.raises(Conflict):
         await aacme.correct_fact(a.fact or 0, reason="again", value="Utah")
     r = await aacme.retract_fact(c.fact, reason="no plant")

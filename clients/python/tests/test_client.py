@@ -59,8 +59,8 @@ def test_with_namespace_shares_the_pool_and_isolates_data(acme: Client, ns: str)
         other.facts()  # the namespace does not exist yet
     assert e.value.code == "not_found"
     other.ingest([{"text": "In 2020, Initech hired 50 engineers.", "id": "initech"}])
-    assert [f.subject_name for f in other.iter_facts()] == ["Initech"]
-    assert "Initech" not in {f.subject_name for f in acme.iter_facts()}
+    assert [f.subject for f in other.iter_facts()] == ["Initech"]
+    assert "Initech" not in {f.subject for f in acme.iter_facts()}
     other.close()  # a no-op on a derived client: the parent still works
     assert acme.health().status == "ok"
 
@@ -203,7 +203,7 @@ def test_documents_pages_and_retract_document(acme: Client) -> None:
     assert "Jane Doe" in "".join(c.text for c in view.chunks)
     tx = acme.retract_document("globex-2019", reason="withdrawn")
     assert tx == 2
-    assert "Globex Corporation" not in {f.subject_name for f in acme.iter_facts()}
+    assert "Globex Corporation" not in {f.subject for f in acme.iter_facts()}
     assert [d.external_id for d in acme.iter_documents()] == ["acme-q2", "acme-q3"]
     assert len(list(acme.iter_documents(as_of_tx=1))) == 3
     with pytest.raises(NotFound):
@@ -347,7 +347,7 @@ def test_facts_pages_filters_and_cursor(acme: Client) -> None:
     assert _ids(second.facts)[0] not in _ids(first.facts)
     assert _ids(acme.iter_facts(page_size=1)) == _ids(everything.facts)
     acme_only = acme.facts(entity="Acme Corp").facts
-    assert acme_only and {f.subject_name for f in acme_only} == {"Acme Corp"}
+    assert acme_only and {f.subject for f in acme_only} == {"Acme Corp"}
     assert _ids(acme.facts(entity=acme_only[0].subject).facts) == _ids(acme_only)
     q3 = acme.facts(from_="2023-Q3", to="2023-Q3").facts
     assert q3 and all(f.time == "2023-Q3" for f in q3)
@@ -366,12 +366,12 @@ def test_fact_assert_correct_retract(acme: Client) -> None:
                          object="Ohio", confidence=0.9, reason="site visit")
     assert a.tx == 2 and a.fact is not None and a.facts == (a.fact,)
     f = acme.fact(a.fact)
-    assert (f.subject_name, f.object_text, f.time, f.status) == ("Acme Corp", "Ohio", "2023-Q4", "active")
-    assert f.object_id is not None and f.value is None and f.asserted_tx == 2
+    assert (f.subject, f.object, f.time, f.status) == ("Acme Corp", "Ohio", "2023-Q4", "active")
+    assert f.object_id is not None and f.subject_id > 0 and f.asserted_tx == 2 and f.score is None
     assert abs(f.confidence - 0.9) < 1e-6 and f.origin == {"manual": "local"}
     v = acme.assert_fact("Acme Corp", "Acme Corp employed 12,000 people", 2022, value="12,000")
     vf = acme.fact(v.fact or 0)
-    assert vf.value == "12,000" and vf.object_id is None and vf.granularity == "year"
+    assert vf.object == "12,000" and vf.object_id is None and vf.granularity == "year"
     with pytest.raises(ValueError):
         acme.assert_fact("Acme Corp", "both", "2023", object="Ohio", value="x")
     many = acme.assert_facts(
@@ -390,7 +390,7 @@ def test_fact_assert_correct_retract(acme: Client) -> None:
     assert acme.fact(a.fact).status == "retracted" and not acme.fact(a.fact).is_active
     assert acme.fact(a.fact, as_of_tx=2).is_active  # as it was then
     new = acme.fact(c.fact)
-    assert new.object_text == "Texas" and new.time == "2023-Q4"
+    assert new.object == "Texas" and new.time == "2023-Q4"
     with pytest.raises(Conflict) as e:
         acme.correct_fact(a.fact, reason="again", description="x")
     assert e.value.status == 409 and e.value.code == "conflict"

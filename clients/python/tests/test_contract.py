@@ -62,7 +62,6 @@ NS = "/v1/namespaces/{ns}"
 MODELS: List[Tuple[str, Dict[str, Any]]] = [
     ("Interval", component("Interval")),
     ("SourceRef", component("SourceRef")),
-    ("FactHit", component("FactHit")),
     ("ChunkHit", component("ChunkHit")),
     ("SummaryHit", component("SummaryHit")),
     ("Stage", component("Stage")),
@@ -114,8 +113,6 @@ MODELS: List[Tuple[str, Dict[str, Any]]] = [
 # Wire fields the client reshapes: the wire field on the left becomes the model's fields on
 # the right.
 RESHAPED: Dict[str, Dict[str, Tuple[str, ...]]] = {
-    # `object` is {"entity": id} or {"literal": text}.
-    "Fact": {"object": ("object_id", "value")},
     # `kind` is {"type": ..., details...}: its type and the rest.
     "Tx": {"kind": ("kind", "kind_details")},
     "RollbackResult": {"kind": ("kind", "kind_details")},

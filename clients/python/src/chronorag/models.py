@@ -20,7 +20,6 @@ __all__ = [
     "Document",
     "Interval",
     "SourceRef",
-    "FactHit",
     "ChunkHit",
     "SummaryHit",
     "Stage",
@@ -170,36 +169,74 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
-class FactHit:
-    """A fact in a query result or timeline node (names resolved, with a relevance score)."""
+class Fact:
+    """A temporal fact (subject, object, description, valid time) with provenance and
+    transaction time: the one shape of a fact in query results, timelines, ``facts()``,
+    ``fact()`` and conflicts.
+
+    ``subject`` and ``object`` are display text (the object is an entity's name or a literal
+    value); ``subject_id`` and ``object_id`` are the entity ids (``object_id`` is ``None`` for a
+    literal). ``score`` is set in query results only.
+    """
 
     id: int = 0
     subject: str = ""
+    subject_id: int = 0
     object: str = ""
+    object_id: Optional[int] = None
     description: str = ""
     valid: Interval = field(default_factory=Interval)
     time: str = ""
+    granularity: str = ""
+    time_inherited: bool = False
     confidence: float = 0.0
-    score: float = 0.0
+    origin: Any = None
+    status: str = "active"
+    asserted_tx: int = 0
+    retracted_tx: Optional[int] = None
+    updated_tx: int = 0
+    invalid_from: Optional[str] = None
+    invalidated_by: Optional[int] = None
     sources: Tuple[SourceRef, ...] = ()
+    score: Optional[float] = None
     raw: _Raw = _raw()
 
+    @property
+    def is_active(self) -> bool:
+        """Whether the fact is asserted (not retracted) in the snapshot read."""
+        return self.status == "active"
+
     @classmethod
-    def from_json(cls, v: Any) -> "FactHit":
+    def from_json(cls, v: Any) -> "Fact":
         """Parses the server's JSON."""
         o = c.obj(v)
         return cls(
             id=c.to_int(o.get("id")),
             subject=c.to_str(o.get("subject")),
+            subject_id=c.to_int(o.get("subject_id")),
             object=c.to_str(o.get("object")),
+            object_id=c.opt_int(o.get("object_id")),
             description=c.to_str(o.get("description")),
             valid=Interval.from_json(o.get("valid")),
             time=c.to_str(o.get("time")),
+            granularity=c.to_str(o.get("granularity")),
+            time_inherited=c.to_bool(o.get("time_inherited")),
             confidence=c.to_float(o.get("confidence")),
-            score=c.to_float(o.get("score")),
+            origin=o.get("origin"),
+            status=c.to_str(o.get("status"), "active"),
+            asserted_tx=c.to_int(o.get("asserted_tx")),
+            retracted_tx=c.opt_int(o.get("retracted_tx")),
+            updated_tx=c.to_int(o.get("updated_tx")),
+            invalid_from=c.opt_str(o.get("invalid_from")),
+            invalidated_by=c.opt_int(o.get("invalidated_by")),
             sources=c.items(o.get("sources"), SourceRef.from_json),
+            score=c.opt_float(o.get("score")),
             raw=o,
         )
+
+
+#: The name query results used for facts before 0.9; the same type as :class:`Fact`.
+FactHit = Fact
 
 
 @dataclass(frozen=True)
@@ -500,7 +537,7 @@ class QueryResult:
 
     context: str = ""
     plan: Plan = field(default_factory=Plan)
-    facts: Tuple[FactHit, ...] = ()
+    facts: Tuple[Fact, ...] = ()
     chunks: Tuple[ChunkHit, ...] = ()
     summaries: Tuple[SummaryHit, ...] = ()
     passages: Tuple[PassageHit, ...] = ()
@@ -519,7 +556,7 @@ class QueryResult:
         return cls(
             context=c.to_str(o.get("context")),
             plan=Plan.from_json(o.get("plan")),
-            facts=c.items(o.get("facts"), FactHit.from_json),
+            facts=c.items(o.get("facts"), Fact.from_json),
             chunks=c.items(o.get("chunks"), ChunkHit.from_json),
             summaries=c.items(o.get("summaries"), SummaryHit.from_json),
             passages=c.items(o.get("passages"), PassageHit.from_json),
@@ -552,74 +589,6 @@ class StreamEvent:
 # --------------------------------------------------------------------------------------------
 # Facts, entities, timeline
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A temporal fact (subject, object, description, valid time) with provenance and
-    transaction time, as listed by ``facts()`` / returned by ``fact()``.
-
-    The object is either another entity (``object_id`` set) or a literal value (``value`` set);
-    ``object_text`` is its display text either way.
-    """
-
-    id: int = 0
-    subject: int = 0
-    subject_name: str = ""
-    object_id: Optional[int] = None
-    value: Optional[str] = None
-    object_text: str = ""
-    description: str = ""
-    valid: Interval = field(default_factory=Interval)
-    time: str = ""
-    granularity: str = ""
-    time_key: Optional[str] = None
-    time_inherited: bool = False
-    sources: Tuple[int, ...] = ()
-    confidence: float = 0.0
-    origin: Any = None
-    invalid_from: Optional[str] = None
-    invalidated_by: Optional[int] = None
-    status: str = "active"
-    asserted_tx: int = 0
-    retracted_tx: Optional[int] = None
-    updated_tx: int = 0
-    raw: _Raw = _raw()
-
-    @property
-    def is_active(self) -> bool:
-        """Whether the fact is asserted (not retracted) in the snapshot read."""
-        return self.status == "active"
-
-    @classmethod
-    def from_json(cls, v: Any) -> "Fact":
-        """Parses the server's JSON."""
-        o = c.obj(v)
-        ob = c.obj(o.get("object"))
-        return cls(
-            id=c.to_int(o.get("id")),
-            subject=c.to_int(o.get("subject")),
-            subject_name=c.to_str(o.get("subject_name")),
-            object_id=c.opt_int(ob.get("entity")),
-            value=c.opt_str(ob.get("literal")),
-            object_text=c.to_str(o.get("object_text")),
-            description=c.to_str(o.get("description")),
-            valid=Interval.from_json(o.get("valid")),
-            time=c.to_str(o.get("time")),
-            granularity=c.to_str(o.get("granularity")),
-            time_key=c.opt_str(o.get("time_key")),
-            time_inherited=c.to_bool(o.get("time_inherited")),
-            sources=c.ints(o.get("sources")),
-            confidence=c.to_float(o.get("confidence")),
-            origin=o.get("origin"),
-            invalid_from=c.opt_str(o.get("invalid_from")),
-            invalidated_by=c.opt_int(o.get("invalidated_by")),
-            status=c.to_str(o.get("status"), "active"),
-            asserted_tx=c.to_int(o.get("asserted_tx")),
-            retracted_tx=c.opt_int(o.get("retracted_tx")),
-            updated_tx=c.to_int(o.get("updated_tx")),
-            raw=o,
-        )
 
 
 @dataclass(frozen=True)
@@ -804,7 +773,7 @@ class TimelineNode:
     label: str = ""
     summary: Optional[Summary] = None
     children: Tuple[TimelineChild, ...] = ()
-    facts: Tuple[FactHit, ...] = ()
+    facts: Tuple[Fact, ...] = ()
     stale: bool = False
     stale_since_tx: Optional[int] = None
     raw: _Raw = _raw()
@@ -819,7 +788,7 @@ class TimelineNode:
             label=c.to_str(o.get("label")),
             summary=Summary.from_json(s) if isinstance(s, Mapping) else None,
             children=c.items(o.get("children"), TimelineChild.from_json),
-            facts=c.items(o.get("facts"), FactHit.from_json),
+            facts=c.items(o.get("facts"), Fact.from_json),
             stale=c.to_bool(o.get("stale")),
             stale_since_tx=c.opt_int(o.get("stale_since_tx")),
             raw=o,

@@ -1,0 +1,191 @@
+//! The one shape a fact has on the wire: in query results, timelines, listings, single reads
+//! and conflicts alike.
+//!
+//! [`Fact`] is the stored record (entity ids, an object enum, chunk ids); it is never sent as
+//! is, so a field added to the API cannot change what is stored or hashed into the audit chain.
+//! A [`FactView`] names its entities (`subject`, `object` as text) next to their ids
+//! (`subject_id`, `object_id`, null for a literal object), cites its sources as documents, and
+//! carries the transaction-time fields; query results add a `score`.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::{ChunkId, EntityId, Fact, FactId, FactObject, FactOrigin, Status, TxId};
+use crate::time::{Granularity, Interval, TimeKey};
+
+/// Where a fact or chunk came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRef {
+    /// User-facing document id.
+    pub document: String,
+    /// Chunk id.
+    pub chunk: ChunkId,
+    /// Document time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+}
+
+/// A fact as every route shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactView {
+    /// Fact id.
+    pub id: FactId,
+    /// Subject name.
+    pub subject: String,
+    /// Subject entity id.
+    pub subject_id: EntityId,
+    /// Object: the entity's name or the literal value.
+    pub object: String,
+    /// Object entity id; null when the object is a literal.
+    pub object_id: Option<EntityId>,
+    /// What the relation says.
+    pub description: String,
+    /// Valid time (cut at `invalid_from` when a newer fact ended it).
+    pub valid: Interval,
+    /// Valid time as a label (`2019`, `2024-Q3`, or the interval).
+    pub time: String,
+    /// The granularity the valid time is known at.
+    pub granularity: Granularity,
+    /// True when the valid time was inherited from the document rather than stated in the text.
+    pub time_inherited: bool,
+    /// Confidence in [0, 1].
+    pub confidence: f32,
+    /// How it came to be (`{"extracted": "rules"}`, `{"manual": "alice"}`).
+    pub origin: FactOrigin,
+    /// Transaction-time status.
+    pub status: Status,
+    /// The transaction that (last) asserted it.
+    pub asserted_tx: TxId,
+    /// The transaction that retracted it, if it is retracted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retracted_tx: Option<TxId>,
+    /// The transaction that wrote this version.
+    pub updated_tx: TxId,
+    /// Set when a newer contradicting fact ended this one's validity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_from: Option<NaiveDate>,
+    /// The fact that ended this one's validity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalidated_by: Option<FactId>,
+    /// The documents it was read from (none for a hand-asserted fact).
+    #[serde(default)]
+    pub sources: Vec<SourceRef>,
+    /// Relevance to the question (query results only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+}
+
+impl FactView {
+    /// The view of a record, naming entities with `name_of` (an unknown id shows as an empty
+    /// name) and citing the sources `sources` resolves (chunks it does not know are left out).
+    pub fn new(
+        f: &Fact,
+        name_of: impl Fn(EntityId) -> Option<String>,
+        sources: impl Fn(ChunkId) -> Option<SourceRef>,
+        score: Option<f32>,
+    ) -> Self {
+        let (object, object_id) = match &f.object {
+            FactObject::Entity(e) => (name_of(*e).unwrap_or_default(), Some(*e)),
+            FactObject::Literal(l) => (l.clone(), None),
+        };
+        let valid = f.effective_valid();
+        FactView {
+            id: f.id,
+            subject: name_of(f.subject).unwrap_or_default(),
+            subject_id: f.subject,
+            object,
+            object_id,
+            description: f.description.clone(),
+            time: time_label(&valid, f.time_key),
+            valid,
+            granularity: f.granularity,
+            time_inherited: f.time_inherited,
+            confidence: f.confidence,
+            origin: f.origin.clone(),
+            status: f.status,
+            asserted_tx: f.asserted_tx,
+            retracted_tx: f.retracted_tx,
+            updated_tx: f.updated_tx,
+            invalid_from: f.invalid_from,
+            invalidated_by: f.invalidated_by,
+            sources: f.sources.iter().filter_map(|c| sources(*c)).collect(),
+            score,
+        }
+    }
+}
+
+/// A valid time's label: its calendar unit when it is exactly one, else the interval.
+pub fn time_label(valid: &Interval, key: Option<TimeKey>) -> String {
+    key.or_else(|| TimeKey::from_interval(valid))
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| valid.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(object: FactObject) -> Fact {
+        Fact {
+            id: 7,
+            subject: 1,
+            object,
+            description: "revenue rose to €4.2 billion".into(),
+            valid: Interval::new(
+                NaiveDate::from_ymd_opt(2024, 7, 1),
+                NaiveDate::from_ymd_opt(2024, 10, 1),
+            )
+            .unwrap(),
+            granularity: Granularity::Quarter,
+            time_key: None,
+            time_inherited: false,
+            sources: vec![10, 11],
+            confidence: 0.8,
+            origin: FactOrigin::Extracted("rules".into()),
+            invalid_from: None,
+            invalidated_by: None,
+            status: Status::Active,
+            asserted_tx: 3,
+            retracted_tx: None,
+            updated_tx: 3,
+        }
+    }
+
+    #[test]
+    fn names_entities_next_to_their_ids_and_cites_documents() {
+        let names = |e: EntityId| (e == 1 || e == 2).then(|| format!("E{e}"));
+        let source = |c: ChunkId| {
+            (c == 10).then(|| SourceRef {
+                document: "q3-report".into(),
+                chunk: c,
+                time: Some("2024-Q3".into()),
+            })
+        };
+        let v = FactView::new(&fact(FactObject::Entity(2)), names, source, Some(0.5));
+        assert_eq!((v.subject.as_str(), v.subject_id), ("E1", 1));
+        assert_eq!((v.object.as_str(), v.object_id), ("E2", Some(2)));
+        assert_eq!(v.time, "2024-Q3");
+        assert_eq!(v.sources.len(), 1, "the unknown chunk 11 is left out");
+        assert_eq!(v.sources[0].document, "q3-report");
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["score"], 0.5);
+        assert_eq!(json["object_id"], 2);
+
+        let lit = FactView::new(
+            &fact(FactObject::Literal("12%".into())),
+            names,
+            source,
+            None,
+        );
+        let json = serde_json::to_value(&lit).unwrap();
+        assert_eq!(json["object"], "12%");
+        assert!(
+            json["object_id"].is_null(),
+            "a literal object has a null id"
+        );
+        assert!(
+            json.get("score").is_none(),
+            "only query results carry a score"
+        );
+    }
+}
