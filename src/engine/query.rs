@@ -690,7 +690,7 @@ fn rerank_facts(q: &QueryTerms, mut facts: Vec<FactView>, top_k: usize) -> Resul
 /// `facts` is best first; the order is kept.
 fn collapse_repeated(facts: Vec<FactView>) -> Vec<FactView> {
     let key = |f: &FactView| {
-        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        use crate::model::collapse_spaces as words;
         (words(&f.subject), words(&f.object), words(&f.description))
     };
     let mut first: std::collections::HashMap<(String, String, String), usize> =

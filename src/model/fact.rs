@@ -120,7 +120,21 @@ impl Fact {
     }
 }
 
-/// Lower-cases and collapses whitespace; used for identities and near-duplicate checks.
+/// `s` trimmed, with every run of whitespace made one space (the one way requests, names and
+/// statements are compared with layout whitespace aside).
+pub fn collapse_spaces(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// Lower-cases (character by character: `str::to_lowercase`'s final-sigma rule would change
+/// stored identities) and collapses whitespace; used for identities and near-duplicate checks.
 pub fn normalize_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for w in s.split_whitespace() {

@@ -21,7 +21,7 @@ pub use audit::AuditEntry;
 pub use conflict::Conflict;
 pub use document::{Chunk, DocTimeOrigin, Document};
 pub use entity::{Entity, EntityKind, mentions_name, normalize_name};
-pub use fact::{Fact, FactObject, FactOrigin, normalize_text};
+pub use fact::{Fact, FactObject, FactOrigin, collapse_spaces, normalize_text};
 pub use summary::{Finding, Summary, TimeNode};
 pub use tx::{Change, Counts, Tx, TxKind};
 pub use view::{FactView, SourceRef, time_label};

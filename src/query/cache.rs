@@ -97,7 +97,7 @@ impl ExactKey {
     /// The key of `req` against a namespace at `state` and `head`.
     pub fn new(namespace: &str, state: IndexState, head: u64, req: &QueryRequest) -> Self {
         let mut r = req.clone();
-        r.query = r.query.split_whitespace().collect::<Vec<_>>().join(" ");
+        r.query = crate::model::collapse_spaces(&r.query);
         ExactKey {
             namespace: namespace.to_string(),
             state,

@@ -450,7 +450,7 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
         last = s.end;
     }
     semantic.push_str(&q[last..]);
-    let semantic = semantic.split_whitespace().collect::<Vec<_>>().join(" ");
+    let semantic = crate::model::collapse_spaces(&semantic);
     if chosen.is_empty() {
         return (None, semantic);
     }

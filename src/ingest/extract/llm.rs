@@ -334,10 +334,7 @@ fn read_reply(text: &str, doc: &DocContext, max_relations: usize) -> Result<Extr
     })
 }
 
-/// Trimmed, with runs of whitespace made one space.
-fn clean(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+use crate::model::collapse_spaces as clean;
 
 /// The entity kind for a type the model wrote.
 fn kind_of(t: Option<&str>) -> EntityKind {
