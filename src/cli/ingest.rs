@@ -82,10 +82,8 @@ pub fn run(cfg: Config, args: IngestArgs) -> Result<()> {
 
     // Documents are batched as the file is read: a large JSON-lines file is never held whole.
     for file in &files {
+        // A failed batch stops the reading: nothing after it would be written.
         input::read_file(&file.path, Some(&file.id), &mut |it| {
-            if failure.is_some() {
-                return;
-            }
             match it {
                 ReadItem::Document { doc, bytes, .. } => {
                     batch_bytes += bytes as u64;
@@ -102,6 +100,11 @@ pub fn run(cfg: Config, args: IngestArgs) -> Result<()> {
                     progress.note(&format!("skipped {r}"));
                     report.rejected.push(r);
                 }
+            }
+            if failure.is_some() {
+                input::Flow::Break(())
+            } else {
+                input::Flow::Continue(())
             }
         });
         if failure.is_some() {

@@ -198,9 +198,12 @@ pub fn read_corpus(paths: &[PathBuf]) -> Result<(Vec<PreparedDocument>, Vec<Reje
     let (files, mut rejected) = input::list_files(paths)?;
     let mut docs = Vec::new();
     for f in &files {
-        input::read_file(&f.path, Some(&f.id), &mut |it| match it {
-            ReadItem::Document { doc, .. } => docs.push(*doc),
-            ReadItem::Rejected(r) => rejected.push(r),
+        input::read_file(&f.path, Some(&f.id), &mut |it| {
+            match it {
+                ReadItem::Document { doc, .. } => docs.push(*doc),
+                ReadItem::Rejected(r) => rejected.push(r),
+            }
+            input::Flow::Continue(())
         });
     }
     if docs.is_empty() {

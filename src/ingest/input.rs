@@ -428,9 +428,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Reads one file into documents (or rejections), calling `emit` for each. `id` is the document
-/// id of a `.txt` / `.md` file (`.jsonl` lines carry their own).
-pub fn read_file(path: &Path, id: Option<&str>, emit: &mut dyn FnMut(ReadItem)) {
+/// What an `emit` callback of [`read_file`] answers: read on, or stop reading.
+pub type Flow = std::ops::ControlFlow<()>;
+
+/// Reads one file into documents (or rejections), calling `emit` for each until it answers
+/// [`Flow::Break`] (a caller whose write failed stops reading a large file there). `id` is the
+/// document id of a `.txt` / `.md` file (`.jsonl` lines carry their own).
+pub fn read_file(path: &Path, id: Option<&str>, emit: &mut dyn FnMut(ReadItem) -> Flow) {
     let file = path.display().to_string();
     let reject = |reason: String| Rejected {
         file: file.clone(),
@@ -443,7 +447,10 @@ pub fn read_file(path: &Path, id: Option<&str>, emit: &mut dyn FnMut(ReadItem)) 
         .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"));
     let f = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) => return emit(ReadItem::Rejected(reject(format!("cannot open: {e}")))),
+        Err(e) => {
+            let _ = emit(ReadItem::Rejected(reject(format!("cannot open: {e}"))));
+            return;
+        }
     };
     if is_jsonl {
         read_jsonl(BufReader::new(f), &file, emit);
@@ -454,20 +461,23 @@ pub fn read_file(path: &Path, id: Option<&str>, emit: &mut dyn FnMut(ReadItem)) 
         .take(MAX_DOCUMENT_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
     {
-        return emit(ReadItem::Rejected(reject(format!("cannot read: {e}"))));
+        let _ = emit(ReadItem::Rejected(reject(format!("cannot read: {e}"))));
+        return;
     }
     if bytes.len() > MAX_DOCUMENT_BYTES {
-        return emit(ReadItem::Rejected(reject(format!(
+        let _ = emit(ReadItem::Rejected(reject(format!(
             "file is larger than {MAX_DOCUMENT_BYTES} bytes"
         ))));
+        return;
     }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            return emit(ReadItem::Rejected(reject(format!(
+            let _ = emit(ReadItem::Rejected(reject(format!(
                 "invalid UTF-8 at byte {}",
                 e.utf8_error().valid_up_to()
             ))));
+            return;
         }
     };
     let size = text.len();
@@ -481,29 +491,30 @@ pub fn read_file(path: &Path, id: Option<&str>, emit: &mut dyn FnMut(ReadItem)) 
         source: Some(file.clone()),
         ..DocumentInput::default()
     };
-    match prepare(input, name.as_deref()) {
+    let _ = match prepare(input, name.as_deref()) {
         Ok(doc) => emit(ReadItem::Document {
             doc: Box::new(doc),
             file,
             bytes: size,
         }),
         Err(e) => emit(ReadItem::Rejected(reject(e.to_string()))),
-    }
+    };
 }
 
-/// Reads JSON lines (one [`DocumentInput`] per line); blank lines are skipped.
-pub fn read_jsonl(reader: impl BufRead, file: &str, emit: &mut dyn FnMut(ReadItem)) {
+/// Reads JSON lines (one [`DocumentInput`] per line); blank lines are skipped. Stops when `emit`
+/// answers [`Flow::Break`].
+pub fn read_jsonl(reader: impl BufRead, file: &str, emit: &mut dyn FnMut(ReadItem) -> Flow) {
     let mut reader = reader;
     let mut buf = Vec::new();
     let mut line_no = 0;
-    loop {
+    'lines: loop {
         buf.clear();
         line_no += 1;
         match reader.read_until(b'\n', &mut buf) {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
-                emit(ReadItem::Rejected(Rejected {
+                let _ = emit(ReadItem::Rejected(Rejected {
                     file: file.to_string(),
                     line: Some(line_no),
                     reason: format!("cannot read: {e}"),
@@ -518,42 +529,43 @@ pub fn read_jsonl(reader: impl BufRead, file: &str, emit: &mut dyn FnMut(ReadIte
                 reason,
             })
         };
-        let line = match std::str::from_utf8(&buf) {
-            Ok(l) => l.trim(),
-            Err(e) => {
-                emit(reject(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
-                continue;
-            }
-        };
-        if line.is_empty() {
-            continue;
-        }
-        if line.len() > MAX_DOCUMENT_BYTES {
-            emit(reject(format!(
-                "line is larger than {MAX_DOCUMENT_BYTES} bytes"
-            )));
-            continue;
-        }
-        let input: DocumentInput = match serde_json::from_str(line) {
-            Ok(d) => d,
-            Err(e) => {
-                emit(reject(format!("invalid JSON: {e}")));
-                continue;
-            }
-        };
-        let size = buf.len();
-        match prepare(input, None) {
-            Ok(mut doc) => {
-                if doc.input.source.is_none() {
-                    doc.input.source = Some(format!("{file}:{line_no}"));
+        // What each line gave; reading stops when the caller says so.
+        let item = 'line: {
+            let line = match std::str::from_utf8(&buf) {
+                Ok(l) => l.trim(),
+                Err(e) => {
+                    break 'line reject(format!("invalid UTF-8 at byte {}", e.valid_up_to()));
                 }
-                emit(ReadItem::Document {
-                    doc: Box::new(doc),
-                    file: format!("{file}:{line_no}"),
-                    bytes: size,
-                })
+            };
+            if line.is_empty() {
+                continue 'lines;
             }
-            Err(e) => emit(reject(e.to_string())),
+            if line.len() > MAX_DOCUMENT_BYTES {
+                break 'line reject(format!("line is larger than {MAX_DOCUMENT_BYTES} bytes"));
+            }
+            let input: DocumentInput = match serde_json::from_str(line) {
+                Ok(d) => d,
+                Err(e) => {
+                    break 'line reject(format!("invalid JSON: {e}"));
+                }
+            };
+            let size = buf.len();
+            match prepare(input, None) {
+                Ok(mut doc) => {
+                    if doc.input.source.is_none() {
+                        doc.input.source = Some(format!("{file}:{line_no}"));
+                    }
+                    ReadItem::Document {
+                        doc: Box::new(doc),
+                        file: format!("{file}:{line_no}"),
+                        bytes: size,
+                    }
+                }
+                Err(e) => reject(e.to_string()),
+            }
+        };
+        if emit(item).is_break() {
+            return;
         }
     }
 }
@@ -764,9 +776,12 @@ mod tests {
         let data = "{\"text\": \"Good one.\", \"time\": \"2020\"}\n{broken\n\n{\"text\": \"\"}\n{\"text\": \"Also good.\", \"bogus\": 1}\n{\"text\": \"Fine.\"}\n";
         let mut docs = 0;
         let mut bad = Vec::new();
-        read_jsonl(data.as_bytes(), "x.jsonl", &mut |it| match it {
-            ReadItem::Document { .. } => docs += 1,
-            ReadItem::Rejected(r) => bad.push(r),
+        read_jsonl(data.as_bytes(), "x.jsonl", &mut |it| {
+            match it {
+                ReadItem::Document { .. } => docs += 1,
+                ReadItem::Rejected(r) => bad.push(r),
+            }
+            Flow::Continue(())
         });
         assert_eq!(docs, 2);
         let lines: Vec<_> = bad.iter().map(|r| r.line.unwrap()).collect();
@@ -801,9 +816,26 @@ mod tests {
                     assert!(r.line.is_some());
                     assert!(!r.reason.is_empty());
                 }
+                Flow::Continue(())
             });
             proptest::prop_assert!(n <= lines.len() + data.iter().filter(|b| **b == b'\n').count());
         }
+    }
+
+    #[test]
+    fn jsonl_reading_stops_when_the_caller_says_so() {
+        let data = "{\"text\": \"One.\"}\n{broken\n{\"text\": \"Two.\"}\n{\"text\": \"Three.\"}\n";
+        let mut seen = Vec::new();
+        read_jsonl(data.as_bytes(), "x.jsonl", &mut |it| {
+            seen.push(matches!(it, ReadItem::Document { .. }));
+            // Stop after the second document.
+            if seen.iter().filter(|d| **d).count() == 2 {
+                Flow::Break(())
+            } else {
+                Flow::Continue(())
+            }
+        });
+        assert_eq!(seen, vec![true, false, true], "line 4 is never read");
     }
 
     #[test]
@@ -815,6 +847,7 @@ mod tests {
             if let ReadItem::Rejected(r) = it {
                 bad.push(r)
             }
+            Flow::Continue(())
         });
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].line, Some(2));

@@ -35,6 +35,7 @@ fn read_reports(
             if let ReadItem::Document { doc, .. } = it {
                 docs.push(*doc);
             }
+            input::Flow::Continue(())
         });
     }
     Some(docs)

@@ -97,6 +97,7 @@ pub fn audi() -> Option<&'static Audi> {
                 if let ReadItem::Document { doc, .. } = it {
                     docs.push(*doc);
                 }
+                input::Flow::Continue(())
             });
         }
         assert_eq!(docs.len(), 12);
