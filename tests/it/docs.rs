@@ -143,11 +143,11 @@ fn the_http_walkthrough_runs_as_written() {
         r#""document_ids":["acme-2023-q2","acme-2023-q3","acme-2024-q1"]"#,
         // The question's scope and the cited context.
         r#""keys":["2023-Q3"]"#,
-        r#""facets":{"facets":[{"evidence":true,"label":"2023-Q3""#,
+        r#""facets":[{"period":0,"label":"2023-Q3","passages":1,"evidence":true}]"#,
         "[acme-2023-q3 · 2023-Q3] Acme Q3 2023 results",
         r#""description":"In Q3 2023, Acme Corp reported revenue of $4.4 billion.""#,
         // The explicit scope.
-        r#""intervals":[{"end":"2025-01-01","start":"2023-07-01"}]"#,
+        r#""intervals":[{"start":"2023-07-01","end":"2025-01-01"}]"#,
         // Hand edits, history, the past and undo.
         r#""type":"correct""#,
         "facts retracted (1):",
