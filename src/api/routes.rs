@@ -579,12 +579,12 @@ pub async fn list_facts(
     who: Who,
     ApiPath(ns): ApiPath<String>,
     ApiQuery(p): ApiQuery<FactListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
     let list = blocking(move || e.facts(&ns, &p)).await?;
-    Ok(Json(serde_json::to_value(list).expect("json")))
+    Ok(Json(list).into_response())
 }
 
 /// `GET /v1/namespaces/{ns}/facts/{id}`.
@@ -593,12 +593,12 @@ pub async fn get_fact(
     who: Who,
     ApiPath((ns, id)): ApiPath<(String, u64)>,
     ApiQuery(p): ApiQuery<AsOf>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
     let f = blocking(move || e.fact(&ns, id, p.as_of_tx)).await?;
-    Ok(Json(serde_json::to_value(f).expect("json")))
+    Ok(Json(f).into_response())
 }
 
 /// Query of `GET .../entities`.
@@ -678,7 +678,7 @@ pub async fn entity_timeline(
     who: Who,
     ApiPath((ns, id)): ApiPath<(String, String)>,
     ApiQuery(p): ApiQuery<EntityTimelineParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
@@ -699,9 +699,19 @@ pub async fn entity_timeline(
         Ok((ent, list))
     })
     .await?;
-    Ok(Json(
-        json!({"entity": out.0, "facts": out.1.facts, "next_cursor": out.1.next}),
-    ))
+    /// The entity and a page of its facts.
+    #[derive(Serialize)]
+    struct EntityTimeline {
+        entity: crate::engine::EntityView,
+        facts: Vec<crate::model::FactView>,
+        next_cursor: Option<String>,
+    }
+    Ok(Json(EntityTimeline {
+        entity: out.0,
+        facts: out.1.facts,
+        next_cursor: out.1.next,
+    })
+    .into_response())
 }
 
 /// `GET /v1/namespaces/{ns}/timeline`: the years.
@@ -710,12 +720,12 @@ pub async fn timeline_root(
     who: Who,
     ApiPath(ns): ApiPath<String>,
     ApiQuery(p): ApiQuery<AsOf>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
     let t = blocking(move || e.timeline(&ns, None, p.as_of_tx)).await?;
-    Ok(Json(serde_json::to_value(t).expect("json")))
+    Ok(Json(t).into_response())
 }
 
 /// `GET /v1/namespaces/{ns}/timeline/{node}`.
@@ -724,12 +734,12 @@ pub async fn timeline_node(
     who: Who,
     ApiPath((ns, node)): ApiPath<(String, String)>,
     ApiQuery(p): ApiQuery<AsOf>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
     let t = blocking(move || e.timeline(&ns, Some(&node), p.as_of_tx)).await?;
-    Ok(Json(serde_json::to_value(t).expect("json")))
+    Ok(Json(t).into_response())
 }
 
 /// `POST /v1/namespaces/{ns}/summarize`: recompute dirty summaries now.

@@ -90,26 +90,33 @@ impl Engine {
         found.ok_or_else(|| Error::NotFound(format!("no entity {id_or_name:?}")))
     }
 
-    /// The wire view of a stored fact: entity names and source documents read from the
-    /// store as of the same snapshot.
-    pub(super) fn view(
+    /// The wire views of stored facts: entity names and source documents read from the store
+    /// as of the same snapshot, each entity and document once per call (a page of facts
+    /// shares them), the chunks of all the facts in one batch.
+    pub(super) fn views(
         &self,
         store: &dyn NsStore,
-        f: Fact,
+        facts: Vec<Fact>,
         as_of: Option<TxId>,
-    ) -> Result<FactView> {
-        let mut names: HashMap<EntityId, String> = HashMap::new();
-        for id in std::iter::once(f.subject).chain(match &f.object {
-            FactObject::Entity(e) => Some(*e),
-            FactObject::Literal(_) => None,
-        }) {
-            if let Some(e) = store.entity(id, as_of)? {
-                names.insert(id, e.name);
+    ) -> Result<Vec<FactView>> {
+        let mut names: HashMap<EntityId, Option<String>> = HashMap::new();
+        for f in &facts {
+            let object = match &f.object {
+                FactObject::Entity(e) => Some(*e),
+                FactObject::Literal(_) => None,
+            };
+            for id in std::iter::once(f.subject).chain(object) {
+                if let std::collections::hash_map::Entry::Vacant(v) = names.entry(id) {
+                    v.insert(store.entity(id, as_of)?.map(|e| e.name));
+                }
             }
         }
-        let mut sources: HashMap<ChunkId, SourceRef> = HashMap::new();
+        let mut chunk_ids: Vec<ChunkId> = facts.iter().flat_map(|f| f.sources.clone()).collect();
+        chunk_ids.sort_unstable();
+        chunk_ids.dedup();
         let mut docs: HashMap<DocId, Option<Document>> = HashMap::new();
-        for (id, c) in f.sources.iter().zip(store.chunks_many(&f.sources)?) {
+        let mut sources: HashMap<ChunkId, SourceRef> = HashMap::new();
+        for (id, c) in chunk_ids.iter().zip(store.chunks_many(&chunk_ids)?) {
             let Some(c) = c else { continue };
             let doc = match docs.entry(c.doc) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -128,12 +135,17 @@ impl Engine {
                 );
             }
         }
-        Ok(FactView::new(
-            &f,
-            |e| names.get(&e).cloned(),
-            |c| sources.get(&c).cloned(),
-            None,
-        ))
+        Ok(facts
+            .iter()
+            .map(|f| {
+                FactView::new(
+                    f,
+                    |e| names.get(&e).cloned().flatten(),
+                    |c| sources.get(&c).cloned(),
+                    None,
+                )
+            })
+            .collect())
     }
 
     /// Lists facts by valid time (and entity) as of a snapshot, paged.
@@ -170,11 +182,7 @@ impl Engine {
         };
         let page = store.facts(&scan)?;
         Ok(FactList {
-            facts: page
-                .items
-                .into_iter()
-                .map(|f| self.view(store, f, p.as_of_tx))
-                .collect::<Result<_>>()?,
+            facts: self.views(store, page.items, p.as_of_tx)?,
             next: page.next.map(|c| c.encode()),
         })
     }
@@ -185,7 +193,7 @@ impl Engine {
         let store = ns.store().as_ref();
         self.check_as_of(store.head_tx(), as_of, namespace)?;
         match store.fact(id, as_of)? {
-            Some(f) => self.view(store, f, as_of),
+            Some(f) => Ok(self.views(store, vec![f], as_of)?.remove(0)),
             None => Err(Error::NotFound(format!(
                 "no fact {id} in namespace {namespace:?}{}",
                 as_of

@@ -133,7 +133,11 @@ impl Engine {
             .flat_map(|s| s.findings.iter().flat_map(|f| f.facts.iter().copied()))
             .map(|id| (id, 1.0))
             .collect();
-        let facts = self.hydrate_fact_hits(&ns, &cited, 20, as_of)?;
+        let mut facts = self.hydrate_fact_hits(&ns, &cited, 20, as_of)?;
+        // A node's facts are cited by its summary, not ranked: no score.
+        for f in &mut facts {
+            f.score = None;
+        }
         let stale_since_tx = dirty
             .get(&key)
             .copied()

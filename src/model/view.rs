@@ -40,7 +40,7 @@ pub struct FactView {
     pub object_id: Option<EntityId>,
     /// What the relation says.
     pub description: String,
-    /// Valid time (cut at `invalid_from` when a newer fact ended it).
+    /// Valid time as stated (a newer fact may have ended it at `invalid_from`).
     pub valid: Interval,
     /// Valid time as a label (`2019`, `2024-Q3`, or the interval).
     pub time: String,
@@ -88,7 +88,7 @@ impl FactView {
             FactObject::Entity(e) => (name_of(*e).unwrap_or_default(), Some(*e)),
             FactObject::Literal(l) => (l.clone(), None),
         };
-        let valid = f.effective_valid();
+        let valid = f.valid;
         FactView {
             id: f.id,
             subject: name_of(f.subject).unwrap_or_default(),
@@ -187,5 +187,17 @@ mod tests {
             json.get("score").is_none(),
             "only query results carry a score"
         );
+    }
+
+    #[test]
+    fn an_invalidated_fact_shows_its_stated_time_and_where_it_was_cut() {
+        let mut f = fact(FactObject::Literal("12%".into()));
+        f.invalid_from = NaiveDate::from_ymd_opt(2024, 8, 15);
+        f.invalidated_by = Some(9);
+        let v = FactView::new(&f, |_| None, |_| None, None);
+        assert_eq!(v.valid, f.valid, "listings filter on the stated interval");
+        assert_eq!(v.time, "2024-Q3");
+        assert_eq!(v.invalid_from, f.invalid_from);
+        assert_eq!(v.invalidated_by, Some(9));
     }
 }

@@ -348,7 +348,7 @@ def test_facts_pages_filters_and_cursor(acme: Client) -> None:
     assert _ids(acme.iter_facts(page_size=1)) == _ids(everything.facts)
     acme_only = acme.facts(entity="Acme Corp").facts
     assert acme_only and {f.subject for f in acme_only} == {"Acme Corp"}
-    assert _ids(acme.facts(entity=acme_only[0].subject).facts) == _ids(acme_only)
+    assert _ids(acme.facts(entity=acme_only[0].subject_id).facts) == _ids(acme_only)
     q3 = acme.facts(from_="2023-Q3", to="2023-Q3").facts
     assert q3 and all(f.time == "2023-Q3" for f in q3)
     assert all(f.time == "2019" for f in acme.facts(to=2019).facts)
