@@ -287,10 +287,14 @@ impl Engine {
             if as_of.is_some_and(|t| c.tx > t) {
                 continue;
             }
-            let (Ok(a), Ok(b)) = (
-                self.fact(namespace, c.existing, as_of),
-                self.fact(namespace, c.incoming, as_of),
-            ) else {
+            // A fact erased since (or not yet asserted at the snapshot) ends its conflict; any
+            // other error is the store's and is reported, not skipped.
+            let read = |id| match self.fact(namespace, id, as_of) {
+                Ok(f) => Ok(Some(f)),
+                Err(Error::NotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            };
+            let (Some(a), Some(b)) = (read(c.existing)?, read(c.incoming)?) else {
                 continue;
             };
             if a.status == Status::Active && b.status == Status::Active {
