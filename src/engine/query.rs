@@ -734,6 +734,7 @@ fn hydrate_facts(
     as_of: Option<TxId>,
 ) -> Result<Vec<FactView>> {
     let mut out = Vec::with_capacity(top_k);
+    let mut names_then: std::collections::HashMap<u64, Option<String>> = Default::default();
     // Read in windows of what is still missing (one round trip each on a networked store).
     let mut loaded: std::collections::VecDeque<Option<crate::model::Fact>> = Default::default();
     let mut next = 0;
@@ -757,9 +758,24 @@ fn hydrate_facts(
         else {
             continue;
         };
+        // Names as of the snapshot when one is read (an entity renamed or merged since shows
+        // its name of then, as on the listing routes); the catalog's current ones otherwise.
+        if as_of.is_some() {
+            for e in std::iter::once(f.subject).chain(match &f.object {
+                crate::model::FactObject::Entity(e) => Some(*e),
+                crate::model::FactObject::Literal(_) => None,
+            }) {
+                if let std::collections::hash_map::Entry::Vacant(v) = names_then.entry(e) {
+                    v.insert(store.entity(e, as_of)?.map(|x| x.name));
+                }
+            }
+        }
         out.push(FactView::new(
             &f,
-            |e| cat.entities.get(&e).map(|m| m.name.clone()),
+            |e| match as_of {
+                Some(_) => names_then.get(&e).cloned().flatten(),
+                None => cat.entities.get(&e).map(|m| m.name.clone()),
+            },
             |c| source_ref(cat, c),
             Some(*score),
         ));

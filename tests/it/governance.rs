@@ -1146,3 +1146,41 @@ fn a_retracted_fact_leaves_the_timeline_before_the_summaries_catch_up() {
     let then = e.timeline("t", Some("2023"), Some(tx - 1)).unwrap();
     assert!(then.facts.iter().any(|f| f.id == victim));
 }
+
+/// A fact read as of a snapshot names its entities as they were named then, on every route:
+/// a query result as a listing (both show one fact shape).
+#[test]
+fn facts_read_as_of_a_snapshot_carry_the_names_of_then() {
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    let t1 = ingest_text(
+        &e,
+        "n",
+        "q3",
+        "In Q3 2023, Acme Corp reported revenue of $4.4 billion.",
+        "2023-10-20",
+    );
+    e.rename_entity("n", "Acme Corp", "Acme Holdings", "dave", None)
+        .unwrap();
+    let ask = |as_of: Option<u64>| {
+        let r = crate::support::ask(&e, "n", "Acme revenue in Q3 2023", as_of);
+        let f = r
+            .facts
+            .iter()
+            .find(|f| f.description.contains("$4.4 billion"))
+            .expect("the revenue fact")
+            .clone();
+        (f.subject, f.subject_id)
+    };
+    let (then, id_then) = ask(Some(t1));
+    let (now, id_now) = ask(None);
+    assert_eq!(then, "Acme Corp", "as of the ingest");
+    assert_eq!(now, "Acme Holdings", "at the head");
+    assert_eq!(id_then, id_now, "one entity, renamed");
+    let listed = crate::support::all_facts(&e, "n", Some(t1));
+    let l = listed
+        .iter()
+        .find(|f| f.description.contains("$4.4 billion"))
+        .unwrap();
+    assert_eq!(l.subject, then, "the listing agrees with the query");
+}
