@@ -761,14 +761,7 @@ fn hydrate_facts(
         // Names as of the snapshot when one is read (an entity renamed or merged since shows
         // its name of then, as on the listing routes); the catalog's current ones otherwise.
         if as_of.is_some() {
-            for e in std::iter::once(f.subject).chain(match &f.object {
-                crate::model::FactObject::Entity(e) => Some(*e),
-                crate::model::FactObject::Literal(_) => None,
-            }) {
-                if let std::collections::hash_map::Entry::Vacant(v) = names_then.entry(e) {
-                    v.insert(store.entity(e, as_of)?.map(|x| x.name));
-                }
-            }
+            super::read::names_then(store, &f, as_of, &mut names_then)?;
         }
         out.push(FactView::new(
             &f,

@@ -6,8 +6,8 @@ use super::Engine;
 use std::collections::HashMap;
 
 use crate::model::{
-    Chunk, ChunkId, DocId, Document, Entity, EntityId, EntityKind, Fact, FactObject, FactView,
-    SourceRef, TxId, normalize_name,
+    Chunk, ChunkId, DocId, Document, Entity, EntityId, EntityKind, Fact, FactView, SourceRef, TxId,
+    normalize_name,
 };
 use crate::store::{FactCursor, FactScan, NsStore};
 use crate::time::{Interval, TimeKey};
@@ -15,6 +15,22 @@ use crate::{Error, Result};
 
 /// Most items per page.
 pub const MAX_PAGE: usize = 1000;
+
+/// Adds to `names` the name, as of `as_of`, of each entity of `f` not in it yet (`None` for one
+/// the snapshot does not hold): the names a fact read at a snapshot shows.
+pub(super) fn names_then(
+    store: &dyn NsStore,
+    f: &Fact,
+    as_of: Option<TxId>,
+    names: &mut HashMap<EntityId, Option<String>>,
+) -> Result<()> {
+    for id in f.entities() {
+        if let std::collections::hash_map::Entry::Vacant(v) = names.entry(id) {
+            v.insert(store.entity(id, as_of)?.map(|e| e.name));
+        }
+    }
+    Ok(())
+}
 
 /// Parameters of a fact listing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -99,19 +115,14 @@ impl Engine {
         facts: Vec<Fact>,
         as_of: Option<TxId>,
     ) -> Result<Vec<FactView>> {
-        let mut names: HashMap<EntityId, Option<String>> = HashMap::new();
+        let mut names = HashMap::new();
         for f in &facts {
-            let object = match &f.object {
-                FactObject::Entity(e) => Some(*e),
-                FactObject::Literal(_) => None,
-            };
-            for id in std::iter::once(f.subject).chain(object) {
-                if let std::collections::hash_map::Entry::Vacant(v) = names.entry(id) {
-                    v.insert(store.entity(id, as_of)?.map(|e| e.name));
-                }
-            }
+            names_then(store, f, as_of, &mut names)?;
         }
-        let mut chunk_ids: Vec<ChunkId> = facts.iter().flat_map(|f| f.sources.clone()).collect();
+        let mut chunk_ids: Vec<ChunkId> = facts
+            .iter()
+            .flat_map(|f| f.sources.iter().copied())
+            .collect();
         chunk_ids.sort_unstable();
         chunk_ids.dedup();
         let mut docs: HashMap<DocId, Option<Document>> = HashMap::new();

@@ -106,6 +106,15 @@ impl Fact {
         }
     }
 
+    /// The entities it relates: its subject, then its object when that is an entity.
+    pub fn entities(&self) -> impl Iterator<Item = EntityId> {
+        let object = match &self.object {
+            FactObject::Entity(e) => Some(*e),
+            FactObject::Literal(_) => None,
+        };
+        std::iter::once(self.subject).chain(object)
+    }
+
     /// Whether the fact is currently asserted.
     pub fn is_active(&self) -> bool {
         self.status == Status::Active
