@@ -178,7 +178,8 @@ pub fn run(cfg: Config, args: EvalArgs) -> Result<()> {
         for r in &rejected {
             rep.note(&format!("skipped {r}"));
         }
-        texts = Some(docs.iter().map(|d| d.input.text.clone()).collect());
+        // The baseline reads the documents as sent, as a plain BM25 over them would.
+        texts = Some(docs.iter().map(|d| d.text_as_sent().to_string()).collect());
         if existing == 0 {
             rep.note(&format!(
                 "ingesting {} documents into namespace {:?}{}",

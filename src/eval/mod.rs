@@ -227,7 +227,7 @@ pub fn ingest_timed(
     docs: Vec<PreparedDocument>,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<IngestTiming> {
-    let total: usize = docs.iter().map(|d| d.input.text.len()).sum();
+    let total: usize = docs.iter().map(|d| d.text_as_sent().len()).sum();
     let opts = IngestOptions {
         actor: "eval".into(),
         reason: Some("chronorag eval".into()),
@@ -240,7 +240,7 @@ pub fn ingest_timed(
     while !docs.is_empty() {
         let rest = docs.split_off(docs.len().min(INGEST_BATCH));
         let batch = std::mem::replace(&mut docs, rest);
-        done += batch.iter().map(|d| d.input.text.len()).sum::<usize>();
+        done += batch.iter().map(|d| d.text_as_sent().len()).sum::<usize>();
         report.absorb(engine.ingest(namespace, batch, &opts)?);
         progress(Progress {
             phase: "ingest (bytes)",
@@ -487,13 +487,15 @@ impl HttpTarget {
         docs: &[PreparedDocument],
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<IngestTiming> {
-        let total: usize = docs.iter().map(|d| d.input.text.len()).sum();
+        let total: usize = docs.iter().map(|d| d.text_as_sent().len()).sum();
         let started = Instant::now();
         let mut timing = IngestTiming::default();
         let mut done = 0;
         for batch in docs.chunks(INGEST_BATCH) {
+            // The documents as sent, as a user posts them: the server repairs them itself and
+            // knows them by the hash of what was sent.
             let body = serde_json::json!({
-                "documents": batch.iter().map(|d| &d.input).collect::<Vec<_>>()
+                "documents": batch.iter().map(|d| d.input_as_sent()).collect::<Vec<_>>()
             });
             let r = self.call(
                 "POST",
@@ -504,7 +506,7 @@ impl HttpTarget {
             timing.chunks += r["chunks"].as_u64().unwrap_or(0);
             timing.facts += r["facts"].as_u64().unwrap_or(0);
             timing.entities += r["entities"].as_u64().unwrap_or(0);
-            done += batch.iter().map(|d| d.input.text.len()).sum::<usize>();
+            done += batch.iter().map(|d| d.text_as_sent().len()).sum::<usize>();
             timing.bytes = done as u64;
             progress(Progress {
                 phase: "ingest over HTTP (bytes)",

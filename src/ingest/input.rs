@@ -49,10 +49,34 @@ pub struct PreparedDocument {
     pub time: Option<TimeKey>,
     /// Where the time came from.
     pub time_origin: DocTimeOrigin,
-    /// Content hash of the text as sent, when [`super::repair`] changed it: a document is known
-    /// by what was sent, so sending it again is recognised as a duplicate, also by stores made
-    /// before the repair existed.
-    pub input_hash: Option<String>,
+    /// The text as sent, when [`super::repair`] changed it (`input.text` is the repaired one).
+    pub as_sent: Option<AsSentDocument>,
+}
+
+/// A document's text as sent, beside the repaired text ingest reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsSentDocument {
+    /// Content hash of the text as sent: a document is known by what was sent, so sending it
+    /// again is recognised as a duplicate, also by stores made before the repair existed.
+    pub hash: String,
+    /// The text as sent.
+    pub text: String,
+}
+
+impl PreparedDocument {
+    /// The document's text as it was sent (before repair).
+    pub fn text_as_sent(&self) -> &str {
+        self.as_sent.as_ref().map_or(&self.input.text, |a| &a.text)
+    }
+
+    /// The input as it was sent: what to post to a server, which repairs it itself.
+    pub fn input_as_sent(&self) -> DocumentInput {
+        let mut input = self.input.clone();
+        if let Some(a) = &self.as_sent {
+            input.text = a.text.clone();
+        }
+        input
+    }
 }
 
 /// An input that was rejected, with where and why.
@@ -104,10 +128,13 @@ pub fn prepare(mut input: DocumentInput, file_name: Option<&str>) -> Result<Prep
             input.text.len()
         )));
     }
-    let mut input_hash = None;
+    let mut as_sent = None;
     if let std::borrow::Cow::Owned(text) = super::repair::repair(&input.text) {
-        input_hash = Some(super::pipeline::content_hash(&input.text));
-        input.text = text;
+        let sent = std::mem::replace(&mut input.text, text);
+        as_sent = Some(AsSentDocument {
+            hash: super::pipeline::content_hash(&sent),
+            text: sent,
+        });
     }
     if let Some(id) = &input.id {
         validate_doc_id(id)?;
@@ -141,7 +168,7 @@ pub fn prepare(mut input: DocumentInput, file_name: Option<&str>) -> Result<Prep
         title,
         time,
         time_origin: origin,
-        input_hash,
+        as_sent,
     })
 }
 
@@ -591,6 +618,22 @@ mod tests {
             file,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_repaired_document_keeps_its_text_as_sent() {
+        let sent = r"The fi rst $\mathsf{C O}_{2}$ fi gure";
+        let d = prep(sent, Some("2024"), None, None);
+        assert_eq!(d.input.text, "The first CO2 figure");
+        assert_eq!(d.text_as_sent(), sent);
+        assert_eq!(d.input_as_sent().text, sent);
+        assert_eq!(
+            d.as_sent.as_ref().unwrap().hash,
+            crate::ingest::pipeline::content_hash(sent)
+        );
+        let plain = prep("Nothing to repair.", Some("2024"), None, None);
+        assert!(plain.as_sent.is_none());
+        assert_eq!(plain.input_as_sent(), plain.input);
     }
 
     #[test]

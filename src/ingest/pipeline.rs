@@ -134,8 +134,9 @@ pub fn stage(
         .into_par_iter()
         .map(|doc| {
             let hash = doc
-                .input_hash
-                .clone()
+                .as_sent
+                .as_ref()
+                .map(|a| a.hash.clone())
                 .unwrap_or_else(|| content_hash(&doc.input.text));
             let spans = chunk::chunk(&doc.input.text, chunk_chars);
             let texts: Vec<&str> = spans
