@@ -22,8 +22,9 @@ pub struct IngestArgs {
     #[arg(long, value_parser = ["rules", "llm"])]
     pub extractor: Option<String>,
     /// Documents per transaction. Each batch lands whole or not at all; re-running an interrupted
-    /// ingest skips what already landed. A batch also closes at 8 MB of text.
-    #[arg(long, default_value_t = 128)]
+    /// ingest skips what already landed. A batch also closes at 8 MB of text. Bigger batches
+    /// are no faster and raise the peak memory (the store applies each batch at once).
+    #[arg(long, default_value_t = 32)]
     pub batch: usize,
     /// Who the transactions are recorded as.
     #[arg(long, default_value = "cli")]
