@@ -3,7 +3,7 @@
 //!
 //! Each size runs in three fresh child processes of this binary, so that every memory figure
 //! belongs to one phase:
-//! 1. **ingest** — the corpus through `Engine::ingest` in the CLI's batches (128 documents or
+//! 1. **ingest** — the corpus through `Engine::ingest` in the CLI's batches (32 documents or
 //!    8 MB per durable transaction), one index commit at the end: MB/s, facts/s, peak RSS;
 //! 2. **query** — reopen the store (seconds to open it and its indexes; the first question, a
 //!    year's abstract one, is timed apart), then specific, abstract and as-of-transaction
@@ -158,7 +158,9 @@ fn ingest(facts: usize, dir: &Path) -> Value {
     for d in docs {
         batch_bytes += d.input.text.len();
         batch.push(d);
-        if batch.len() >= 128 || batch_bytes >= 8 << 20 {
+        if batch.len() >= chronorag::ingest::BATCH_DOCS
+            || batch_bytes >= chronorag::ingest::BATCH_BYTES
+        {
             engine
                 .ingest("bench", std::mem::take(&mut batch), &opts)
                 .expect("ingest");

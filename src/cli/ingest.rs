@@ -24,7 +24,7 @@ pub struct IngestArgs {
     /// Documents per transaction. Each batch lands whole or not at all; re-running an interrupted
     /// ingest skips what already landed. A batch also closes at 8 MB of text. Bigger batches
     /// are no faster and raise the peak memory (the store applies each batch at once).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = chronorag::ingest::BATCH_DOCS)]
     pub batch: usize,
     /// Who the transactions are recorded as.
     #[arg(long, default_value = "cli")]
@@ -89,7 +89,8 @@ pub fn run(cfg: Config, args: IngestArgs) -> Result<()> {
                 ReadItem::Document { doc, bytes, .. } => {
                     batch_bytes += bytes as u64;
                     batch.push(*doc);
-                    let full = batch.len() >= batch_size || batch_bytes >= 8 * 1024 * 1024;
+                    let full = batch.len() >= batch_size
+                        || batch_bytes >= chronorag::ingest::BATCH_BYTES as u64;
                     if full
                         && let Err(e) =
                             flush(&mut batch, &mut batch_bytes, &mut report, &mut progress)
