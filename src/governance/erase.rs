@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{Change, Entity, FactId, FactObject, Status, Summary, TxId, TxKind};
+use crate::model::{Change, Entity, FactId, Status, Summary, TxId, TxKind};
 use crate::store::{NsStore, WriteSet};
 use crate::{Error, Result};
 
@@ -74,10 +74,7 @@ pub fn plan_document(
     let mut candidates = BTreeSet::new();
     for fid in &set.facts {
         if let Some(f) = store.fact(*fid, None)? {
-            candidates.insert(f.subject);
-            if let FactObject::Entity(o) = f.object {
-                candidates.insert(o);
-            }
+            candidates.extend(f.entities());
         }
     }
     for e in candidates {

@@ -23,8 +23,8 @@ use super::keys::{self, Key, LONG_SPAN_DAYS, id_key, id2_key, summary_key, tag};
 use super::kv::{EntryIter, Expect, KvBatch, KvSpace, after, prefix_end};
 use super::{AuditVerify, FactCursor, FactScan, IdKind, NsStore, Page, Stats, WriteSet};
 use crate::model::{
-    AuditEntry, Chunk, ChunkId, Counts, DocId, Document, Entity, EntityId, Fact, FactId,
-    FactObject, Status, Summary, TimeNode, Tx, TxId, normalize_name,
+    AuditEntry, Chunk, ChunkId, Counts, DocId, Document, Entity, EntityId, Fact, FactId, Status,
+    Summary, TimeNode, Tx, TxId, normalize_name,
 };
 use crate::time::TimeKey;
 use crate::{Error, Result};
@@ -350,12 +350,8 @@ impl<S: KvSpace> RecordNs<S> {
     }
 
     fn fact_entities(f: &Fact) -> Vec<EntityId> {
-        let mut v = vec![f.subject];
-        if let FactObject::Entity(o) = f.object
-            && o != f.subject
-        {
-            v.push(o);
-        }
+        let mut v: Vec<EntityId> = f.entities().collect();
+        v.dedup();
         v
     }
 

@@ -233,9 +233,8 @@ fn build_input(
     // Centrality of entities inside this node: how many of its pooled facts mention each.
     let mut local_degree: HashMap<u64, f32> = HashMap::new();
     for (f, _, _) in &loaded {
-        *local_degree.entry(f.subject).or_default() += 1.0;
-        if let FactObject::Entity(o) = f.object {
-            *local_degree.entry(o).or_default() += 1.0;
+        for e in f.entities() {
+            *local_degree.entry(e).or_default() += 1.0;
         }
     }
     let mut ranked: Vec<(usize, f32)> = loaded
@@ -303,10 +302,7 @@ fn build_input(
             FactObject::Entity(e) => names.get(e).cloned().unwrap_or_default(),
             FactObject::Literal(l) => l.clone(),
         };
-        let mut entities = vec![f.subject];
-        if let FactObject::Entity(e) = f.object {
-            entities.push(e);
-        }
+        let entities: Vec<_> = f.entities().collect();
         facts.push(InputFact {
             id: f.id,
             subject_id: f.subject,
