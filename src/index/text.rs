@@ -531,8 +531,14 @@ struct Overlapping {
 }
 
 /// A scored document; ordered best first (higher score, then lower address), as `TopDocs`.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 struct Hit(tantivy::Score, tantivy::DocAddress);
+
+impl PartialEq for Hit {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == std::cmp::Ordering::Equal
+    }
+}
 
 impl Eq for Hit {}
 

@@ -132,11 +132,13 @@ pub fn stage(
 ) -> (Vec<Staged>, Vec<Rejected>) {
     let results: Vec<Result<Staged, Rejected>> = docs
         .into_par_iter()
-        .map(|doc| {
+        .map(|mut doc| {
+            // Only the hash of the text as sent is kept from here on (the text itself is not
+            // needed to ingest, and a batch would otherwise carry two copies).
             let hash = doc
                 .as_sent
-                .as_ref()
-                .map(|a| a.hash.clone())
+                .take()
+                .map(|a| a.hash)
                 .unwrap_or_else(|| content_hash(&doc.input.text));
             let spans = chunk::chunk(&doc.input.text, chunk_chars);
             let texts: Vec<&str> = spans
