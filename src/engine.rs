@@ -14,10 +14,11 @@ mod timeline;
 mod transfer;
 
 pub use crate::model::FactView;
+pub use crate::model::{DocumentView, EntityView};
 pub use backup::{BackupManifest, BackupReport, RestoreReport};
 pub use governance::{ConflictView, EraseReport, VerifyReport};
 pub use jobs::{JOB_LEASE, JOB_RESCAN, Job, JobProgress, JobState};
-pub use read::{DocumentView, EntityView, FactList, FactListParams};
+pub use read::{FactList, FactListParams};
 pub use timeline::{TimelineChild, TimelineNode};
 pub use transfer::{
     EXPORT_FORMAT, EXPORT_VERSION, ExportEnd, ExportHeader, ExportTx, TransferReport,

@@ -638,7 +638,7 @@ pub async fn list_entities(
     let after = numeric_cursor(p.cursor.as_deref())?.unwrap_or(0);
     let list =
         blocking(move || e.entities(&ns, p.q.as_deref(), kind, after, limit, p.as_of_tx)).await?;
-    let next = next_cursor(list.len() == limit, list.last().map(|e| e.entity.id));
+    let next = next_cursor(list.len() == limit, list.last().map(|e| e.id));
     Ok(Json(json!({"entities": list, "next_cursor": next})))
 }
 
@@ -687,7 +687,7 @@ pub async fn entity_timeline(
         let list = e.facts(
             &ns,
             &FactListParams {
-                entity: Some(ent.entity.id.to_string()),
+                entity: Some(ent.id.to_string()),
                 from: p.from,
                 to: p.to,
                 as_of_tx: p.as_of_tx,

@@ -6,8 +6,8 @@ use super::Engine;
 use std::collections::HashMap;
 
 use crate::model::{
-    Chunk, ChunkId, DocId, Document, Entity, EntityId, EntityKind, Fact, FactView, SourceRef, TxId,
-    normalize_name,
+    ChunkId, ChunkView, DocId, Document, DocumentInfo, DocumentView, Entity, EntityId, EntityKind,
+    EntityView, Fact, FactView, SourceRef, TxId, normalize_name,
 };
 use crate::store::{FactCursor, FactScan, NsStore};
 use crate::time::{Interval, TimeKey};
@@ -61,25 +61,6 @@ pub struct FactList {
     /// Cursor of the next page (`next_cursor` on the wire; null on the last page).
     #[serde(rename = "next_cursor")]
     pub next: Option<String>,
-}
-
-/// An entity with counts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EntityView {
-    /// The record.
-    #[serde(flatten)]
-    pub entity: Entity,
-    /// Facts about it (any status) currently indexed.
-    pub fact_count: usize,
-}
-
-/// A document with its chunks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DocumentView {
-    /// The record.
-    pub document: Document,
-    /// Its chunks, in order.
-    pub chunks: Vec<Chunk>,
 }
 
 fn period_start(s: &str) -> Result<Option<chrono::NaiveDate>> {
@@ -235,10 +216,7 @@ impl Engine {
         };
         let idx = self.indexes(&ns)?;
         let fact_count = idx.catalog.read().facts_of(e.id).len();
-        Ok(EntityView {
-            entity: e,
-            fact_count,
-        })
+        Ok(EntityView::new(e, fact_count))
     }
 
     /// Entities whose name or alias contains `q` (all when empty), by id, paged.
@@ -274,10 +252,7 @@ impl Engine {
                     .is_none_or(|n| e.names().any(|x| x.to_lowercase().contains(n.as_str())));
                 if matches && kind.is_none_or(|k| e.kind == k) {
                     let fact_count = idx.catalog.read().facts_of(e.id).len();
-                    out.push(EntityView {
-                        entity: e,
-                        fact_count,
-                    });
+                    out.push(EntityView::new(e, fact_count));
                     if out.len() >= limit {
                         return Ok(out);
                     }
@@ -311,9 +286,10 @@ impl Engine {
             .chunks
             .iter()
             .filter_map(|c| store.chunk(*c).transpose())
+            .map(|c| c.map(ChunkView::from))
             .collect::<Result<_>>()?;
         Ok(DocumentView {
-            document: d,
+            document: d.into(),
             chunks,
         })
     }
@@ -325,7 +301,7 @@ impl Engine {
         after: u64,
         limit: usize,
         as_of: Option<TxId>,
-    ) -> Result<Vec<Document>> {
+    ) -> Result<Vec<DocumentInfo>> {
         let ns = self.namespace(namespace)?;
         let store = ns.store().as_ref();
         self.check_as_of(store.head_tx(), as_of, namespace)?;
@@ -334,6 +310,10 @@ impl Engine {
                 "limit must be between 1 and {MAX_PAGE}"
             )));
         }
-        store.documents(after, limit, as_of)
+        Ok(store
+            .documents(after, limit, as_of)?
+            .into_iter()
+            .map(DocumentInfo::from)
+            .collect())
     }
 }

@@ -24,7 +24,9 @@ pub use entity::{Entity, EntityKind, mentions_name, normalize_name};
 pub use fact::{Fact, FactObject, FactOrigin, collapse_spaces, normalize_text};
 pub use summary::{Finding, Summary, TimeNode};
 pub use tx::{Change, Counts, Tx, TxKind};
-pub use view::{FactView, SourceRef, time_label};
+pub use view::{
+    ChunkView, DocumentInfo, DocumentView, EntityView, FactView, SourceRef, time_label,
+};
 
 /// Transaction id: per namespace, starting at 1, strictly increasing. `0` means "before anything".
 pub type TxId = u64;

@@ -1,5 +1,7 @@
-//! The one shape a fact has on the wire: in query results, timelines, listings, single reads
-//! and conflicts alike.
+//! The shapes records have on the wire. A fact has one shape in query results, timelines,
+//! listings, single reads and conflicts alike ([`FactView`]); entities, documents and chunks
+//! have theirs ([`EntityView`], [`DocumentView`], [`DocumentInfo`], [`ChunkView`]). No stored
+//! record is serialised to a client directly.
 //!
 //! [`Fact`] is the stored record (entity ids, an object enum, chunk ids); it is never sent as
 //! is, so a field added to the API cannot change what is stored or hashed into the audit chain.
@@ -10,7 +12,10 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{ChunkId, EntityId, Fact, FactId, FactObject, FactOrigin, Status, TxId};
+use super::{
+    Chunk, ChunkId, DocId, DocTimeOrigin, Document, Entity, EntityId, EntityKind, Fact, FactId,
+    FactObject, FactOrigin, Status, TxId,
+};
 use crate::time::{Granularity, Interval, TimeKey};
 
 /// Where a fact or chunk came from.
@@ -119,6 +124,147 @@ pub fn time_label(valid: &Interval, key: Option<TimeKey>) -> String {
     key.or_else(|| TimeKey::from_interval(valid))
         .map(|k| k.to_string())
         .unwrap_or_else(|| valid.to_string())
+}
+
+/// An entity as the API shows it: its names and kind, its lifecycle, and how many facts are
+/// about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityView {
+    /// Entity id.
+    pub id: EntityId,
+    /// Canonical name.
+    pub name: String,
+    /// Kind (organisation, person, place, product, …).
+    pub kind: EntityKind,
+    /// Other names it was seen under.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// The entity it was merged into, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<EntityId>,
+    /// Transaction-time status.
+    pub status: Status,
+    /// The transaction that added it.
+    pub added_tx: TxId,
+    /// The transaction that wrote this version.
+    pub updated_tx: TxId,
+    /// Facts about it (any status) currently indexed.
+    pub fact_count: usize,
+}
+
+impl EntityView {
+    /// The view of `e` with its fact count.
+    pub fn new(e: Entity, fact_count: usize) -> Self {
+        EntityView {
+            id: e.id,
+            name: e.name,
+            kind: e.kind,
+            aliases: e.aliases,
+            merged_into: e.merged_into,
+            status: e.status,
+            added_tx: e.added_tx,
+            updated_tx: e.updated_tx,
+            fact_count,
+        }
+    }
+}
+
+/// A document as the API shows it (listings, and with its chunks in [`DocumentView`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentInfo {
+    /// Internal id (the listing's cursor).
+    pub id: DocId,
+    /// The user's id.
+    pub external_id: String,
+    /// Title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Where it came from (file path, URL, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The document's own time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<TimeKey>,
+    /// Where `time` came from.
+    pub time_origin: DocTimeOrigin,
+    /// Metadata given by the caller.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// SHA-256 of the text as sent (hex).
+    pub content_hash: String,
+    /// Length of the text in bytes.
+    pub text_len: usize,
+    /// Its chunks' ids, in order.
+    pub chunks: Vec<ChunkId>,
+    /// Transaction-time status.
+    pub status: Status,
+    /// The transaction that added it.
+    pub added_tx: TxId,
+    /// The transaction that wrote this version.
+    pub updated_tx: TxId,
+}
+
+impl From<Document> for DocumentInfo {
+    fn from(d: Document) -> Self {
+        DocumentInfo {
+            id: d.id,
+            external_id: d.external_id,
+            title: d.title,
+            source: d.source,
+            time: d.time,
+            time_origin: d.time_origin,
+            metadata: d.metadata,
+            content_hash: d.content_hash,
+            text_len: d.text_len,
+            chunks: d.chunks,
+            status: d.status,
+            added_tx: d.added_tx,
+            updated_tx: d.updated_tx,
+        }
+    }
+}
+
+/// A chunk of a document as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkView {
+    /// Chunk id.
+    pub id: ChunkId,
+    /// Internal id of its document.
+    pub doc: DocId,
+    /// Position in the document (0-based).
+    pub ord: u32,
+    /// The text.
+    pub text: String,
+    /// Byte offset in the document's text.
+    pub start: usize,
+    /// The document's time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<TimeKey>,
+    /// The transaction that added it.
+    pub added_tx: TxId,
+}
+
+impl From<Chunk> for ChunkView {
+    fn from(c: Chunk) -> Self {
+        ChunkView {
+            id: c.id,
+            doc: c.doc,
+            ord: c.ord,
+            text: c.text,
+            start: c.start,
+            time: c.time,
+            added_tx: c.added_tx,
+        }
+    }
+}
+
+/// A document with its chunks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentView {
+    /// The document.
+    pub document: DocumentInfo,
+    /// Its chunks, in order.
+    pub chunks: Vec<ChunkView>,
 }
 
 #[cfg(test)]

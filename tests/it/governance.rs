@@ -686,11 +686,11 @@ fn edits_revert_and_diff() {
         .collect();
     assert_eq!(kinds, vec!["revert", "correct", "assert", "ingest"]);
     // Rename and merge.
-    let acme = e.entity("g", "Acme Corp", None).unwrap().entity.id;
+    let acme = e.entity("g", "Acme Corp", None).unwrap().id;
     e.rename_entity("g", "Acme Corp", "Acme Corporation", "dave", None)
         .unwrap();
     assert_eq!(
-        e.entity("g", "Acme Corp", None).unwrap().entity.name,
+        e.entity("g", "Acme Corp", None).unwrap().name,
         "Acme Corporation",
         "the old name stays an alias"
     );
@@ -705,7 +705,7 @@ fn edits_revert_and_diff() {
         .unwrap();
     assert!(moved >= 1);
     assert_eq!(
-        e.entity("g", "Berlin", None).unwrap().entity.id,
+        e.entity("g", "Berlin", None).unwrap().id,
         acme,
         "the merged name resolves to the survivor"
     );

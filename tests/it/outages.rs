@@ -447,7 +447,7 @@ fn huge_entity_names_are_cut_and_the_budget_holds() {
         "2022",
     );
     for v in e.entities("p", None, None, 0, 100, None).unwrap() {
-        assert!(v.entity.name.len() <= 120, "{}", v.entity.name.len());
+        assert!(v.name.len() <= 120, "{}", v.name.len());
     }
     for budget in [200, 1000, 4000] {
         let r = e

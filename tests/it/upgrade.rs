@@ -76,7 +76,7 @@ fn read_back(e: &Engine, retracted_at: u64, plant: &str) -> Value {
         "retracted_at": retracted_at,
         "facts_before_retraction": facts(e, "acme", Some(retracted_at - 1)),
         "plant": plant,
-        "renamed_to": e.entity("acme", "Acme Group", None).unwrap().entity.name,
+        "renamed_to": e.entity("acme", "Acme Group", None).unwrap().name,
     })
 }
 
