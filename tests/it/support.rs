@@ -153,6 +153,11 @@ impl Resp {
 }
 
 impl Server {
+    /// Where a server's standard error goes: beside its data folder.
+    fn log_path(data: &Path) -> PathBuf {
+        data.with_extension("serve.log")
+    }
+
     /// Starts a server with a fresh data folder and extra arguments / config TOML.
     pub fn start(extra_args: &[&str], config_toml: Option<&str>) -> Server {
         let dir = tmp();
@@ -181,7 +186,9 @@ impl Server {
             .env_remove("CHRONORAG_DATA")
             .env("CHRONORAG_LOG", "warn")
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
+            .stderr(
+                std::fs::File::create(Self::log_path(data)).expect("server log beside the data"),
+            );
         let mut child = cmd.spawn().expect("start chronorag serve");
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
@@ -296,8 +303,21 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
+            // A server that ended by itself (a crash), or a failing test: show what the server
+            // logged, which would otherwise be lost with the temporary folder.
+            let ended = c.try_wait().ok().flatten();
             let _ = c.kill();
             let _ = c.wait();
+            if ended.is_some() || std::thread::panicking() {
+                let log = std::fs::read_to_string(Self::log_path(&self.data)).unwrap_or_default();
+                let lines: Vec<&str> = log.lines().collect();
+                eprintln!(
+                    "--- chronorag serve at {} (ended by itself: {:?}); its last log lines:\n{}",
+                    self.url,
+                    ended,
+                    lines[lines.len().saturating_sub(60)..].join("\n")
+                );
+            }
         }
     }
 }
