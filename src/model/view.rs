@@ -1,7 +1,8 @@
 //! The shapes records have on the wire. A fact has one shape in query results, timelines,
 //! listings, single reads and conflicts alike ([`FactView`]); entities, documents and chunks
-//! have theirs ([`EntityView`], [`DocumentView`], [`DocumentInfo`], [`ChunkView`]). No stored
-//! record is serialised to a client directly.
+//! have theirs ([`EntityView`], [`DocumentView`], [`DocumentInfo`], [`ChunkView`]), so none of
+//! these records is serialised to a client directly. (Transactions, audit entries and
+//! summaries still are; an audit entry's hash lists the fields it covers itself.)
 //!
 //! [`Fact`] is the stored record (entity ids, an object enum, chunk ids); it is never sent as
 //! is, so a field added to the API cannot change what is stored or hashed into the audit chain.
