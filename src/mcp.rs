@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 use crate::Engine;
 use crate::engine::FactListParams;
 use crate::ingest::{IngestOptions, input};
+use crate::model::TxView;
 use crate::query::QueryRequest;
 use crate::{Error, Result};
 
@@ -338,7 +339,12 @@ impl<'a> McpServer<'a> {
                 check_keys(&args, &["before", "limit"])?;
                 let before = args.get("before").and_then(Value::as_u64);
                 let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(20) as usize;
-                let v = json!({"transactions": e.transactions(&ns, before, limit.clamp(1, 1000))?});
+                let txs: Vec<TxView> = e
+                    .transactions(&ns, before, limit.clamp(1, 1000))?
+                    .into_iter()
+                    .map(TxView::from)
+                    .collect();
+                let v = json!({ "transactions": txs });
                 Ok((pretty(&v), v))
             }
             "diff" => {
@@ -385,7 +391,7 @@ impl<'a> McpServer<'a> {
                     .ok_or_else(|| Error::invalid("`reason` is required"))?;
                 let tx = e.rollback(&ns, to, &self.actor, Some(reason.to_string()))?;
                 e.summarize(&ns)?;
-                let v = serde_json::to_value(&tx)?;
+                let v = serde_json::to_value(TxView::from(tx))?;
                 Ok((pretty(&v), v))
             }
             other => Err(Error::invalid(format!("unknown tool {other:?}"))),

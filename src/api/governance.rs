@@ -14,8 +14,8 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Who};
 use super::routes::blocking;
 use crate::governance::edit::{FactInput, FactPatch};
-use crate::model::TxId;
 use crate::model::validate_namespace;
+use crate::model::{AuditEntryView, TxId, TxView};
 
 fn ns_ok(ns: &str) -> ApiResult<()> {
     validate_namespace(ns).map_err(ApiError::from)
@@ -239,6 +239,7 @@ pub async fn list_transactions(
     let txs = blocking(move || e.transactions(&ns, before, limit)).await?;
     let last = txs.last().map(|t| t.id).filter(|t| *t > 1);
     let next = super::routes::next_cursor(txs.len() == limit, last);
+    let txs: Vec<TxView> = txs.into_iter().map(TxView::from).collect();
     Ok(Json(json!({"transactions": txs, "next_cursor": next})))
 }
 
@@ -252,7 +253,7 @@ pub async fn get_transaction(
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
     let tx = blocking(move || e.transaction(&ns, id)).await?;
-    Ok(Json(serde_json::to_value(tx).expect("json")))
+    Ok(Json(serde_json::to_value(TxView::from(tx)).expect("json")))
 }
 
 /// Body of `POST .../rollback`.
@@ -362,6 +363,7 @@ pub async fn audit(
     let entries = blocking(move || e.audit(&ns, from, limit)).await?;
     let next =
         super::routes::next_cursor(entries.len() == limit, entries.last().map(|a| a.seq + 1));
+    let entries: Vec<AuditEntryView> = entries.into_iter().map(AuditEntryView::from).collect();
     Ok(Json(json!({"entries": entries, "next_cursor": next})))
 }
 

@@ -1,8 +1,8 @@
 //! The shapes records have on the wire. A fact has one shape in query results, timelines,
 //! listings, single reads and conflicts alike ([`FactView`]); entities, documents and chunks
-//! have theirs ([`EntityView`], [`DocumentView`], [`DocumentInfo`], [`ChunkView`]), so none of
-//! these records is serialised to a client directly. (Transactions, audit entries and
-//! summaries still are; an audit entry's hash lists the fields it covers itself.)
+//! have theirs ([`EntityView`], [`DocumentView`], [`DocumentInfo`], [`ChunkView`]), and so do
+//! transactions and audit entries ([`TxView`], [`AuditEntryView`]): none of these records is
+//! serialised to a client directly. (Summaries and time nodes still are.)
 //!
 //! [`Fact`] is the stored record (entity ids, an object enum, chunk ids); it is never sent as
 //! is, so a field added to the API cannot change what is stored or hashed into the audit chain.
@@ -14,8 +14,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Chunk, ChunkId, DocId, DocTimeOrigin, Document, Entity, EntityId, EntityKind, Fact, FactId,
-    FactObject, FactOrigin, Status, TxId,
+    AuditEntry, Change, Chunk, ChunkId, Counts, DocId, DocTimeOrigin, Document, Entity, EntityId,
+    EntityKind, Fact, FactId, FactObject, FactOrigin, Status, Tx, TxId, TxKind,
 };
 use crate::time::{Granularity, Interval, TimeKey};
 
@@ -266,6 +266,89 @@ pub struct DocumentView {
     pub document: DocumentInfo,
     /// Its chunks, in order.
     pub chunks: Vec<ChunkView>,
+}
+
+/// A transaction as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TxView {
+    /// Id.
+    pub id: TxId,
+    /// When it was committed (transaction time).
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Who.
+    pub actor: String,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What kind of operation.
+    pub kind: TxKind,
+    /// The changes.
+    pub changes: Vec<Change>,
+    /// Counts of the changes.
+    pub counts: Counts,
+    /// Time nodes whose facts changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub touched_nodes: Vec<TimeKey>,
+}
+
+impl From<Tx> for TxView {
+    fn from(t: Tx) -> Self {
+        TxView {
+            id: t.id,
+            at: t.at,
+            actor: t.actor,
+            reason: t.reason,
+            kind: t.kind,
+            changes: t.changes,
+            counts: t.counts,
+            touched_nodes: t.touched_nodes,
+        }
+    }
+}
+
+/// An entry of a namespace's audit chain as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    /// Position in the chain (1-based, gapless).
+    pub seq: u64,
+    /// The transaction it records, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx: Option<TxId>,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Who.
+    pub actor: String,
+    /// What (operation name).
+    pub action: String,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Counts of changes.
+    pub counts: Counts,
+    /// Extra details (ids, never content).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub details: serde_json::Value,
+    /// Hash of the previous entry.
+    pub prev_hash: String,
+    /// Hash of this entry.
+    pub hash: String,
+}
+
+impl From<AuditEntry> for AuditEntryView {
+    fn from(a: AuditEntry) -> Self {
+        AuditEntryView {
+            seq: a.seq,
+            tx: a.tx,
+            at: a.at,
+            actor: a.actor,
+            action: a.action,
+            reason: a.reason,
+            counts: a.counts,
+            details: a.details,
+            prev_hash: a.prev_hash,
+            hash: a.hash,
+        }
+    }
 }
 
 #[cfg(test)]
