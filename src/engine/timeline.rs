@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 use serde::Serialize;
 
 use super::Engine;
-use crate::model::{FactId, Summary, TxId};
+use crate::model::{FactId, SummaryView, TxId};
 use crate::query::FactView;
 use crate::summary::node_label;
 use crate::summary::scheduler::{self, SummarizeReport};
@@ -36,7 +36,7 @@ pub struct TimelineNode {
     /// Readable label.
     pub label: String,
     /// Its summary as of the snapshot (None when not summarised yet).
-    pub summary: Option<Summary>,
+    pub summary: Option<SummaryView>,
     /// Child nodes (years for `all`).
     pub children: Vec<TimelineChild>,
     /// Top facts: the facts its summary's findings cite.
@@ -145,7 +145,7 @@ impl Engine {
         Ok(TimelineNode {
             node: key.to_string(),
             label: node_label(&key),
-            summary,
+            summary: summary.map(SummaryView::from),
             children: kids.iter().map(child_of).collect::<Result<_>>()?,
             facts,
             stale: stale_since_tx.is_some(),

@@ -1,8 +1,8 @@
 //! The shapes records have on the wire. A fact has one shape in query results, timelines,
 //! listings, single reads and conflicts alike ([`FactView`]); entities, documents and chunks
 //! have theirs ([`EntityView`], [`DocumentView`], [`DocumentInfo`], [`ChunkView`]), and so do
-//! transactions and audit entries ([`TxView`], [`AuditEntryView`]): none of these records is
-//! serialised to a client directly. (Summaries and time nodes still are.)
+//! transactions, audit entries and summaries ([`TxView`], [`AuditEntryView`], [`SummaryView`]):
+//! no stored record is serialised to a client directly.
 //!
 //! [`Fact`] is the stored record (entity ids, an object enum, chunk ids); it is never sent as
 //! is, so a field added to the API cannot change what is stored or hashed into the audit chain.
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AuditEntry, Change, Chunk, ChunkId, Counts, DocId, DocTimeOrigin, Document, Entity, EntityId,
-    EntityKind, Fact, FactId, FactObject, FactOrigin, Status, Tx, TxId, TxKind,
+    EntityKind, Fact, FactId, FactObject, FactOrigin, Finding, Status, Summary, Tx, TxId, TxKind,
 };
 use crate::time::{Granularity, Interval, TimeKey};
 
@@ -347,6 +347,52 @@ impl From<AuditEntry> for AuditEntryView {
             details: a.details,
             prev_hash: a.prev_hash,
             hash: a.hash,
+        }
+    }
+}
+
+/// A time node's summary as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryView {
+    /// The node summarised.
+    pub node: TimeKey,
+    /// Title.
+    pub title: String,
+    /// The summary text.
+    pub text: String,
+    /// Key findings, each with the facts it comes from.
+    pub findings: Vec<Finding>,
+    /// Entities involved, most important first.
+    pub entities: Vec<EntityId>,
+    /// Importance in [0, 10], when the summariser gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<f32>,
+    /// The summariser (`extractive`, `llm:<model>`).
+    pub summarizer: String,
+    /// Hash of its inputs (the server skips periods whose inputs did not change).
+    pub input_hash: String,
+    /// Facts inside the node when it was written.
+    pub fact_count: u64,
+    /// The latest transaction it reflects.
+    pub reflects_tx: TxId,
+    /// The version of the summary (the head transaction when it was written).
+    pub version_tx: TxId,
+}
+
+impl From<Summary> for SummaryView {
+    fn from(s: Summary) -> Self {
+        SummaryView {
+            node: s.node,
+            title: s.title,
+            text: s.text,
+            findings: s.findings,
+            entities: s.entities,
+            rating: s.rating,
+            summarizer: s.summarizer,
+            input_hash: s.input_hash,
+            fact_count: s.fact_count,
+            reflects_tx: s.reflects_tx,
+            version_tx: s.version_tx,
         }
     }
 }

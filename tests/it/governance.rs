@@ -458,7 +458,7 @@ fn after_rollback_queries_and_summaries_equal_the_as_of_reads() {
                 .timeline(&ns, Some(&y.node), Some(t))
                 .unwrap()
                 .summary;
-            let view = |s: &Option<chronorag::model::Summary>| {
+            let view = |s: &Option<chronorag::model::SummaryView>| {
                 s.as_ref()
                     .map(|s| (s.title.clone(), s.text.clone(), s.findings.clone()))
             };

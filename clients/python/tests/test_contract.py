@@ -76,7 +76,7 @@ MODELS: List[Tuple[str, Dict[str, Any]]] = [
     ("EntityTimeline", route("GET", NS + "/entities/{id}/timeline")),
     ("TimelineChild", member(component("TimelineNode"), "children", "[]")),
     ("Finding", component("Finding")),
-    ("Summary", component("Summary")),
+    ("Summary", component("SummaryView")),
     ("TimelineNode", component("TimelineNode")),
     ("Rejected", component("Rejected")),
     ("IngestResult", component("IngestReport")),
