@@ -691,7 +691,11 @@ fn rerank_facts(q: &QueryTerms, mut facts: Vec<FactView>, top_k: usize) -> Resul
 fn collapse_repeated(facts: Vec<FactView>) -> Vec<FactView> {
     let key = |f: &FactView| {
         use crate::model::collapse_spaces as words;
-        (words(&f.subject), words(&f.object), words(&f.description))
+        (
+            words(&f.subject),
+            words(f.object.as_deref().unwrap_or_default()),
+            words(&f.description),
+        )
     };
     let mut first: std::collections::HashMap<(String, String, String), usize> =
         std::collections::HashMap::new();

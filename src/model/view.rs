@@ -40,8 +40,9 @@ pub struct FactView {
     pub subject: String,
     /// Subject entity id.
     pub subject_id: EntityId,
-    /// Object: the entity's name or the literal value.
-    pub object: String,
+    /// Object: the entity's name or the literal value; null for a fact that names none (a
+    /// statement about its subject alone).
+    pub object: Option<String>,
     /// Object entity id; null when the object is a literal.
     pub object_id: Option<EntityId>,
     /// What the relation says.
@@ -91,8 +92,9 @@ impl FactView {
         score: Option<f32>,
     ) -> Self {
         let (object, object_id) = match &f.object {
-            FactObject::Entity(e) => (name_of(*e).unwrap_or_default(), Some(*e)),
-            FactObject::Literal(l) => (l.clone(), None),
+            FactObject::Entity(e) => (Some(name_of(*e).unwrap_or_default()), Some(*e)),
+            FactObject::Literal(l) if l.trim().is_empty() => (None, None),
+            FactObject::Literal(l) => (Some(l.clone()), None),
         };
         let valid = f.valid;
         FactView {
@@ -439,7 +441,7 @@ mod tests {
         };
         let v = FactView::new(&fact(FactObject::Entity(2)), names, source, Some(0.5));
         assert_eq!((v.subject.as_str(), v.subject_id), ("E1", 1));
-        assert_eq!((v.object.as_str(), v.object_id), ("E2", Some(2)));
+        assert_eq!((v.object.as_deref(), v.object_id), (Some("E2"), Some(2)));
         assert_eq!(v.time, "2024-Q3");
         assert_eq!(v.sources.len(), 1, "the unknown chunk 11 is left out");
         assert_eq!(v.sources[0].document, "q3-report");
@@ -462,6 +464,19 @@ mod tests {
         assert!(
             json.get("score").is_none(),
             "only query results carry a score"
+        );
+
+        // A statement about its subject alone has no object: null, not "".
+        let alone = FactView::new(
+            &fact(FactObject::Literal(String::new())),
+            names,
+            source,
+            None,
+        );
+        let json = serde_json::to_value(&alone).unwrap();
+        assert!(
+            json["object"].is_null() && json["object_id"].is_null(),
+            "{json}"
         );
     }
 

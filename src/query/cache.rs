@@ -300,7 +300,12 @@ fn estimate(r: &QueryResult) -> usize {
         + r.passages.iter().map(|p| p.text.len() + 64).sum::<usize>()
         + r.facts
             .iter()
-            .map(|f| f.description.len() + f.subject.len() + f.object.len() + 160)
+            .map(|f| {
+                f.description.len()
+                    + f.subject.len()
+                    + f.object.as_ref().map_or(0, String::len)
+                    + 160
+            })
             .sum::<usize>()
         + r.chunks.iter().map(|c| c.text.len() + 96).sum::<usize>()
         + r.summaries

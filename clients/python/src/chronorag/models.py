@@ -175,14 +175,15 @@ class Fact:
     ``fact()`` and conflicts.
 
     ``subject`` and ``object`` are display text (the object is an entity's name or a literal
-    value); ``subject_id`` and ``object_id`` are the entity ids (``object_id`` is ``None`` for a
-    literal). ``score`` is set in query results only.
+    value, ``None`` for a statement about the subject alone); ``subject_id`` and ``object_id``
+    are the entity ids (``object_id`` is ``None`` for a literal). ``score`` is set in query
+    results only.
     """
 
     id: int = 0
     subject: str = ""
     subject_id: int = 0
-    object: str = ""
+    object: Optional[str] = None
     object_id: Optional[int] = None
     description: str = ""
     valid: Interval = field(default_factory=Interval)
@@ -214,7 +215,7 @@ class Fact:
             id=c.to_int(o.get("id")),
             subject=c.to_str(o.get("subject")),
             subject_id=c.to_int(o.get("subject_id")),
-            object=c.to_str(o.get("object")),
+            object=c.opt_str(o.get("object")),
             object_id=c.opt_int(o.get("object_id")),
             description=c.to_str(o.get("description")),
             valid=Interval.from_json(o.get("valid")),
