@@ -282,12 +282,13 @@ impl Engine {
             .document_by_external(external_id)?
             .ok_or_else(missing)?;
         let d = store.document(id, as_of)?.ok_or_else(missing)?;
-        let chunks = d
-            .chunks
-            .iter()
-            .filter_map(|c| store.chunk(*c).transpose())
-            .map(|c| c.map(ChunkView::from))
-            .collect::<Result<_>>()?;
+        // One batched read (one round trip on a store behind a network).
+        let chunks = store
+            .chunks_many(&d.chunks)?
+            .into_iter()
+            .flatten()
+            .map(ChunkView::from)
+            .collect();
         Ok(DocumentView {
             document: d.into(),
             chunks,
