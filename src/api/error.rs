@@ -3,7 +3,6 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::Error;
 
@@ -106,10 +105,13 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({"error": {"code": self.code, "message": self.message}});
-        if let Some(d) = self.details {
-            body["error"]["details"] = d;
-        }
+        let body = super::wire::ErrorBody {
+            error: super::wire::ErrorDetail {
+                code: self.code,
+                message: self.message,
+                details: self.details,
+            },
+        };
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after {
             resp.headers_mut().insert(

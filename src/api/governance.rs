@@ -6,13 +6,17 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::AppState;
 use super::auth::Role;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Who};
 use super::routes::blocking;
+use super::wire::{
+    AuditLogPage, ConflictList, DocumentRetracted, EntitiesMerged, FactCorrected, FactRetracted,
+    FactsAsserted, RollbackResult, TransactionPage, TxRef,
+};
 use crate::governance::edit::{FactInput, FactPatch};
 use crate::model::validate_namespace;
 use crate::model::{AuditEntryView, TxId, TxView};
@@ -22,9 +26,9 @@ fn ns_ok(ns: &str) -> ApiResult<()> {
 }
 
 /// Body of `POST .../facts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AssertBody {
+pub struct AssertRequest {
     /// Facts to assert (one transaction).
     pub facts: Vec<FactInput>,
     /// Why.
@@ -37,7 +41,7 @@ pub async fn assert_facts(
     State(s): State<AppState>,
     who: Who,
     ApiPath(ns): ApiPath<String>,
-    ApiJson(body): ApiJson<AssertBody>,
+    ApiJson(body): ApiJson<AssertRequest>,
 ) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Write)?;
@@ -53,15 +57,18 @@ pub async fn assert_facts(
     let (tx, ids) = blocking(move || e.assert_facts(&ns, &body.facts, &actor, body.reason)).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"tx": tx.id, "facts": ids})),
+        Json(FactsAsserted {
+            tx: tx.id,
+            facts: ids,
+        }),
     )
         .into_response())
 }
 
 /// Body of `PATCH .../facts/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CorrectBody {
+pub struct CorrectRequest {
     /// The changes.
     #[serde(flatten)]
     pub patch: FactPatch,
@@ -74,15 +81,19 @@ pub async fn correct_fact(
     State(s): State<AppState>,
     who: Who,
     ApiPath((ns, id)): ApiPath<(String, u64)>,
-    ApiJson(body): ApiJson<CorrectBody>,
-) -> ApiResult<Json<Value>> {
+    ApiJson(body): ApiJson<CorrectRequest>,
+) -> ApiResult<Json<FactCorrected>> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Write)?;
     let e = s.engine.clone();
     let actor = who.0.name.clone();
     let (tx, new_id) =
         blocking(move || e.correct_fact(&ns, id, &body.patch, &actor, body.reason)).await?;
-    Ok(Json(json!({"tx": tx.id, "retracted": id, "fact": new_id})))
+    Ok(Json(FactCorrected {
+        tx: tx.id,
+        retracted: id,
+        fact: new_id,
+    }))
 }
 
 /// `reason` (and `erase`) in the query string of DELETE routes.
@@ -102,7 +113,7 @@ pub async fn retract_fact(
     who: Who,
     ApiPath((ns, id)): ApiPath<(String, u64)>,
     ApiQuery(p): ApiQuery<DeleteParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FactRetracted>> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Write)?;
     if p.erase {
@@ -113,7 +124,10 @@ pub async fn retract_fact(
     let e = s.engine.clone();
     let actor = who.0.name.clone();
     let tx = blocking(move || e.retract_fact(&ns, id, &actor, p.reason)).await?;
-    Ok(Json(json!({"tx": tx.id, "retracted": id})))
+    Ok(Json(FactRetracted {
+        tx: tx.id,
+        retracted: id,
+    }))
 }
 
 /// `DELETE /v1/namespaces/{ns}/documents/{id}`: retract, or with `erase=true` erase (admin).
@@ -136,7 +150,13 @@ pub async fn delete_document(
         let doc = id.clone();
         let tx = blocking(move || e.retract_document(&ns, &doc, &actor, p.reason)).await?;
         // `retracted` names what was retracted, as on the fact routes.
-        Ok(Json(json!({"tx": tx.id, "retracted": id})))
+        Ok(Json(
+            serde_json::to_value(DocumentRetracted {
+                tx: tx.id,
+                retracted: id,
+            })
+            .expect("json"),
+        ))
     }
 }
 
@@ -161,9 +181,9 @@ pub async fn delete_entity(
 }
 
 /// Body of `PATCH .../entities/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RenameBody {
+pub struct RenameRequest {
     /// The new name (the old one stays as an alias).
     pub name: String,
     /// Why.
@@ -175,20 +195,20 @@ pub async fn rename_entity(
     State(s): State<AppState>,
     who: Who,
     ApiPath((ns, id)): ApiPath<(String, String)>,
-    ApiJson(body): ApiJson<RenameBody>,
-) -> ApiResult<Json<Value>> {
+    ApiJson(body): ApiJson<RenameRequest>,
+) -> ApiResult<Json<TxRef>> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Write)?;
     let e = s.engine.clone();
     let actor = who.0.name.clone();
     let tx = blocking(move || e.rename_entity(&ns, &id, &body.name, &actor, body.reason)).await?;
-    Ok(Json(json!({"tx": tx.id})))
+    Ok(Json(TxRef { tx: tx.id }))
 }
 
 /// Body of `POST .../entities/merge`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MergeBody {
+pub struct MergeRequest {
     /// The surviving entity (id or name).
     pub into: String,
     /// Entities merged into it (ids or names).
@@ -202,8 +222,8 @@ pub async fn merge_entities(
     State(s): State<AppState>,
     who: Who,
     ApiPath(ns): ApiPath<String>,
-    ApiJson(body): ApiJson<MergeBody>,
-) -> ApiResult<Json<Value>> {
+    ApiJson(body): ApiJson<MergeRequest>,
+) -> ApiResult<Json<EntitiesMerged>> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Write)?;
     let e = s.engine.clone();
@@ -211,7 +231,10 @@ pub async fn merge_entities(
     let (tx, moved) =
         blocking(move || e.merge_entities(&ns, &body.into, &body.from, &actor, body.reason))
             .await?;
-    Ok(Json(json!({"tx": tx.id, "facts_moved": moved})))
+    Ok(Json(EntitiesMerged {
+        tx: tx.id,
+        facts_moved: moved,
+    }))
 }
 
 /// Paging of transactions.
@@ -230,7 +253,7 @@ pub async fn list_transactions(
     who: Who,
     ApiPath(ns): ApiPath<String>,
     ApiQuery(p): ApiQuery<TxPage>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TransactionPage>> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
@@ -240,7 +263,10 @@ pub async fn list_transactions(
     let last = txs.last().map(|t| t.id).filter(|t| *t > 1);
     let next = super::routes::next_cursor(txs.len() == limit, last);
     let txs: Vec<TxView> = txs.into_iter().map(TxView::from).collect();
-    Ok(Json(json!({"transactions": txs, "next_cursor": next})))
+    Ok(Json(TransactionPage {
+        transactions: txs,
+        next_cursor: next,
+    }))
 }
 
 /// `GET /v1/namespaces/{ns}/transactions/{tx}`.
@@ -257,9 +283,9 @@ pub async fn get_transaction(
 }
 
 /// Body of `POST .../rollback`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RollbackBody {
+pub struct RollbackRequest {
     /// Undo everything after this transaction.
     pub to_tx: Option<TxId>,
     /// Undo exactly this transaction.
@@ -273,8 +299,8 @@ pub async fn rollback(
     State(s): State<AppState>,
     who: Who,
     ApiPath(ns): ApiPath<String>,
-    ApiJson(body): ApiJson<RollbackBody>,
-) -> ApiResult<Json<Value>> {
+    ApiJson(body): ApiJson<RollbackRequest>,
+) -> ApiResult<Json<RollbackResult>> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Admin)?;
     let e = s.engine.clone();
@@ -288,9 +314,11 @@ pub async fn rollback(
             ));
         }
     };
-    Ok(Json(
-        json!({"tx": tx.id, "kind": tx.kind, "counts": tx.counts}),
-    ))
+    Ok(Json(RollbackResult {
+        tx: tx.id,
+        kind: tx.kind,
+        counts: tx.counts,
+    }))
 }
 
 /// Query of `GET .../diff`.
@@ -354,7 +382,7 @@ pub async fn audit(
     who: Who,
     ApiPath(ns): ApiPath<String>,
     ApiQuery(p): ApiQuery<AuditPage>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AuditLogPage>> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Admin)?;
     let e = s.engine.clone();
@@ -364,7 +392,10 @@ pub async fn audit(
     let next =
         super::routes::next_cursor(entries.len() == limit, entries.last().map(|a| a.seq + 1));
     let entries: Vec<AuditEntryView> = entries.into_iter().map(AuditEntryView::from).collect();
-    Ok(Json(json!({"entries": entries, "next_cursor": next})))
+    Ok(Json(AuditLogPage {
+        entries,
+        next_cursor: next,
+    }))
 }
 
 /// `GET /v1/audit/verify`: checks every namespace's hash chain.
@@ -380,9 +411,9 @@ pub async fn verify(State(s): State<AppState>, who: Who) -> ApiResult<Json<Value
 }
 
 /// Body of `POST /v1/admin/backup`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BackupBody {
+pub struct BackupRequest {
     /// The backup folder to create on the server (must not exist, or be empty).
     pub dest: String,
 }
@@ -392,7 +423,7 @@ pub struct BackupBody {
 pub async fn backup(
     State(s): State<AppState>,
     who: Who,
-    ApiJson(body): ApiJson<BackupBody>,
+    ApiJson(body): ApiJson<BackupRequest>,
 ) -> ApiResult<Json<Value>> {
     if !who.0.allows("*", Role::Admin) {
         return Err(ApiError::forbidden(
@@ -415,10 +446,10 @@ pub async fn conflicts(
     who: Who,
     ApiPath(ns): ApiPath<String>,
     ApiQuery(p): ApiQuery<super::routes::AsOf>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ConflictList>> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
     let c = blocking(move || e.conflicts(&ns, p.as_of_tx)).await?;
-    Ok(Json(json!({"conflicts": c})))
+    Ok(Json(ConflictList { conflicts: c }))
 }

@@ -13,7 +13,9 @@ pub mod error;
 pub mod extract;
 pub mod governance;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -12,6 +12,10 @@ use super::AppState;
 use super::auth::Role;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Who};
+use super::wire::{
+    DocumentPage, EntityPage, EntityTimeline, Health, JobAccepted, NamespaceCreated,
+    NamespaceEntry, NamespaceInfo, NamespaceList,
+};
 use crate::engine::FactListParams;
 use crate::ingest::IngestOptions;
 use crate::ingest::input::{self, DocumentInput};
@@ -81,15 +85,15 @@ fn ns_ok(ns: &str) -> ApiResult<()> {
 }
 
 /// `GET /health`.
-pub async fn health(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn health(State(s): State<AppState>) -> ApiResult<Json<Health>> {
     let e = s.engine.clone();
     let names = blocking(move || e.namespace_names()).await?;
-    Ok(Json(json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "namespaces": names.len(),
-        "auth": s.auth.is_some(),
-    })))
+    Ok(Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        namespaces: names.len(),
+        auth: s.auth.is_some(),
+    }))
 }
 
 /// `GET /metrics`.
@@ -211,16 +215,19 @@ pub async fn openapi() -> Response {
 }
 
 /// `GET /v1/namespaces`.
-pub async fn list_namespaces(State(s): State<AppState>, who: Who) -> ApiResult<Json<Value>> {
+pub async fn list_namespaces(
+    State(s): State<AppState>,
+    who: Who,
+) -> ApiResult<Json<NamespaceList>> {
     let e = s.engine.clone();
     let stats = blocking(move || e.stats(None)).await?;
-    let visible: Vec<Value> = stats
+    let namespaces = stats
         .namespaces
-        .iter()
+        .into_iter()
         .filter(|(n, _)| who.0.allows(n, Role::Read))
-        .map(|(n, st)| json!({"name": n, "stats": st}))
+        .map(|(name, stats)| NamespaceEntry { name, stats })
         .collect();
-    Ok(Json(json!({ "namespaces": visible })))
+    Ok(Json(NamespaceList { namespaces }))
 }
 
 /// `PUT /v1/namespaces/{ns}`: creates a namespace (idempotent).
@@ -244,7 +251,11 @@ pub async fn create_namespace(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(json!({"name": ns, "created": !existed}))).into_response())
+    let body = NamespaceCreated {
+        name: ns,
+        created: !existed,
+    };
+    Ok((status, Json(body)).into_response())
 }
 
 /// `GET /v1/namespaces/{ns}`.
@@ -252,7 +263,7 @@ pub async fn get_namespace(
     State(s): State<AppState>,
     who: Who,
     ApiPath(ns): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NamespaceInfo>> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
@@ -263,17 +274,18 @@ pub async fn get_namespace(
         Ok((st, sizes))
     })
     .await?;
-    Ok(Json(json!({
-        "name": ns,
-        "stats": stats.namespaces.get(&ns),
-        "indexes": sizes,
-    })))
+    let stats = stats.namespaces.get(&ns).cloned();
+    Ok(Json(NamespaceInfo {
+        name: ns,
+        stats,
+        indexes: sizes,
+    }))
 }
 
 /// Body of `POST .../documents`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct IngestBody {
+pub struct IngestRequest {
     /// Documents.
     pub documents: Vec<DocumentInput>,
     /// Why (recorded on the transaction).
@@ -303,7 +315,7 @@ pub async fn ingest(
     who.require(&ns, Role::Write)?;
     crate::api::extract::require_json(&headers)?;
     let body_len = body.len();
-    let parsed: IngestBody = serde_json::from_slice(&body).map_err(|e| {
+    let parsed: IngestRequest = serde_json::from_slice(&body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             ApiError::bad_request(format!("malformed JSON: {e}"))
         } else {
@@ -375,13 +387,13 @@ pub async fn ingest(
         return Ok((
             StatusCode::ACCEPTED,
             [(axum::http::header::LOCATION, location.clone())],
-            Json(json!({
-                "id": job.id,
-                "state": job.state,
-                "namespace": job.namespace,
-                "progress": job.progress,
-                "href": location,
-            })),
+            Json(JobAccepted {
+                id: job.id,
+                namespace: job.namespace,
+                state: job.state,
+                progress: job.progress,
+                href: location,
+            }),
         )
             .into_response());
     }
@@ -435,7 +447,7 @@ pub async fn list_documents(
     who: Who,
     ApiPath(ns): ApiPath<String>,
     ApiQuery(p): ApiQuery<DocPage>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DocumentPage>> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
@@ -443,7 +455,10 @@ pub async fn list_documents(
     let after = numeric_cursor(p.cursor.as_deref())?.unwrap_or(0);
     let docs = blocking(move || e.documents(&ns, after, limit, p.as_of_tx)).await?;
     let next = next_cursor(docs.len() == limit, docs.last().map(|d| d.id));
-    Ok(Json(json!({"documents": docs, "next_cursor": next})))
+    Ok(Json(DocumentPage {
+        documents: docs,
+        next_cursor: next,
+    }))
 }
 
 /// `GET /v1/namespaces/{ns}/documents/{id}`.
@@ -623,7 +638,7 @@ pub async fn list_entities(
     who: Who,
     ApiPath(ns): ApiPath<String>,
     ApiQuery(p): ApiQuery<EntityParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EntityPage>> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let kind = match p.kind.as_deref() {
@@ -639,7 +654,10 @@ pub async fn list_entities(
     let list =
         blocking(move || e.entities(&ns, p.q.as_deref(), kind, after, limit, p.as_of_tx)).await?;
     let next = next_cursor(list.len() == limit, list.last().map(|e| e.id));
-    Ok(Json(json!({"entities": list, "next_cursor": next})))
+    Ok(Json(EntityPage {
+        entities: list,
+        next_cursor: next,
+    }))
 }
 
 /// `GET /v1/namespaces/{ns}/entities/{id}` (id or name).
@@ -699,13 +717,6 @@ pub async fn entity_timeline(
         Ok((ent, list))
     })
     .await?;
-    /// The entity and a page of its facts.
-    #[derive(Serialize)]
-    struct EntityTimeline {
-        entity: crate::engine::EntityView,
-        facts: Vec<crate::model::FactView>,
-        next_cursor: Option<String>,
-    }
     Ok(Json(EntityTimeline {
         entity: out.0,
         facts: out.1.facts,

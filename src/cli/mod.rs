@@ -136,6 +136,9 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Write a deterministic synthetic temporal corpus (JSON lines) of about N facts.
     Synth(synth::SynthArgs),
+    /// Print the HTTP API's OpenAPI 3.1 description (the same as `schema/openapi.json` and
+    /// `GET /openapi.json`), generated from the code's wire types.
+    Openapi,
     /// Copy the store into a new folder as one consistent snapshot (indexes are rebuilt on
     /// restore). For a data folder a running server holds, use its `POST /v1/admin/backup`.
     Backup {
@@ -384,6 +387,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Query(args) => query::run(cfg, args),
         Command::Eval(args) => eval::run(cfg, args),
         Command::Synth(args) => synth::run(args),
+        Command::Openapi => {
+            print!("{}", chronorag::api::openapi::render());
+            Ok(())
+        }
         Command::Summarize(args) => timeline::summarize(cfg, args),
         Command::Facts(cmd) => govern::facts(cfg, cmd),
         Command::Entities(cmd) => govern::entities(cfg, cmd),

@@ -19,7 +19,7 @@ use crate::model::TxId;
 use crate::{Error, Result};
 
 /// The manifest of a backup (`backup.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BackupManifest {
     /// The ChronoRAG version that made it.
     pub chronorag: String,
@@ -32,7 +32,7 @@ pub struct BackupManifest {
 }
 
 /// What a backup did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BackupReport {
     /// The backup folder.
     pub dest: PathBuf,

@@ -12,7 +12,7 @@ use crate::store::{AuditVerify, NsStore, WriteSet};
 use crate::{Error, Result};
 
 /// What an erase removed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EraseReport {
     /// The erase transaction.
     pub tx: TxId,
@@ -31,7 +31,7 @@ pub struct EraseReport {
 }
 
 /// A conflict with both facts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ConflictView {
     /// The conflict.
     #[serde(flatten)]
@@ -43,7 +43,7 @@ pub struct ConflictView {
 }
 
 /// Audit verification over every namespace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VerifyReport {
     /// Whether every chain is intact.
     pub ok: bool,

@@ -40,7 +40,7 @@ struct Lease {
 }
 
 /// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
     /// Waiting for the worker.
@@ -54,7 +54,7 @@ pub enum JobState {
 }
 
 /// Progress of a job.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JobProgress {
     /// Documents processed.
     pub done: usize,
@@ -63,7 +63,7 @@ pub struct JobProgress {
 }
 
 /// An ingest job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Job {
     /// Id (per namespace).
     pub id: u64,

@@ -54,7 +54,7 @@ pub struct FactListParams {
 }
 
 /// A page of facts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FactList {
     /// Facts, ordered by valid start then id.
     pub facts: Vec<FactView>,

@@ -15,7 +15,7 @@ use crate::time::{Granularity, TimeKey};
 use crate::{Error, Result};
 
 /// A child of a node in the timeline.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct TimelineChild {
     /// Node key.
     pub node: String,
@@ -29,13 +29,13 @@ pub struct TimelineChild {
 }
 
 /// A node of the timeline with its summary, children, top facts and staleness.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct TimelineNode {
     /// Node key (`2019`, `2019-Q3`), or `all` for the list of years.
     pub node: String,
     /// Readable label.
     pub label: String,
-    /// Its summary as of the snapshot (None when not summarised yet).
+    /// Its summary as of the snapshot (null when not summarised yet).
     pub summary: Option<SummaryView>,
     /// Child nodes (years for `all`).
     pub children: Vec<TimelineChild>,

@@ -14,7 +14,7 @@ use crate::time::{Interval, TimeKey, parse_time};
 use crate::{Error, Result};
 
 /// The object of a hand-made fact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum ObjectInput {
     /// An entity, by name (created when new) or by numeric id.
@@ -24,7 +24,7 @@ pub enum ObjectInput {
 }
 
 /// A fact asserted by hand.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FactInput {
     /// Subject entity, by name (created when new) or by numeric id.
@@ -43,7 +43,7 @@ pub struct FactInput {
 }
 
 /// Changes to a fact (a correction retracts it and asserts the corrected copy).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FactPatch {
     /// New subject.

@@ -320,7 +320,7 @@ fn restore_document(ws: &mut WriteSet, cur: Document, target: Option<Document>) 
 }
 
 /// A fact in a diff.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FactChange {
     /// Fact id.
     pub id: FactId,
@@ -334,7 +334,7 @@ pub struct FactChange {
 }
 
 /// An entity in a diff.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EntityChange {
     /// Entity id.
     pub id: u64,
@@ -345,7 +345,7 @@ pub struct EntityChange {
 }
 
 /// What changed between two transactions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Diff {
     /// From (exclusive).
     pub from_tx: TxId,

@@ -46,7 +46,7 @@ struct VectorCheckpoint {
 }
 
 /// Sizes of a namespace's indexes (for stats and metrics).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct IndexSizes {
     /// Documents in the text index.
     pub text_docs: u64,

@@ -16,7 +16,7 @@ pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// One document to ingest (the JSON shape of the API and of `.jsonl` lines; its JSON Schema is
 /// `schema/document.schema.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentInput {
     /// User-facing id; derived from the content hash when absent.
@@ -80,7 +80,7 @@ impl PreparedDocument {
 }
 
 /// An input that was rejected, with where and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rejected {
     /// File (or `request`).
     pub file: String,

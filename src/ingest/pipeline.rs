@@ -51,9 +51,9 @@ impl Default for IngestOptions {
 }
 
 /// What an ingest did.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct IngestReport {
-    /// The transaction (None when nothing changed).
+    /// The transaction (null when nothing changed).
     pub tx: Option<TxId>,
     /// Documents added.
     pub documents: u64,

@@ -7,7 +7,7 @@ use super::{EntityId, FactId, TxId};
 
 /// Two facts that say different things about the same subject and slot over overlapping valid
 /// time, where the newer one was not trusted enough to end the older one's validity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Conflict {
     /// Id (per namespace).
     pub id: u64,

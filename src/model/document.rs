@@ -6,7 +6,9 @@ use super::{ChunkId, DocId, Status, TxId};
 use crate::time::TimeKey;
 
 /// Where a document's time came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DocTimeOrigin {
     /// Given explicitly by the caller (`time` field, CLI flag).

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::{EntityId, Status, TxId};
 
 /// What kind of thing an entity is. Extractors guess; users can correct.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EntityKind {
     /// Company, institution, team.

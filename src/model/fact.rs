@@ -18,7 +18,7 @@ pub enum FactObject {
 }
 
 /// How a fact came to be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FactOrigin {
     /// Extracted from text by the named extractor (`rules`, `llm`).

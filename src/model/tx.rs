@@ -7,7 +7,7 @@ use super::{ChunkId, DocId, EntityId, FactId, TxId};
 use crate::time::TimeKey;
 
 /// What kind of operation a transaction performed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum TxKind {
     /// Ingest of one or more documents.
@@ -55,7 +55,7 @@ impl TxKind {
 
 /// One change inside a transaction. The records themselves are versioned in the store; a change
 /// names what was touched so that indexes can catch up and history can be diffed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "op", content = "id")]
 pub enum Change {
     /// A document (and its chunks) was added.
@@ -91,7 +91,7 @@ pub enum Change {
 }
 
 /// Counts of changes, kept with the transaction and in its audit entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Counts {
     /// Documents added.
     pub documents: u64,

@@ -20,7 +20,7 @@ use super::{
 use crate::time::{Granularity, Interval, TimeKey};
 
 /// Where a fact or chunk came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SourceRef {
     /// User-facing document id.
     pub document: String,
@@ -32,7 +32,7 @@ pub struct SourceRef {
 }
 
 /// A fact as every route shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FactView {
     /// Fact id.
     pub id: FactId,
@@ -131,7 +131,7 @@ pub fn time_label(valid: &Interval, key: Option<TimeKey>) -> String {
 
 /// An entity as the API shows it: its names and kind, its lifecycle, and how many facts are
 /// about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EntityView {
     /// Entity id.
     pub id: EntityId,
@@ -172,8 +172,8 @@ impl EntityView {
     }
 }
 
-/// A document as the API shows it (listings, and with its chunks in [`DocumentView`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A document as the API shows it (in listings, and with its chunks in `DocumentView`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DocumentInfo {
     /// Internal id (the listing's cursor).
     pub id: DocId,
@@ -228,7 +228,7 @@ impl From<Document> for DocumentInfo {
 }
 
 /// A chunk of a document as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChunkView {
     /// Chunk id.
     pub id: ChunkId,
@@ -262,7 +262,7 @@ impl From<Chunk> for ChunkView {
 }
 
 /// A document with its chunks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DocumentView {
     /// The document.
     pub document: DocumentInfo,
@@ -271,7 +271,7 @@ pub struct DocumentView {
 }
 
 /// A transaction as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TxView {
     /// Id.
     pub id: TxId,
@@ -309,7 +309,7 @@ impl From<Tx> for TxView {
 }
 
 /// An entry of a namespace's audit chain as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditEntryView {
     /// Position in the chain (1-based, gapless).
     pub seq: u64,
@@ -354,7 +354,7 @@ impl From<AuditEntry> for AuditEntryView {
 }
 
 /// A time node's summary as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SummaryView {
     /// The node summarised.
     pub node: TimeKey,

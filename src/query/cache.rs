@@ -47,7 +47,7 @@ pub struct IndexState {
 }
 
 /// The category of a cached read (sets the semantic threshold and the time to live).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// A read of the current state.
@@ -59,7 +59,7 @@ pub enum Category {
 }
 
 /// How an answer came from the cache.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CacheHit {
     /// `exact` (the same request) or `semantic` (a paraphrase with the same plan).
     pub kind: String,

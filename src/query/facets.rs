@@ -24,7 +24,7 @@ pub const MAX_ENTITIES: usize = 8;
 pub const MAX_FACETS: usize = 24;
 
 /// An entity named in the question.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FacetEntity {
     /// The name as the question writes it.
     pub name: String,
@@ -37,7 +37,7 @@ pub struct FacetEntity {
 }
 
 /// A period asked about.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FacetPeriod {
     /// `2024-Q3`, `2019`, or an interval `2020-01-01..2023-01-01`.
     pub label: String,
@@ -51,12 +51,12 @@ pub struct FacetPeriod {
 }
 
 /// One entity × period part of the question.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Facet {
-    /// Index into [`FacetPlan::entities`].
+    /// Index into the plan's `entities`, absent for a facet of a period alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity: Option<usize>,
-    /// Index into [`FacetPlan::periods`].
+    /// Index into the plan's `periods`, absent for a facet of an entity alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub period: Option<usize>,
     /// Readable label: `Velora · 2024-Q4`.
@@ -68,7 +68,7 @@ pub struct Facet {
 }
 
 /// The facets of a question.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FacetPlan {
     /// Entities of a list in the question (empty unless the question names two or more).
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -26,7 +26,7 @@ pub const DEFAULT_TOP_K: usize = 20;
 pub const MAX_BUDGET: usize = 1_000_000;
 
 /// A query.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueryRequest {
     /// The question.
@@ -60,7 +60,7 @@ pub struct QueryRequest {
 pub use crate::model::{FactView, SourceRef};
 
 /// A chunk in a result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChunkHit {
     /// Chunk id.
     pub id: u64,
@@ -79,7 +79,7 @@ pub struct ChunkHit {
 }
 
 /// A passage of the context, in context order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PassageHit {
     /// User-facing document id (chunk passages).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,7 +102,7 @@ pub struct PassageHit {
 }
 
 /// A time-node summary in a result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SummaryHit {
     /// Node (`2019`, `2024-Q3`).
     pub node: String,
@@ -117,7 +117,7 @@ pub struct SummaryHit {
 }
 
 /// One stage of an explained query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Stage {
     /// Name.
     pub stage: String,
@@ -130,7 +130,7 @@ pub struct Stage {
 }
 
 /// An LLM answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Answer {
     /// The text, with citations.
     pub text: String,
@@ -139,7 +139,7 @@ pub struct Answer {
 }
 
 /// The answer to a query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QueryResult {
     /// What was understood.
     pub plan: Plan,

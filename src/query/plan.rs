@@ -33,6 +33,30 @@ pub struct TimeParam {
     pub to: Option<String>,
 }
 
+impl schemars::JsonSchema for TimeParam {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TimeParam".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The question's time scope: a string is one period (`\"2023\"`, `\"Q3 2024\"`, the same as `{\"at\": ...}`); an object has `at`, or `from` and/or `to`.",
+            "oneOf": [
+                {"type": "string", "maxLength": 256},
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "at": {"type": "string", "description": "One period: \"2019\", \"2024-Q3\", \"Q3 2024\", \"2024-07-15\""},
+                        "from": {"type": "string", "description": "Start of a range (its period's start, inclusive)"},
+                        "to": {"type": "string", "description": "End of a range (its period's end, inclusive)"}
+                    }
+                }
+            ]
+        })
+    }
+}
+
 /// The object form of [`TimeParam`].
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,7 +102,9 @@ impl<'de> Deserialize<'de> for TimeParam {
 }
 
 /// Retrieval mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Decide from the question.
@@ -91,7 +117,7 @@ pub enum Mode {
 }
 
 /// How the time scope restricts evidence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimeScope {
     /// The periods asked about (one, or several for comparisons: "2021 and 2023").
     pub intervals: Vec<Interval>,
@@ -134,7 +160,7 @@ impl TimeScope {
 }
 
 /// Intent of a question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Intent {
     /// Facts about entities.
@@ -144,7 +170,7 @@ pub enum Intent {
 }
 
 /// What the planner understood.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plan {
     /// The question.
     pub query: String,

@@ -51,7 +51,7 @@ pub struct NamespaceInfo {
 }
 
 /// Record counts of a namespace (current state).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Stats {
     /// Active documents.
     pub documents: u64,
@@ -329,7 +329,7 @@ pub struct Page<T> {
 }
 
 /// Result of verifying a namespace's audit chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditVerify {
     /// Whether the chain is intact.
     pub ok: bool,

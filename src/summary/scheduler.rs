@@ -34,7 +34,7 @@ pub const POOL: usize = 600;
 const INPUT_FACTS: usize = 30;
 
 /// What a summarisation pass did.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct SummarizeReport {
     /// Nodes whose summary was recomputed, in order.
     pub recomputed: Vec<String>,

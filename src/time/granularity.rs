@@ -6,8 +6,21 @@ use serde::{Deserialize, Serialize};
 
 /// The size of a calendar unit. Variants are ordered from fine to coarse, so
 /// `Granularity::Day < Granularity::Year` and `max` gives the coarser of two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
+#[schemars(description = "The size of a calendar unit.")]
 pub enum Granularity {
     /// One calendar day.
     Day,

@@ -14,18 +14,18 @@ use serde::{Deserialize, Serialize};
 
 use super::{TimeError, TimeKey};
 
-/// Half-open interval of days `[start, end)`; `None` = unbounded on that side. Never empty.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Half-open interval of days `[start, end)`; null = unbounded on that side. Never empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "RawInterval")]
 pub struct Interval {
-    /// First day included, or `None` for "since the beginning of time".
+    /// First day included, or null for "since the beginning of time".
     pub start: Option<NaiveDate>,
-    /// First day excluded, or `None` for "forever".
+    /// First day excluded, or null for "forever".
     pub end: Option<NaiveDate>,
 }
 
 /// Unvalidated serde form of [`Interval`].
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct RawInterval {
     start: Option<NaiveDate>,
     end: Option<NaiveDate>,

@@ -424,6 +424,20 @@ impl<'de> Deserialize<'de> for TimeKey {
     }
 }
 
+impl schemars::JsonSchema for TimeKey {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TimeKey".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "One calendar unit in its canonical form: `2024`, `2024-Q3`, `2024-07`, `2024-W28` or `2024-07-15`",
+            "examples": ["2024-Q3"]
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,26 @@ fn help_lists_the_subcommands() {
 }
 
 #[test]
+fn openapi_prints_the_checked_in_contract_without_touching_a_store() {
+    let dir = tmp();
+    let data = dir.path().join("data");
+    let out = run(&data, &["openapi"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text, chronorag::api::OPENAPI);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        !data.exists(),
+        "printing the contract created a data folder"
+    );
+}
+
+#[test]
 fn init_then_stats_on_a_fresh_folder_is_truthfully_empty() {
     let dir = tmp();
     let data = dir.path().join("data");

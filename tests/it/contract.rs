@@ -95,6 +95,11 @@ impl Spec {
                 return;
             }
         }
+        if let Some(c) = s.get("const")
+            && c != v
+        {
+            errs.push(format!("{at}: {v} is not {c}"));
+        }
         if let Some(e) = s.get("enum").and_then(Value::as_array)
             && !e.contains(v)
         {

@@ -24,18 +24,29 @@ SCHEMAS = SPEC["components"]["schemas"]
 
 
 def resolve(s: Dict[str, Any]) -> Dict[str, Any]:
-    while "$ref" in s:
-        s = SCHEMAS[s["$ref"].rsplit("/", 1)[-1]]
-    return s
+    """Follows references, and steps into the one non-null choice of a nullable schema
+    (``{"anyOf": [X, {"type": "null"}]}``, the generated form of an optional object)."""
+    while True:
+        if "$ref" in s:
+            s = SCHEMAS[s["$ref"].rsplit("/", 1)[-1]]
+            continue
+        choices = [c for c in s.get("anyOf", []) if c.get("type") != "null"]
+        if "anyOf" in s and len(choices) == 1:
+            s = choices[0]
+            continue
+        return s
 
 
 def properties(s: Dict[str, Any]) -> Set[str]:
+    """The fields an object schema may carry; for a union (``allOf``, or the ``oneOf`` of a
+    tagged enum), the fields of all its parts."""
     s = resolve(s)
-    if "allOf" in s:
-        out: Set[str] = set()
-        for part in s["allOf"]:
-            out |= properties(part)
-        return out
+    for union in ("allOf", "oneOf", "anyOf"):
+        if union in s:
+            out: Set[str] = set()
+            for part in s[union]:
+                out |= properties(part)
+            return out
     return set(s.get("properties", {}))
 
 

@@ -101,7 +101,7 @@ use self::lexicon::{Kw, Lex};
 use super::{Granularity, Interval, TimeError, TimeKey};
 
 /// How a span's interval relates to the expression's anchor time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Relation {
     /// The expression names its interval: "Q3 2023", "as of 31 December 2019".
