@@ -282,7 +282,10 @@ impl Engine {
             .document_by_external(external_id)?
             .ok_or_else(missing)?;
         let d = store.document(id, as_of)?.ok_or_else(missing)?;
-        // One batched read (one round trip on a store behind a network).
+        // One batched read (one round trip on a store behind a network). Chunks have no
+        // versions: a chunk never changes after its document was added, except by erase, whose
+        // redaction must reach every snapshot. So the current chunk is the chunk as of any
+        // transaction that has the document.
         let chunks = store
             .chunks_many(&d.chunks)?
             .into_iter()
