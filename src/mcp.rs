@@ -1,22 +1,30 @@
 //! The Model Context Protocol server behind `chronorag mcp`: an agent (Claude Desktop, an IDE,
 //! any MCP client) starts it as a subprocess and calls ChronoRAG's tools over stdio.
 //!
-//! Two transports carry the same messages: MCP's stdio one (JSON-RPC 2.0 messages, one per line,
-//! requests on stdin and responses on stdout, logs on stderr) and its streamable HTTP one
-//! (`POST /mcp` on `chronorag serve`, one message per request, answered as JSON; see
-//! `api::routes::mcp`), where every tool call is also checked against the caller's key. The protocol surface is small — `initialize`,
-//! `ping`, `tools/list`, `tools/call` and the `notifications/*` a client sends — so it is
-//! implemented here on `serde_json` rather than through an SDK.
+//! The protocol is the official Rust SDK's (`rmcp`): it negotiates the protocol version, frames
+//! the JSON-RPC messages and answers the protocol's own errors. This module only describes the
+//! tools and maps their calls onto the engine ([`ChronoMcp`] is an `rmcp::ServerHandler`). Two
+//! transports carry it: stdio (`chronorag mcp`; logs on stderr) and streamable HTTP
+//! (`POST /mcp` on `chronorag serve`, stateless, each answer as JSON; see `api::routes::mcp`),
+//! where every tool call is also checked against the caller's key.
 //!
 //! Tools: `query` (time scope, `now`, `as_of_tx`, budget, mode), `timeline`, `entity_facts`,
 //! `history`, `diff`, and, only when the server was started with writes allowed, `ingest` and
 //! `rollback`. A tool that fails answers a result with `isError: true` and the message (the
-//! protocol's way to let the model see and correct its call); a malformed request gets a
-//! JSON-RPC error.
+//! protocol's way to let the model see and correct its call); an unknown tool is a JSON-RPC
+//! error.
 //!
-//! **Invariant:** every tool is one call of a public [`Engine`] method; this module only maps
-//! arguments in and results out.
+//! **Invariant:** every tool is one call of a public [`Engine`] method, run on the blocking
+//! pool; this module only maps arguments in and results out.
 
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 
 use crate::Engine;
@@ -26,13 +34,9 @@ use crate::model::TxView;
 use crate::query::QueryRequest;
 use crate::{Error, Result};
 
-/// Protocol revisions this server speaks, newest first; it answers a client's own revision
-/// when it knows it, else the newest.
-pub const PROTOCOL_VERSIONS: &[&str] = &["2025-06-18", "2025-03-26", "2024-11-05"];
-
 /// Decides whether a tool call on a namespace may run (`write`: it changes the namespace);
 /// the HTTP transport checks the caller's key with it.
-pub type Access<'a> = dyn Fn(&str, Tool) -> Result<()> + 'a;
+pub type Access = dyn Fn(&str, Tool) -> Result<()> + Send + Sync;
 
 /// What a tool call needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,223 +49,234 @@ pub enum Tool {
     Admin,
 }
 
-/// Which tools are offered and with what defaults.
-pub struct McpServer<'a> {
-    engine: &'a Engine,
-    namespace: String,
-    allow_writes: bool,
-    access: Option<&'a Access<'a>>,
-    actor: String,
+/// Who calls, over which transport: the default namespace, whether write tools are offered,
+/// the actor written on transactions and the access check. The HTTP transport builds one per
+/// request from the caller's key and puts it in the request's extensions.
+#[derive(Clone)]
+pub struct Scope {
+    /// Namespace the tools use when a call names none.
+    pub namespace: String,
+    /// Offer `ingest` and `rollback`.
+    pub allow_writes: bool,
+    /// Recorded on the transactions the tools write.
+    pub actor: String,
+    /// Checked before every tool call (none over stdio: the local user owns the store).
+    pub access: Option<Arc<Access>>,
 }
 
-/// JSON-RPC error codes.
-const PARSE_ERROR: i64 = -32700;
-const INVALID_REQUEST: i64 = -32600;
-const METHOD_NOT_FOUND: i64 = -32601;
-const INVALID_PARAMS: i64 = -32602;
-
-impl<'a> McpServer<'a> {
-    /// A server over `engine`; tools default to `namespace`; `ingest` and `rollback` are
-    /// offered only when `allow_writes`.
-    pub fn new(engine: &'a Engine, namespace: &str, allow_writes: bool) -> Self {
-        McpServer {
-            engine,
+impl Scope {
+    /// A scope for the local user: no access check, actor `mcp`.
+    pub fn local(namespace: &str, allow_writes: bool) -> Scope {
+        Scope {
             namespace: namespace.to_string(),
             allow_writes,
-            access: None,
             actor: "mcp".to_string(),
+            access: None,
         }
     }
+}
 
-    /// The same server recording `actor` on the transactions its tools write (default `mcp`).
-    pub fn with_actor(mut self, actor: &str) -> Self {
-        self.actor = actor.to_string();
-        self
+/// ChronoRAG's MCP server: the tools over one engine.
+#[derive(Clone)]
+pub struct ChronoMcp {
+    engine: Arc<Engine>,
+    /// Used unless the request carries its own [`Scope`] (the HTTP transport's).
+    scope: Scope,
+}
+
+const INSTRUCTIONS: &str = "ChronoRAG is a temporal knowledge-graph memory. Use `query` with a \
+    question (and a time scope or `now` when the question is about a period) to get a cited \
+    context of dated evidence; `timeline` for what a year, quarter, month or day holds; \
+    `entity_facts` for one entity's facts over time; `history` and `diff` for what changed.";
+
+impl ChronoMcp {
+    /// A server over `engine` for `scope`.
+    pub fn new(engine: Arc<Engine>, scope: Scope) -> Self {
+        ChronoMcp { engine, scope }
     }
 
-    /// The same server with every tool call checked by `access` first.
-    pub fn with_access(mut self, access: &'a Access<'a>) -> Self {
-        self.access = Some(access);
-        self
+    /// The scope of one request: the one the HTTP transport attached, else the server's own.
+    fn scope_of(&self, ctx: &RequestContext<RoleServer>) -> Scope {
+        ctx.extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Scope>())
+            .or_else(|| ctx.extensions.get::<Scope>())
+            .cloned()
+            .unwrap_or_else(|| self.scope.clone())
     }
 
-    /// Answers one line of input: `None` for a notification (no response is sent).
-    pub fn handle_line(&self, line: &str) -> Option<Value> {
-        let msg: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
+    /// The tools offered in `scope`, with their input schemas.
+    pub fn tools(scope: &Scope) -> Vec<rmcp::model::Tool> {
+        tool_values(scope)
+            .into_iter()
+            .map(|v| serde_json::from_value(v).expect("the tool definitions are valid MCP tools"))
+            .collect()
+    }
+}
+
+impl ServerHandler for ChronoMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("chronorag", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> std::result::Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(Self::tools(
+            &self.scope_of(&ctx),
+        )))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+        // Every tool, write tools included: the HTTP transport checks headers against it
+        // before the request's scope is known; `call_tool` decides what is offered.
+        let all = Scope {
+            allow_writes: true,
+            ..self.scope.clone()
+        };
+        Self::tools(&all).into_iter().find(|t| t.name == name)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> std::result::Result<CallToolResponse, ErrorData> {
+        let scope = self.scope_of(&ctx);
+        let name = request.name.to_string();
+        if !tool_values(&scope)
+            .iter()
+            .any(|t| t["name"] == name.as_str())
+        {
+            let why = if matches!(name.as_str(), "ingest" | "rollback") {
+                format!("tool {name:?} writes; start the server with --allow-writes to offer it")
+            } else {
+                format!("unknown tool {name:?}; see tools/list")
+            };
+            return Err(ErrorData::invalid_params(why, None));
+        }
+        let args = request.arguments.unwrap_or_default();
+        let engine = self.engine.clone();
+        let done = tokio::task::spawn_blocking(move || call(&engine, &scope, &name, args))
+            .await
+            .map_err(|e| ErrorData::internal_error(format!("the tool call failed: {e}"), None))?;
+        let result = match done {
+            Ok((text, structured)) => {
+                let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
+                r.structured_content = Some(structured);
+                r
+            }
             Err(e) => {
-                return Some(error(
-                    Value::Null,
-                    PARSE_ERROR,
-                    &format!("parse error: {e}"),
-                ));
+                CallToolResult::error(vec![ContentBlock::text(format!("{} error: {e}", e.code()))])
             }
         };
-        self.handle(msg)
+        Ok(result.into())
     }
+}
 
-    /// Answers one JSON-RPC message: `None` for a notification.
-    pub fn handle(&self, msg: Value) -> Option<Value> {
-        let id = msg.get("id").cloned();
-        let Some(method) = msg.get("method").and_then(Value::as_str) else {
-            // A response from the client (we send no requests) or garbage.
-            return id.map(|id| error(id, INVALID_REQUEST, "a request needs a method"));
-        };
-        let Some(id) = id else {
-            // Notifications (`notifications/initialized`, `notifications/cancelled`, …).
-            return None;
-        };
-        let params = msg.get("params").cloned().unwrap_or(Value::Null);
-        Some(match method {
-            "initialize" => {
-                let asked = params.get("protocolVersion").and_then(Value::as_str);
-                let version = asked
-                    .filter(|v| PROTOCOL_VERSIONS.contains(v))
-                    .unwrap_or(PROTOCOL_VERSIONS[0]);
-                ok(
-                    id,
-                    json!({
-                        "protocolVersion": version,
-                        "capabilities": {"tools": {"listChanged": false}},
-                        "serverInfo": {"name": "chronorag", "version": env!("CARGO_PKG_VERSION")},
-                        "instructions": "ChronoRAG is a temporal knowledge-graph memory. Use `query` \
-                            with a question (and a time scope or `now` when the question is about a \
-                            period) to get a cited context of dated evidence; `timeline` for what a \
-                            year, quarter, month or day holds; `entity_facts` for one entity's facts \
-                            over time; `history` and `diff` for what changed.",
-                    }),
-                )
-            }
-            "ping" => ok(id, json!({})),
-            "tools/list" => ok(id, json!({"tools": self.tools()})),
-            "tools/call" => {
-                let Some(name) = params.get("name").and_then(Value::as_str) else {
-                    return Some(error(id, INVALID_PARAMS, "tools/call needs `name`"));
-                };
-                let args = match params.get("arguments") {
-                    None | Some(Value::Null) => Map::new(),
-                    Some(Value::Object(m)) => m.clone(),
-                    Some(_) => {
-                        return Some(error(id, INVALID_PARAMS, "`arguments` must be an object"));
-                    }
-                };
-                if !self.tools().iter().any(|t| t["name"] == name) {
-                    let why = if matches!(name, "ingest" | "rollback") {
-                        format!(
-                            "tool {name:?} writes; start the server with --allow-writes to offer it"
-                        )
-                    } else {
-                        format!("unknown tool {name:?}; see tools/list")
-                    };
-                    return Some(error(id, INVALID_PARAMS, &why));
-                }
-                match self.call(name, args) {
-                    Ok((text, structured)) => ok(
-                        id,
-                        json!({
-                            "content": [{"type": "text", "text": text}],
-                            "structuredContent": structured,
-                            "isError": false,
-                        }),
-                    ),
-                    Err(e) => ok(
-                        id,
-                        json!({
-                            "content": [{"type": "text", "text": format!("{} error: {e}", e.code())}],
-                            "isError": true,
-                        }),
-                    ),
-                }
-            }
-            other => error(id, METHOD_NOT_FOUND, &format!("method {other:?} not found")),
-        })
-    }
+/// Serves MCP over this process's stdin and stdout until the client closes stdin.
+pub async fn serve_stdio(server: ChronoMcp) -> Result<()> {
+    use rmcp::ServiceExt;
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| Error::invalid(format!("MCP session did not start: {e}")))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(format!("MCP session ended: {e}"))))?;
+    Ok(())
+}
 
-    /// The tools offered, with their input schemas.
-    pub fn tools(&self) -> Vec<Value> {
-        let ns = json!({"type": "string", "description": format!("Namespace (default {:?})", self.namespace)});
-        let as_of = json!({"type": "integer", "minimum": 1, "description": "Read the memory as it was after this transaction"});
-        let mut tools = vec![
-            json!({
-                "name": "query",
-                "title": "Ask the temporal memory",
-                "description": "Answer a question with a cited context of dated evidence (passages, facts, period summaries), scoped in time and meaning. Times in the question (\"in Q3 2023\", \"last year\") scope it; `time` overrides them.",
-                "inputSchema": {
-                    "type": "object",
-                    "properties": {
-                        "query": {"type": "string", "description": "The question"},
-                        "namespace": ns,
-                        "time": {"type": "object", "description": "Hard time scope: {\"at\": \"2024-Q3\"} or {\"from\": \"2019\", \"to\": \"2021\"}",
-                                 "properties": {"at": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"}}},
-                        "now": {"type": "string", "description": "The date relative expressions (\"last quarter\", \"this week\") refer to, e.g. 2024-06-30"},
-                        "as_of_tx": as_of,
-                        "mode": {"type": "string", "enum": ["auto", "specific", "abstract"]},
-                        "budget_chars": {"type": "integer", "minimum": 1, "description": "Context budget in characters (default 8000)"},
-                        "top_k": {"type": "integer", "minimum": 1, "description": "Facts to return (default 20)"}
-                    },
-                    "required": ["query"],
-                    "additionalProperties": false
-                }
-            }),
-            json!({
-                "name": "timeline",
-                "title": "A period of the calendar",
-                "description": "What a time node (year 2024, quarter 2024-Q3, month 2024-07, day 2024-07-15) holds: its summary, the periods inside it and its top facts. Without `node`, the years.",
-                "inputSchema": {
-                    "type": "object",
-                    "properties": {"node": {"type": "string"}, "namespace": ns, "as_of_tx": as_of},
-                    "additionalProperties": false
-                }
-            }),
-            json!({
-                "name": "entity_facts",
-                "title": "One entity's facts over time",
-                "description": "The facts about an entity (id or name), optionally within a period, retracted ones on request.",
-                "inputSchema": {
-                    "type": "object",
-                    "properties": {
-                        "entity": {"type": "string"}, "namespace": ns,
-                        "from": {"type": "string"}, "to": {"type": "string"}, "as_of_tx": as_of,
-                        "include_retracted": {"type": "boolean"},
-                        "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
-                        "cursor": {"type": "string"}
-                    },
-                    "required": ["entity"],
-                    "additionalProperties": false
-                }
-            }),
-            json!({
-                "name": "history",
-                "title": "Transactions",
-                "description": "The namespace's transactions, newest first: ingests, edits, retractions, rollbacks, erasures, with who and why.",
-                "inputSchema": {
-                    "type": "object",
-                    "properties": {
-                        "namespace": ns,
-                        "before": {"type": "integer", "minimum": 1},
-                        "limit": {"type": "integer", "minimum": 1, "maximum": 1000}
-                    },
-                    "additionalProperties": false
-                }
-            }),
-            json!({
-                "name": "diff",
-                "title": "What changed between two transactions",
-                "description": "Facts, documents and entities added, changed and retracted between transaction `from` (exclusive) and `to`.",
-                "inputSchema": {
-                    "type": "object",
-                    "properties": {
-                        "namespace": ns,
-                        "from": {"type": "integer", "minimum": 0},
-                        "to": {"type": "integer", "minimum": 0}
-                    },
-                    "required": ["from", "to"],
-                    "additionalProperties": false
-                }
-            }),
-        ];
-        if self.allow_writes {
-            tools.push(json!({
+/// The tools offered in `scope`, as MCP tool definitions.
+fn tool_values(scope: &Scope) -> Vec<Value> {
+    let ns = json!({"type": "string", "description": format!("Namespace (default {:?})", scope.namespace)});
+    let as_of = json!({"type": "integer", "minimum": 1, "description": "Read the memory as it was after this transaction"});
+    let mut tools = vec![
+        json!({
+            "name": "query",
+            "title": "Ask the temporal memory",
+            "description": "Answer a question with a cited context of dated evidence (passages, facts, period summaries), scoped in time and meaning. Times in the question (\"in Q3 2023\", \"last year\") scope it; `time` overrides them.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string", "description": "The question"},
+                    "namespace": ns,
+                    "time": {"type": "object", "description": "Hard time scope: {\"at\": \"2024-Q3\"} or {\"from\": \"2019\", \"to\": \"2021\"}",
+                             "properties": {"at": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"}}},
+                    "now": {"type": "string", "description": "The date relative expressions (\"last quarter\", \"this week\") refer to, e.g. 2024-06-30"},
+                    "as_of_tx": as_of,
+                    "mode": {"type": "string", "enum": ["auto", "specific", "abstract"]},
+                    "budget_chars": {"type": "integer", "minimum": 1, "description": "Context budget in characters (default 8000)"},
+                    "top_k": {"type": "integer", "minimum": 1, "description": "Facts to return (default 20)"}
+                },
+                "required": ["query"],
+                "additionalProperties": false
+            }
+        }),
+        json!({
+            "name": "timeline",
+            "title": "A period of the calendar",
+            "description": "What a time node (year 2024, quarter 2024-Q3, month 2024-07, day 2024-07-15) holds: its summary, the periods inside it and its top facts. Without `node`, the years.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {"node": {"type": "string"}, "namespace": ns, "as_of_tx": as_of},
+                "additionalProperties": false
+            }
+        }),
+        json!({
+            "name": "entity_facts",
+            "title": "One entity's facts over time",
+            "description": "The facts about an entity (id or name), optionally within a period, retracted ones on request.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {
+                    "entity": {"type": "string"}, "namespace": ns,
+                    "from": {"type": "string"}, "to": {"type": "string"}, "as_of_tx": as_of,
+                    "include_retracted": {"type": "boolean"},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    "cursor": {"type": "string"}
+                },
+                "required": ["entity"],
+                "additionalProperties": false
+            }
+        }),
+        json!({
+            "name": "history",
+            "title": "Transactions",
+            "description": "The namespace's transactions, newest first: ingests, edits, retractions, rollbacks, erasures, with who and why.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {
+                    "namespace": ns,
+                    "before": {"type": "integer", "minimum": 1},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 1000}
+                },
+                "additionalProperties": false
+            }
+        }),
+        json!({
+            "name": "diff",
+            "title": "What changed between two transactions",
+            "description": "Facts, documents and entities added, changed and retracted between transaction `from` (exclusive) and `to`.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {
+                    "namespace": ns,
+                    "from": {"type": "integer", "minimum": 0},
+                    "to": {"type": "integer", "minimum": 0}
+                },
+                "required": ["from", "to"],
+                "additionalProperties": false
+            }
+        }),
+    ];
+    if scope.allow_writes {
+        tools.push(json!({
                 "name": "ingest",
                 "title": "Add dated documents",
                 "description": "Add documents to the memory; facts are extracted with their times. Each document: text, and optionally id, time (\"2024-07-15\", \"Q3 2024\"), title, source.",
@@ -280,7 +295,7 @@ impl<'a> McpServer<'a> {
                     "additionalProperties": false
                 }
             }));
-            tools.push(json!({
+        tools.push(json!({
                 "name": "rollback",
                 "title": "Undo everything after a transaction",
                 "description": "Return the namespace's knowledge to its state after transaction `to`, as a new transaction (history is kept).",
@@ -295,107 +310,111 @@ impl<'a> McpServer<'a> {
                     "additionalProperties": false
                 }
             }));
-        }
-        tools
     }
+    tools
+}
 
-    fn call(&self, name: &str, mut args: Map<String, Value>) -> Result<(String, Value)> {
-        let ns = match args.remove("namespace") {
-            None | Some(Value::Null) => self.namespace.clone(),
-            Some(Value::String(s)) => s,
-            Some(_) => return Err(Error::invalid("`namespace` must be a string")),
+/// Runs one tool call.
+fn call(
+    e: &Engine,
+    scope: &Scope,
+    name: &str,
+    mut args: Map<String, Value>,
+) -> Result<(String, Value)> {
+    let ns = match args.remove("namespace") {
+        None | Some(Value::Null) => scope.namespace.clone(),
+        Some(Value::String(s)) => s,
+        Some(_) => return Err(Error::invalid("`namespace` must be a string")),
+    };
+    if let Some(access) = &scope.access {
+        let need = match name {
+            "ingest" => Tool::Write,
+            "rollback" => Tool::Admin,
+            _ => Tool::Read,
         };
-        if let Some(access) = self.access {
-            let need = match name {
-                "ingest" => Tool::Write,
-                "rollback" => Tool::Admin,
-                _ => Tool::Read,
-            };
-            access(&ns, need)?;
+        access(&ns, need)?;
+    }
+    let args = Value::Object(args);
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    match name {
+        "query" => {
+            let req: QueryRequest = from_args(args)?;
+            let r = e.query(&ns, &req)?;
+            let v = serde_json::to_value(&r)?;
+            Ok((r.context.clone(), v))
         }
-        let e = self.engine;
-        let args = Value::Object(args);
-        let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
-        match name {
-            "query" => {
-                let req: QueryRequest = from_args(args)?;
-                let r = e.query(&ns, &req)?;
-                let v = serde_json::to_value(&r)?;
-                Ok((r.context.clone(), v))
-            }
-            "timeline" => {
-                let node = args.get("node").and_then(Value::as_str).map(str::to_string);
-                let as_of = args.get("as_of_tx").and_then(Value::as_u64);
-                check_keys(&args, &["node", "as_of_tx"])?;
-                let v = serde_json::to_value(e.timeline(&ns, node.as_deref(), as_of)?)?;
-                Ok((pretty(&v), v))
-            }
-            "entity_facts" => {
-                let p: FactListParams = from_args(args)?;
-                let v = serde_json::to_value(e.facts(&ns, &p)?)?;
-                Ok((pretty(&v), v))
-            }
-            "history" => {
-                check_keys(&args, &["before", "limit"])?;
-                let before = args.get("before").and_then(Value::as_u64);
-                let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(20) as usize;
-                let txs: Vec<TxView> = e
-                    .transactions(&ns, before, limit.clamp(1, 1000))?
-                    .into_iter()
-                    .map(TxView::from)
-                    .collect();
-                let v = json!({ "transactions": txs });
-                Ok((pretty(&v), v))
-            }
-            "diff" => {
-                check_keys(&args, &["from", "to"])?;
-                let get = |k: &str| {
-                    args.get(k)
-                        .and_then(Value::as_u64)
-                        .ok_or_else(|| Error::invalid(format!("`{k}` must be a transaction id")))
-                };
-                let v = serde_json::to_value(e.diff(&ns, get("from")?, get("to")?)?)?;
-                Ok((pretty(&v), v))
-            }
-            "ingest" => {
-                check_keys(&args, &["documents"])?;
-                let docs: Vec<input::DocumentInput> = from_args(
-                    args.get("documents")
-                        .cloned()
-                        .ok_or_else(|| Error::invalid("`documents` is required"))?,
-                )?;
-                let prepared = docs
-                    .into_iter()
-                    .map(|d| input::prepare(d, None))
-                    .collect::<Result<Vec<_>>>()?;
-                let opts = IngestOptions {
-                    actor: self.actor.clone(),
-                    ..IngestOptions::default()
-                };
-                let r = e.ingest(&ns, prepared, &opts)?;
-                // No background summariser runs beside a stdio server: bring them up to date.
-                e.summarize(&ns)?;
-                let v = serde_json::to_value(&r)?;
-                Ok((pretty(&v), v))
-            }
-            "rollback" => {
-                check_keys(&args, &["to", "reason"])?;
-                let to = args
-                    .get("to")
+        "timeline" => {
+            let node = args.get("node").and_then(Value::as_str).map(str::to_string);
+            let as_of = args.get("as_of_tx").and_then(Value::as_u64);
+            check_keys(&args, &["node", "as_of_tx"])?;
+            let v = serde_json::to_value(e.timeline(&ns, node.as_deref(), as_of)?)?;
+            Ok((pretty(&v), v))
+        }
+        "entity_facts" => {
+            let p: FactListParams = from_args(args)?;
+            let v = serde_json::to_value(e.facts(&ns, &p)?)?;
+            Ok((pretty(&v), v))
+        }
+        "history" => {
+            check_keys(&args, &["before", "limit"])?;
+            let before = args.get("before").and_then(Value::as_u64);
+            let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(20) as usize;
+            let txs: Vec<TxView> = e
+                .transactions(&ns, before, limit.clamp(1, 1000))?
+                .into_iter()
+                .map(TxView::from)
+                .collect();
+            let v = json!({ "transactions": txs });
+            Ok((pretty(&v), v))
+        }
+        "diff" => {
+            check_keys(&args, &["from", "to"])?;
+            let get = |k: &str| {
+                args.get(k)
                     .and_then(Value::as_u64)
-                    .ok_or_else(|| Error::invalid("`to` must be a transaction id"))?;
-                let reason = args
-                    .get("reason")
-                    .and_then(Value::as_str)
-                    .filter(|r| !r.trim().is_empty())
-                    .ok_or_else(|| Error::invalid("`reason` is required"))?;
-                let tx = e.rollback(&ns, to, &self.actor, Some(reason.to_string()))?;
-                e.summarize(&ns)?;
-                let v = serde_json::to_value(TxView::from(tx))?;
-                Ok((pretty(&v), v))
-            }
-            other => Err(Error::invalid(format!("unknown tool {other:?}"))),
+                    .ok_or_else(|| Error::invalid(format!("`{k}` must be a transaction id")))
+            };
+            let v = serde_json::to_value(e.diff(&ns, get("from")?, get("to")?)?)?;
+            Ok((pretty(&v), v))
         }
+        "ingest" => {
+            check_keys(&args, &["documents"])?;
+            let docs: Vec<input::DocumentInput> = from_args(
+                args.get("documents")
+                    .cloned()
+                    .ok_or_else(|| Error::invalid("`documents` is required"))?,
+            )?;
+            let prepared = docs
+                .into_iter()
+                .map(|d| input::prepare(d, None))
+                .collect::<Result<Vec<_>>>()?;
+            let opts = IngestOptions {
+                actor: scope.actor.clone(),
+                ..IngestOptions::default()
+            };
+            let r = e.ingest(&ns, prepared, &opts)?;
+            // No background summariser runs beside a stdio server: bring them up to date.
+            e.summarize(&ns)?;
+            let v = serde_json::to_value(&r)?;
+            Ok((pretty(&v), v))
+        }
+        "rollback" => {
+            check_keys(&args, &["to", "reason"])?;
+            let to = args
+                .get("to")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| Error::invalid("`to` must be a transaction id"))?;
+            let reason = args
+                .get("reason")
+                .and_then(Value::as_str)
+                .filter(|r| !r.trim().is_empty())
+                .ok_or_else(|| Error::invalid("`reason` is required"))?;
+            let tx = e.rollback(&ns, to, &scope.actor, Some(reason.to_string()))?;
+            e.summarize(&ns)?;
+            let v = serde_json::to_value(TxView::from(tx))?;
+            Ok((pretty(&v), v))
+        }
+        other => Err(Error::invalid(format!("unknown tool {other:?}"))),
     }
 }
 
@@ -414,12 +433,4 @@ fn check_keys(args: &Value, known: &[&str]) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn ok(id: Value, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "result": result})
-}
-
-fn error(id: Value, code: i64, message: &str) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }

@@ -163,6 +163,8 @@ pub struct AppState {
     per_key: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     /// Admission of reads to the blocking pool (see [`read_workers`]).
     reads: Arc<Semaphore>,
+    /// The MCP server behind `POST /mcp` (the SDK's stateless streamable HTTP transport).
+    pub(crate) mcp: routes::McpService,
 }
 
 impl AppState {
@@ -176,6 +178,7 @@ impl AppState {
             m.facts.fetch_add(r.facts, Relaxed);
             m.bytes.fetch_add(r.bytes, Relaxed);
         }));
+        let engine_for_mcp = engine.clone();
         AppState {
             engine,
             auth: auth.map(Arc::new),
@@ -188,6 +191,7 @@ impl AppState {
             }),
             per_key: Arc::new(Mutex::new(HashMap::new())),
             reads: Arc::new(Semaphore::new(read_workers())),
+            mcp: routes::mcp_service(engine_for_mcp, cfg),
         }
     }
 }

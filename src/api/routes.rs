@@ -148,61 +148,131 @@ pub struct McpParams {
     pub namespace: Option<String>,
 }
 
-/// `POST /mcp`: the MCP server over MCP's streamable HTTP transport. One JSON-RPC message per
-/// request, answered as `application/json` (a notification: `202` with no body; a body that is
-/// not JSON: `400` with a JSON-RPC parse error). Every tool call is checked against the key:
-/// reading tools need `read`, `ingest` needs `write` and `rollback` needs `admin` on the
-/// namespace it names; `ingest` and `rollback` are offered when the key can write the default
-/// namespace.
+/// The MCP server behind `POST /mcp`: the SDK's streamable HTTP transport, stateless (no
+/// sessions; each POST carries one JSON-RPC message) and answering JSON.
+pub type McpService = rmcp::transport::StreamableHttpService<
+    crate::mcp::ChronoMcp,
+    rmcp::transport::streamable_http_server::session::never::NeverSessionManager,
+>;
+
+/// Builds [`McpService`] for a server's settings. Bound to a loopback address, it accepts only
+/// loopback `Host` headers (the SDK's guard against DNS rebinding); bound to another address,
+/// any host, since the operator opened it to the network and API keys guard it.
+pub fn mcp_service(
+    engine: std::sync::Arc<crate::Engine>,
+    cfg: &crate::config::ServerConfig,
+) -> McpService {
+    use rmcp::transport::StreamableHttpServerConfig;
+    let server = crate::mcp::ChronoMcp::new(engine, crate::mcp::Scope::local("default", false));
+    let loopback = cfg
+        .addr
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().is_loopback())
+        .unwrap_or(true);
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None)
+        .with_max_request_body_bytes(cfg.max_body_bytes);
+    if !loopback {
+        config = config.disable_allowed_hosts();
+    }
+    rmcp::transport::StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Default::default(),
+        config,
+    )
+}
+
+/// `POST /mcp`: the MCP server over MCP's streamable HTTP transport (stateless; the client
+/// sends `Accept: application/json, text/event-stream`, each request is answered as JSON, a
+/// notification with `202`). Every tool call is checked against the key: reading tools need
+/// `read`, `ingest` needs `write` and `rollback` needs `admin` on the namespace it names;
+/// `ingest` and `rollback` are offered when the key can write the default namespace
+/// (`?namespace=`, default `default`).
 pub async fn mcp(
     State(s): State<AppState>,
     who: Who,
     ApiQuery(p): ApiQuery<McpParams>,
-    ApiBytes(body): ApiBytes,
+    req: axum::extract::Request,
 ) -> ApiResult<Response> {
-    use crate::mcp::{McpServer, Tool};
+    use crate::mcp::{Scope, Tool};
+    use tower::ServiceExt;
     let ns = p.namespace.unwrap_or_else(|| "default".into());
     ns_ok(&ns)?;
-    let text = String::from_utf8(body.to_vec())
-        .map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
-    let e = s.engine.clone();
     let caller = who.0;
-    let answer = blocking(move || {
-        let access = |ns: &str, need: Tool| -> crate::Result<()> {
-            let role = match need {
-                Tool::Read => Role::Read,
-                Tool::Write => Role::Write,
-                Tool::Admin => Role::Admin,
-            };
-            if caller.allows(ns, role) {
-                Ok(())
-            } else {
-                Err(crate::Error::Forbidden(format!(
-                    "the API key {:?} does not have the {} role on namespace {ns:?}",
-                    caller.name,
-                    role.as_str()
-                )))
-            }
+    let allow_writes = caller.allows(&ns, Role::Write);
+    let actor = caller.name.clone();
+    let access = move |ns: &str, need: Tool| -> crate::Result<()> {
+        let role = match need {
+            Tool::Read => Role::Read,
+            Tool::Write => Role::Write,
+            Tool::Admin => Role::Admin,
         };
-        let writes = caller.allows(&ns, Role::Write);
-        let server = McpServer::new(&e, &ns, writes)
-            .with_access(&access)
-            .with_actor(&caller.name);
-        Ok(server.handle_line(&text))
-    })
-    .await?;
-    Ok(match answer {
-        None => StatusCode::ACCEPTED.into_response(),
-        Some(v) => {
-            let parse_error = v["error"]["code"].as_i64() == Some(-32700);
-            let status = if parse_error {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
-            (status, Json(v)).into_response()
+        if caller.allows(ns, role) {
+            Ok(())
+        } else {
+            Err(crate::Error::Forbidden(format!(
+                "the API key {:?} does not have the {} role on namespace {ns:?}",
+                caller.name,
+                role.as_str()
+            )))
         }
-    })
+    };
+    let (mut parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, s.mcp.config.max_request_body_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the MCP message is larger than max_body_bytes",
+            )
+        })?;
+    // JSON-RPC answers a body that is not JSON with a parse error (the SDK would answer 415
+    // in plain text).
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+        let err = json!({"jsonrpc": "2.0", "id": null,
+            "error": {"code": -32700, "message": format!("parse error: {e}")}});
+        return Ok((StatusCode::BAD_REQUEST, Json(err)).into_response());
+    }
+    parts.extensions.insert(Scope {
+        namespace: ns,
+        allow_writes,
+        actor,
+        access: Some(std::sync::Arc::new(access)),
+    });
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(body));
+    let answer = match s.mcp.clone().oneshot(request).await {
+        Ok(r) => r.map(axum::body::Body::new),
+        Err(never) => match never {},
+    };
+    // The transport's own refusals (406 without `Accept: application/json,
+    // text/event-stream`, 415, a foreign Host) come as plain text: give them this API's error
+    // shape, with the SDK's explanation as the message.
+    let status = answer.status();
+    let is_json = answer
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status.is_client_error() && !is_json {
+        let text = axum::body::to_bytes(answer.into_body(), 64 * 1024)
+            .await
+            .unwrap_or_default();
+        let code = match status {
+            StatusCode::NOT_ACCEPTABLE => "not_acceptable",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            _ => "invalid_request",
+        };
+        return Err(ApiError::new(
+            status,
+            code,
+            String::from_utf8_lossy(&text).trim().to_string(),
+        ));
+    }
+    Ok(answer)
 }
 
 /// `GET /openapi.json`.

@@ -298,27 +298,20 @@ fn run(cli: Cli) -> Result<()> {
             namespace,
             allow_writes,
         } => {
-            let engine = Engine::open(cfg)?;
-            let server = chronorag::mcp::McpServer::new(&engine, &namespace, allow_writes);
+            let engine = std::sync::Arc::new(Engine::open(cfg)?);
             eprintln!(
                 "chronorag mcp: serving {} on stdio (namespace {namespace:?}, writes {})",
                 engine.config().data_dir.display(),
                 if allow_writes { "allowed" } else { "off" }
             );
-            let stdin = std::io::stdin();
-            let mut stdout = std::io::stdout().lock();
-            for line in std::io::BufRead::lines(stdin.lock()) {
-                let line = line?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                if let Some(reply) = server.handle_line(&line) {
-                    use std::io::Write;
-                    serde_json::to_writer(&mut stdout, &reply)?;
-                    stdout.write_all(b"\n")?;
-                    stdout.flush()?;
-                }
-            }
+            let server = chronorag::mcp::ChronoMcp::new(
+                engine.clone(),
+                chronorag::mcp::Scope::local(&namespace, allow_writes),
+            );
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(chronorag::mcp::serve_stdio(server))?;
             engine.flush()?;
             Ok(())
         }

@@ -190,9 +190,11 @@ fn an_agent_reads_the_memory_over_stdio() {
     // Protocol errors: unknown method, unparsable line; a notification gets no answer.
     let r = c.request("resources/list", json!({}));
     assert_eq!(r["error"]["code"], -32601, "{r}");
+    // A line that is not JSON gets no answer (the SDK skips it) and does not end the session:
+    // the next answer is the next request's.
     c.send_raw("{not json");
-    let r = c.read();
-    assert_eq!(r["error"]["code"], -32700, "{r}");
+    let r = c.request("ping", json!({}));
+    assert_eq!(r["result"], json!({}), "{r}");
     c.send(
         &json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}),
     );
@@ -251,12 +253,30 @@ fn mcp_over_http_checks_every_tool_call_against_the_key() {
     let dir = tmp();
     let (file, reader, writer, admin) = crate::http::keys_file(dir.path());
     let mut s = Server::start(&["--auth", file.to_str().unwrap()], None);
-    let rpc = |s: &Server, id: u64, method: &str, params: Value| {
-        let r = s.post(
+    // What an MCP client sends with every message of the streamable HTTP transport.
+    const ACCEPT: (&str, &str) = ("Accept", "application/json, text/event-stream");
+    let post = |s: &Server, msg: &Value, version: Option<&str>| {
+        let mut headers = vec![ACCEPT];
+        if let Some(v) = version {
+            headers.push(("MCP-Protocol-Version", v));
+        }
+        s.request_with(
+            "POST",
             "/mcp?namespace=acme",
-            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
-        );
+            &headers,
+            Some(("application/json", msg.to_string().into_bytes())),
+        )
+    };
+    let rpc = |s: &Server, id: u64, method: &str, params: Value| {
+        let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let version = (method != "initialize").then_some("2025-06-18");
+        let r = post(s, &msg, version);
         assert_eq!(r.status, 200, "{method}: {}", r.text);
+        assert_eq!(
+            r.content_type.as_deref(),
+            Some("application/json"),
+            "{method}"
+        );
         r.json()
     };
     // No key: refused before any JSON-RPC.
@@ -270,11 +290,19 @@ fn mcp_over_http_checks_every_tool_call_against_the_key() {
         json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
     );
     assert_eq!(init["result"]["protocolVersion"], "2025-06-18");
-    let note = s.post(
-        "/mcp?namespace=acme",
+    let note = post(
+        &s,
         &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        Some("2025-06-18"),
     );
     assert_eq!((note.status, note.text.as_str()), (202, ""));
+    // A client that does not accept both answer forms is refused, in this API's error shape.
+    let r = s.post(
+        "/mcp?namespace=acme",
+        &json!({"jsonrpc": "2.0", "id": 99, "method": "ping"}),
+    );
+    assert_eq!(r.status, 406, "{}", r.text);
+    assert_eq!(r.json()["error"]["code"], "not_acceptable", "{}", r.text);
     let names = |v: &Value| -> Vec<String> {
         v["result"]["tools"]
             .as_array()
@@ -358,9 +386,10 @@ fn mcp_over_http_checks_every_tool_call_against_the_key() {
     );
     assert_eq!(r["result"]["isError"], false, "{r}");
     // A body that is not JSON is a JSON-RPC parse error with 400.
-    let r = s.request(
+    let r = s.request_with(
         "POST",
         "/mcp",
+        &[ACCEPT],
         Some(("application/json", b"{not json".to_vec())),
     );
     assert_eq!(r.status, 400);

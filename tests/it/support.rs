@@ -228,10 +228,24 @@ impl Server {
 
     /// Sends a request with optional raw body and content type.
     pub fn request(&self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Resp {
+        self.request_with(method, path, &[], body)
+    }
+
+    /// [`Server::request`] with extra headers.
+    pub fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Resp {
         let url = format!("{}{}", self.url, path);
         let mut req = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(k) = &self.key {
             req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         let resp = match body {
             Some((ct, bytes)) => {
