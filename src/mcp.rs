@@ -100,7 +100,6 @@ impl ChronoMcp {
         ctx.extensions
             .get::<axum::http::request::Parts>()
             .and_then(|p| p.extensions.get::<Scope>())
-            .or_else(|| ctx.extensions.get::<Scope>())
             .cloned()
             .unwrap_or_else(|| self.scope.clone())
     }

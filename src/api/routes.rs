@@ -163,7 +163,18 @@ pub fn mcp_service(
     cfg: &crate::config::ServerConfig,
 ) -> McpService {
     use rmcp::transport::StreamableHttpServerConfig;
-    let server = crate::mcp::ChronoMcp::new(engine, crate::mcp::Scope::local("default", false));
+    // Every request gets its caller's scope in `mcp`; should one arrive without it, this scope
+    // refuses every tool (fail closed).
+    let refuse_all: std::sync::Arc<crate::mcp::Access> = std::sync::Arc::new(|_, _| {
+        Err(crate::Error::Forbidden(
+            "no caller is attached to this MCP request".into(),
+        ))
+    });
+    let scope = crate::mcp::Scope {
+        access: Some(refuse_all),
+        ..crate::mcp::Scope::local("default", false)
+    };
+    let server = crate::mcp::ChronoMcp::new(engine, scope);
     let loopback = cfg
         .addr
         .parse::<std::net::SocketAddr>()
