@@ -62,6 +62,12 @@ pub struct Scope {
     pub actor: String,
     /// Checked before every tool call (none over stdio: the local user owns the store).
     pub access: Option<Arc<Access>>,
+    /// Kept alive until the tool's work ends, even if the client has gone (over HTTP: the
+    /// request's share of its key's concurrency limit).
+    pub hold: Option<Arc<dyn std::any::Any + Send + Sync>>,
+    /// Reading tools wait for a permit of this gate before their work starts (over HTTP: the
+    /// server's read gate, one read per core).
+    pub read_gate: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Scope {
@@ -72,6 +78,8 @@ impl Scope {
             allow_writes,
             actor: "mcp".to_string(),
             access: None,
+            hold: None,
+            read_gate: None,
         }
     }
 }
@@ -151,18 +159,38 @@ impl ServerHandler for ChronoMcp {
             .iter()
             .any(|t| t["name"] == name.as_str())
         {
-            let why = if matches!(name.as_str(), "ingest" | "rollback") {
-                format!("tool {name:?} writes; start the server with --allow-writes to offer it")
-            } else {
-                format!("unknown tool {name:?}; see tools/list")
+            let why = match name.as_str() {
+                "ingest" | "rollback" if scope.access.is_some() => format!(
+                    "tool {name:?} writes; it is offered to keys with the write role on \
+                     namespace {:?}",
+                    scope.namespace
+                ),
+                "ingest" | "rollback" => format!(
+                    "tool {name:?} writes; start the server with --allow-writes to offer it"
+                ),
+                _ => format!("unknown tool {name:?}; see tools/list"),
             };
             return Err(ErrorData::invalid_params(why, None));
         }
+        let permit = match (&scope.read_gate, need(&name)) {
+            (Some(gate), Tool::Read) => Some(
+                gate.clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| ErrorData::internal_error("the server is shutting down", None))?,
+            ),
+            _ => None,
+        };
         let args = request.arguments.unwrap_or_default();
         let engine = self.engine.clone();
-        let done = tokio::task::spawn_blocking(move || call(&engine, &scope, &name, args))
-            .await
-            .map_err(|e| ErrorData::internal_error(format!("the tool call failed: {e}"), None))?;
+        // The scope (and what it holds) and the permit stay alive until the work ends.
+        let done = tokio::task::spawn_blocking(move || {
+            let r = call(&engine, &scope, &name, args);
+            drop(permit);
+            r
+        })
+        .await
+        .map_err(|e| ErrorData::internal_error(format!("the tool call failed: {e}"), None))?;
         let result = match done {
             Ok((text, structured)) => {
                 let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
@@ -326,12 +354,7 @@ fn call(
         Some(_) => return Err(Error::invalid("`namespace` must be a string")),
     };
     if let Some(access) = &scope.access {
-        let need = match name {
-            "ingest" => Tool::Write,
-            "rollback" => Tool::Admin,
-            _ => Tool::Read,
-        };
-        access(&ns, need)?;
+        access(&ns, need(name))?;
     }
     let args = Value::Object(args);
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
@@ -414,6 +437,15 @@ fn call(
             Ok((pretty(&v), v))
         }
         other => Err(Error::invalid(format!("unknown tool {other:?}"))),
+    }
+}
+
+/// What a tool needs of the caller.
+fn need(tool: &str) -> Tool {
+    match tool {
+        "ingest" => Tool::Write,
+        "rollback" => Tool::Admin,
+        _ => Tool::Read,
     }
 }
 

@@ -72,7 +72,7 @@ pub struct CorrectRequest {
     /// The changes.
     #[serde(flatten)]
     pub patch: FactPatch,
-    /// Why (required).
+    /// Why. Required: the request is refused (400) without one.
     pub reason: Option<String>,
 }
 
@@ -100,7 +100,7 @@ pub async fn correct_fact(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteParams {
-    /// Why (required).
+    /// Why. Required: the request is refused (400) without one.
     pub reason: Option<String>,
     /// Physically erase (privacy request; admin) instead of retracting.
     #[serde(default)]
@@ -136,7 +136,7 @@ pub async fn delete_document(
     who: Who,
     ApiPath((ns, id)): ApiPath<(String, String)>,
     ApiQuery(p): ApiQuery<DeleteParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     ns_ok(&ns)?;
     crate::ingest::input::validate_doc_id(&id).map_err(ApiError::from)?;
     let e = s.engine.clone();
@@ -144,19 +144,17 @@ pub async fn delete_document(
     if p.erase {
         who.require(&ns, Role::Admin)?;
         let r = blocking(move || e.erase_document(&ns, &id, &actor, p.reason)).await?;
-        Ok(Json(serde_json::to_value(r).expect("json")))
+        Ok(Json(r).into_response())
     } else {
         who.require(&ns, Role::Write)?;
         let doc = id.clone();
         let tx = blocking(move || e.retract_document(&ns, &doc, &actor, p.reason)).await?;
         // `retracted` names what was retracted, as on the fact routes.
-        Ok(Json(
-            serde_json::to_value(DocumentRetracted {
-                tx: tx.id,
-                retracted: id,
-            })
-            .expect("json"),
-        ))
+        Ok(Json(DocumentRetracted {
+            tx: tx.id,
+            retracted: id,
+        })
+        .into_response())
     }
 }
 
@@ -213,7 +211,7 @@ pub struct MergeRequest {
     pub into: String,
     /// Entities merged into it (ids or names).
     pub from: Vec<String>,
-    /// Why (required).
+    /// Why. Required: the request is refused (400) without one.
     pub reason: Option<String>,
 }
 

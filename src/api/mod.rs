@@ -179,6 +179,7 @@ impl AppState {
             m.bytes.fetch_add(r.bytes, Relaxed);
         }));
         let engine_for_mcp = engine.clone();
+        let keys = auth.is_some();
         AppState {
             engine,
             auth: auth.map(Arc::new),
@@ -191,7 +192,7 @@ impl AppState {
             }),
             per_key: Arc::new(Mutex::new(HashMap::new())),
             reads: Arc::new(Semaphore::new(read_workers())),
-            mcp: routes::mcp_service(engine_for_mcp, cfg),
+            mcp: routes::mcp_service(engine_for_mcp, cfg, keys),
         }
     }
 }
@@ -451,5 +452,55 @@ mod tests {
         assert_eq!(call("/v1/slow").await, StatusCode::TOO_MANY_REQUESTS);
         tokio::time::sleep(Duration::from_millis(900)).await;
         assert_eq!(call("/v1/fast").await, StatusCode::OK, "the slot came back");
+    }
+
+    /// The MCP service behind `POST /mcp` refuses every tool to a request that reaches it
+    /// without its caller's scope (the route always attaches one; this is the fail-safe).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mcp_without_a_caller_scope_refuses_every_tool() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(Engine::open(crate::Config::with_data_dir(dir.path())).unwrap());
+        engine.namespace_or_create("default").unwrap();
+        let state = AppState::new(engine, &ServerConfig::default(), None);
+        let post = |msg: serde_json::Value| {
+            let svc = state.mcp.clone();
+            async move {
+                let req = Request::builder()
+                    .method("POST")
+                    .uri("http://127.0.0.1/mcp")
+                    .header("host", "127.0.0.1")
+                    .header("content-type", "application/json")
+                    .header("accept", "application/json, text/event-stream")
+                    .header("mcp-protocol-version", "2025-06-18")
+                    .body(axum::body::Body::from(msg.to_string()))
+                    .unwrap();
+                let resp = svc.oneshot(req).await.unwrap();
+                assert_eq!(resp.status(), StatusCode::OK);
+                let bytes = axum::body::to_bytes(axum::body::Body::new(resp.into_body()), 1 << 20)
+                    .await
+                    .unwrap();
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+            }
+        };
+        let call = |id: u64| {
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": {"name": "history", "arguments": {}}})
+        };
+        let r = post(call(1)).await;
+        assert_eq!(r["result"]["isError"], true, "{r}");
+        let text = r["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains("no caller"), "{text}");
+        // No write tool is offered either.
+        let r = post(serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await;
+        let names: Vec<&str> = r["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"history") && !names.contains(&"ingest"),
+            "{names:?}"
+        );
     }
 }

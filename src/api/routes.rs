@@ -155,12 +155,14 @@ pub type McpService = rmcp::transport::StreamableHttpService<
     rmcp::transport::streamable_http_server::session::never::NeverSessionManager,
 >;
 
-/// Builds [`McpService`] for a server's settings. Bound to a loopback address, it accepts only
-/// loopback `Host` headers (the SDK's guard against DNS rebinding); bound to another address,
-/// any host, since the operator opened it to the network and API keys guard it.
+/// Builds [`McpService`] for a server's settings. Bound to a loopback address without API keys,
+/// it accepts only loopback `Host` headers (the SDK's guard against DNS rebinding, by which a
+/// web page could reach a local server); with keys, or bound to another address, any host,
+/// since keys guard it (a page cannot send them) or the operator opened it to the network.
 pub fn mcp_service(
     engine: std::sync::Arc<crate::Engine>,
     cfg: &crate::config::ServerConfig,
+    keys: bool,
 ) -> McpService {
     use rmcp::transport::StreamableHttpServerConfig;
     // Every request gets its caller's scope in `mcp`; should one arrive without it, this scope
@@ -185,7 +187,7 @@ pub fn mcp_service(
         .with_json_response(true)
         .with_sse_keep_alive(None)
         .with_max_request_body_bytes(cfg.max_body_bytes);
-    if !loopback {
+    if keys || !loopback {
         config = config.disable_allowed_hosts();
     }
     rmcp::transport::StreamableHttpService::new(
@@ -233,25 +235,46 @@ pub async fn mcp(
     let (mut parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, s.mcp.config.max_request_body_bytes)
         .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "the MCP message is larger than max_body_bytes",
-            )
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|c| c.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "the MCP message is larger than max_body_bytes",
+                )
+            } else {
+                ApiError::bad_request(format!("could not read the MCP message: {e}"))
+            }
         })?;
-    // JSON-RPC answers a body that is not JSON with a parse error (the SDK would answer 415
-    // in plain text).
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
-        let err = json!({"jsonrpc": "2.0", "id": null,
-            "error": {"code": -32700, "message": format!("parse error: {e}")}});
-        return Ok((StatusCode::BAD_REQUEST, Json(err)).into_response());
+    // JSON-RPC answers a body that is not JSON with a parse error, and JSON that is not a
+    // JSON-RPC message with an invalid-request error (the SDK would answer 415 in plain text).
+    let rpc_error = |id: Value, code: i64, message: String| {
+        let err = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
+        Ok((StatusCode::BAD_REQUEST, Json(err)).into_response())
+    };
+    let msg: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return rpc_error(Value::Null, -32700, format!("parse error: {e}")),
+    };
+    if let Err(e) = serde_json::from_value::<rmcp::model::ClientJsonRpcMessage>(msg.clone()) {
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        return rpc_error(id, -32600, format!("invalid request: {e}"));
     }
+    // The tool's work keeps this request's slot until it ends, and a reading tool passes the
+    // read gate, as every other route's engine work does (see `blocking`).
+    let hold = super::SLOT
+        .try_with(|slot| slot.clone())
+        .ok()
+        .map(|slot| slot as std::sync::Arc<dyn std::any::Any + Send + Sync>);
     parts.extensions.insert(Scope {
         namespace: ns,
         allow_writes,
         actor,
         access: Some(std::sync::Arc::new(access)),
+        hold,
+        read_gate: Some(s.reads.clone()),
     });
     let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(body));
     let answer = match s.mcp.clone().oneshot(request).await {
@@ -266,7 +289,7 @@ pub async fn mcp(
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if status.is_client_error() && !is_json {
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
         let text = axum::body::to_bytes(answer.into_body(), 64 * 1024)
             .await
             .unwrap_or_default();
@@ -275,6 +298,7 @@ pub async fn mcp(
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            s if s.is_server_error() => "internal_error",
             _ => "invalid_request",
         };
         return Err(ApiError::new(
@@ -367,7 +391,8 @@ pub async fn get_namespace(
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestRequest {
-    /// Documents.
+    /// The documents, validated all before any is written.
+    #[schemars(length(min = 1))]
     pub documents: Vec<DocumentInput>,
     /// Why (recorded on the transaction).
     #[serde(default)]

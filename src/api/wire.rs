@@ -1,9 +1,11 @@
 //! The bodies only the HTTP API sends: envelopes around the records' wire types
 //! ([`crate::model`]'s views), pages, write acknowledgements and the error body.
 //!
-//! Every route answers with one of these or with a record view, never with a `json!` literal,
-//! so `schema/openapi.json` (generated from these types by [`super::openapi`]) describes
-//! exactly what goes out, and the contract test checks the live answers against it.
+//! Every JSON answer of a route is one of these, a record view or a domain result (a query
+//! result, an ingest report…), so `schema/openapi.json` (whose body schemas [`super::openapi`]
+//! generates from these types) describes what goes out, and the contract test checks the live
+//! answers against it. Free-form on purpose: an error's `details`, the events of a streamed
+//! answer and the JSON-RPC messages of `POST /mcp`.
 
 use schemars::JsonSchema;
 use serde::Serialize;

@@ -33,12 +33,14 @@ pub struct FactInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object: Option<ObjectInput>,
     /// What the fact says.
+    #[schemars(length(max = 2000))]
     pub description: String,
     /// Valid time: a period ("2024-Q3", "Q3 2024", "2019") or a range ("from 2018 to 2020",
     /// "since 2020").
     pub time: String,
     /// Confidence in [0, 1] (default 1.0 for hand-made facts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub confidence: Option<f32>,
 }
 

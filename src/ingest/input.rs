@@ -19,21 +19,30 @@ pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentInput {
-    /// User-facing id; derived from the content hash when absent.
+    /// User-facing id: any text of at most 512 bytes (a URL with query string and fragment, a path,
+    /// a key) that is not blank and holds no control or invisible formatting (bidi, zero-width)
+    /// characters; percent-encode it in URL paths. Derived from the content hash when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
     pub id: Option<String>,
-    /// The text.
+    /// The document text (UTF-8, at most 16 MiB). Must not be blank.
+    #[schemars(length(min = 1))]
     pub text: String,
-    /// The document's time: a date or period ("2024-07-15", "2024-Q3", "Q3 2024", "2019", "March 2021").
+    /// The document's own time, naming one period: an ISO date (2024-07-15), month (2024-07), ISO
+    /// week (2024-W28), quarter (2024-Q3) or year (2024), or an expression such as "Q3 2024",
+    /// "March 2021", "FY2023". Relative expressions in the text resolve against it; facts without
+    /// an explicit time inherit it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
-    /// Title (kept with each chunk).
+    /// Title, kept with every chunk. Defaults to the first Markdown heading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Where it came from.
+    /// Where the document came from (path, URL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    /// Free-form metadata; `date`, `published`, `time`, `period`, `year` or `quarter` give a time.
+    /// Free-form metadata. When `time` is absent, the first of the fields time, date, published,
+    /// published_at, publication_date, period, quarter, year, timestamp, created gives the document
+    /// time.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub metadata: serde_json::Map<String, serde_json::Value>,
 }

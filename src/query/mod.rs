@@ -30,6 +30,7 @@ pub const MAX_BUDGET: usize = 1_000_000;
 #[serde(deny_unknown_fields)]
 pub struct QueryRequest {
     /// The question.
+    #[schemars(length(max = 4096))]
     pub query: String,
     /// Explicit time scope (wins over times in the question).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,9 +46,11 @@ pub struct QueryRequest {
     pub mode: Mode,
     /// Context budget in characters (default 8000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1_000_000))]
     pub budget_chars: Option<usize>,
     /// Facts to return (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 1000))]
     pub top_k: Option<usize>,
     /// Add per-stage timings and candidates.
     #[serde(default)]

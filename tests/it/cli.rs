@@ -28,7 +28,10 @@ fn openapi_prints_the_checked_in_contract_without_touching_a_store() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text, chronorag::api::OPENAPI);
+    assert!(
+        text == chronorag::api::OPENAPI,
+        "`chronorag openapi` differs from schema/openapi.json"
+    );
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
     assert!(

@@ -319,6 +319,13 @@ fn the_document_schema_matches_the_input_type() {
         .collect();
     assert_eq!(props, fields);
     assert_eq!(schema["required"], serde_json::json!(["text"]));
+    // Each field is described exactly as in the contract generated from the type.
+    let openapi: serde_json::Value = serde_json::from_str(chronorag::api::OPENAPI).unwrap();
+    assert_eq!(
+        schema["properties"], openapi["components"]["schemas"]["DocumentInput"]["properties"],
+        "schema/document.schema.json's properties differ from the generated DocumentInput \
+         (copy them from schema/openapi.json)"
+    );
     // Every example in the schema parses as a document.
     for ex in schema["examples"].as_array().unwrap() {
         let d: chronorag::ingest::DocumentInput = serde_json::from_value(ex.clone()).unwrap();

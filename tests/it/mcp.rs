@@ -344,6 +344,13 @@ fn mcp_over_http_checks_every_tool_call_against_the_key() {
         json!({"name": "rollback", "arguments": {"to": 0, "reason": "x"}}),
     );
     assert_eq!(r["result"]["isError"], true, "rollback needs admin: {r}");
+    assert!(
+        r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("forbidden"),
+        "{r}"
+    );
 
     // The reader asks; ingest is neither offered nor allowed.
     s.key = Some(reader);
@@ -367,12 +374,12 @@ fn mcp_over_http_checks_every_tool_call_against_the_key() {
         "tools/call",
         json!({"name": "ingest", "arguments": doc}),
     );
+    assert_eq!(r["error"]["code"], -32602, "{r}");
     assert!(
         r["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("allow-writes")
-            || r["result"]["isError"] == true,
+            .contains("write role on namespace \"acme\""),
         "{r}"
     );
 
@@ -394,4 +401,54 @@ fn mcp_over_http_checks_every_tool_call_against_the_key() {
     );
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["code"], -32700);
+    // JSON that is not a JSON-RPC message is an invalid request, with its id echoed.
+    let raw = |body: &[u8]| {
+        s.request_with(
+            "POST",
+            "/mcp",
+            &[ACCEPT, ("MCP-Protocol-Version", "2025-06-18")],
+            Some(("application/json", body.to_vec())),
+        )
+    };
+    let r = raw(br#"{"jsonrpc": "2.0", "id": 41, "params": {}}"#);
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["error"]["code"], -32600, "{}", r.text);
+    assert_eq!(r.json()["id"], 41, "{}", r.text);
+    // A request the SDK cannot read as the method it names is a JSON-RPC error, not a crash.
+    let r = raw(
+        br#"{"jsonrpc": "2.0", "id": 42, "method": "tools/call", "params": {"arguments": "x"}}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["id"], 42, "{}", r.text);
+    assert!(
+        r.json()["error"]["code"].as_i64().unwrap() < 0,
+        "{}",
+        r.text
+    );
+}
+
+/// Without API keys, a server on a loopback address answers MCP only to loopback `Host`
+/// names: a web page that rebinds its own domain to 127.0.0.1 cannot drive the tools.
+#[test]
+fn mcp_without_keys_refuses_a_foreign_host() {
+    use crate::support::Server;
+    let s = Server::start(&[], None);
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();
+    let send = |host: &str| {
+        s.request_with(
+            "POST",
+            "/mcp",
+            &[
+                ("Accept", "application/json, text/event-stream"),
+                ("Host", host),
+            ],
+            Some(("application/json", ping.clone().into_bytes())),
+        )
+    };
+    let r = send("attacker.example");
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(r.json()["error"]["code"], "forbidden", "{}", r.text);
+    let r = send("localhost");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["result"], json!({}), "{}", r.text);
 }
