@@ -114,6 +114,9 @@ pub struct ServerConfig {
     pub max_documents_per_request: usize,
     /// Ingest bodies larger than this become jobs (202 + job id) instead of waiting.
     pub async_threshold_bytes: usize,
+    /// `Host` names `POST /mcp` accepts besides the loopback ones, on a server bound to a
+    /// loopback address without API keys (for example the name a reverse proxy forwards).
+    pub mcp_allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -126,6 +129,7 @@ impl Default for ServerConfig {
             max_concurrent_per_key: 256,
             max_documents_per_request: 10_000,
             async_threshold_bytes: 4 * 1024 * 1024,
+            mcp_allowed_hosts: Vec::new(),
         }
     }
 }

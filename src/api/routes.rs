@@ -159,6 +159,7 @@ pub type McpService = rmcp::transport::StreamableHttpService<
 /// it accepts only loopback `Host` headers (the SDK's guard against DNS rebinding, by which a
 /// web page could reach a local server); with keys, or bound to another address, any host,
 /// since keys guard it (a page cannot send them) or the operator opened it to the network.
+/// `mcp_allowed_hosts` adds names to the loopback ones.
 pub fn mcp_service(
     engine: std::sync::Arc<crate::Engine>,
     cfg: &crate::config::ServerConfig,
@@ -189,6 +190,10 @@ pub fn mcp_service(
         .with_max_request_body_bytes(cfg.max_body_bytes);
     if keys || !loopback {
         config = config.disable_allowed_hosts();
+    } else if !cfg.mcp_allowed_hosts.is_empty() {
+        let mut hosts = config.allowed_hosts.clone();
+        hosts.extend(cfg.mcp_allowed_hosts.iter().cloned());
+        config = config.with_allowed_hosts(hosts);
     }
     rmcp::transport::StreamableHttpService::new(
         move || Ok(server.clone()),

@@ -451,4 +451,23 @@ fn mcp_without_keys_refuses_a_foreign_host() {
     let r = send("localhost");
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["result"], json!({}), "{}", r.text);
+
+    // A name added in the settings (a reverse proxy's) is accepted; others still are not.
+    let s = Server::start(
+        &[],
+        Some("[server]\nmcp_allowed_hosts = [\"proxy.example\"]\n"),
+    );
+    let send = |host: &str| {
+        s.request_with(
+            "POST",
+            "/mcp",
+            &[
+                ("Accept", "application/json, text/event-stream"),
+                ("Host", host),
+            ],
+            Some(("application/json", ping.clone().into_bytes())),
+        )
+    };
+    assert_eq!(send("proxy.example").status, 200);
+    assert_eq!(send("attacker.example").status, 403);
 }
