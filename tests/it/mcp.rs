@@ -427,24 +427,27 @@ fn mcp_over_http_checks_every_tool_call_against_the_key() {
     );
 }
 
+/// An MCP ping to `s` with this `Host` header.
+fn ping_as_host(s: &crate::support::Server, host: &str) -> crate::support::Resp {
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();
+    s.request_with(
+        "POST",
+        "/mcp",
+        &[
+            ("Accept", "application/json, text/event-stream"),
+            ("Host", host),
+        ],
+        Some(("application/json", ping.into_bytes())),
+    )
+}
+
 /// Without API keys, a server on a loopback address answers MCP only to loopback `Host`
 /// names: a web page that rebinds its own domain to 127.0.0.1 cannot drive the tools.
 #[test]
 fn mcp_without_keys_refuses_a_foreign_host() {
     use crate::support::Server;
     let s = Server::start(&[], None);
-    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();
-    let send = |host: &str| {
-        s.request_with(
-            "POST",
-            "/mcp",
-            &[
-                ("Accept", "application/json, text/event-stream"),
-                ("Host", host),
-            ],
-            Some(("application/json", ping.clone().into_bytes())),
-        )
-    };
+    let send = |host: &str| ping_as_host(&s, host);
     let r = send("attacker.example");
     assert_eq!(r.status, 403, "{}", r.text);
     assert_eq!(r.json()["error"]["code"], "forbidden", "{}", r.text);
@@ -457,17 +460,7 @@ fn mcp_without_keys_refuses_a_foreign_host() {
         &[],
         Some("[server]\nmcp_allowed_hosts = [\"proxy.example\"]\n"),
     );
-    let send = |host: &str| {
-        s.request_with(
-            "POST",
-            "/mcp",
-            &[
-                ("Accept", "application/json, text/event-stream"),
-                ("Host", host),
-            ],
-            Some(("application/json", ping.clone().into_bytes())),
-        )
-    };
+    let send = |host: &str| ping_as_host(&s, host);
     assert_eq!(send("proxy.example").status, 200);
     assert_eq!(send("attacker.example").status, 403);
 }
