@@ -25,8 +25,8 @@ pub use fact::{Fact, FactObject, FactOrigin, collapse_spaces, normalize_text};
 pub use summary::{Finding, Summary, TimeNode};
 pub use tx::{Change, Counts, Tx, TxKind};
 pub use view::{
-    AuditEntryView, ChunkView, DocumentInfo, DocumentView, EntityView, FactView, SourceRef,
-    SummaryView, TxView, time_label,
+    AuditEntryView, ChunkView, DocumentInfo, DocumentView, EntityView, FactView, FindingView,
+    SourceRef, SummaryView, TxView, time_label,
 };
 
 /// Transaction id: per namespace, starting at 1, strictly increasing. `0` means "before anything".

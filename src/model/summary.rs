@@ -18,7 +18,7 @@ pub struct TimeNode {
 }
 
 /// One key finding of a summary, citing the facts it rests on (its lineage).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// The finding as text.
     pub text: String,

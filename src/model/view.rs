@@ -353,6 +353,28 @@ impl From<AuditEntry> for AuditEntryView {
     }
 }
 
+/// One key finding of a summary as the API shows it, citing the facts it rests on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FindingView {
+    /// The finding as text.
+    pub text: String,
+    /// The facts it cites (its lineage).
+    pub facts: Vec<FactId>,
+    /// The entities it is about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<EntityId>,
+}
+
+impl From<Finding> for FindingView {
+    fn from(f: Finding) -> Self {
+        FindingView {
+            text: f.text,
+            facts: f.facts,
+            entities: f.entities,
+        }
+    }
+}
+
 /// A time node's summary as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SummaryView {
@@ -363,7 +385,7 @@ pub struct SummaryView {
     /// The summary text.
     pub text: String,
     /// Key findings, each with the facts it comes from.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<FindingView>,
     /// Entities involved, most important first.
     pub entities: Vec<EntityId>,
     /// Importance in [0, 10], when the summariser gives one.
@@ -387,7 +409,7 @@ impl From<Summary> for SummaryView {
             node: s.node,
             title: s.title,
             text: s.text,
-            findings: s.findings,
+            findings: s.findings.into_iter().map(FindingView::from).collect(),
             entities: s.entities,
             rating: s.rating,
             summarizer: s.summarizer,

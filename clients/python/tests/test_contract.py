@@ -86,7 +86,7 @@ MODELS: List[Tuple[str, Dict[str, Any]]] = [
     ("EntityPage", route("GET", NS + "/entities")),
     ("EntityTimeline", route("GET", NS + "/entities/{id}/timeline")),
     ("TimelineChild", member(component("TimelineNode"), "children", "[]")),
-    ("Finding", component("Finding")),
+    ("Finding", component("FindingView")),
     ("Summary", component("SummaryView")),
     ("TimelineNode", component("TimelineNode")),
     ("Rejected", component("Rejected")),
