@@ -516,7 +516,7 @@ pub async fn ingest(
     };
     let report = blocking(move || e.ingest(&n, prepared, &opts)).await?;
     // The same report a job ends with: counts, conflicts and invalidations included.
-    Ok(Json(serde_json::to_value(&report).expect("report json")).into_response())
+    Ok(Json(&report).into_response())
 }
 
 /// `GET /v1/namespaces/{ns}/jobs/{id}`.
@@ -524,12 +524,12 @@ pub async fn get_job(
     State(s): State<AppState>,
     who: Who,
     ApiPath((ns, id)): ApiPath<(String, u64)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
     let job = blocking(move || e.job(&ns, id)).await?;
-    Ok(Json(serde_json::to_value(job).expect("job json")))
+    Ok(Json(job).into_response())
 }
 
 /// Snapshot parameter shared by read routes.
@@ -578,13 +578,13 @@ pub async fn get_document(
     who: Who,
     ApiPath((ns, id)): ApiPath<(String, String)>,
     ApiQuery(p): ApiQuery<AsOf>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     input::validate_doc_id(&id).map_err(ApiError::from)?;
     let e = s.engine.clone();
     let v = blocking(move || e.document(&ns, &id, p.as_of_tx)).await?;
-    Ok(Json(serde_json::to_value(v).expect("json")))
+    Ok(Json(v).into_response())
 }
 
 /// `POST /v1/namespaces/{ns}/query`.
@@ -777,12 +777,12 @@ pub async fn get_entity(
     who: Who,
     ApiPath((ns, id)): ApiPath<(String, String)>,
     ApiQuery(p): ApiQuery<AsOf>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Read)?;
     let e = s.engine.clone();
     let v = blocking(move || e.entity(&ns, &id, p.as_of_tx)).await?;
-    Ok(Json(serde_json::to_value(v).expect("json")))
+    Ok(Json(v).into_response())
 }
 
 /// Query of `GET .../entities/{id}/timeline`.
@@ -869,10 +869,10 @@ pub async fn summarize(
     State(s): State<AppState>,
     who: Who,
     ApiPath(ns): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     ns_ok(&ns)?;
     who.require(&ns, Role::Write)?;
     let e = s.engine.clone();
     let r = blocking(move || e.summarize(&ns)).await?;
-    Ok(Json(serde_json::to_value(r).expect("json")))
+    Ok(Json(r).into_response())
 }
