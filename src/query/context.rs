@@ -5,8 +5,8 @@
 //! takes every facet's best passage, then every facet's second, and so on, so a comparison of
 //! three companies or four quarters never spends its budget on one of them. A passage already
 //! placed (the same text serving two facets) is not repeated. The last passage that does not
-//! fit is cut at a sentence (or word) boundary, or left out when less than a useful piece would
-//! remain.
+//! fit is cut at a sentence boundary when that leaves little room unused, at a word otherwise,
+//! or left out when less than a useful piece would remain.
 //!
 //! **Budget-stable.** Nothing here depends on the budget except where packing stops, so the
 //! context asked at a budget B starts like the context asked at 4B.
@@ -34,6 +34,10 @@ pub struct Packed {
 
 /// Smallest piece of a cut passage worth keeping (characters).
 const MIN_PIECE: usize = 200;
+
+/// Room a cut may leave unused to end at a sentence (characters); a cut that would leave more
+/// ends at a word instead.
+const SENTENCE_SLACK: usize = 150;
 
 /// Formats a citation: `[document · time]`.
 pub fn cite(document: &str, time: Option<&str>) -> String {
@@ -65,7 +69,7 @@ fn push_bounded(out: &mut String, text: &str, budget: usize, min_piece: usize) -
     let end = head
         .rfind(". ")
         .map(|i| i + 1)
-        .filter(|&i| i >= min_piece)
+        .filter(|&i| i >= min_piece && i + SENTENCE_SLACK >= cut)
         .or_else(|| head.rfind(' '))
         .unwrap_or(cut);
     out.push_str(text[..end].trim_end());
@@ -271,6 +275,25 @@ mod tests {
         // With room for all, nothing is cut.
         let roomy = pack(&[a, b, c], 10_000);
         assert!(!roomy.text.contains('…'));
+    }
+
+    #[test]
+    fn the_last_block_is_cut_at_a_sentence_only_when_that_wastes_little_room() {
+        // The only sentence end lies far before the budget: the cut ends at a word instead.
+        let long = format!("Short one. {}", "word ".repeat(200));
+        let mut out = String::new();
+        assert!(!push_bounded(&mut out, &long, 600, 20));
+        assert!(
+            out.len() > 600 - SENTENCE_SLACK && out.len() <= 600,
+            "{}",
+            out.len()
+        );
+        assert!(out.ends_with("word…\n\n"), "{out}");
+        // A sentence end close to the budget is where the cut ends.
+        let text = format!("{}. {}", "a".repeat(540), "more words ".repeat(10));
+        let mut out = String::new();
+        assert!(!push_bounded(&mut out, &text, 600, 20));
+        assert_eq!(out, format!("{}.…\n\n", "a".repeat(540)));
     }
 
     #[test]
