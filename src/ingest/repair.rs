@@ -10,11 +10,11 @@
 //! - the ligature characters U+FB00–U+FB06 become their letters, in every text;
 //! - in a text that shows the split ([`MIN_SPLITS`] times or more "fi" or "fl" stands alone
 //!   before a lower-case word: "fi rst", "fl exible"; no English word is "fi" or "fl"), a word
-//!   ending in `fi` or `fl` followed by one space and a lower-case letter is joined to the word
-//!   after it ("wifi", "hifi", "scifi" and "lofi" are left alone), and a word ending in `ff` is
-//!   joined the same way when it is not an English word itself ("diff erent", "eff ect"), or
-//!   when what follows is no word but the rest of one ("off er", "off ered"). A common word
-//!   after the space ("and", "said") is never a word's rest. Names in news ("Schiff said",
+//!   ending in `fi` or `fl` followed by one space (or two: "effi  ciency") and a lower-case
+//!   letter is joined to the word after it ("wifi", "hifi", "scifi" and "lofi" are left alone),
+//!   and a word ending in `ff` is joined the same way when it is not an English word itself
+//!   ("diff erent", "eff ect"), or when what follows is no word but the rest of one ("off er",
+//!   "off ered"). A common word after the space ("and", "said") is never a word's rest. Names in news ("Schiff said",
 //!   "Sanofi said", "the leadoff hitter") are thus never touched: news text has no split "fi".
 //!
 //! - soft hyphens (U+00AD, the invisible marks of where a word may break) are removed; where a
@@ -232,9 +232,9 @@ fn ligatures(text: &str) -> Cow<'_, str> {
     if !has_split {
         return text;
     }
-    // Spaces to drop: byte offsets of a single space between a split word's halves.
+    // Spaces to drop: the byte ranges between a split word's halves.
     let bytes = text.as_bytes();
-    let mut drop: Vec<usize> = Vec::new();
+    let mut drop: Vec<(usize, usize)> = Vec::new();
     let mut lone = 0;
     let mut from = 0;
     while let Some(i) = text[from..].find(' ').map(|i| from + i) {
@@ -251,13 +251,20 @@ fn ligatures(text: &str) -> Cow<'_, str> {
         if start > 0 && bytes[start - 1] == b'-' {
             continue;
         }
-        let end = bytes[i + 1..]
+        // Converters leave one space in the split, or two ("effi  ciency").
+        let next = if bytes.get(i + 1) == Some(&b' ') {
+            i + 2
+        } else {
+            i + 1
+        };
+        from = next;
+        let end = bytes[next..]
             .iter()
             .position(|b| !b.is_ascii_alphabetic())
-            .map_or(bytes.len(), |p| i + 1 + p);
+            .map_or(bytes.len(), |p| next + p);
         let before = text[start..i].to_ascii_lowercase();
-        if joins(&before, &text[i + 1..end]) {
-            drop.push(i);
+        if joins(&before, &text[next..end]) {
+            drop.push((i, next));
             lone += usize::from(before == "fi" || before == "fl");
         }
     }
@@ -266,9 +273,9 @@ fn ligatures(text: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for i in drop {
+    for (i, next) in drop {
         out.push_str(&text[last..i]);
-        last = i + 1;
+        last = next;
     }
     out.push_str(&text[last..]);
     Cow::Owned(out)
@@ -292,6 +299,11 @@ mod tests {
             (
                 "A diff erent eff ect, fl exible off ers and profi t in fi ve years.",
                 "A different effect, flexible offers and profit in five years.",
+            ),
+            // Two spaces in the split, as some converters write it.
+            (
+                "Energy effi  ciency class B, the fi  rst of fi ve.",
+                "Energy efficiency class B, the first of five.",
             ),
             ("Scientiﬁc ﬂow", "Scientific flow"),
             // A split text, but a common word after a name ending in "ff" is a word of its own.
