@@ -14,8 +14,9 @@
 //!   letter is joined to the word after it ("wifi", "hifi", "scifi" and "lofi" are left alone),
 //!   and a word ending in `ff` is joined the same way when it is not an English word itself
 //!   ("diff erent", "eff ect"), or when what follows is no word but the rest of one ("off er",
-//!   "off ered"). A common word after the space ("and", "said") is never a word's rest. Names in news ("Schiff said",
-//!   "Sanofi said", "the leadoff hitter") are thus never touched: news text has no split "fi".
+//!   "off ered"). A common word after the space ("and", "said") is never a word's rest. Names
+//!   in news ("Schiff said", "Sanofi said", "the leadoff hitter") are thus never touched: news
+//!   text has no split "fi".
 //!
 //! - soft hyphens (U+00AD, the invisible marks of where a word may break) are removed; where a
 //!   converter kept the break after one ("sport\u{ad} ing", "busi\u{ad}\nness": 1,300 times in
