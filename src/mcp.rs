@@ -68,6 +68,11 @@ pub struct Scope {
     /// Reading tools wait for a permit of this gate before their work starts (over HTTP: the
     /// server's read gate, one read per core).
     pub read_gate: Option<Arc<tokio::sync::Semaphore>>,
+    /// A reading tool that has not answered within this time (waiting for the gate included)
+    /// answers a `timeout` error result; its work runs on and keeps what `hold` holds until it
+    /// ends (over HTTP: `request_timeout_ms`, as for every other read). Writing tools have none:
+    /// a slow write must not be reported as failed while it lands.
+    pub read_timeout: Option<std::time::Duration>,
 }
 
 impl Scope {
@@ -80,6 +85,7 @@ impl Scope {
             access: None,
             hold: None,
             read_gate: None,
+            read_timeout: None,
         }
     }
 }
@@ -172,25 +178,38 @@ impl ServerHandler for ChronoMcp {
             };
             return Err(ErrorData::invalid_params(why, None));
         }
-        let permit = match (&scope.read_gate, need(&name)) {
-            (Some(gate), Tool::Read) => Some(
-                gate.clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| ErrorData::internal_error("the server is shutting down", None))?,
-            ),
-            _ => None,
-        };
+        let read = matches!(need(&name), Tool::Read);
+        let gate = scope.read_gate.clone().filter(|_| read);
+        let timeout = scope.read_timeout.filter(|_| read);
         let args = request.arguments.unwrap_or_default();
         let engine = self.engine.clone();
-        // The scope (and what it holds) and the permit stay alive until the work ends.
-        let done = tokio::task::spawn_blocking(move || {
-            let r = call(&engine, &scope, &name, args);
-            drop(permit);
-            r
-        })
-        .await
-        .map_err(|e| ErrorData::internal_error(format!("the tool call failed: {e}"), None))?;
+        let work = async move {
+            let permit =
+                match gate {
+                    Some(gate) => Some(gate.acquire_owned().await.map_err(|_| {
+                        ErrorData::internal_error("the server is shutting down", None)
+                    })?),
+                    None => None,
+                };
+            // The scope (and what it holds) and the permit stay alive until the work ends.
+            tokio::task::spawn_blocking(move || {
+                let r = call(&engine, &scope, &name, args);
+                drop(permit);
+                r
+            })
+            .await
+            .map_err(|e| ErrorData::internal_error(format!("the tool call failed: {e}"), None))
+        };
+        let done = match timeout {
+            Some(t) => match tokio::time::timeout(t, work).await {
+                Ok(done) => done?,
+                Err(_) => Err(Error::Unavailable(format!(
+                    "the tool call took longer than {} ms (request_timeout_ms)",
+                    t.as_millis()
+                ))),
+            },
+            None => work.await?,
+        };
         let result = match done {
             Ok((text, structured)) => {
                 let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);

@@ -454,6 +454,66 @@ mod tests {
         assert_eq!(call("/v1/fast").await, StatusCode::OK, "the slot came back");
     }
 
+    /// A reading MCP tool that cannot answer within `request_timeout_ms` (here: every read
+    /// worker is busy) answers a `timeout` error result, as other reads answer 503; a writing
+    /// tool waits for no read worker.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reading_mcp_tool_answers_at_the_read_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(Engine::open(crate::Config::with_data_dir(dir.path())).unwrap());
+        engine.namespace_or_create("default").unwrap();
+        let cfg = ServerConfig {
+            request_timeout_ms: 150,
+            ..ServerConfig::default()
+        };
+        let state = AppState::new(engine, &cfg, None);
+        let reads = state.reads.clone();
+        let app = router(state, 1 << 20);
+        let call = |id: u64, tool: &str, args: serde_json::Value| {
+            let app = app.clone();
+            let msg = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": {"name": tool, "arguments": args}});
+            async move {
+                let req = Request::builder()
+                    .method("POST")
+                    .uri("http://127.0.0.1/mcp")
+                    .header("host", "127.0.0.1")
+                    .header("content-type", "application/json")
+                    .header("accept", "application/json, text/event-stream")
+                    .header("mcp-protocol-version", "2025-06-18")
+                    .body(axum::body::Body::from(msg.to_string()))
+                    .unwrap();
+                let resp = app.oneshot(req).await.unwrap();
+                assert_eq!(resp.status(), StatusCode::OK);
+                let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                    .await
+                    .unwrap();
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+            }
+        };
+        // Every read worker busy.
+        let busy = reads
+            .clone()
+            .acquire_many_owned(read_workers() as u32)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let r = call(1, "history", serde_json::json!({})).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "answered at the timeout"
+        );
+        assert_eq!(r["result"]["isError"], true, "{r}");
+        let text = r["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(
+            text.contains("unavailable") && text.contains("150 ms"),
+            "{text}"
+        );
+        drop(busy);
+        let r = call(2, "history", serde_json::json!({})).await;
+        assert_eq!(r["result"]["isError"], false, "{r}");
+    }
+
     /// The MCP service behind `POST /mcp` refuses every tool to a request that reaches it
     /// without its caller's scope (the route always attaches one; this is the fail-safe).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -280,6 +280,7 @@ pub async fn mcp(
         access: Some(std::sync::Arc::new(access)),
         hold,
         read_gate: Some(s.reads.clone()),
+        read_timeout: Some(s.limits.request_timeout),
     });
     let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(body));
     let answer = match s.mcp.clone().oneshot(request).await {
