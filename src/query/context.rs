@@ -47,24 +47,30 @@ pub fn cite(document: &str, time: Option<&str>) -> String {
     }
 }
 
-/// Appends `text` to `out` if it fits in `budget`; cuts it at a sentence (or word) boundary
-/// otherwise, keeping at least `min_piece` characters or nothing. Returns whether it all fit.
-fn push_bounded(out: &mut String, text: &str, budget: usize, min_piece: usize) -> bool {
-    let room = budget.saturating_sub(out.len());
-    if text.len() <= room {
+/// Appends `text` to `out` if it fits in `budget` characters (`used`: the characters `out`
+/// holds, kept up to date); cuts it at a sentence (or word) boundary otherwise, keeping at least
+/// `min_piece` characters or nothing. Returns whether it all fit.
+fn push_bounded(
+    out: &mut String,
+    used: &mut usize,
+    text: &str,
+    budget: usize,
+    min_piece: usize,
+) -> bool {
+    let room = budget.saturating_sub(*used);
+    let n = text.chars().count();
+    if n <= room {
         out.push_str(text);
+        *used += n;
         return true;
     }
     // Room for the ellipsis and the blank line that separates a cut piece from the next one.
     const TAIL: &str = "…\n\n";
-    let room = room.saturating_sub(TAIL.len());
+    let room = room.saturating_sub(TAIL.chars().count());
     if room < min_piece {
         return false;
     }
-    let mut cut = room;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
+    let cut = text.char_indices().nth(room).map_or(text.len(), |(i, _)| i);
     let head = &text[..cut];
     let end = head
         .rfind(". ")
@@ -72,8 +78,10 @@ fn push_bounded(out: &mut String, text: &str, budget: usize, min_piece: usize) -
         .filter(|&i| i >= min_piece && i + SENTENCE_SLACK >= cut)
         .or_else(|| head.rfind(' '))
         .unwrap_or(cut);
-    out.push_str(text[..end].trim_end());
+    let piece = text[..end].trim_end();
+    out.push_str(piece);
     out.push_str(TAIL);
+    *used += piece.chars().count() + TAIL.chars().count();
     false
 }
 
@@ -119,7 +127,7 @@ fn first_round_cap(facets: &[Vec<Block>], budget: usize) -> Option<usize> {
     let mut lens: Vec<usize> = facets
         .iter()
         .filter_map(|l| l.first())
-        .map(|b| b.text.trim_end().len() + 2)
+        .map(|b| b.text.trim_end().chars().count() + 2)
         .collect();
     if lens.len() < 2 || lens.iter().sum::<usize>() <= budget {
         return None;
@@ -150,6 +158,8 @@ pub fn pack(facets: &[Vec<Block>], budget: usize) -> Packed {
     let mut next = vec![0usize; facets.len()];
     let mut spans: Vec<(u64, usize, usize)> = Vec::new();
     let mut cap = first_round_cap(facets, budget);
+    // Characters in `out.text` (the budget counts characters, as `budget_chars` says).
+    let mut used = 0usize;
     'rounds: loop {
         let mut any = false;
         for (f, list) in facets.iter().enumerate() {
@@ -161,8 +171,8 @@ pub fn pack(facets: &[Vec<Block>], budget: usize) -> Packed {
                 }
                 any = true;
                 let block = format!("{}\n\n", b.text.trim_end());
-                let limit = cap.map_or(budget, |c| budget.min(out.text.len() + c));
-                let whole = push_bounded(&mut out.text, &block, limit, MIN_PIECE);
+                let limit = cap.map_or(budget, |c| budget.min(used + c));
+                let whole = push_bounded(&mut out.text, &mut used, &block, limit, MIN_PIECE);
                 if whole || out.text.ends_with("…\n\n") {
                     spans.push(b.span);
                     out.per_facet[f] += 1;
@@ -180,11 +190,12 @@ pub fn pack(facets: &[Vec<Block>], budget: usize) -> Packed {
             break;
         }
     }
-    if out.text.len() > budget {
-        let mut cut = budget;
-        while !out.text.is_char_boundary(cut) {
-            cut -= 1;
-        }
+    if used > budget {
+        let cut = out
+            .text
+            .char_indices()
+            .nth(budget)
+            .map_or(out.text.len(), |(i, _)| i);
         out.text.truncate(cut);
     }
     out
@@ -225,11 +236,28 @@ mod tests {
             .collect();
         for budget in [300, 1000, 4000, 8000] {
             let p = pack(std::slice::from_ref(&blocks), budget);
-            assert!(p.text.len() <= budget, "{} > {budget}", p.text.len());
+            let n = p.text.chars().count();
+            assert!(n <= budget, "{n} > {budget}");
             assert!(p.text.starts_with("[doc-0 · 2019] Report"));
             for b in p.text.split("\n\n").filter(|b| !b.trim().is_empty()) {
                 assert!(b.trim_start().starts_with("[doc-"), "uncited: {b}");
             }
+        }
+    }
+
+    /// The budget counts characters, as the API's `budget_chars` says: text with many
+    /// multi-byte characters fills it as plain ASCII does.
+    #[test]
+    fn the_budget_counts_characters_not_bytes() {
+        let blocks: Vec<Block> = (0..20)
+            .map(|i| block(i, 0, &"Umsatz “gut”: 5 € – 7 € · CO₂ −3 %. ".repeat(6)))
+            .collect();
+        for budget in [1000, 4000] {
+            let p = pack(std::slice::from_ref(&blocks), budget);
+            let n = p.text.chars().count();
+            assert!(n <= budget, "{n} > {budget}");
+            assert!(n + MIN_PIECE + 5 >= budget, "{n} characters of {budget}");
+            assert!(p.text.len() > budget, "the bytes may exceed the budget");
         }
     }
 
@@ -264,7 +292,7 @@ mod tests {
         let c = vec![block(3, 0, &"C's best passage. ".repeat(20))];
         let budget = 2000;
         let p = pack(&[a.clone(), b.clone(), c.clone()], budget);
-        assert!(p.text.len() <= budget);
+        assert!(p.text.chars().count() <= budget);
         assert_eq!(p.per_facet, vec![1, 1, 1], "{}", p.text);
         // The short blocks stay whole; only the long one is cut, at a sentence.
         assert!(
@@ -281,8 +309,9 @@ mod tests {
     fn the_last_block_is_cut_at_a_sentence_only_when_that_wastes_little_room() {
         // The only sentence end lies far before the budget: the cut ends at a word instead.
         let long = format!("Short one. {}", "word ".repeat(200));
-        let mut out = String::new();
-        assert!(!push_bounded(&mut out, &long, 600, 20));
+        let (mut out, mut used) = (String::new(), 0);
+        assert!(!push_bounded(&mut out, &mut used, &long, 600, 20));
+        assert_eq!(used, out.chars().count());
         assert!(
             out.len() > 600 - SENTENCE_SLACK && out.len() <= 600,
             "{}",
@@ -291,8 +320,8 @@ mod tests {
         assert!(out.ends_with("word…\n\n"), "{out}");
         // A sentence end close to the budget is where the cut ends.
         let text = format!("{}. {}", "a".repeat(540), "more words ".repeat(10));
-        let mut out = String::new();
-        assert!(!push_bounded(&mut out, &text, 600, 20));
+        let (mut out, mut used) = (String::new(), 0);
+        assert!(!push_bounded(&mut out, &mut used, &text, 600, 20));
         assert_eq!(out, format!("{}.…\n\n", "a".repeat(540)));
     }
 

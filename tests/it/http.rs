@@ -64,7 +64,7 @@ fn ingest_query_and_read_routes_work_end_to_end() {
     assert_eq!(q.status, 200, "{}", q.text);
     let q = q.json();
     assert_eq!(q["plan"]["time_scope"]["hard"], true);
-    assert!(q["context"].as_str().unwrap().len() <= 1500);
+    assert!(q["context"].as_str().unwrap().chars().count() <= 1500);
     assert!(q["context"].as_str().unwrap().contains("[call-"));
     for f in q["facts"].as_array().unwrap() {
         assert!(

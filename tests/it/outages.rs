@@ -460,7 +460,8 @@ fn huge_entity_names_are_cut_and_the_budget_holds() {
                 },
             )
             .unwrap();
-        assert!(r.context.len() <= budget, "{} > {budget}", r.context.len());
+        let n = r.context.chars().count();
+        assert!(n <= budget, "{n} characters > {budget}");
         for f in &r.facts {
             assert!(f.subject.len() <= 120 && f.object.as_ref().map_or(0, String::len) <= 400);
         }
