@@ -307,7 +307,7 @@ impl Engine {
                     .transpose()
             })
             .collect::<Result<_>>()?;
-        let mut lists: Vec<Vec<Block>> = Vec::with_capacity(n_facets);
+        let mut lists: Vec<context::Blocks> = Vec::with_capacity(n_facets);
         let mut placed_meta: Vec<Vec<(Passage, Option<String>)>> = Vec::with_capacity(n_facets);
         for fi in 0..n_facets {
             let facet = plan.facets.facets.get(fi).cloned();
@@ -351,7 +351,11 @@ impl Engine {
                         .collect();
                     terms.in_clause(own, &others)
                 });
-            let (passages, mentioned) = passages::select(
+            let passages::Selected {
+                passages,
+                mentioned,
+                first_tier,
+            } = passages::select(
                 &mut scratch,
                 facet_terms.as_ref().unwrap_or(&terms),
                 &cands,
@@ -373,14 +377,20 @@ impl Engine {
                 blocks.push(block);
                 metas.push((p, doc_ext));
             }
-            lists.push(blocks);
+            lists.push(context::Blocks {
+                blocks,
+                first: first_tier,
+            });
             placed_meta.push(metas);
         }
         let packed = context::pack(&lists, budget);
         for (fi, n) in packed.per_facet.iter().enumerate() {
             if let Some(f) = plan.facets.facets.get_mut(fi) {
                 f.passages = *n;
-                f.evidence &= *n > 0;
+                // Evidence: a placed passage of the first ones (those that name the facet's
+                // company, when it has one).
+                let first = lists[fi].first;
+                f.evidence &= packed.placed.iter().any(|&(g, i)| g == fi && i < first);
             }
         }
         let passages: Vec<PassageHit> = packed

@@ -21,6 +21,25 @@ pub struct Block {
     pub text: String,
 }
 
+/// One facet's ranked blocks: the first `first` are packed round robin with the other facets'
+/// first ones; the rest only fill what all of those leave of the budget (a facet about a
+/// company: the passages that do not name it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Blocks {
+    /// Best first.
+    pub blocks: Vec<Block>,
+    /// How many blocks come first.
+    pub first: usize,
+}
+
+impl From<Vec<Block>> for Blocks {
+    /// All blocks first.
+    fn from(blocks: Vec<Block>) -> Self {
+        let first = blocks.len();
+        Blocks { blocks, first }
+    }
+}
+
 /// The packed context and how many blocks each facet got.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Packed {
@@ -123,10 +142,10 @@ fn overlaps(a: (u64, usize, usize), b: (u64, usize, usize)) -> bool {
 /// the level at which the short ones stay whole and the long ones share the rest equally
 /// (`None` when they fit, for one facet, or when the level would leave pieces too short to
 /// read).
-fn first_round_cap(facets: &[Vec<Block>], budget: usize) -> Option<usize> {
+fn first_round_cap(facets: &[Blocks], budget: usize) -> Option<usize> {
     let mut lens: Vec<usize> = facets
         .iter()
-        .filter_map(|l| l.first())
+        .filter_map(|l| l.blocks.first())
         .map(|b| b.text.trim_end().chars().count() + 2)
         .collect();
     if lens.len() < 2 || lens.iter().sum::<usize>() <= budget {
@@ -149,7 +168,7 @@ fn first_round_cap(facets: &[Vec<Block>], budget: usize) -> Option<usize> {
 /// first blocks together do not fit, the long ones are cut (at a sentence) to what leaves room
 /// for the others ([`first_round_cap`]), so that the last facet's best block is not the one
 /// left out: a block may be several merged passages of one document, longer than its share.
-pub fn pack(facets: &[Vec<Block>], budget: usize) -> Packed {
+pub fn pack(facets: &[Blocks], budget: usize) -> Packed {
     let mut out = Packed {
         text: String::with_capacity(budget.min(1 << 20)),
         per_facet: vec![0; facets.len()],
@@ -160,11 +179,18 @@ pub fn pack(facets: &[Vec<Block>], budget: usize) -> Packed {
     let mut cap = first_round_cap(facets, budget);
     // Characters in `out.text` (the budget counts characters, as `budget_chars` says).
     let mut used = 0usize;
+    // First the facets' first blocks, then the rest.
+    let mut second = false;
     'rounds: loop {
         let mut any = false;
         for (f, list) in facets.iter().enumerate() {
+            let end = if second {
+                list.blocks.len()
+            } else {
+                list.first.min(list.blocks.len())
+            };
             // This facet's next block that is not a repeat.
-            while let Some(b) = list.get(next[f]) {
+            while let Some(b) = list.blocks[..end].get(next[f]) {
                 next[f] += 1;
                 if spans.iter().any(|s| overlaps(*s, b.span)) {
                     continue;
@@ -187,7 +213,10 @@ pub fn pack(facets: &[Vec<Block>], budget: usize) -> Packed {
         // Shares bound the first round only.
         cap = None;
         if !any {
-            break;
+            if second {
+                break;
+            }
+            second = true;
         }
     }
     if used > budget {
@@ -235,7 +264,7 @@ mod tests {
             })
             .collect();
         for budget in [300, 1000, 4000, 8000] {
-            let p = pack(std::slice::from_ref(&blocks), budget);
+            let p = pack(&[blocks.clone().into()], budget);
             let n = p.text.chars().count();
             assert!(n <= budget, "{n} > {budget}");
             assert!(p.text.starts_with("[doc-0 · 2019] Report"));
@@ -253,12 +282,40 @@ mod tests {
             .map(|i| block(i, 0, &"Umsatz “gut”: 5 € – 7 € · CO₂ −3 %. ".repeat(6)))
             .collect();
         for budget in [1000, 4000] {
-            let p = pack(std::slice::from_ref(&blocks), budget);
+            let p = pack(&[blocks.clone().into()], budget);
             let n = p.text.chars().count();
             assert!(n <= budget, "{n} > {budget}");
             assert!(n + MIN_PIECE + 5 >= budget, "{n} characters of {budget}");
             assert!(p.text.len() > budget, "the bytes may exceed the budget");
         }
+    }
+
+    /// A facet's blocks after its first ones (passages that do not name the facet's company)
+    /// wait until every facet's first ones are placed, and then fill what is left.
+    #[test]
+    fn blocks_after_the_first_ones_only_fill_what_is_left() {
+        let a: Vec<Block> = (0..3).map(|i| block(i, 0, "Acme sold more.")).collect();
+        let b: Vec<Block> = (10..13).map(|i| block(i, 0, "Birch sold less.")).collect();
+        let facets = [
+            Blocks {
+                blocks: a,
+                first: 1,
+            },
+            Blocks {
+                blocks: b,
+                first: 2,
+            },
+        ];
+        let p = pack(&facets, 10_000);
+        assert_eq!(
+            p.placed,
+            vec![(0, 0), (1, 0), (1, 1), (0, 1), (1, 2), (0, 2)]
+        );
+        assert_eq!(p.per_facet, vec![3, 3]);
+        // With room for the three first ones (39, 41 and 41 characters) and not a fourth
+        // (pieces under MIN_PIECE are left out), only first ones are placed.
+        let p = pack(&facets, 150);
+        assert_eq!(p.placed, vec![(0, 0), (1, 0), (1, 1)]);
     }
 
     #[test]
@@ -270,7 +327,7 @@ mod tests {
             .map(|i| block(2, i * 100, &format!("B{i} text.")))
             .collect();
         let c: Vec<Block> = vec![block(3, 0, "C0 text.")];
-        let p = pack(&[a, b, c], 10_000);
+        let p = pack(&[a.into(), b.into(), c.into()], 10_000);
         let order: Vec<&str> = p
             .text
             .split("\n\n")
@@ -291,7 +348,10 @@ mod tests {
         let b = vec![block(2, 0, &"B's best passage. ".repeat(20))];
         let c = vec![block(3, 0, &"C's best passage. ".repeat(20))];
         let budget = 2000;
-        let p = pack(&[a.clone(), b.clone(), c.clone()], budget);
+        let p = pack(
+            &[a.clone().into(), b.clone().into(), c.clone().into()],
+            budget,
+        );
         assert!(p.text.chars().count() <= budget);
         assert_eq!(p.per_facet, vec![1, 1, 1], "{}", p.text);
         // The short blocks stay whole; only the long one is cut, at a sentence.
@@ -301,7 +361,7 @@ mod tests {
         );
         assert!(p.text.contains("year.…"), "{}", p.text);
         // With room for all, nothing is cut.
-        let roomy = pack(&[a, b, c], 10_000);
+        let roomy = pack(&[a.into(), b.into(), c.into()], 10_000);
         assert!(!roomy.text.contains('…'));
     }
 
@@ -330,12 +390,12 @@ mod tests {
         let shared = block(7, 0, "Shared passage about both.");
         let a = vec![shared.clone(), block(1, 0, "Only A.")];
         let b = vec![shared, block(2, 0, "Only B.")];
-        let p = pack(&[a.clone(), b.clone()], 10_000);
+        let p = pack(&[a.clone().into(), b.clone().into()], 10_000);
         assert_eq!(p.text.matches("Shared passage").count(), 1);
         assert_eq!(p.per_facet, vec![2, 1]);
-        let big = pack(&[a.clone(), b.clone()], 4_000).text;
+        let big = pack(&[a.clone().into(), b.clone().into()], 4_000).text;
         for budget in [40, 60, 90, 120] {
-            let small = pack(&[a.clone(), b.clone()], budget).text;
+            let small = pack(&[a.clone().into(), b.clone().into()], budget).text;
             let whole: Vec<&str> = small.split("\n\n").filter(|s| !s.ends_with('…')).collect();
             assert!(big.starts_with(&whole.join("\n\n")), "{budget}: {small:?}");
         }

@@ -555,8 +555,8 @@ pub struct Cut {
 /// Cuts the passages of one facet from its candidates, best first. `lex_weight` is the share
 /// of the chunk prior that comes from the chunk's own lexical score (the rest from its
 /// retrieval score). With `mention` names (an entity facet), only units that mention one of
-/// them (in their text or their document's title) are used, when any does; the returned flag
-/// says whether the passages mention them.
+/// them (in their text or their document's title) come first, when any does, and the others
+/// only fill what is left of the facet's need (see [`Selected`]).
 pub fn select(
     scratch: &mut Scratch<'_>,
     q: &QueryTerms,
@@ -564,7 +564,7 @@ pub fn select(
     cut: Cut,
     lex_weight: f32,
     mention: &[String],
-) -> Result<(Vec<Passage>, bool)> {
+) -> Result<Selected> {
     if scratch.terms != q.terms {
         scratch.scans.clear();
         scratch.terms = q.terms.clone();
@@ -681,11 +681,16 @@ pub fn select(
         });
     }
     let mentioned = units.iter().any(|u| u.mentions);
+    // With names to mention, the units that do not mention one come second: they only fill
+    // what the others leave of the facet's need, scored with the first units' scales.
+    let mut others: Vec<Scored> = Vec::new();
     if mentioned {
-        units.retain(|u| u.mentions);
+        let (first, rest): (Vec<Scored>, Vec<Scored>) = units.into_iter().partition(|u| u.mentions);
+        units = first;
+        others = rest;
     }
     if units.is_empty() {
-        return Ok((Vec::new(), mentioned));
+        return Ok(Selected::default());
     }
     let max_lex = units.iter().map(|u| u.lex).fold(0.0, f32::max).max(1e-6);
     let max_ret = units
@@ -699,39 +704,51 @@ pub fn select(
         .flat_map(|u| u.sentences.iter().map(|s| s.2.len()))
         .sum::<usize>() as f32
         / n_sent.max(1) as f32;
-    // Sentence scores, then seeds.
-    let mut raw: Vec<(usize, usize, f32)> = Vec::new();
-    for (ui, u) in units.iter().enumerate() {
-        for (si, s) in u.sentences.iter().enumerate() {
-            let b = bm25(q, &s.2, avg);
-            raw.push((ui, si, if s.3 { b * FIGURE_BOOST } else { b }));
+    // Sentence scores, then seeds: those of the units that mention a name (or of all units),
+    // then those of the others.
+    let first = units.len();
+    units.append(&mut others);
+    let raw_of = |range: std::ops::Range<usize>| -> Vec<(usize, usize, f32)> {
+        let mut raw = Vec::new();
+        for ui in range {
+            for (si, s) in units[ui].sentences.iter().enumerate() {
+                let b = bm25(q, &s.2, avg);
+                raw.push((ui, si, if s.3 { b * FIGURE_BOOST } else { b }));
+            }
         }
-    }
+        raw
+    };
+    let raw = raw_of(0..first);
     let max_sent = raw.iter().map(|x| x.2).fold(0.0, f32::max).max(1e-6);
-    let mut seeds: Vec<(usize, Seed)> = raw
-        .iter()
-        .map(|&(ui, si, s)| {
-            let u = &units[ui];
-            let prior = lex_weight * u.lex / max_lex + (1.0 - lex_weight) * u.retrieval / max_ret;
-            let (start, end, _, _) = u.sentences[si];
-            (
-                ui,
-                Seed {
-                    doc: u.doc.unwrap_or(DocId::MAX),
-                    chunk: u.chunk.unwrap_or(ChunkId::MAX),
-                    start,
-                    end,
-                    score: s / max_sent + LAMBDA * prior * u.fit,
-                },
-            )
-        })
-        .collect();
-    seeds.sort_by(|a, b| {
-        b.1.score
-            .total_cmp(&a.1.score)
-            .then(a.1.chunk.cmp(&b.1.chunk))
-            .then(a.1.start.cmp(&b.1.start))
-    });
+    let seeds_of = |raw: Vec<(usize, usize, f32)>| -> Vec<(usize, Seed)> {
+        let mut seeds: Vec<(usize, Seed)> = raw
+            .into_iter()
+            .map(|(ui, si, s)| {
+                let u = &units[ui];
+                let prior =
+                    lex_weight * u.lex / max_lex + (1.0 - lex_weight) * u.retrieval / max_ret;
+                let (start, end, _, _) = u.sentences[si];
+                (
+                    ui,
+                    Seed {
+                        doc: u.doc.unwrap_or(DocId::MAX),
+                        chunk: u.chunk.unwrap_or(ChunkId::MAX),
+                        start,
+                        end,
+                        score: s / max_sent + LAMBDA * prior * u.fit,
+                    },
+                )
+            })
+            .collect();
+        seeds.sort_by(|a, b| {
+            b.1.score
+                .total_cmp(&a.1.score)
+                .then(a.1.chunk.cmp(&b.1.chunk))
+                .then(a.1.start.cmp(&b.1.start))
+        });
+        seeds
+    };
+    let tiers = [seeds_of(raw), seeds_of(raw_of(first..units.len()))];
 
     // Diversity: a document's seeds weigh less once it has given MAX_PER_DOC passages, so a
     // few documents do not fill the context while others have good evidence (news); with one
@@ -740,107 +757,131 @@ pub fn select(
     let mut whole_done: Vec<usize> = Vec::new();
     let mut total = 0usize;
     let mut per_doc: HashMap<DocId, usize> = HashMap::default();
-    let mut pool = seeds;
-    while total < cut.need && !pool.is_empty() {
-        let effective = |s: &Seed| {
-            let n = per_doc.get(&s.doc).copied().unwrap_or(0);
-            s.score * DIVERSITY.powi(n.saturating_sub(MAX_PER_DOC - 1) as i32)
-        };
-        let mut best = 0;
-        let mut best_score = f32::MIN;
-        for (i, (_, s)) in pool.iter().enumerate() {
-            // Seeds are sorted by raw score: nothing later can beat the best effective score.
-            if s.score <= best_score {
-                break;
-            }
-            let e = effective(s);
-            if e > best_score {
-                best_score = e;
-                best = i;
-            }
+    let mut first_tier = 0;
+    for (tier, mut pool) in tiers.into_iter().enumerate() {
+        if tier == 1 {
+            first_tier = out.len();
         }
-        let (ui, seed) = pool.remove(best);
-        let u = &units[ui];
-        if let Some((key, header, body)) = &u.whole {
-            if whole_done.contains(&ui) {
+        while total < cut.need && !pool.is_empty() {
+            let effective = |s: &Seed| {
+                let n = per_doc.get(&s.doc).copied().unwrap_or(0);
+                s.score * DIVERSITY.powi(n.saturating_sub(MAX_PER_DOC - 1) as i32)
+            };
+            let mut best = 0;
+            let mut best_score = f32::MIN;
+            for (i, (_, s)) in pool.iter().enumerate() {
+                // Seeds are sorted by raw score: nothing later can beat the best effective score.
+                if s.score <= best_score {
+                    break;
+                }
+                let e = effective(s);
+                if e > best_score {
+                    best_score = e;
+                    best = i;
+                }
+            }
+            let (ui, seed) = pool.remove(best);
+            let u = &units[ui];
+            if let Some((key, header, body)) = &u.whole {
+                if whole_done.contains(&ui) {
+                    continue;
+                }
+                whole_done.push(ui);
+                // From the sentence that matched (a summary's key figure, not its opening line).
+                let size = cut.window.max(600);
+                let from = if body.len() > size && seed.start < body.len() {
+                    floor(body, seed.start)
+                } else {
+                    0
+                };
+                let text = if from > 0 {
+                    format!("…{}", clip(&body[from..], size))
+                } else {
+                    clip(body, size)
+                };
+                total += text.len() + header.len() + 2;
+                out.push(Passage {
+                    doc: None,
+                    start: 0,
+                    end: 0,
+                    chunk: None,
+                    key: Some(key.clone()),
+                    header: Some(header.clone()),
+                    text,
+                    score: seed.score,
+                });
                 continue;
             }
-            whole_done.push(ui);
-            // From the sentence that matched (a summary's key figure, not its opening line).
-            let size = cut.window.max(600);
-            let from = if body.len() > size && seed.start < body.len() {
-                floor(body, seed.start)
-            } else {
-                0
-            };
-            let text = if from > 0 {
-                format!("…{}", clip(&body[from..], size))
-            } else {
-                clip(body, size)
-            };
-            total += text.len() + header.len() + 2;
+            let doc = seed.doc;
+            if out
+                .iter()
+                .any(|p| p.doc == Some(doc) && p.start <= seed.start && seed.end <= p.end)
+            {
+                continue;
+            }
+            let (ws, we) = window(texts, cat, doc, seed, cut.window)?;
+            // Merge with every passage of the same document it overlaps or touches; the merged
+            // passage keeps the place of the best of them.
+            let touching: Vec<usize> = out
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| {
+                    p.doc == Some(doc) && ws <= p.end + MERGE_GAP && p.start <= we + MERGE_GAP
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if let Some(&first) = touching.first() {
+                let (mut ns, mut ne) = (ws, we);
+                for &i in &touching {
+                    ns = ns.min(out[i].start);
+                    ne = ne.max(out[i].end);
+                    total -= out[i].text.len();
+                }
+                for &i in touching.iter().skip(1).rev() {
+                    out.remove(i);
+                }
+                let p = &mut out[first];
+                p.start = ns;
+                p.end = ne;
+                p.text = texts.slice(doc, ns, ne);
+                total += p.text.len();
+                continue;
+            }
+            *per_doc.entry(doc).or_default() += 1;
+            let text = texts.slice(doc, ws, we);
+            total += text.len() + 60;
             out.push(Passage {
-                doc: None,
-                start: 0,
-                end: 0,
-                chunk: None,
-                key: Some(key.clone()),
-                header: Some(header.clone()),
+                doc: Some(doc),
+                start: ws,
+                end: we,
+                chunk: Some(seed.chunk),
+                key: None,
+                header: None,
                 text,
                 score: seed.score,
             });
-            continue;
         }
-        let doc = seed.doc;
-        if out
-            .iter()
-            .any(|p| p.doc == Some(doc) && p.start <= seed.start && seed.end <= p.end)
-        {
-            continue;
-        }
-        let (ws, we) = window(texts, cat, doc, seed, cut.window)?;
-        // Merge with every passage of the same document it overlaps or touches; the merged
-        // passage keeps the place of the best of them.
-        let touching: Vec<usize> = out
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| {
-                p.doc == Some(doc) && ws <= p.end + MERGE_GAP && p.start <= we + MERGE_GAP
-            })
-            .map(|(i, _)| i)
-            .collect();
-        if let Some(&first) = touching.first() {
-            let (mut ns, mut ne) = (ws, we);
-            for &i in &touching {
-                ns = ns.min(out[i].start);
-                ne = ne.max(out[i].end);
-                total -= out[i].text.len();
-            }
-            for &i in touching.iter().skip(1).rev() {
-                out.remove(i);
-            }
-            let p = &mut out[first];
-            p.start = ns;
-            p.end = ne;
-            p.text = texts.slice(doc, ns, ne);
-            total += p.text.len();
-            continue;
-        }
-        *per_doc.entry(doc).or_default() += 1;
-        let text = texts.slice(doc, ws, we);
-        total += text.len() + 60;
-        out.push(Passage {
-            doc: Some(doc),
-            start: ws,
-            end: we,
-            chunk: Some(seed.chunk),
-            key: None,
-            header: None,
-            text,
-            score: seed.score,
-        });
     }
-    Ok((out, mentioned))
+    if !mentioned {
+        first_tier = out.len();
+    }
+    Ok(Selected {
+        passages: out,
+        mentioned,
+        first_tier,
+    })
+}
+
+/// The passages [`select`] cut for one facet.
+#[derive(Debug, Default)]
+pub struct Selected {
+    /// Best first: those that mention one of the facet's names (when any does), then the
+    /// others.
+    pub passages: Vec<Passage>,
+    /// Whether some passage mentions one of the facet's names.
+    pub mentioned: bool,
+    /// How many of `passages` come first (all of them without names to mention).
+    pub first_tier: usize,
 }
 
 /// Whether `question` asks for a quantity: "how many", "how much", "what percentage", "what was
