@@ -847,17 +847,24 @@ fn summaries_in_scope(
         .map(|s| s.granularity)
         .filter(|g| *g >= Granularity::Month)
         .unwrap_or(Granularity::Year);
-    let mut keys: Vec<TimeKey> = Vec::new();
-    for n in store.nodes()? {
-        if n.key.granularity() != granularity || as_of.is_some_and(|t| n.added_tx > t) {
-            continue;
-        }
-        if let Some(s) = scope
-            && !s.overlaps(&n.key.interval())
-        {
-            continue;
-        }
-        keys.push(n.key);
+    // The nodes' keys alone (a query reads this on every abstract question; decoding every
+    // node of a 100k-fact store took a sixth of the query), then the records of those that
+    // pass, when their creation must be checked against `as_of`.
+    let mut keys: Vec<TimeKey> = store
+        .node_keys()?
+        .into_iter()
+        .filter(|k| {
+            k.granularity() == granularity && scope.is_none_or(|s| s.overlaps(&k.interval()))
+        })
+        .collect();
+    if let Some(t) = as_of {
+        let nodes = store.nodes_many(&keys)?;
+        keys = keys
+            .into_iter()
+            .zip(nodes)
+            .filter(|(_, n)| n.as_ref().is_some_and(|n| n.added_tx <= t))
+            .map(|(k, _)| k)
+            .collect();
     }
     keys.sort();
     if keys.len() > 24 {

@@ -489,6 +489,11 @@ pub trait NsStore: Send + Sync {
     }
     /// Every time node, in key order.
     fn nodes(&self) -> Result<Vec<TimeNode>>;
+    /// The key of every time node, in key order: [`NsStore::nodes`] without reading the
+    /// records (a backend that can list keys alone should).
+    fn node_keys(&self) -> Result<Vec<TimeKey>> {
+        Ok(self.nodes()?.into_iter().map(|n| n.key).collect())
+    }
     /// Nodes whose summaries are out of date, with the transaction that dirtied them last.
     fn dirty_nodes(&self) -> Result<Vec<(TimeKey, TxId)>>;
     /// The summary of a node that reflects the latest transaction `<= as_of` (None = newest).

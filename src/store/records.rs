@@ -1108,6 +1108,17 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         Ok(out)
     }
 
+    fn node_keys(&self) -> Result<Vec<TimeKey>> {
+        let mut out = Vec::new();
+        for kv in self.scan([tag::NODE]) {
+            let (k, _) = kv?;
+            let key = std::str::from_utf8(&k.as_ref()[1..])
+                .map_err(|e| Error::Store(format!("corrupt time node key: {e}")))?;
+            out.push(TimeKey::parse_stored(key)?);
+        }
+        Ok(out)
+    }
+
     fn dirty_nodes(&self) -> Result<Vec<(TimeKey, TxId)>> {
         let mut out = Vec::new();
         for kv in self.scan([tag::DIRTY]) {

@@ -150,7 +150,7 @@ impl TimeKey {
     /// Reads back any key this type can display, including years outside 1000–9999 (`10000`,
     /// `-001-Q3`) that arithmetic may have produced. Only for stored records: user input goes
     /// through [`TimeKey::parse`], which refuses them.
-    fn parse_stored(s: &str) -> Result<Self, TimeError> {
+    pub(crate) fn parse_stored(s: &str) -> Result<Self, TimeError> {
         if let Ok(k) = Self::parse(s) {
             return Ok(k);
         }

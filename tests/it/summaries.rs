@@ -76,6 +76,10 @@ fn one_new_report_recomputes_only_the_nodes_it_touched() {
         .map(|n| (n.key, store.summary_versions(&n.key).unwrap()))
         .collect();
     assert!(versions_before.values().all(|v| v.len() == 1));
+    // The key-only listing the query path reads lists exactly the nodes, in the same order.
+    let keys: Vec<TimeKey> = store.nodes().unwrap().into_iter().map(|n| n.key).collect();
+    assert_eq!(keys.len(), versions_before.len());
+    assert_eq!(store.node_keys().unwrap(), keys);
     // Nothing dirty: a second pass calls the summariser zero times.
     let counting = Counting(AtomicUsize::new(0));
     let idx = engine.indexes(&ns).unwrap();
