@@ -454,6 +454,19 @@ mod tests {
         assert_eq!(call("/v1/fast").await, StatusCode::OK, "the slot came back");
     }
 
+    /// `POST /mcp` with `msg`, as an MCP client sends it.
+    fn mcp_request(msg: &serde_json::Value) -> Request {
+        Request::builder()
+            .method("POST")
+            .uri("http://127.0.0.1/mcp")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(axum::body::Body::from(msg.to_string()))
+            .unwrap()
+    }
+
     /// A reading MCP tool that cannot answer within `request_timeout_ms` (here: every read
     /// worker is busy) answers a `timeout` error result, as other reads answer 503; a writing
     /// tool waits for no read worker.
@@ -474,15 +487,7 @@ mod tests {
             let msg = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
                 "params": {"name": tool, "arguments": args}});
             async move {
-                let req = Request::builder()
-                    .method("POST")
-                    .uri("http://127.0.0.1/mcp")
-                    .header("host", "127.0.0.1")
-                    .header("content-type", "application/json")
-                    .header("accept", "application/json, text/event-stream")
-                    .header("mcp-protocol-version", "2025-06-18")
-                    .body(axum::body::Body::from(msg.to_string()))
-                    .unwrap();
+                let req = mcp_request(&msg);
                 let resp = app.oneshot(req).await.unwrap();
                 assert_eq!(resp.status(), StatusCode::OK);
                 let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
@@ -525,15 +530,7 @@ mod tests {
         let post = |msg: serde_json::Value| {
             let svc = state.mcp.clone();
             async move {
-                let req = Request::builder()
-                    .method("POST")
-                    .uri("http://127.0.0.1/mcp")
-                    .header("host", "127.0.0.1")
-                    .header("content-type", "application/json")
-                    .header("accept", "application/json, text/event-stream")
-                    .header("mcp-protocol-version", "2025-06-18")
-                    .body(axum::body::Body::from(msg.to_string()))
-                    .unwrap();
+                let req = mcp_request(&msg);
                 let resp = svc.oneshot(req).await.unwrap();
                 assert_eq!(resp.status(), StatusCode::OK);
                 let bytes = axum::body::to_bytes(axum::body::Body::new(resp.into_body()), 1 << 20)
