@@ -757,6 +757,7 @@ pub fn select(
     let mut whole_done: Vec<usize> = Vec::new();
     let mut total = 0usize;
     let mut per_doc: HashMap<DocId, usize> = HashMap::default();
+    // Set when the second tier starts (it is empty without names to mention).
     let mut first_tier = 0;
     for (tier, mut pool) in tiers.into_iter().enumerate() {
         if tier == 1 {
@@ -861,9 +862,6 @@ pub fn select(
                 score: seed.score,
             });
         }
-    }
-    if !mentioned {
-        first_tier = out.len();
     }
     Ok(Selected {
         passages: out,
