@@ -502,12 +502,13 @@ mod tests {
             .acquire_many_owned(read_workers() as u32)
             .await
             .unwrap();
-        let started = Instant::now();
-        let r = call(1, "history", serde_json::json!({})).await;
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "answered at the timeout"
-        );
+        // Bounded, so that a missing timeout fails here instead of hanging the test run.
+        let r = tokio::time::timeout(
+            Duration::from_secs(2),
+            call(1, "history", serde_json::json!({})),
+        )
+        .await
+        .expect("a reading tool answers at request_timeout_ms");
         assert_eq!(r["result"]["isError"], true, "{r}");
         let text = r["result"]["content"][0]["text"].as_str().unwrap();
         assert!(

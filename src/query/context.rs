@@ -32,14 +32,6 @@ pub struct Blocks {
     pub first: usize,
 }
 
-impl From<Vec<Block>> for Blocks {
-    /// All blocks first.
-    fn from(blocks: Vec<Block>) -> Self {
-        let first = blocks.len();
-        Blocks { blocks, first }
-    }
-}
-
 /// The packed context and how many blocks each facet got.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Packed {
@@ -233,6 +225,14 @@ pub fn pack(facets: &[Blocks], budget: usize) -> Packed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl From<Vec<Block>> for Blocks {
+        /// All blocks first.
+        fn from(blocks: Vec<Block>) -> Self {
+            let first = blocks.len();
+            Blocks { blocks, first }
+        }
+    }
 
     #[test]
     fn tidy_drops_layout_whitespace_only() {
