@@ -748,7 +748,7 @@ pub fn select(
         });
         seeds
     };
-    let tiers = [seeds_of(raw), seeds_of(raw_of(first..units.len()))];
+    let mut first_seeds = Some(seeds_of(raw));
 
     // Diversity: a document's seeds weigh less once it has given MAX_PER_DOC passages, so a
     // few documents do not fill the context while others have good evidence (news); with one
@@ -759,10 +759,18 @@ pub fn select(
     let mut per_doc: HashMap<DocId, usize> = HashMap::default();
     // Set when the second tier starts (it is empty without names to mention).
     let mut first_tier = 0;
-    for (tier, mut pool) in tiers.into_iter().enumerate() {
-        if tier == 1 {
-            first_tier = out.len();
-        }
+    for _tier in 0..2 {
+        // The second tier's sentences are scored only when the first leaves room.
+        let mut pool = match first_seeds.take() {
+            Some(seeds) => seeds,
+            None => {
+                first_tier = out.len();
+                if total >= cut.need || first == units.len() {
+                    break;
+                }
+                seeds_of(raw_of(first..units.len()))
+            }
+        };
         while total < cut.need && !pool.is_empty() {
             let effective = |s: &Seed| {
                 let n = per_doc.get(&s.doc).copied().unwrap_or(0);
