@@ -373,13 +373,17 @@ impl Cx<'_> {
 
     /// The range `a`–`b` over tokens `i..e`, or an error if it ends before it starts.
     /// `None` when a bare-year right end turns out to be a quantity (`1990 to 2000 employees`).
+    /// "between" names its ends in either order: "between 2021 and 2017" is 2017–2021.
     fn join(&self, i: usize, e: usize, a: &Point, b: &Point) -> Parsed<Denot> {
         if b.bare && (self.quantity_after(e - 1) || self.glued(e - 1)) {
             return None;
         }
-        let result = Denot::between(a, b).ok_or_else(|| {
-            TimeError::EmptyRange(format!("{} ends before it starts", self.slice(i, e)))
-        });
+        let symmetric = matches!(self.lex(i), Some(Lex::Kw(Kw::Between)));
+        let result = Denot::between(a, b)
+            .or_else(|| symmetric.then(|| Denot::between(b, a)).flatten())
+            .ok_or_else(|| {
+                TimeError::EmptyRange(format!("{} ends before it starts", self.slice(i, e)))
+            });
         Some((e, result))
     }
 }
