@@ -363,9 +363,17 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
     };
     // A deadline alone does not make the question's other years mere adjectives: in "electric
     // by 2025, according to the company's 2018 strategy" the 2018 strategy is what is asked.
+    // Nor does a year after a possessive ("Audi's 2021 strategy"): it is an adjective like the
+    // bare years below, and leaves them their say ("… compare to its 2012 deliveries").
+    let possessive = |s: &TimeSpan| {
+        let before = q[..s.start].trim_end();
+        s.text.len() == 4
+            && s.text.bytes().all(|c| c.is_ascii_digit())
+            && (before.ends_with("'s") || before.ends_with("\u{2019}s"))
+    };
     let explicit = spans
         .iter()
-        .any(|s| s.kind == SpanKind::Explicit && !deadline(s));
+        .any(|s| s.kind == SpanKind::Explicit && !deadline(s) && !possessive(s));
     // Years used as adjectives name a period too ("the 2019 report"); beside another explicit
     // time only those before a capitalised word count ("for 2013 …, as stated in Audi's 2012
     // Corporate Responsibility Report").
@@ -926,6 +934,48 @@ mod tests {
         let (s, _) =
             scope_from_question("How many cars did Audi sell in 2019 with 2000 staff?", None);
         assert_eq!(s.unwrap().intervals, vec![k("2019").interval()]);
+    }
+
+    #[test]
+    fn years_in_lists_and_after_possessives_scope_the_question() {
+        for (q, want) in [
+            (
+                "How does Audi's 2021 electric vehicle strategy (by 2026) compare to its 2012 \
+                 vehicle delivery numbers?",
+                &["2012", "2021"][..],
+            ),
+            (
+                "How do Audi's 2023 electric vehicle deliveries compare to those in 2022?",
+                &["2022", "2023"],
+            ),
+            (
+                "How do Audi's investment commitments compare across 2018, 2020, and 2022?",
+                &["2018", "2020", "2022"],
+            ),
+            (
+                "What are the targets as stated in the 2019, 2022, and 2023 annual reports?",
+                &["2019", "2022", "2023"],
+            ),
+            (
+                "Did the sites fulfill the criteria in both 2021, 2022, and 2023?",
+                &["2021", "2022", "2023"],
+            ),
+            (
+                "Which plan compares between 2021 and 2017?",
+                &["2017", "2018", "2019", "2020", "2021"],
+            ),
+        ] {
+            let (s, _) = scope_from_question(q, None);
+            let mut got: Vec<Interval> = s.expect(q).intervals;
+            got.sort_by_key(|i| i.start);
+            let want: Vec<Interval> = want.iter().map(|y| k(y).interval()).collect();
+            let hull = |v: &[Interval]| v.iter().skip(1).fold(v[0], |a, b| a.hull(b));
+            if want.len() == 5 {
+                assert_eq!(hull(&got), hull(&want), "{q}");
+            } else {
+                assert_eq!(got, want, "{q}");
+            }
+        }
     }
 
     proptest::proptest! {

@@ -273,16 +273,32 @@ impl<'a> Cx<'a> {
     }
 
     /// The cue given by the word before token `i`.
+    /// "both" and "either" pass on the cue of the word before them (`in both 2021 and 2022`);
+    /// a possessive is a weak cue (`Audi's 2023 deliveries`).
     pub fn cue_before(&self, i: usize) -> Cue {
-        let Some(Lex::Kw(k)) = i.checked_sub(1).and_then(|p| self.lex(p)) else {
+        let Some(p) = i.checked_sub(1) else {
+            return Cue::None;
+        };
+        if p >= 1
+            && self.lex(p) == Some(Lex::PossessiveS)
+            && self.tight(p)
+            && self.is_punct(p - 1, Punct::Apostrophe)
+            && self.tight(p - 1)
+        {
+            return Cue::Weak;
+        }
+        let Some(Lex::Kw(k)) = self.lex(p) else {
             return Cue::None;
         };
         use Kw::*;
         match k {
+            Both | Either => self.cue_before(p),
             In | During | Throughout | Since | Until | Through | Before | After | Circa
             | Within | Early | Late | Mid | Pre | Post | Fiscal | Calendar | Yearend | Season
             | End | Beginning | Start | Starting | Effective => Cue::Strong,
-            Of | For | By | To | With | Than | Vs | On | At | Over | From | Between => Cue::Weak,
+            Of | For | By | To | With | Than | Vs | On | At | Over | Across | From | Between => {
+                Cue::Weak
+            }
             _ => Cue::None,
         }
     }
@@ -350,6 +366,36 @@ impl<'a> Cx<'a> {
                     && self.tight(i + 2)
             }
         }
+    }
+
+    /// Token `i` begins a list of bare years whose last one a word after it marks as a year:
+    /// "its 2017, 2021 and 2023 annual reports".
+    pub fn begins_cued_list(&self, i: usize) -> bool {
+        let year = |j: usize| {
+            self.num(j, 4, 4)
+                .is_some_and(|y| (1900..=2100).contains(&y))
+                && !self.glued(j)
+        };
+        let separator = |j: usize| {
+            matches!(
+                self.punct(j),
+                Some(Punct::Comma | Punct::Ampersand | Punct::Slash)
+            ) || self.kw(j, Kw::And)
+                || self.kw(j, Kw::Or)
+        };
+        let mut last = i;
+        // Bounded, like every look-ahead here.
+        for _ in 0..8 {
+            let mut s = last + 1;
+            while s < last + 3 && separator(s) {
+                s += 1;
+            }
+            if s == last + 1 || !year(s) {
+                break;
+            }
+            last = s;
+        }
+        last > i && self.after_cue(last) && !self.quantity_after(last)
     }
 
     /// Token `i` continues a list of years: "in 2018, 2019 and 2020".

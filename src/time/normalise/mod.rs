@@ -18,9 +18,12 @@
 //!   2023 and its third calendar quarter. Two-digit years (`FY23`, `Q3'23`, `1H24`) are
 //!   2000–2069 for 00–69 and 1970–1999 for 70–99.
 //! * **Bare years** (`2019`) are only taken between 1900 and 2100 and only with a cue: a word
-//!   before them (`in`, `during`, `since`, `of`, `for`, `by`…), a modifier (`early`, `the end
-//!   of`, `the year`), a word after them (`2019 was`, `2030 targets`, `2019's`), or as the next
-//!   item of a list of years (`in 2018, 2019 and 2020`). Numbers glued to digits (`2,019`,
+//!   before them (`in`, `during`, `since`, `of`, `for`, `by`, `across`…, also past `both` or
+//!   `either`: `in both 2021 and 2022`), a possessive (`Audi's 2023 deliveries`), a modifier
+//!   (`early`, `the end of`, `the year`), a word after them (`2019 was`, `2030 targets`,
+//!   `2019's`), or in a list of years whose first item has a cue (`in 2018, 2019, and 2020`)
+//!   or whose last one has a word after it (`its 2017, 2021 and 2023 annual reports`). A
+//!   range with `between` names its ends in either order. Numbers glued to digits (`2,019`,
 //!   `2019.5`), after `page`, `section`, `No.`, a currency sign or another number, or before a
 //!   unit (`2019 tonnes`, `of 2019 employees`, `2019%`) are quantities unless a strong cue
 //!   (`in`, `during`, `since`…) precedes them. [`parse_time`] takes a lone `2019` as a year.

@@ -302,7 +302,7 @@ impl Cx<'_> {
             Cue::Strong => true,
             Cue::Weak => !self.quantity_after(i),
             Cue::None => {
-                (self.after_cue(i) || self.continues_list(i))
+                (self.after_cue(i) || self.continues_list(i) || self.begins_cued_list(i))
                     && !self.blocked_before(i)
                     && !self.quantity_after(i)
             }
