@@ -594,11 +594,15 @@ fn bare_years(q: &str, taken: &[TimeSpan]) -> Vec<TimeSpan> {
             && b.len() >= i + 9
             && b[i + 5..i + 9].iter().all(u8::is_ascii_digit)
             && b.get(i + 9).is_none_or(|c| !c.is_ascii_digit());
+        // A comma before a digit joins a number ("2014,500"); before a space it ends a clause
+        // ("the Award 2014, and who won").
+        let digit_comma =
+            b.get(i + 4) == Some(&b',') && b.get(i + 5).is_some_and(u8::is_ascii_digit);
         let is_tok = b[i..i + 4].iter().all(u8::is_ascii_digit)
             && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
             && (list_comma
                 || b.get(i + 4)
-                    .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b','));
+                    .is_none_or(|c| !c.is_ascii_alphanumeric() && !digit_comma));
         if is_tok
             && let Ok(y) = q[i..i + 4].parse::<i32>()
             && (1900..=2100).contains(&y)
@@ -959,6 +963,11 @@ mod tests {
             (
                 "Did the sites fulfill the criteria in both 2021, 2022, and 2023?",
                 &["2021", "2022", "2023"],
+            ),
+            (
+                "What was the prize money for the Audi Urban Future Award 2014, and how many teams \
+                 competed?",
+                &["2014"],
             ),
             (
                 "Which plan compares between 2021 and 2017?",
