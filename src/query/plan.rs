@@ -405,8 +405,11 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
                 };
                 ends.contains(&p.len())
             });
+            // "the Corporate Responsibility Report 2014": the year of a report's title.
+            let titles = prev_word_is_report(&q[..s.start]);
             !explicit
                 || ends_list
+                || titles
                 || next.chars().next().is_some_and(char::is_uppercase)
                 || (next.len() >= 4 && next.as_bytes()[..4].iter().all(u8::is_ascii_digit))
         })
@@ -460,6 +463,23 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
     };
     if present.iter().any(|s| !baseline(s)) {
         present.retain(|s| !baseline(s));
+    }
+    // A year that names the report a question asks about ("according to the 2018 Annual
+    // Report", "as mentioned in the 2012 and 2019 reports", "its Corporate Responsibility
+    // Report 2014") is where the evidence is; a period reaching past every report named is
+    // what they look ahead to ("production starting in 2020 according to the 2018 report"),
+    // not a period to search. An earlier one stays ("its achievements in 2021 and its targets,
+    // as stated in the 2023 report": the 2021 report states the achievements).
+    let reports = report_years(q, &present);
+    if let Some(latest) = present
+        .iter()
+        .zip(&reports)
+        .filter(|(_, r)| **r)
+        .map(|(s, _)| s.interval.end_key())
+        .max()
+    {
+        let mut report = reports.into_iter();
+        present.retain(|s| report.next().unwrap_or(true) || s.interval.end_key() <= latest);
     }
     let recent: Vec<&TimeSpan> = spans.iter().filter(|s| recency(s)).collect();
     let (chosen, hard): (Vec<&TimeSpan>, bool) = if !present.is_empty() && recent.is_empty() {
@@ -579,6 +599,51 @@ pub fn recent_scope(now: &TimeKey) -> TimeScope {
              without excluding older background (soft scope)"
         ),
     }
+}
+
+/// Whether `before` ends with the word "report" (or "report of", "report in").
+fn prev_word_is_report(before: &str) -> bool {
+    let before = before.trim_end().to_lowercase();
+    let before = before
+        .strip_suffix(" of")
+        .or_else(|| before.strip_suffix(" in"))
+        .unwrap_or(&before);
+    before.ends_with("report")
+}
+
+/// Which of `spans` (in question order) name a report: a year before "report" (with
+/// "annual", "sustainability", "corporate responsibility" or "integrated" between), after
+/// "report" or "report of", or listed before one that does ("the 2012 and 2019 Annual
+/// Reports").
+fn report_years(q: &str, spans: &[&TimeSpan]) -> Vec<bool> {
+    const KINDS: &[&str] = &[
+        "annual ",
+        "sustainability ",
+        "corporate responsibility ",
+        "integrated ",
+    ];
+    let year = |s: &TimeSpan| s.text.len() == 4 && s.text.bytes().all(|c| c.is_ascii_digit());
+    let mut out = vec![false; spans.len()];
+    for i in (0..spans.len()).rev() {
+        let s = spans[i];
+        if !year(s) {
+            continue;
+        }
+        let after = q[s.end..].trim_start().to_lowercase();
+        let after = KINDS
+            .iter()
+            .find_map(|k| after.strip_prefix(k))
+            .unwrap_or(&after);
+        let listed = spans.get(i + 1).is_some_and(|n| {
+            out[i + 1]
+                && matches!(
+                    q[s.end..n.start].trim().trim_start_matches(',').trim(),
+                    "" | "and" | "or" | "&"
+                )
+        });
+        out[i] = after.starts_with("report") || prev_word_is_report(&q[..s.start]) || listed;
+    }
+    out
 }
 
 /// Years written as adjectives ("the 2019 report", "Audi's 2021 targets"): in a question they
@@ -904,7 +969,8 @@ mod tests {
              2012 Corporate Responsibility Report?",
             None,
         );
-        assert_eq!(s.unwrap().intervals.len(), 2);
+        // The year of the report it names: the figures for 2013 are what that report says.
+        assert_eq!(s.unwrap().intervals, vec![k("2012").interval()]);
         let (s, _) = scope_from_question("How many of the 2,019 employees left in 2020?", None);
         assert_eq!(s.unwrap().intervals, vec![k("2020").interval()]);
     }
@@ -968,6 +1034,30 @@ mod tests {
                 "What was the prize money for the Audi Urban Future Award 2014, and how many teams \
                  competed?",
                 &["2014"],
+            ),
+            (
+                "What new model is expected to be produced starting in 2020 according to the \
+                 2018 Annual Report?",
+                &["2018"],
+            ),
+            (
+                "What were the CO2 targets for 2025 and 2030, as mentioned in the 2012 and 2019 \
+                 Annual Reports, respectively?",
+                &["2012", "2019"],
+            ),
+            (
+                "What were the achievements in 2021 and the targets for 2025 as stated in the \
+                 2023 report?",
+                &["2021", "2023"],
+            ),
+            (
+                "What did the annual report in 2021 say, and how did the 2014 Annual Report \
+                 differ?",
+                &["2014", "2021"],
+            ),
+            (
+                "What changed in 2013 according to the Corporate Responsibility Report 2014?",
+                &["2013", "2014"],
             ),
             (
                 "Which plan compares between 2021 and 2017?",
