@@ -276,9 +276,16 @@ impl<'a> Cx<'a> {
     /// "both" and "either" pass on the cue of the word before them (`in both 2021 and 2022`);
     /// a possessive is a weak cue (`Audi's 2023 deliveries`).
     pub fn cue_before(&self, i: usize) -> Cue {
-        let Some(p) = i.checked_sub(1) else {
+        let Some(mut p) = i.checked_sub(1) else {
             return Cue::None;
         };
+        // One "both" or "either" is passed over (not a run of them: no recursion, no loop).
+        if matches!(self.lex(p), Some(Lex::Kw(Kw::Both | Kw::Either))) {
+            let Some(q) = p.checked_sub(1) else {
+                return Cue::None;
+            };
+            p = q;
+        }
         if p >= 1
             && self.lex(p) == Some(Lex::PossessiveS)
             && self.tight(p)
@@ -292,7 +299,6 @@ impl<'a> Cx<'a> {
         };
         use Kw::*;
         match k {
-            Both | Either => self.cue_before(p),
             In | During | Throughout | Since | Until | Through | Before | After | Circa
             | Within | Early | Late | Mid | Pre | Post | Fiscal | Calendar | Yearend | Season
             | End | Beginning | Start | Starting | Effective => Cue::Strong,

@@ -421,6 +421,7 @@ fn rejected_and_ignored() {
         ("The plant emitted 2019 tonnes.", None, &[]),
         ("2019 employees", None, &[]),
         ("Audi's 2000 employees", None, &[]),
+        ("in both both 2021", None, &[]),
         ("2017, 2018, 2019 employees", None, &[]),
         ("see page 2019", None, &[]),
         ("see section 2019 for details", None, &[]),
@@ -598,6 +599,9 @@ fn long_and_hostile_inputs_do_not_panic() {
         "2019-".repeat(10_000),
         "from ".repeat(10_000),
         "Q3 ".repeat(10_000),
+        // Each cue word used to look past "both" by recursion: one frame per word.
+        format!("in {}2021", "both ".repeat(200_000)),
+        format!("{}2021, 2022 reports", "2019, ".repeat(10_000)),
         "((((]]]] 2019 -- -- \u{2013}\u{2013} '' \u{2019}".to_string(),
         "٢٠١٩ 二〇一九年 2019年 ２０１９".to_string(),
         "\u{0}\u{FEFF}\u{200B}2019\u{200B}".to_string(),
