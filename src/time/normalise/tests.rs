@@ -602,6 +602,7 @@ fn long_and_hostile_inputs_do_not_panic() {
         // Each cue word used to look past "both" by recursion: one frame per word.
         format!("in {}2021", "both ".repeat(200_000)),
         format!("{}2021, 2022 reports", "2019, ".repeat(10_000)),
+        format!("{}2020", "the end of early ".repeat(100_000)),
         "((((]]]] 2019 -- -- \u{2013}\u{2013} '' \u{2019}".to_string(),
         "٢٠١٩ 二〇一九年 2019年 ２０１９".to_string(),
         "\u{0}\u{FEFF}\u{200B}2019\u{200B}".to_string(),
