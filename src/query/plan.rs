@@ -1008,6 +1008,15 @@ mod tests {
         assert_eq!(s.unwrap().intervals, vec![k("2019").interval()]);
     }
 
+    /// Asserts that `q` is scoped to exactly the years `want` (in any order).
+    fn assert_scoped_to(q: &str, want: &[&str]) {
+        let (s, _) = scope_from_question(q, None);
+        let mut got: Vec<Interval> = s.expect(q).intervals;
+        got.sort_by_key(|i| i.start);
+        let want: Vec<Interval> = want.iter().map(|y| k(y).interval()).collect();
+        assert_eq!(got, want, "{q}");
+    }
+
     #[test]
     fn years_in_lists_and_after_possessives_scope_the_question() {
         for (q, want) in [
@@ -1038,11 +1047,7 @@ mod tests {
                 &["2014"],
             ),
         ] {
-            let (s, _) = scope_from_question(q, None);
-            let mut got: Vec<Interval> = s.expect(q).intervals;
-            got.sort_by_key(|i| i.start);
-            let want: Vec<Interval> = want.iter().map(|y| k(y).interval()).collect();
-            assert_eq!(got, want, "{q}");
+            assert_scoped_to(q, want);
         }
     }
 
@@ -1074,11 +1079,7 @@ mod tests {
                 &["2013", "2014"],
             ),
         ] {
-            let (s, _) = scope_from_question(q, None);
-            let mut got: Vec<Interval> = s.expect(q).intervals;
-            got.sort_by_key(|i| i.start);
-            let want: Vec<Interval> = want.iter().map(|y| k(y).interval()).collect();
-            assert_eq!(got, want, "{q}");
+            assert_scoped_to(q, want);
         }
     }
 
