@@ -96,12 +96,15 @@ pub async fn correct_fact(
 }
 
 /// `reason` (and `erase`) in the query string of DELETE routes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteParams {
-    /// Why. Required: the request is refused (400) without one.
+    /// Why. Required: the request is refused (400) without one. Recorded on the transaction
+    /// and in the audit log.
     pub reason: Option<String>,
-    /// Physically erase (privacy request; admin) instead of retracting.
+    /// Erase physically (a privacy request; admin role) instead of retracting. Optional for a
+    /// document, required for an entity (entities are only erased), refused for a fact (facts
+    /// are only retracted).
     #[serde(default)]
     pub erase: bool,
 }
@@ -235,12 +238,14 @@ pub async fn merge_entities(
 }
 
 /// Paging of transactions.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TxPage {
-    /// The previous page's `next_cursor` (newest first: the page continues below it).
+    /// The previous page's `next_cursor` (omit for the first page; newest first, so the page
+    /// continues below it).
     pub cursor: Option<String>,
-    /// Page size (default 50).
+    /// Page size (1-1000, default 50).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<usize>,
 }
 
@@ -319,14 +324,15 @@ pub async fn rollback(
 }
 
 /// Query of `GET .../diff`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiffParams {
-    /// From (exclusive).
+    /// From this transaction (exclusive).
     pub from_tx: TxId,
-    /// To (inclusive; default: the head).
+    /// To this transaction (inclusive; default: the head).
     pub to_tx: Option<TxId>,
     /// `json` (default) or `text`.
+    #[schemars(extend("enum" = ["json", "text"]))]
     pub format: Option<String>,
 }
 
@@ -364,12 +370,14 @@ pub async fn diff(
 }
 
 /// Paging of the audit log.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditPage {
-    /// The previous page's `next_cursor` (the first page starts at sequence number 1).
+    /// The previous page's `next_cursor` (omit for the first page, which starts at sequence
+    /// number 1).
     pub cursor: Option<String>,
-    /// Page size (default 100).
+    /// Page size (1-1000, default 100).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<usize>,
 }
 

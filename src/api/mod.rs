@@ -3,8 +3,9 @@
 //! Prometheus metrics and the OpenAPI description (`schema/openapi.json`, served at
 //! `/openapi.json`).
 //!
-//! **Architecture invariant:** the router is built from [`ROUTES`] and nothing else, and a test
-//! checks [`ROUTES`] against `schema/openapi.json` in both directions.
+//! **Architecture invariant:** the router is built from [`operations::routes`] and nothing else,
+//! and `schema/openapi.json` is generated from the same table, so no route is served
+//! undocumented or documented unserved.
 //! **Architecture invariant:** handlers call engine methods on the blocking pool; they never touch
 //! the store or the indexes.
 
@@ -14,6 +15,7 @@ pub mod extract;
 pub mod governance;
 pub mod metrics;
 pub mod openapi;
+pub mod operations;
 pub mod routes;
 pub mod wire;
 
@@ -27,7 +29,6 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 
@@ -39,91 +40,6 @@ use metrics::Metrics;
 
 /// The OpenAPI description, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../schema/openapi.json");
-
-/// Every route of the service: `(method, path)`. The router is built from this table.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/health"),
-    ("GET", "/metrics"),
-    ("GET", "/openapi.json"),
-    ("GET", "/"),
-    ("GET", "/ui"),
-    ("POST", "/mcp"),
-    ("GET", "/v1/namespaces"),
-    ("PUT", "/v1/namespaces/{ns}"),
-    ("GET", "/v1/namespaces/{ns}"),
-    ("POST", "/v1/namespaces/{ns}/documents"),
-    ("GET", "/v1/namespaces/{ns}/documents"),
-    ("GET", "/v1/namespaces/{ns}/documents/{id}"),
-    ("GET", "/v1/namespaces/{ns}/jobs/{id}"),
-    ("POST", "/v1/namespaces/{ns}/query"),
-    ("GET", "/v1/namespaces/{ns}/facts"),
-    ("GET", "/v1/namespaces/{ns}/facts/{id}"),
-    ("GET", "/v1/namespaces/{ns}/entities"),
-    ("GET", "/v1/namespaces/{ns}/entities/{id}"),
-    ("GET", "/v1/namespaces/{ns}/entities/{id}/timeline"),
-    ("GET", "/v1/namespaces/{ns}/timeline"),
-    ("GET", "/v1/namespaces/{ns}/timeline/{node}"),
-    ("POST", "/v1/namespaces/{ns}/summarize"),
-    ("POST", "/v1/namespaces/{ns}/facts"),
-    ("PATCH", "/v1/namespaces/{ns}/facts/{id}"),
-    ("DELETE", "/v1/namespaces/{ns}/facts/{id}"),
-    ("DELETE", "/v1/namespaces/{ns}/documents/{id}"),
-    ("PATCH", "/v1/namespaces/{ns}/entities/{id}"),
-    ("DELETE", "/v1/namespaces/{ns}/entities/{id}"),
-    ("POST", "/v1/namespaces/{ns}/entities/merge"),
-    ("GET", "/v1/namespaces/{ns}/transactions"),
-    ("GET", "/v1/namespaces/{ns}/transactions/{tx}"),
-    ("POST", "/v1/namespaces/{ns}/rollback"),
-    ("GET", "/v1/namespaces/{ns}/diff"),
-    ("GET", "/v1/namespaces/{ns}/audit"),
-    ("GET", "/v1/audit/verify"),
-    ("POST", "/v1/admin/backup"),
-    ("GET", "/v1/namespaces/{ns}/conflicts"),
-];
-
-fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
-    use routes::*;
-    match (method, path) {
-        ("GET", "/health") => get(health),
-        ("GET", "/metrics") => get(metrics),
-        ("GET", "/openapi.json") => get(openapi),
-        ("GET", "/") => get(root),
-        ("GET", "/ui") => get(ui),
-        ("POST", "/mcp") => post(mcp),
-        ("GET", "/v1/namespaces") => get(list_namespaces),
-        ("PUT", "/v1/namespaces/{ns}") => put(create_namespace),
-        ("GET", "/v1/namespaces/{ns}") => get(get_namespace),
-        ("POST", "/v1/namespaces/{ns}/documents") => post(ingest),
-        ("GET", "/v1/namespaces/{ns}/documents") => get(list_documents),
-        ("GET", "/v1/namespaces/{ns}/documents/{id}") => get(get_document),
-        ("GET", "/v1/namespaces/{ns}/jobs/{id}") => get(get_job),
-        ("POST", "/v1/namespaces/{ns}/query") => post(query),
-        ("GET", "/v1/namespaces/{ns}/facts") => get(list_facts),
-        ("GET", "/v1/namespaces/{ns}/facts/{id}") => get(get_fact),
-        ("GET", "/v1/namespaces/{ns}/entities") => get(list_entities),
-        ("GET", "/v1/namespaces/{ns}/entities/{id}") => get(get_entity),
-        ("GET", "/v1/namespaces/{ns}/entities/{id}/timeline") => get(entity_timeline),
-        ("GET", "/v1/namespaces/{ns}/timeline") => get(timeline_root),
-        ("GET", "/v1/namespaces/{ns}/timeline/{node}") => get(timeline_node),
-        ("POST", "/v1/namespaces/{ns}/summarize") => post(summarize),
-        ("POST", "/v1/namespaces/{ns}/facts") => post(governance::assert_facts),
-        ("PATCH", "/v1/namespaces/{ns}/facts/{id}") => patch(governance::correct_fact),
-        ("DELETE", "/v1/namespaces/{ns}/facts/{id}") => delete(governance::retract_fact),
-        ("DELETE", "/v1/namespaces/{ns}/documents/{id}") => delete(governance::delete_document),
-        ("PATCH", "/v1/namespaces/{ns}/entities/{id}") => patch(governance::rename_entity),
-        ("DELETE", "/v1/namespaces/{ns}/entities/{id}") => delete(governance::delete_entity),
-        ("POST", "/v1/namespaces/{ns}/entities/merge") => post(governance::merge_entities),
-        ("GET", "/v1/namespaces/{ns}/transactions") => get(governance::list_transactions),
-        ("GET", "/v1/namespaces/{ns}/transactions/{tx}") => get(governance::get_transaction),
-        ("POST", "/v1/namespaces/{ns}/rollback") => post(governance::rollback),
-        ("GET", "/v1/namespaces/{ns}/diff") => get(governance::diff),
-        ("GET", "/v1/namespaces/{ns}/audit") => get(governance::audit),
-        ("GET", "/v1/audit/verify") => get(governance::verify),
-        ("POST", "/v1/admin/backup") => post(governance::backup),
-        ("GET", "/v1/namespaces/{ns}/conflicts") => get(governance::conflicts),
-        (m, p) => panic!("route {m} {p} is listed in ROUTES but has no handler"),
-    }
-}
 
 /// Limits enforced by the service.
 #[derive(Debug, Clone)]
@@ -200,8 +116,8 @@ impl AppState {
 /// The router with every route and middleware.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let mut r: Router<AppState> = Router::new();
-    for (m, p) in ROUTES {
-        r = r.route(p, handler(m, p));
+    for route in operations::routes() {
+        r = r.route(route.path, route.handler);
     }
     r.fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
@@ -402,6 +318,7 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::routing::get;
     use tower::ServiceExt;
 
     /// Regression (issue 15): a read that timed out gave its concurrency slot back while its

@@ -1,44 +1,211 @@
 //! The wire contract, generated from the code.
 //!
-//! `schema/openapi.json` is this module's output and nothing else: the operations (paths,
-//! parameters, statuses, security) are written by hand in `openapi.paths.json` beside this file,
-//! as Qdrant writes its path templates, and every body schema under `components/schemas` is
-//! derived (`schemars`) from the Rust type the handlers serialize or deserialize. A field added
-//! to a wire type therefore reaches the schema, and from there the Python client's field-by-field
-//! test, without anyone editing JSON.
+//! `schema/openapi.json` is this module's output and nothing else. The operations come from the
+//! table in [`super::operations`], the same one the router mounts: each route's path
+//! parameters, its query parameters (from the handler's query struct: names, types, bounds,
+//! which are required, and the doc comment of each field), its body and its responses. Every
+//! body schema under `components/schemas` is derived (`schemars`) from the Rust type the
+//! handlers serialize or deserialize. A field added to a wire type or a query struct therefore
+//! reaches the schema, and from there the Python client's field-by-field test, without anyone
+//! editing JSON; only the head (title, servers, security schemes) is written here.
 //!
 //! **Invariant:** the checked-in `schema/openapi.json` equals [`document`]; the unit test
 //! `the_checked_in_schema_is_the_generated_one` fails otherwise and says how to regenerate it
 //! (`chronorag openapi > schema/openapi.json`). The server serves the checked-in file.
 
-use super::{governance, wire};
+use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
-use schemars::{JsonSchema, SchemaGenerator};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
-use crate::engine::BackupReport;
-use crate::engine::{ConflictView, EraseReport, FactList, Job, TimelineNode, VerifyReport};
-use crate::governance::history::{Diff, FactChange};
-use crate::index::IndexSizes;
-use crate::ingest::IngestReport;
-use crate::ingest::input::{DocumentInput, Rejected};
-use crate::model::{
-    AuditEntryView, ChunkView, DocumentInfo, DocumentView, EntityView, FactView, SummaryView,
-    TxView,
-};
-use crate::query::{QueryRequest, QueryResult};
-use crate::store::{AuditVerify, Stats};
-use crate::summary::scheduler::SummarizeReport;
+use super::operations::{self, ERRORS, Op, reference};
+use super::wire;
 
-/// The operations, written by hand; everything under `components/schemas` is generated.
-const PATHS: &str = include_str!("openapi.paths.json");
-
-/// The whole OpenAPI document: the hand-written operations with the generated schemas.
+/// The whole OpenAPI document: the operations of [`operations::routes`] with the schemas of the
+/// types they use.
 pub fn document() -> Value {
-    let mut doc: Value = serde_json::from_str(PATHS).expect("openapi.paths.json is valid JSON");
-    doc["info"]["version"] = Value::from(env!("CARGO_PKG_VERSION"));
-    doc["components"]["schemas"] = Value::Object(schemas());
+    let mut out = settings().for_serialize().into_generator();
+    let mut inp = settings().for_deserialize().into_generator();
+    let mut paths = Map::new();
+    for r in operations::routes() {
+        let ops = paths
+            .entry(r.path)
+            .or_insert_with(|| Value::Object(Map::new()));
+        let method = r.method.to_ascii_lowercase();
+        assert!(
+            ops.get(&method).is_none(),
+            "{} {} is listed twice",
+            r.method,
+            r.path
+        );
+        ops[method] = operation(&r.op, r.path, &mut out, &mut inp);
+    }
+    let mut doc = json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ChronoRAG",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Temporal knowledge-graph RAG database. Every error has the shape \
+                {\"error\": {\"code\", \"message\", \"details\"?}}. With `serve --auth keys.toml`, send \
+                `Authorization: Bearer <key>` (or `X-API-Key`); roles read < write < admin are \
+                granted per namespace."
+        },
+        "servers": [{"url": "http://127.0.0.1:7070"}],
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+            }
+        },
+        "security": [{}, {"bearer": []}, {"apiKey": []}],
+        "paths": paths,
+    });
+    doc["components"]["schemas"] = Value::Object(schemas(out, inp));
+    unwrap_descriptions(&mut doc);
     doc
+}
+
+/// The namespace path parameter every `/v1/namespaces/{ns}` route shares.
+fn namespace_param() -> Value {
+    json!({
+        "name": "ns",
+        "in": "path",
+        "required": true,
+        "description": "Namespace: 1-64 of a-z, 0-9, '_' and '-', starting with a letter or digit.",
+        "schema": {"type": "string", "pattern": crate::model::NAMESPACE_PATTERN},
+    })
+}
+
+/// One operation object. Responses are described with the serialize generator `out`, the
+/// query string and the body with the deserialize generator `inp`.
+fn operation(op: &Op, path: &str, out: &mut SchemaGenerator, inp: &mut SchemaGenerator) -> Value {
+    let mut o = Map::new();
+    o.insert("summary".into(), op.summary.into());
+    if let Some(d) = op.description {
+        o.insert("description".into(), d.into());
+    }
+    o.insert("tags".into(), json!([op.tag]));
+
+    let mut params = Vec::new();
+    for name in path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+    {
+        if name == "ns" {
+            params.push(namespace_param());
+            continue;
+        }
+        let p = op
+            .path_params
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("{path}: path parameter {{{name}}} is not described"));
+        params.push(json!({
+            "name": name,
+            "in": "path",
+            "required": true,
+            "description": p.description,
+            "schema": {"type": p.kind},
+        }));
+    }
+    if let Some(q) = op.query {
+        params.extend(query_params(path, q(inp)));
+    }
+    if !params.is_empty() {
+        o.insert("parameters".into(), Value::Array(params));
+    }
+    if let Some(b) = op.body {
+        o.insert(
+            "requestBody".into(),
+            json!({"required": true, "content": {"application/json": {"schema": b(inp)}}}),
+        );
+    }
+
+    let mut responses = Map::new();
+    for r in &op.responses {
+        let mut v = json!({"description": r.description});
+        if !r.content.is_empty() {
+            let content: Map<String, Value> = r
+                .content
+                .iter()
+                .map(|(mime, f)| (mime.to_string(), json!({"schema": f(out)})))
+                .collect();
+            v["content"] = Value::Object(content);
+        }
+        assert!(
+            responses.insert(r.status.to_string(), v).is_none(),
+            "{path}: status {} is described twice",
+            r.status
+        );
+    }
+    for code in op.errors {
+        let (_, description) = ERRORS
+            .iter()
+            .find(|(c, _)| c == code)
+            .unwrap_or_else(|| panic!("{path}: {code} is not a standard error status"));
+        responses.entry(code.to_string()).or_insert_with(|| {
+            json!({
+                "description": description,
+                "content": {"application/json": {"schema": reference::<wire::ErrorBody>(out)}},
+            })
+        });
+    }
+    o.insert("responses".into(), Value::Object(responses));
+    Value::Object(o)
+}
+
+/// The query parameters of an operation from its query struct's object schema: one parameter
+/// per property, required when the struct requires it, described by the field's doc comment.
+fn query_params(path: &str, object: Value) -> Vec<Value> {
+    let required: Vec<&str> = object["required"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(props) = object["properties"].as_object() else {
+        panic!("{path}: the query struct is not an object with properties")
+    };
+    props
+        .iter()
+        .map(|(name, schema)| {
+            let mut schema = schema.as_object().cloned().unwrap_or_default();
+            let description = schema
+                .remove("description")
+                .unwrap_or_else(|| panic!("{path}: query parameter {name} has no doc comment"));
+            non_null(&mut schema);
+            json!({
+                "name": name,
+                "in": "query",
+                "required": required.contains(&name.as_str()),
+                "description": description,
+                "schema": schema,
+            })
+        })
+        .collect()
+}
+
+/// A parameter is absent rather than null: drops `null` from an optional field's schema.
+fn non_null(schema: &mut Map<String, Value>) {
+    if schema.get("default") == Some(&Value::Null) {
+        schema.remove("default");
+    }
+    if let Some(Value::Array(types)) = schema.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let t = types.remove(0);
+            schema.insert("type".into(), t);
+        }
+    }
+    if let Some(Value::Array(any)) = schema.get("anyOf").cloned() {
+        let rest: Vec<Value> = any
+            .into_iter()
+            .filter(|s| s.get("type") != Some(&Value::from("null")))
+            .collect();
+        if let [one] = rest.as_slice() {
+            schema.remove("anyOf");
+            if let Some(o) = one.as_object() {
+                schema.extend(o.clone());
+            }
+        }
+    }
 }
 
 /// The document as `schema/openapi.json` holds it: the top-level sections in the usual order
@@ -57,7 +224,7 @@ pub fn render() -> String {
     ];
     assert!(
         top.keys().all(|k| order.contains(&k.as_str())),
-        "openapi.paths.json has a top-level section render() does not place"
+        "the document has a top-level section render() does not place"
     );
     let present: Vec<&str> = order.into_iter().filter(|k| top.contains_key(*k)).collect();
     let mut out = String::from("{\n");
@@ -81,76 +248,10 @@ fn settings() -> SchemaSettings {
     })
 }
 
-/// Adds `T`'s schema, and every schema it refers to, to the generator's definitions.
-fn add<T: JsonSchema>(g: &mut SchemaGenerator) {
-    let r = g.subschema_for::<T>();
-    assert!(
-        r.get("$ref").is_some(),
-        "{} is inlined; a component must be a named type",
-        T::schema_name()
-    );
-}
-
 /// Every body schema: what the server sends (the serialize contract: a field skipped when
 /// empty is optional) and what it accepts (the deserialize contract: a field with a default
 /// is optional). A type on both sides must come out the same, or be split into two types.
-fn schemas() -> Map<String, Value> {
-    let mut out = settings().for_serialize().into_generator();
-    add::<Stats>(&mut out);
-    add::<IndexSizes>(&mut out);
-    add::<Rejected>(&mut out);
-    add::<Job>(&mut out);
-    add::<IngestReport>(&mut out);
-    add::<QueryResult>(&mut out);
-    add::<FactView>(&mut out);
-    add::<FactList>(&mut out);
-    add::<EntityView>(&mut out);
-    add::<DocumentInfo>(&mut out);
-    add::<ChunkView>(&mut out);
-    add::<DocumentView>(&mut out);
-    add::<SummaryView>(&mut out);
-    add::<TimelineNode>(&mut out);
-    add::<SummarizeReport>(&mut out);
-    add::<TxView>(&mut out);
-    add::<AuditEntryView>(&mut out);
-    add::<AuditVerify>(&mut out);
-    add::<VerifyReport>(&mut out);
-    add::<FactChange>(&mut out);
-    add::<Diff>(&mut out);
-    add::<EraseReport>(&mut out);
-    add::<ConflictView>(&mut out);
-    add::<BackupReport>(&mut out);
-    add::<wire::ErrorBody>(&mut out);
-    add::<wire::Health>(&mut out);
-    add::<wire::NamespaceList>(&mut out);
-    add::<wire::NamespaceCreated>(&mut out);
-    add::<wire::NamespaceInfo>(&mut out);
-    add::<wire::JobAccepted>(&mut out);
-    add::<wire::DocumentPage>(&mut out);
-    add::<wire::EntityPage>(&mut out);
-    add::<wire::EntityTimeline>(&mut out);
-    add::<wire::TransactionPage>(&mut out);
-    add::<wire::AuditLogPage>(&mut out);
-    add::<wire::ConflictList>(&mut out);
-    add::<wire::FactsAsserted>(&mut out);
-    add::<wire::FactCorrected>(&mut out);
-    add::<wire::FactRetracted>(&mut out);
-    add::<wire::DocumentRetracted>(&mut out);
-    add::<wire::TxRef>(&mut out);
-    add::<wire::EntitiesMerged>(&mut out);
-    add::<wire::RollbackResult>(&mut out);
-
-    let mut inp = settings().for_deserialize().into_generator();
-    add::<DocumentInput>(&mut inp);
-    add::<QueryRequest>(&mut inp);
-    add::<super::routes::IngestRequest>(&mut inp);
-    add::<governance::AssertRequest>(&mut inp);
-    add::<governance::CorrectRequest>(&mut inp);
-    add::<governance::RenameRequest>(&mut inp);
-    add::<governance::MergeRequest>(&mut inp);
-    add::<governance::RollbackRequest>(&mut inp);
-    add::<governance::BackupRequest>(&mut inp);
-
+fn schemas(mut out: SchemaGenerator, mut inp: SchemaGenerator) -> Map<String, Value> {
     let mut all = out.take_definitions(true);
     for (name, schema) in inp.take_definitions(true) {
         match all.get(&name) {
@@ -163,7 +264,6 @@ fn schemas() -> Map<String, Value> {
             }
         }
     }
-    all.values_mut().for_each(unwrap_descriptions);
     all.sort_keys();
     all
 }

@@ -141,7 +141,7 @@ pub async fn root() -> Response {
 }
 
 /// Query of `POST /mcp`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct McpParams {
     /// The namespace tools default to (default `default`); a tool's `namespace` argument wins.
@@ -406,10 +406,11 @@ pub struct IngestRequest {
 }
 
 /// Query string of `POST .../documents`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestParams {
-    /// `false` answers 202 with a job id instead of waiting.
+    /// `false` answers 202 with a job id instead of waiting (bodies above
+    /// `async_threshold_bytes` always become jobs).
     #[serde(default)]
     pub wait: Option<bool>,
 }
@@ -534,22 +535,23 @@ pub async fn get_job(
 }
 
 /// Snapshot parameter shared by read routes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AsOf {
-    /// Transaction-time snapshot.
+    /// Read as of this transaction (default: the current state).
     pub as_of_tx: Option<TxId>,
 }
 
 /// Paging parameters of documents.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocPage {
-    /// The previous page's `next_cursor`.
+    /// The previous page's `next_cursor` (omit for the first page).
     pub cursor: Option<String>,
-    /// Page size.
+    /// Page size (1-1000, default 100).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<usize>,
-    /// Snapshot.
+    /// Read as of this transaction (default: the current state).
     pub as_of_tx: Option<TxId>,
 }
 
@@ -729,18 +731,20 @@ pub async fn get_fact(
 }
 
 /// Query of `GET .../entities`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntityParams {
-    /// Name filter (substring of a name or alias).
+    /// Only entities with this substring in a name or alias (case-insensitive).
     pub q: Option<String>,
-    /// Kind filter.
+    /// Only entities of this kind.
+    #[schemars(with = "Option<EntityKind>")]
     pub kind: Option<String>,
-    /// The previous page's `next_cursor`.
+    /// The previous page's `next_cursor` (omit for the first page).
     pub cursor: Option<String>,
-    /// Page size.
+    /// Page size (1-1000, default 100).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<usize>,
-    /// Snapshot.
+    /// Read as of this transaction (default: the current state).
     pub as_of_tx: Option<TxId>,
 }
 
@@ -787,18 +791,19 @@ pub async fn get_entity(
 }
 
 /// Query of `GET .../entities/{id}/timeline`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntityTimelineParams {
-    /// From this period.
+    /// Facts valid at or after the start of this period (2019, 2024-Q3, Q3 2024, 2024-07-15).
     pub from: Option<String>,
-    /// To the end of this period.
+    /// Facts valid at or before the end of this period.
     pub to: Option<String>,
-    /// Snapshot.
+    /// Read as of this transaction (default: the current state).
     pub as_of_tx: Option<TxId>,
-    /// Page size.
+    /// Page size (1-1000, default 100).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<usize>,
-    /// Cursor.
+    /// The previous page's `next_cursor` (omit for the first page).
     pub cursor: Option<String>,
 }
 

@@ -33,23 +33,24 @@ pub(super) fn names_then(
 }
 
 /// Parameters of a fact listing.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FactListParams {
     /// Only facts about this entity (id or name).
     pub entity: Option<String>,
-    /// Valid at or after the start of this period.
+    /// Facts valid at or after the start of this period (2019, 2024-Q3, Q3 2024, 2024-07-15).
     pub from: Option<String>,
-    /// Valid at or before the end of this period.
+    /// Facts valid at or before the end of this period.
     pub to: Option<String>,
-    /// Snapshot.
+    /// Read as of this transaction (default: the current state).
     pub as_of_tx: Option<TxId>,
     /// Include retracted facts.
     #[serde(default)]
     pub include_retracted: bool,
-    /// Page size (default 100).
+    /// Page size (1-1000, default 100).
+    #[schemars(range(min = 1, max = MAX_PAGE))]
     pub limit: Option<usize>,
-    /// Cursor from the previous page.
+    /// The previous page's `next_cursor` (omit for the first page).
     pub cursor: Option<String>,
 }
 

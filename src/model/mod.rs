@@ -61,6 +61,10 @@ pub enum Status {
     Retracted,
 }
 
+/// The namespace names [`validate_namespace`] accepts, as a regular expression (for the API
+/// contract; a unit test checks the two agree).
+pub const NAMESPACE_PATTERN: &str = "^[a-z0-9][a-z0-9_-]{0,63}$";
+
 /// Checks a namespace name: 1–64 characters of `a-z`, `0-9`, `_`, `-`, starting with a letter or
 /// digit. Names never contain `/` or `..`, so they are safe in paths and URLs.
 pub fn validate_namespace(name: &str) -> crate::Result<()> {
@@ -76,5 +80,40 @@ pub fn validate_namespace(name: &str) -> crate::Result<()> {
         Err(crate::Error::invalid(format!(
             "invalid namespace name {name:?}: use 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_namespace_pattern_accepts_what_validation_accepts() {
+        let re = regex::Regex::new(NAMESPACE_PATTERN).unwrap();
+        let long = "a".repeat(64);
+        let too_long = "a".repeat(65);
+        for name in [
+            "default",
+            "a",
+            "0",
+            "acme-2024",
+            "x_y",
+            &long,
+            "",
+            "-a",
+            "_a",
+            "A",
+            "a/b",
+            "a b",
+            "ä",
+            &too_long,
+            "..",
+        ] {
+            assert_eq!(
+                re.is_match(name),
+                validate_namespace(name).is_ok(),
+                "{name:?}: the contract's pattern and validate_namespace disagree"
+            );
+        }
     }
 }

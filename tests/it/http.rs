@@ -757,9 +757,9 @@ fn openapi_describes_exactly_the_routes_of_the_router() {
                 .map(move |m| (m.to_uppercase(), p.clone()))
         })
         .collect();
-    let routed: BTreeSet<(String, String)> = chronorag::api::ROUTES
+    let routed: BTreeSet<(String, String)> = chronorag::api::operations::routes()
         .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .map(|r| (r.method.to_string(), r.path.to_string()))
         .collect();
     let missing: Vec<_> = routed.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&routed).collect();
@@ -783,7 +783,8 @@ fn openapi_describes_exactly_the_routes_of_the_router() {
     // The live server serves the same document and answers every route (never "no route").
     let s = Server::start(&[], None);
     assert_eq!(s.get("/openapi.json").json(), spec);
-    for (m, p) in chronorag::api::ROUTES {
+    for route in chronorag::api::operations::routes() {
+        let (m, p) = (&route.method, route.path);
         let path = p
             .replace("{ns}", "probe")
             .replace("{id}", "1")
@@ -804,6 +805,85 @@ fn openapi_describes_exactly_the_routes_of_the_router() {
             r.text
         );
     }
+}
+
+/// The contract's query parameters are the ones each route reads: every documented parameter
+/// is accepted by its route, and a parameter the contract does not list is refused by name on
+/// every API route, including those that read no query string at all.
+#[test]
+fn every_route_reads_exactly_its_documented_query_parameters() {
+    let spec: Value = serde_json::from_str(chronorag::api::OPENAPI).unwrap();
+    let s = Server::start(&[], None);
+    let sample = |schema: &Value| -> String {
+        let schema = match schema["$ref"].as_str() {
+            Some(r) => &spec["components"]["schemas"][r.rsplit('/').next().unwrap()],
+            None => schema,
+        };
+        if let Some(first) = schema["enum"].get(0) {
+            return first.as_str().unwrap().to_string();
+        }
+        match schema["type"].as_str() {
+            Some("integer") => "1".into(),
+            Some("boolean") => "true".into(),
+            _ => "2020".into(),
+        }
+    };
+    let mut documented = 0;
+    let mut refused = 0;
+    for route in chronorag::api::operations::routes() {
+        let (m, p) = (route.method, route.path);
+        if !p.starts_with("/v1/") {
+            continue;
+        }
+        let path = p
+            .replace("{ns}", "probe")
+            .replace("{id}", "1")
+            .replace("{tx}", "1")
+            .replace("{node}", "2020");
+        let body = (m != "GET").then(|| ("application/json", b"{}".to_vec()));
+        let ask = |query: &str| {
+            s.request_with(
+                m,
+                &format!("{path}?{query}"),
+                &[("Connection", "close")],
+                body.clone(),
+            )
+        };
+        let params = spec["paths"][p][m.to_ascii_lowercase()]["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for param in params.iter().filter(|x| x["in"] == "query") {
+            let name = param["name"].as_str().unwrap();
+            let r = ask(&format!("{name}={}", sample(&param["schema"])));
+            assert!(
+                !r.text.contains("unknown field"),
+                "{m} {p} documents `{name}` but refuses it: {}",
+                r.text
+            );
+            documented += 1;
+        }
+        let r = ask("zz_typo=1");
+        assert_eq!(
+            r.status, 400,
+            "{m} {p} ignored an unknown parameter: {}",
+            r.text
+        );
+        assert!(
+            r.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("zz_typo"),
+            "{m} {p}: the refusal does not name the parameter: {}",
+            r.text
+        );
+        refused += 1;
+    }
+    assert!(
+        documented > 30,
+        "only {documented} documented parameters tried"
+    );
+    assert!(refused > 30, "only {refused} routes tried");
 }
 
 #[test]
