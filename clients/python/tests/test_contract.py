@@ -5,6 +5,10 @@ checks against the live server's answers).
 Every field the schema documents must be a field of the model (or be listed below as reshaped
 or deliberately left in ``raw``), and every field of the model must come from the schema. A
 field added to the server and its schema without the client fails here.
+
+The same goes for query-string parameters: every one the schema documents (generated from the
+server's query structs) is a keyword argument of the client's operations layer, which the sync
+and async clients both call, or is listed with what sets it.
 """
 
 from __future__ import annotations
@@ -166,3 +170,87 @@ def test_every_result_type_is_checked() -> None:
     checked = {m[0] for m in MODELS}
     results = {n for n in models.__all__ if dataclasses.is_dataclass(getattr(models, n))}
     assert results - checked == set(), f"types not compared with the schema: {results - checked}"
+
+
+# Every API route that takes query-string parameters, with the ``Operations`` methods that call
+# it and the parameters those methods set themselves instead of taking them from the caller.
+CALLS: Dict[Tuple[str, str], Tuple[List[str], Dict[str, str]]] = {
+    ("POST", "/v1/namespaces/{ns}/documents"): (["ingest"], {}),
+    ("GET", "/v1/namespaces/{ns}/documents"): (["documents", "documents_pager"], {}),
+    ("GET", "/v1/namespaces/{ns}/documents/{id}"): (["document"], {}),
+    ("DELETE", "/v1/namespaces/{ns}/documents/{id}"): (
+        ["retract_document", "erase"],
+        {"erase": "erase() sends erase=true, retract_document() leaves it out"},
+    ),
+    ("GET", "/v1/namespaces/{ns}/facts"): (["facts", "facts_pager"], {}),
+    ("GET", "/v1/namespaces/{ns}/facts/{id}"): (["fact"], {}),
+    ("DELETE", "/v1/namespaces/{ns}/facts/{id}"): (
+        ["retract_fact"],
+        {"erase": "facts are only retracted; the server refuses erase=true on them"},
+    ),
+    ("GET", "/v1/namespaces/{ns}/entities"): (["entities", "entities_pager"], {}),
+    ("GET", "/v1/namespaces/{ns}/entities/{id}"): (["entity"], {}),
+    ("DELETE", "/v1/namespaces/{ns}/entities/{id}"): (
+        ["erase"],
+        {"erase": "erase() sends erase=true, which the server requires here"},
+    ),
+    ("GET", "/v1/namespaces/{ns}/entities/{id}/timeline"): (["entity_timeline"], {}),
+    ("GET", "/v1/namespaces/{ns}/timeline"): (["timeline"], {}),
+    ("GET", "/v1/namespaces/{ns}/timeline/{node}"): (["timeline"], {}),
+    ("GET", "/v1/namespaces/{ns}/transactions"): (["transactions", "transactions_pager"], {}),
+    ("GET", "/v1/namespaces/{ns}/diff"): (
+        ["diff"],
+        {"format": "the client reads the JSON diff; text is for people (`chronorag diff`)"},
+    ),
+    ("GET", "/v1/namespaces/{ns}/audit"): (
+        ["audit_pager"],
+        {
+            "cursor": "the pager follows next_cursor itself",
+            "limit": "audit_pager's page_size",
+        },
+    ),
+    ("GET", "/v1/namespaces/{ns}/conflicts"): (["conflicts"], {}),
+}
+
+
+def python_name(param: str) -> str:
+    """The keyword a documented parameter has in Python (``from`` is a keyword there)."""
+    return "from_" if param == "from" else param
+
+
+def test_every_query_parameter_of_the_contract_reaches_the_client() -> None:
+    """A query parameter the server documents is a keyword argument of a client method that
+    calls its route (or is listed above with what sets it); a route that gains its first
+    parameter, or a parameter, without the client fails here."""
+    import inspect
+
+    from chronorag._common import Operations
+
+    problems: List[str] = []
+    seen: Set[Tuple[str, str]] = set()
+    for path, ops in SPEC["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, op in ops.items():
+            params = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
+            if not params:
+                continue
+            key = (method.upper(), path)
+            seen.add(key)
+            if key not in CALLS:
+                problems.append(f"{key}: no client method is listed for it")
+                continue
+            names, fixed = CALLS[key]
+            keywords: Set[str] = set()
+            for name in names:
+                keywords |= set(inspect.signature(getattr(Operations, name)).parameters)
+            for p in params:
+                if python_name(p) not in keywords and p not in fixed:
+                    problems.append(f"{key}: `{p}` is not a parameter of {names}")
+            for p in fixed:
+                if p not in params:
+                    problems.append(f"{key}: `{p}` is listed as set by the client, "
+                                    "but the route has no such parameter")
+    stale = set(CALLS) - seen
+    assert not stale, f"listed routes that take no query parameters (any more): {sorted(stale)}"
+    assert not problems, "\n".join(problems)
