@@ -137,7 +137,7 @@ pub enum Command {
     /// Write a deterministic synthetic temporal corpus (JSON lines) of about N facts.
     Synth(synth::SynthArgs),
     /// Print the HTTP API's OpenAPI 3.1 description (the same as `schema/openapi.json` and
-    /// `GET /openapi.json`), generated from the code's wire types.
+    /// `GET /openapi.json`), generated from the route table, the query structs and the wire types.
     Openapi,
     /// Copy the store into a new folder as one consistent snapshot (indexes are rebuilt on
     /// restore). For a data folder a running server holds, use its `POST /v1/admin/backup`.

@@ -21,7 +21,9 @@
 //! - soft hyphens (U+00AD, the invisible marks of where a word may break) are removed; where a
 //!   converter kept the break after one ("sport\u{ad} ing", "busi\u{ad}\nness": 1,300 times in
 //!   Audi's 2014–2023 reports, 645 in 2016), the whitespace up to the lower-case rest of the
-//!   word goes too, so the word can be found again ("sporting");
+//!   word goes too, so the word can be found again ("sporting"); where a converter wrote soft
+//!   hyphens between whole words instead of spaces ("of\u{ad}the\u{ad}ideas\u{ad}submitted\u{ad}in",
+//!   a line of Audi's 2020 report), they become spaces, so removing them glues no words;
 //! - inline LaTeX that converters write for units, formulas and symbols (`$\mathsf{C O}_{2}$`)
 //!   becomes the plain text it stands for ("CO2"); see [`math`].
 //!
@@ -187,11 +189,14 @@ fn rest(text: &str) -> Cow<'_, str> {
 const SHY: char = '\u{ad}';
 
 /// `text` without soft hyphens; a break kept after one (whitespace, then a lower-case letter) is
-/// joined. Borrowed when the text has none.
+/// joined, and a run of words a converter separated with soft hyphens instead of spaces
+/// ([`shy_separated`]) gets its spaces back. Borrowed when the text has none.
 fn soft_hyphens(text: &str) -> Cow<'_, str> {
     if !text.contains(SHY) {
         return Cow::Borrowed(text);
     }
+    let spaced = shy_separators(text);
+    let text = spaced.as_deref().unwrap_or(text);
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(SHY) {
@@ -209,6 +214,49 @@ fn soft_hyphens(text: &str) -> Cow<'_, str> {
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// Whether a word's soft hyphens stand for spaces: "of\u{ad}the\u{ad}ideas\u{ad}submitted\u{ad}in",
+/// as one converter wrote a whole line of Audi's 2020 report. Taken as separators when the
+/// hyphens cut the word into three pieces or more, each a common word or of four characters or
+/// more, at least one a common word. A word's own break points never look so: their pieces
+/// include syllables ("in\u{ad}for\u{ad}ma\u{ad}tion": "ma"), and a break kept at a line's end
+/// makes two pieces ("sup\u{ad}pliers").
+fn shy_separated(word: &str) -> bool {
+    let pieces: Vec<&str> = word.split(SHY).filter(|p| !p.is_empty()).collect();
+    let common = |p: &str| COMMON_WORDS.contains(&p.to_lowercase().as_str());
+    pieces.len() >= 3
+        && pieces.iter().all(|p| common(p) || p.chars().count() >= 4)
+        && pieces.iter().any(|p| common(p))
+}
+
+/// `text` with the soft hyphens of every [`shy_separated`] word turned into spaces (those at
+/// the word's ends dropped); `None` when there is no such word.
+fn shy_separators(text: &str) -> Option<String> {
+    let words = || {
+        text.split(char::is_whitespace)
+            .filter(|w| w.matches(SHY).count() >= 2)
+    };
+    if !words().any(shy_separated) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ws = rest.len() - rest.trim_start().len();
+        out.push_str(&rest[..ws]);
+        rest = &rest[ws..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..end];
+        if word.matches(SHY).count() >= 2 && shy_separated(word) {
+            let pieces: Vec<&str> = word.split(SHY).filter(|p| !p.is_empty()).collect();
+            out.push_str(&pieces.join(" "));
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[end..];
+    }
+    Some(out)
 }
 
 /// `text` with ligatures repaired; borrowed when nothing changed.
@@ -337,6 +385,17 @@ mod tests {
             ("page\u{ad} 12", "page 12"),
             ("\u{ad} and", " and"),
             ("\u{ad}", ""),
+            // Soft hyphens standing for spaces (Audi 2020), beside a word's own break points.
+            (
+                "53.4 % of\u{ad}the\u{ad}ideas\u{ad}submitted\u{ad}in\u{ad} 2020\u{ad}were\u{ad}implemented.\u{ad} (2019)",
+                "53.4 % of the ideas submitted in 2020 were implemented. (2019)",
+            ),
+            ("as\u{ad}a\u{ad}result.\u{ad}", "as a result."),
+            ("in\u{ad}for\u{ad}ma\u{ad}tion", "information"),
+            ("respon\u{ad}si\u{ad}bil\u{ad}ity", "responsibility"),
+            ("\u{ad}sup\u{ad}pliers", "suppliers"),
+            ("M\u{fc}nchs\u{ad}m\u{fc}ns\u{ad}", "M\u{fc}nchsm\u{fc}ns"),
+            ("Emissions\u{ad}handel\u{ad}system", "Emissionshandelsystem"),
         ];
         for (input, want) in cases {
             assert_eq!(repair(input), want, "{input:?}");
