@@ -101,6 +101,7 @@ pub async fn correct_fact(
 pub struct DeleteParams {
     /// Why. Required: the request is refused (400) without one. Recorded on the transaction
     /// and in the audit log.
+    #[schemars(required)]
     pub reason: Option<String>,
     /// Erase physically (a privacy request; admin role) instead of retracting. Optional for a
     /// document, required for an entity (entities are only erased), refused for a fact (facts

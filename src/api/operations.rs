@@ -7,7 +7,9 @@
 //! from the types its handler uses: the query-string parameters from the handler's query struct
 //! (names, types, bounds, which are required, and each field's doc comment as its description),
 //! the request body and the responses from the wire types. Only the prose (summary, the
-//! description of a path parameter) and the list of statuses are written here by hand.
+//! description of a path parameter), the list of statuses, and which query struct and body type
+//! go with a handler are written here by hand; `tests/it/http.rs` checks the query structs against
+//! the server (every documented parameter is read by its route, an unknown one refused).
 
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use schemars::{JsonSchema, SchemaGenerator};
@@ -89,7 +91,7 @@ const NS_READ_TIME: &[u16] = &[400, 401, 403, 404, 422, 429, 503];
 /// [`NS_READ`] and what a JSON body or a change can meet.
 const NS_WRITE: &[u16] = &[400, 401, 403, 404, 409, 415, 422, 429, 503];
 /// Routes on the whole service for admins.
-const SERVICE_ADMIN: &[u16] = &[401, 403, 429, 503];
+const SERVICE_ADMIN: &[u16] = &[400, 401, 403, 429, 503];
 
 /// One response: status, description and its bodies by media type.
 pub struct Response {
@@ -347,7 +349,7 @@ fn table() -> Vec<Route> {
             "List namespaces the key can read, with record counts",
         )
         .ok::<wire::NamespaceList>()
-        .errors(&[401, 429, 503]),
+        .errors(&[400, 401, 429, 503]),
         route(
             "PUT",
             "/v1/namespaces/{ns}",
@@ -717,3 +719,22 @@ const QUERY: &str = "Send `Accept: text/event-stream` to stream the answer (see 
 const MCP_400: &str = "A JSON-RPC error with id null or the request's id: the body is not JSON (-32700) or not a JSON-RPC message (-32600); or, in this API's error shape, a missing or unknown `MCP-Protocol-Version` header";
 const MCP_403: &str = "On a server bound to a loopback address without API keys: a `Host` header that is neither a loopback name nor in `mcp_allowed_hosts` (the SDK's guard against DNS rebinding). A key's missing role is a tool result with `isError`, not a 403";
 const SSE: &str = "With `Accept: text/event-stream`: server-sent events. `context` first (the QueryResult without `answer`: plan, facts, chunks, summaries, passages, cited context); with `answer: true`, one `token` event per piece of the LLM's reply as it arrives (`{\"text\": \"...\"}`); last `answer` (`{\"answer\": {\"text\", \"model\"}}`) or `error` (`{\"error\": {\"code\", \"message\"}}`). Errors found before the first event are ordinary JSON errors with their status.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every API route reads a query struct or refuses any query string, so each can answer
+    /// 400, and its statuses must say so.
+    #[test]
+    fn every_api_route_documents_its_400() {
+        for r in routes().iter().filter(|r| r.path.starts_with("/v1/")) {
+            assert!(
+                r.op.errors.contains(&400) || r.op.responses.iter().any(|x| x.status == 400),
+                "{} {} answers 400 to a bad query string but does not document it",
+                r.method,
+                r.path
+            );
+        }
+    }
+}

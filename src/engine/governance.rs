@@ -249,10 +249,13 @@ impl Engine {
         })
     }
 
-    /// Audit entries from sequence number `from`.
+    /// Audit entries from sequence number `from`; at most `limit` (1–1000, as every page).
     pub fn audit(&self, namespace: &str, from: u64, limit: usize) -> Result<Vec<AuditEntry>> {
         let ns = self.namespace(namespace)?;
-        ns.store().audit(from.max(1), limit.clamp(1, 1000))
+        if limit == 0 || limit > 1000 {
+            return Err(Error::invalid("limit must be between 1 and 1000"));
+        }
+        ns.store().audit(from.max(1), limit)
     }
 
     /// Verifies the audit chain of every namespace.

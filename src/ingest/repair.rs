@@ -217,44 +217,63 @@ fn soft_hyphens(text: &str) -> Cow<'_, str> {
 }
 
 /// Whether a word's soft hyphens stand for spaces: "of\u{ad}the\u{ad}ideas\u{ad}submitted\u{ad}in",
-/// as one converter wrote a whole line of Audi's 2020 report. Taken as separators when the
-/// hyphens cut the word into three pieces or more, each a common word or of four characters or
-/// more, at least one a common word. A word's own break points never look so: their pieces
-/// include syllables ("in\u{ad}for\u{ad}ma\u{ad}tion": "ma"), and a break kept at a line's end
-/// makes two pieces ("sup\u{ad}pliers").
+/// as one converter wrote two lines of Audi's 2020 report. Taken as separators when the hyphens
+/// cut the word into three pieces or more, each a common word or of four characters or more,
+/// and two of them are common words, or one is and a soft hyphen also ends the word (the
+/// converter put one after every word: "2020\u{ad}were\u{ad}implemented.\u{ad}"). A word
+/// written with all its break points has one common piece at most and no hyphen at its end
+/// ("in\u{ad}vest\u{ad}ment", "as\u{ad}sess\u{ad}ment"), or a syllable among its pieces
+/// ("in\u{ad}for\u{ad}ma\u{ad}tion": "ma"); a break kept at a line's end makes two pieces
+/// ("sup\u{ad}pliers").
 fn shy_separated(word: &str) -> bool {
+    if word.matches(SHY).count() < 2 {
+        return false;
+    }
     let pieces: Vec<&str> = word.split(SHY).filter(|p| !p.is_empty()).collect();
     let common = |p: &str| COMMON_WORDS.contains(&p.to_lowercase().as_str());
+    let commons = pieces.iter().filter(|p| common(p)).count();
     pieces.len() >= 3
         && pieces.iter().all(|p| common(p) || p.chars().count() >= 4)
-        && pieces.iter().any(|p| common(p))
+        && (commons >= 2 || (commons == 1 && word.ends_with(SHY)))
 }
 
-/// `text` with the soft hyphens of every [`shy_separated`] word turned into spaces (those at
-/// the word's ends dropped); `None` when there is no such word.
+/// `text` with the soft hyphens of every [`shy_separated`] word turned into spaces. One at the
+/// word's start goes; one at its end goes too, unless it is a line-end break before the rest
+/// of a word ("of\u{ad}the\u{ad}manage\u{ad} ment": the whitespace holds one line break at most, a
+/// lower-case letter follows, and what follows is not itself a run of separated words), which
+/// [`soft_hyphens`] then joins. `None` when there is no such word.
 fn shy_separators(text: &str) -> Option<String> {
-    let words = || {
-        text.split(char::is_whitespace)
-            .filter(|w| w.matches(SHY).count() >= 2)
-    };
-    if !words().any(shy_separated) {
+    if !text.split(char::is_whitespace).any(shy_separated) {
         return None;
     }
-    let mut out = String::with_capacity(text.len());
+    // (whitespace before, word), in order.
+    let mut tokens: Vec<(&str, &str)> = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
         let ws = rest.len() - rest.trim_start().len();
-        out.push_str(&rest[..ws]);
-        rest = &rest[ws..];
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let word = &rest[..end];
-        if word.matches(SHY).count() >= 2 && shy_separated(word) {
-            let pieces: Vec<&str> = word.split(SHY).filter(|p| !p.is_empty()).collect();
-            out.push_str(&pieces.join(" "));
-        } else {
+        let (gap, after) = rest.split_at(ws);
+        let end = after.find(char::is_whitespace).unwrap_or(after.len());
+        tokens.push((gap, &after[..end]));
+        rest = &after[end..];
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, (gap, word)) in tokens.iter().enumerate() {
+        out.push_str(gap);
+        if !shy_separated(word) {
             out.push_str(word);
+            continue;
         }
-        rest = &rest[end..];
+        let pieces: Vec<&str> = word.split(SHY).filter(|p| !p.is_empty()).collect();
+        out.push_str(&pieces.join(" "));
+        let continues = tokens.get(i + 1).is_some_and(|(gap, next)| {
+            !gap.is_empty()
+                && gap.matches('\n').count() <= 1
+                && next.chars().next().is_some_and(char::is_lowercase)
+                && !shy_separated(next)
+        });
+        if word.ends_with(SHY) && continues {
+            out.push(SHY);
+        }
     }
     Some(out)
 }
@@ -391,6 +410,20 @@ mod tests {
                 "53.4 % of the ideas submitted in 2020 were implemented. (2019)",
             ),
             ("as\u{ad}a\u{ad}result.\u{ad}", "as a result."),
+            (
+                "94.5 EUR m\nsavings\u{ad}were\u{ad}achieved\u{ad}  \nas\u{ad}a\u{ad}result.\u{ad}  \n(2019)",
+                "94.5 EUR m\nsavings were achieved  \nas a result.  \n(2019)",
+            ),
+            ("of\u{ad}the\u{ad}manage\u{ad} ment", "of the management"),
+            (
+                "in\u{ad}vest\u{ad}ment and as\u{ad}sess\u{ad}ment",
+                "investment and assessment",
+            ),
+            (
+                "an\u{ad}nounce\u{ad}ment, at\u{ad}tach\u{ad}ment",
+                "announcement, attachment",
+            ),
+            ("with\u{ad}hold\u{ad}ings", "withholdings"),
             ("in\u{ad}for\u{ad}ma\u{ad}tion", "information"),
             ("respon\u{ad}si\u{ad}bil\u{ad}ity", "responsibility"),
             ("\u{ad}sup\u{ad}pliers", "suppliers"),
