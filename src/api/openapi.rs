@@ -107,8 +107,8 @@ fn operation(op: &Op, path: &str, out: &mut SchemaGenerator, inp: &mut SchemaGen
             "schema": {"type": p.kind},
         }));
     }
-    if let Some(q) = op.query {
-        params.extend(query_params(path, q(inp)));
+    if let Some((schema, fields)) = op.query {
+        params.extend(query_params(path, schema(inp), fields()));
     }
     if !params.is_empty() {
         o.insert("parameters".into(), Value::Array(params));
@@ -154,8 +154,9 @@ fn operation(op: &Op, path: &str, out: &mut SchemaGenerator, inp: &mut SchemaGen
 }
 
 /// The query parameters of an operation from its query struct's object schema: one parameter
-/// per property, required when the struct requires it, described by the field's doc comment.
-fn query_params(path: &str, object: Value) -> Vec<Value> {
+/// per property, in the order the struct declares its `fields`, required when the struct
+/// requires it, described by the field's doc comment.
+fn query_params(path: &str, object: Value, fields: &[&str]) -> Vec<Value> {
     let required: Vec<&str> = object["required"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -163,8 +164,15 @@ fn query_params(path: &str, object: Value) -> Vec<Value> {
     let Some(props) = object["properties"].as_object() else {
         panic!("{path}: the query struct is not an object with properties")
     };
+    assert_eq!(
+        props.len(),
+        fields.len(),
+        "{path}: the query struct's schema and its fields differ"
+    );
+    let mut props: Vec<(&String, &Value)> = props.iter().collect();
+    props.sort_by_key(|(name, _)| fields.iter().position(|f| f == name));
     props
-        .iter()
+        .into_iter()
         .map(|(name, schema)| {
             let mut schema = schema.as_object().cloned().unwrap_or_default();
             let description = schema

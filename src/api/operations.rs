@@ -29,6 +29,9 @@ use crate::summary::scheduler::SummarizeReport;
 /// it is given (the serialize generator for responses, the deserialize one for requests).
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Value;
 
+/// The fields of a query struct, in the order it declares them.
+pub type FieldsFn = fn() -> &'static [&'static str];
+
 /// A `$ref` to `T`'s component schema (registering it).
 pub fn reference<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
     let r = g.subschema_for::<T>().to_value();
@@ -43,6 +46,41 @@ pub fn reference<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
 /// The object schema of a query struct `T`, whose properties become query parameters.
 fn object<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
     T::json_schema(g).to_value()
+}
+
+/// The fields of a struct deriving `Deserialize`, in the order they are declared (a schema's
+/// properties come out sorted): serde hands them to `deserialize_struct`, which this
+/// deserializer records and then refuses.
+fn field_order<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Error as _, Visitor, value::Error};
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+            Err(Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Error> {
+            *self.0 = fields;
+            Err(Error::custom("probed"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Probe(&mut fields));
+    assert!(
+        !fields.is_empty(),
+        "a query struct derives Deserialize with named fields"
+    );
+    fields
 }
 
 fn text(_: &mut SchemaGenerator) -> Value {
@@ -123,8 +161,8 @@ pub struct Op {
     pub tag: &'static str,
     /// The path parameters besides `{ns}`.
     pub path_params: Vec<PathParam>,
-    /// The handler's query struct, as an object schema.
-    pub query: Option<SchemaFn>,
+    /// The handler's query struct: its object schema, and its fields in declared order.
+    pub query: Option<(SchemaFn, FieldsFn)>,
     /// The JSON request body.
     pub body: Option<SchemaFn>,
     /// The responses described for this operation (successes and any error it describes
@@ -188,8 +226,8 @@ impl Route {
         });
         self
     }
-    fn query<T: JsonSchema>(mut self) -> Self {
-        self.op.query = Some(object::<T>);
+    fn query<T: JsonSchema + serde::de::DeserializeOwned>(mut self) -> Self {
+        self.op.query = Some((object::<T>, field_order::<T>));
         self
     }
     fn body<T: JsonSchema>(mut self) -> Self {
