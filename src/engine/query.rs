@@ -541,6 +541,7 @@ fn render(cat: &crate::index::graph::Catalog, p: &Passage) -> (Block, Option<Str
                 Block {
                     span: (d, p.start, p.end),
                     text: format!("{header}\n{}", p.text.trim()),
+                    day: meta.map(|m| m.vstart),
                 },
                 Some(ext),
             )
@@ -554,6 +555,7 @@ fn render(cat: &crate::index::graph::Catalog, p: &Passage) -> (Block, Option<Str
                 Block {
                     span: (u64::MAX, code, code),
                     text: format!("{}\n{}", header.clone().unwrap_or_default(), p.text.trim()),
+                    day: None,
                 },
                 None,
             )

@@ -4,8 +4,11 @@
 //! **Coverage first.** Passages come in one ranked list per facet (entity × period); the packer
 //! takes every facet's best passage, then every facet's second, and so on, so a comparison of
 //! three companies or four quarters never spends its budget on one of them. A passage already
-//! placed (the same text serving two facets) is not repeated. The last passage that does not
-//! fit is cut at a sentence boundary when that leaves little room unused, at a word otherwise,
+//! placed (the same text serving two facets) is not repeated, nor is a copy of a placed one in
+//! another document of about the same date (a news story syndicated by several outlets:
+//! [`NEAR_COPY`] of its word 5-grams already placed from documents dated within [`COPY_DAYS`] of
+//! it); the same text in reports of different years stays, each citing its year. The last
+//! passage that does not fit is cut at a sentence boundary when that leaves little room unused, at a word otherwise,
 //! or left out when less than a useful piece would remain.
 //!
 //! **Budget-stable.** Nothing here depends on the budget except where packing stops, so the
@@ -19,6 +22,9 @@ pub struct Block {
     pub span: (u64, usize, usize),
     /// Header line and text, without the trailing blank line.
     pub text: String,
+    /// The document's time as a day key (its start), which tells copies of one story from the
+    /// same text in another period; `None` for blocks that are not document passages.
+    pub day: Option<i32>,
 }
 
 /// One facet's ranked blocks: the first `first` are packed round robin with the other facets'
@@ -41,6 +47,72 @@ pub struct Packed {
     pub per_facet: Vec<usize>,
     /// Which blocks were placed: `(facet, index in its list)`, in context order.
     pub placed: Vec<(usize, usize)>,
+}
+
+/// Share of a passage's word 5-grams that, already placed from documents of about its date,
+/// make it a copy.
+const NEAR_COPY: f32 = 0.8;
+
+/// Documents dated this many days apart or less can be copies of one story.
+const COPY_DAYS: i64 = 7;
+
+/// Fewest word 5-grams a passage needs to be judged a copy (shorter ones are too short to
+/// tell).
+const MIN_GRAMS: usize = 8;
+
+/// Hashes of the word 5-grams of a block's text (its header line left out), lower-cased.
+fn grams(block: &Block) -> Vec<u64> {
+    use std::hash::Hasher;
+    let body = block.text.split_once('\n').map_or("", |(_, b)| b);
+    let words: Vec<u64> = body
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut h = rustc_hash::FxHasher::default();
+            w.chars()
+                .flat_map(char::to_lowercase)
+                .for_each(|c| h.write_u32(c as u32));
+            h.finish()
+        })
+        .collect();
+    words
+        .windows(5)
+        .map(|w| {
+            let mut h = rustc_hash::FxHasher::default();
+            w.iter().for_each(|x| h.write_u64(*x));
+            h.finish()
+        })
+        .collect()
+}
+
+/// The 5-grams of the placed blocks, each with the days of the documents it came from.
+#[derive(Default)]
+struct Placed {
+    grams: rustc_hash::FxHashMap<u64, Vec<i32>>,
+}
+
+impl Placed {
+    fn add(&mut self, day: i32, grams: &[u64]) {
+        for g in grams {
+            let days = self.grams.entry(*g).or_default();
+            if !days.contains(&day) {
+                days.push(day);
+            }
+        }
+    }
+
+    /// Whether a block of `day` with these `grams` copies what is placed.
+    fn copies(&self, day: i32, grams: &[u64]) -> bool {
+        if grams.len() < MIN_GRAMS {
+            return false;
+        }
+        let near = |d: &i32| (i64::from(*d) - i64::from(day)).abs() <= COPY_DAYS;
+        let seen = grams
+            .iter()
+            .filter(|g| self.grams.get(g).is_some_and(|days| days.iter().any(near)))
+            .count();
+        seen as f32 >= NEAR_COPY * grams.len() as f32
+    }
 }
 
 /// Smallest piece of a cut passage worth keeping (characters).
@@ -168,6 +240,7 @@ pub fn pack(facets: &[Blocks], budget: usize) -> Packed {
     };
     let mut next = vec![0usize; facets.len()];
     let mut spans: Vec<(u64, usize, usize)> = Vec::new();
+    let mut copies = Placed::default();
     let mut cap = first_round_cap(facets, budget);
     // Characters in `out.text` (the budget counts characters, as `budget_chars` says).
     let mut used = 0usize;
@@ -187,12 +260,19 @@ pub fn pack(facets: &[Blocks], budget: usize) -> Packed {
                 if spans.iter().any(|s| overlaps(*s, b.span)) {
                     continue;
                 }
+                let grams = b.day.map(|_| grams(b)).unwrap_or_default();
+                if b.day.is_some_and(|day| copies.copies(day, &grams)) {
+                    continue;
+                }
                 any = true;
                 let block = format!("{}\n\n", b.text.trim_end());
                 let limit = cap.map_or(budget, |c| budget.min(used + c));
                 let whole = push_bounded(&mut out.text, &mut used, &block, limit, MIN_PIECE);
                 if whole || out.text.ends_with("…\n\n") {
                     spans.push(b.span);
+                    if let Some(day) = b.day {
+                        copies.add(day, &grams);
+                    }
                     out.per_facet[f] += 1;
                     out.placed.push((f, next[f] - 1));
                 }
@@ -248,7 +328,56 @@ mod tests {
         Block {
             span: (doc, start, start + text.len()),
             text: format!("[doc-{doc} · 2019] Report\n{text}"),
+            // Documents a thousand days apart: the same text in two of them is no copy.
+            day: Some(doc as i32 * 1000),
         }
+    }
+
+    /// A story syndicated by two outlets days apart is placed once; the same text in reports a
+    /// year apart, and a passage too short to judge, are placed each time.
+    #[test]
+    fn copies_of_one_story_are_placed_once() {
+        let story = "The senators announced an agreement on gun safety legislation this week, \
+                     but several major reforms were not included in the proposed deal, aides said.";
+        let copy = story.replace("aides said", "officials said");
+        let dated = |doc: u64, day: i32, text: &str| Block {
+            day: Some(day),
+            ..block(doc, 0, text)
+        };
+        let other = "Lawmakers in the state capital passed a budget that raises school funding.";
+        let news = Blocks::from(vec![
+            dated(1, 100, story),
+            dated(2, 103, &copy),
+            dated(3, 104, other),
+        ]);
+        let packed = pack(&[news], 10_000);
+        assert!(packed.text.contains("[doc-1 "), "{}", packed.text);
+        assert!(
+            !packed.text.contains("[doc-2 "),
+            "the copy was placed: {}",
+            packed.text
+        );
+        assert!(packed.text.contains("[doc-3 "), "{}", packed.text);
+
+        let reports = Blocks::from(vec![dated(1, 0, story), dated(2, 365, story)]);
+        let packed = pack(&[reports], 10_000);
+        assert!(packed.text.contains("[doc-1 ") && packed.text.contains("[doc-2 "));
+
+        let short = "Revenue rose.";
+        let packed = pack(
+            &[Blocks::from(vec![dated(1, 0, short), dated(2, 1, short)])],
+            10_000,
+        );
+        assert!(packed.text.contains("[doc-1 ") && packed.text.contains("[doc-2 "));
+
+        // A block that is no document passage (a summary) is never judged a copy.
+        let summary = |n: usize| Block {
+            span: (u64::MAX, n, n),
+            text: format!("[summary {n}]\n{story}"),
+            day: None,
+        };
+        let packed = pack(&[Blocks::from(vec![summary(1), summary(2)])], 10_000);
+        assert!(packed.text.contains("[summary 1]") && packed.text.contains("[summary 2]"));
     }
 
     #[test]
