@@ -15,7 +15,6 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Value, json};
 
-use super::extract::ApiQuery;
 use super::{AppState, governance, routes, wire};
 use crate::engine::{BackupReport, EraseReport};
 use crate::engine::{FactList, FactListParams, Job, TimelineNode, VerifyReport};
@@ -280,17 +279,28 @@ pub fn routes() -> Vec<Route> {
         .collect()
 }
 
-/// The query string of a route that takes none.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoParams {}
-
+/// Refuses a query string on a route that reads none, naming its first parameter.
 async fn refuse_query(
-    _: ApiQuery<NoParams>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    next.run(req).await
+    use axum::response::IntoResponse;
+    let first = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find(|p| !p.is_empty()));
+    match first {
+        None => next.run(req).await,
+        Some(p) => {
+            let name = p.split('=').next().unwrap_or(p);
+            super::error::ApiError::bad_request(format!(
+                "unknown query parameter `{name}`: {} {} takes no query parameters",
+                req.method(),
+                req.uri().path()
+            ))
+            .into_response()
+        }
+    }
 }
 
 fn table() -> Vec<Route> {
