@@ -906,3 +906,81 @@ fn a_sentence_repeated_across_documents_is_one_fact_hit_citing_each() {
         r.facts
     );
 }
+
+/// Issue 10: among candidates from many documents (news), a document's passages after its
+/// first one weigh less, so one article that names the subject in every paragraph does not
+/// take the first places from the others (with the few documents of yearly reports, a
+/// document gives up to three at full weight).
+#[test]
+fn one_long_article_among_many_does_not_take_the_first_places() {
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    let ns = "news";
+    // One long article about the crane, its paragraphs far enough apart to be passages of
+    // their own, each naming the crane and its harbour twice.
+    let words = [
+        "bakery", "library", "stadium", "museum", "garden", "station", "market", "theatre",
+        "school", "bridge", "river", "castle", "tower", "square", "chapel", "harvest",
+    ];
+    let long: String = (0..8)
+        .map(|i| {
+            // Distinct filler per paragraph (a pseudo-random word order), so that no paragraph
+            // is a copy of another.
+            let mut x = 17 + i as u64;
+            let filler: String = (0..200)
+                .map(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    format!("the {} ", words[(x >> 60) as usize])
+                })
+                .collect();
+            format!(
+                "The Northwind harbour crane collapsed, and the Northwind harbour crane \
+                 operator number {i} described the crane collapse at the harbour. Then {filler}.\n\n"
+            )
+        })
+        .collect();
+    ingest_text(&e, ns, "long", &long, "2022-06-10");
+    // Fifteen short articles, each naming the crane once, with a detail of its own.
+    let details = [
+        "a gust of wind",
+        "a worn cable",
+        "a missed inspection",
+        "a software fault",
+        "an overloaded hook",
+        "a cracked weld",
+        "a power cut",
+        "a loose bolt",
+        "a rusty pin",
+        "a frozen brake",
+        "a bent jib",
+        "a wrong counterweight",
+        "a sunken footing",
+        "an untrained driver",
+        "a faulty sensor",
+    ];
+    for (i, d) in details.iter().enumerate() {
+        ingest_text(
+            &e,
+            ns,
+            &format!("short-{i}"),
+            &format!("Investigators said the Northwind harbour crane collapse came from {d}."),
+            &format!("2022-06-{:02}", 11 + i / 2),
+        );
+    }
+    let mut req = q("Why did the Northwind harbour crane collapse?");
+    req.budget_chars = Some(6000);
+    req.now = Some("2022-06-20".into());
+    let r = e.query(ns, &req).unwrap();
+    let docs: Vec<&str> = r
+        .passages
+        .iter()
+        .filter_map(|p| p.document.as_deref())
+        .collect();
+    let distinct: BTreeSet<&str> = docs.iter().copied().collect();
+    assert_eq!(distinct.len(), 16, "every article is cited: {docs:?}");
+    let long_first = docs.iter().take(5).filter(|d| **d == "long").count();
+    assert!(
+        long_first <= 2,
+        "the long article takes {long_first} of the first five places: {docs:?}"
+    );
+}
