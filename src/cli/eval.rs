@@ -248,9 +248,9 @@ pub fn run(cfg: Config, args: EvalArgs) -> Result<()> {
 
     let scratch = ScratchDir::new("chronorag-eval-bm25")?;
     let baseline = if opts.baseline {
-        let texts = match (texts, &engine) {
-            (Some(t), _) => t,
-            (None, Some(e)) => eval::stored_texts(e, &opts.namespace)?,
+        let (texts, source) = match (texts, &engine) {
+            (Some(t), _) => (t, "corpus files"),
+            (None, Some(e)) => (eval::stored_texts(e, &opts.namespace)?, "stored documents"),
             (None, None) => {
                 return Err(Error::invalid(
                     "--server needs --corpus for the baseline (or --no-baseline)",
@@ -258,10 +258,10 @@ pub fn run(cfg: Config, args: EvalArgs) -> Result<()> {
             }
         };
         rep.note(&format!(
-            "building the BM25 baseline over {} documents",
+            "building the BM25 baseline over {} {source}",
             texts.len()
         ));
-        Some(eval::build_baseline(scratch.path(), &texts)?)
+        Some(eval::build_baseline(scratch.path(), &texts, source)?)
     } else {
         None
     };
@@ -385,8 +385,8 @@ fn print_readable(r: &EvalReport) {
     }
     if let Some(b) = &r.baseline_build {
         println!(
-            "baseline: BM25 over {} windows of ≤1,200 chars from {} documents, indexed in {:.2} s",
-            b.chunks, b.documents, b.seconds
+            "baseline: BM25 over {} windows of ≤1,200 chars from {} {}, indexed in {:.2} s",
+            b.chunks, b.documents, b.source, b.seconds
         );
     }
     println!(

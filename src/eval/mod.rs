@@ -115,6 +115,10 @@ pub struct BaselineBuild {
     pub chunks: usize,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// What was indexed: `corpus files` (the `--corpus` inputs as given) or `stored
+    /// documents` (the namespace's texts after ingest's repairs, which BM25 also scores
+    /// better on: Time-LongQA 0.599 / 0.713 / 0.813 against 0.570 / 0.699 / 0.810).
+    pub source: String,
 }
 
 /// One question's result for one system.
@@ -293,13 +297,18 @@ pub fn stored_texts(engine: &Engine, namespace: &str) -> Result<Vec<String>> {
 }
 
 /// Builds the baseline index over `texts` in `dir`, timed.
-pub fn build_baseline(dir: &Path, texts: &[String]) -> Result<(Bm25Baseline, BaselineBuild)> {
+pub fn build_baseline(
+    dir: &Path,
+    texts: &[String],
+    source: &str,
+) -> Result<(Bm25Baseline, BaselineBuild)> {
     let started = Instant::now();
     let b = Bm25Baseline::build(dir, texts.iter().map(String::as_str))?;
     let timing = BaselineBuild {
         documents: texts.len(),
         chunks: b.len(),
         seconds: started.elapsed().as_secs_f64(),
+        source: source.to_string(),
     };
     Ok((b, timing))
 }

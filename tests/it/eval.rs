@@ -111,6 +111,7 @@ fn eval_ingests_scores_both_systems_and_reports_json() {
     assert_eq!(v["ingest"]["documents"], 2);
     assert!(v["ingest"]["mb_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["files"][0]["skipped"], 1);
+    assert_eq!(v["baseline_build"]["source"], "corpus files");
     let rows = v["rows"].as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["mine", "all"]);
@@ -129,6 +130,10 @@ fn eval_ingests_scores_both_systems_and_reports_json() {
     // A second run finds the namespace populated and does not ingest again; the table prints.
     let out = ok(&run(&data, &args[..args.len() - 1]));
     assert!(out.contains("ingest:   skipped"), "{out}");
+    assert!(out.contains("from 2 corpus files"), "{out}");
+    // Without `--corpus`, the baseline is built from the stored documents, and says so.
+    let stored = ok(&run(&data, &["eval", "--qa", qa.to_str().unwrap()]));
+    assert!(stored.contains("from 2 stored documents"), "{stored}");
     assert!(out.contains("@500") && out.contains("@2k"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("all ")), "{out}");
 }
