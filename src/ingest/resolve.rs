@@ -3,7 +3,7 @@
 //! aliases given in the text ("(NASDAQ: CROX)") join the same entity. Resolution only ever looks
 //! at the namespace it was given: it never merges across namespaces.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::Result;
 use crate::ingest::extract::EntityMention;
@@ -43,8 +43,9 @@ pub struct Resolver<'a> {
     known: HashMap<String, Option<EntityId>>,
     /// Entities read from the store in this transaction.
     read: HashMap<EntityId, Option<Entity>>,
-    /// Entities created or changed in this transaction, by id.
-    pub changed: HashMap<EntityId, (Entity, bool)>,
+    /// Entities created or changed in this transaction, by id (ordered, so a transaction's
+    /// change list, which history and exports show, is the same for the same input).
+    pub changed: BTreeMap<EntityId, (Entity, bool)>,
 }
 
 impl<'a> Resolver<'a> {
@@ -56,7 +57,7 @@ impl<'a> Resolver<'a> {
             by_name: HashMap::new(),
             known: HashMap::new(),
             read: HashMap::new(),
-            changed: HashMap::new(),
+            changed: BTreeMap::new(),
         }
     }
 

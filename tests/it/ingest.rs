@@ -338,3 +338,43 @@ fn the_document_schema_matches_the_input_type() {
             .is_err()
     );
 }
+
+/// The same input gives the same transaction in every process: its change list (shown by
+/// history and written by exports) lists the entities a document created in id order, not in
+/// a hash map's per-process order.
+#[test]
+fn the_same_input_gives_the_same_change_list() {
+    use crate::support::{engine_at, ingest_text};
+    let names = [
+        "Acme Corp",
+        "Globex",
+        "Initech",
+        "Umbrella Corp",
+        "Hooli",
+        "Stark Industries",
+        "Wayne Enterprises",
+        "Cyberdyne Systems",
+        "Soylent Corp",
+        "Wonka Industries",
+    ];
+    let text: String = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{n} reported revenue of ${}.{i} billion in 2022. ", i + 1))
+        .collect();
+    let changes = || {
+        let dir = tmp();
+        let e = engine_at(dir.path());
+        let tx = ingest_text(&e, "n", "meeting", &text, "2023-03-10");
+        let t = e.transaction("n", tx).unwrap();
+        serde_json::to_string(&t.changes).unwrap()
+    };
+    let first = changes();
+    assert!(
+        first.matches("create_entity").count() >= 5,
+        "the document creates many entities: {first}"
+    );
+    for _ in 0..3 {
+        assert_eq!(changes(), first);
+    }
+}
