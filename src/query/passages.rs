@@ -771,9 +771,9 @@ pub fn select(
     // context while others have good evidence; with one document in scope (a yearly report)
     // the order is unchanged.
     let mut docs: Vec<DocId> = units.iter().filter_map(|u| u.doc).collect();
+    let chunks = docs.len();
     docs.sort_unstable();
     docs.dedup();
-    let chunks = units.iter().filter(|u| u.doc.is_some()).count();
     let many = docs.len() >= MANY_DOCS && chunks <= SPREAD * docs.len();
     let max_per_doc = if many { 1 } else { MAX_PER_DOC };
     let win = if many {
