@@ -249,8 +249,11 @@ pub fn run(cfg: Config, args: EvalArgs) -> Result<()> {
     let scratch = ScratchDir::new("chronorag-eval-bm25")?;
     let baseline = if opts.baseline {
         let (texts, source) = match (texts, &engine) {
-            (Some(t), _) => (t, "corpus files"),
-            (None, Some(e)) => (eval::stored_texts(e, &opts.namespace)?, "stored documents"),
+            (Some(t), _) => (t, eval::BaselineSource::CorpusFiles),
+            (None, Some(e)) => (
+                eval::stored_texts(e, &opts.namespace)?,
+                eval::BaselineSource::StoredDocuments,
+            ),
             (None, None) => {
                 return Err(Error::invalid(
                     "--server needs --corpus for the baseline (or --no-baseline)",

@@ -111,7 +111,7 @@ fn eval_ingests_scores_both_systems_and_reports_json() {
     assert_eq!(v["ingest"]["documents"], 2);
     assert!(v["ingest"]["mb_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["files"][0]["skipped"], 1);
-    assert_eq!(v["baseline_build"]["source"], "corpus files");
+    assert_eq!(v["baseline_build"]["source"], "corpus_files");
     let rows = v["rows"].as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["mine", "all"]);
