@@ -533,14 +533,17 @@ fn render(cat: &crate::index::graph::Catalog, p: &Passage) -> (Block, Option<Str
             let meta = cat.docs.get(&d);
             let ext = meta.map(|m| m.external_id.clone()).unwrap_or_default();
             let mut header = context::cite(&ext, meta.and_then(|m| m.time_label.as_deref()));
+            let cited = header.len();
             if let Some(t) = meta.and_then(|m| m.title.as_deref()) {
                 header.push(' ');
                 header.push_str(t);
             }
+            let title = (header.len() > cited).then(|| cited..header.len());
             (
                 Block {
                     span: (d, p.start, p.end),
                     text: format!("{header}\n{}", p.text.trim()),
+                    title,
                     day: meta.map(|m| m.vstart),
                 },
                 Some(ext),
@@ -555,6 +558,7 @@ fn render(cat: &crate::index::graph::Catalog, p: &Passage) -> (Block, Option<Str
                 Block {
                     span: (u64::MAX, code, code),
                     text: format!("{}\n{}", header.clone().unwrap_or_default(), p.text.trim()),
+                    title: None,
                     day: None,
                 },
                 None,

@@ -22,6 +22,10 @@ pub struct Block {
     pub span: (u64, usize, usize),
     /// Header line and text, without the trailing blank line.
     pub text: String,
+    /// Where the document's title sits in `text` (after the citation on the header line): a
+    /// context prints it with the document's first block only, so later blocks of the same
+    /// document cost only their citation.
+    pub title: Option<std::ops::Range<usize>>,
     /// The document's time as a day key (its start), which tells copies of one story from the
     /// same text in another period; `None` for blocks that are not document passages.
     pub day: Option<i32>,
@@ -241,6 +245,8 @@ pub fn pack(facets: &[Blocks], budget: usize) -> Packed {
     let mut next = vec![0usize; facets.len()];
     let mut spans: Vec<(u64, usize, usize)> = Vec::new();
     let mut copies = Placed::default();
+    // Documents with a block in the context (their title is printed once).
+    let mut titled: Vec<u64> = Vec::new();
     let mut cap = first_round_cap(facets, budget);
     // Characters in `out.text` (the budget counts characters, as `budget_chars` says).
     let mut used = 0usize;
@@ -265,11 +271,19 @@ pub fn pack(facets: &[Blocks], budget: usize) -> Packed {
                     continue;
                 }
                 any = true;
-                let block = format!("{}\n\n", b.text.trim_end());
+                let block = match &b.title {
+                    Some(r) if b.span.0 != u64::MAX && titled.contains(&b.span.0) => {
+                        format!("{}{}\n\n", &b.text[..r.start], b.text[r.end..].trim_end())
+                    }
+                    _ => format!("{}\n\n", b.text.trim_end()),
+                };
                 let limit = cap.map_or(budget, |c| budget.min(used + c));
                 let whole = push_bounded(&mut out.text, &mut used, &block, limit, MIN_PIECE);
                 if whole || out.text.ends_with("…\n\n") {
                     spans.push(b.span);
+                    if b.span.0 != u64::MAX && !titled.contains(&b.span.0) {
+                        titled.push(b.span.0);
+                    }
                     if let Some(day) = b.day {
                         copies.add(day, &grams);
                     }
@@ -325,9 +339,11 @@ mod tests {
     }
 
     fn block(doc: u64, start: usize, text: &str) -> Block {
+        let cite = format!("[doc-{doc} · 2019]");
         Block {
             span: (doc, start, start + text.len()),
-            text: format!("[doc-{doc} · 2019] Report\n{text}"),
+            text: format!("{cite} Report\n{text}"),
+            title: Some(cite.len()..cite.len() + " Report".len()),
             // Documents a thousand days apart: the same text in two of them is no copy.
             day: Some(doc as i32 * 1000),
         }
@@ -374,10 +390,28 @@ mod tests {
         let summary = |n: usize| Block {
             span: (u64::MAX, n, n),
             text: format!("[summary {n}]\n{story}"),
+            title: None,
             day: None,
         };
         let packed = pack(&[Blocks::from(vec![summary(1), summary(2)])], 10_000);
         assert!(packed.text.contains("[summary 1]") && packed.text.contains("[summary 2]"));
+    }
+
+    /// A document's title is printed with its first block only; every block keeps its citation.
+    #[test]
+    fn a_title_is_printed_once_per_document() {
+        let blocks = vec![
+            block(1, 0, "Deliveries rose to 1.9 million cars."),
+            block(2, 0, "Emissions fell by 12 percent."),
+            block(1, 500, "Revenue reached 69.9 billion euros."),
+        ];
+        let p = pack(&[blocks.into()], 10_000);
+        assert_eq!(
+            p.text,
+            "[doc-1 · 2019] Report\nDeliveries rose to 1.9 million cars.\n\n\
+             [doc-2 · 2019] Report\nEmissions fell by 12 percent.\n\n\
+             [doc-1 · 2019]\nRevenue reached 69.9 billion euros.\n\n"
+        );
     }
 
     #[test]
