@@ -538,7 +538,7 @@ fn render(cat: &crate::index::graph::Catalog, p: &Passage) -> (Block, Option<Str
                 header.push(' ');
                 header.push_str(t);
             }
-            let title = (header.len() > cited).then(|| cited..header.len());
+            let title = (header.len() > cited).then_some(cited..header.len());
             (
                 Block {
                     span: (d, p.start, p.end),
