@@ -783,13 +783,11 @@ pub fn select(
     let chunks = docs.len();
     docs.sort_unstable();
     docs.dedup();
-    let many = docs.len() >= MANY_DOCS && chunks <= SPREAD * docs.len();
-    let max_per_doc = if many { 1 } else { MAX_PER_DOC };
-    let win = if many {
-        cut.window.min(MANY_DOCS_WINDOW)
-    } else {
-        cut.window
-    };
+    let Shape {
+        max_per_doc,
+        window: win,
+        before,
+    } = Shape::of(docs.len(), chunks, cut.window);
     let mut out: Vec<Passage> = Vec::new();
     let mut whole_done: Vec<usize> = Vec::new();
     let mut total = 0usize;
@@ -865,7 +863,6 @@ pub fn select(
             {
                 continue;
             }
-            let before = if many { 1.0 } else { BEFORE_SHARE };
             let (ws, we) = window(texts, cat, doc, seed, win, before)?;
             // Merge with every passage of the same document it overlaps or touches; the merged
             // passage keeps the place of the best of them.
@@ -914,6 +911,39 @@ pub fn select(
         mentioned,
         first_tier,
     })
+}
+
+/// How [`select`] cuts a facet's passages, from how its candidates spread over documents.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Shape {
+    /// Passages of a document at full weight.
+    max_per_doc: usize,
+    /// Largest window (bytes).
+    window: usize,
+    /// Most of a window before its matching sentence, as a share of the window.
+    before: f32,
+}
+
+impl Shape {
+    /// Candidates spread over many documents (news, notes; see [`MANY_DOCS`]) give one passage
+    /// per document at full weight, in centred windows of at most [`MANY_DOCS_WINDOW`]; those
+    /// of a few long reports give [`MAX_PER_DOC`], in windows that grow mostly forward
+    /// ([`BEFORE_SHARE`]).
+    fn of(docs: usize, chunks: usize, window: usize) -> Shape {
+        if docs >= MANY_DOCS && chunks <= SPREAD * docs {
+            Shape {
+                max_per_doc: 1,
+                window: window.min(MANY_DOCS_WINDOW),
+                before: 1.0,
+            }
+        } else {
+            Shape {
+                max_per_doc: MAX_PER_DOC,
+                window,
+                before: BEFORE_SHARE,
+            }
+        }
+    }
 }
 
 /// The passages [`select`] cut for one facet.
@@ -1236,6 +1266,31 @@ mod tests {
         assert_eq!(grow(&ranges, 9, 400, 1.0), (6, 9));
         // Nothing fits beyond the sentence itself.
         assert_eq!(grow(&ranges, 5, 50, 1.0), (5, 5));
+    }
+
+    #[test]
+    fn candidates_spread_over_many_documents_are_cut_as_news() {
+        // Twelve candidate chunks from ten articles: one passage each, short centred windows.
+        assert_eq!(
+            Shape::of(10, 12, 1100),
+            Shape {
+                max_per_doc: 1,
+                window: MANY_DOCS_WINDOW,
+                before: 1.0
+            }
+        );
+        // Forty chunks from two reports, or many chunks per document: report windows.
+        for (docs, chunks) in [(2, 40), (10, 31), (MANY_DOCS - 1, MANY_DOCS - 1)] {
+            assert_eq!(
+                Shape::of(docs, chunks, 1100),
+                Shape {
+                    max_per_doc: MAX_PER_DOC,
+                    window: 1100,
+                    before: BEFORE_SHARE
+                },
+                "{docs} documents, {chunks} chunks"
+            );
+        }
     }
 
     #[test]

@@ -68,8 +68,8 @@ pub fn run(
     if dirty.is_empty() {
         return Ok(report);
     }
-    // The keys alone: decoding every node record made each pass cost in proportion to the
-    // store, however few nodes were dirty.
+    // The keys alone are needed (the children of dirty nodes): listing them still grows with
+    // the number of nodes, but no node record is read or decoded.
     let keys: Vec<TimeKey> = store.node_keys()?;
     let mut children: HashMap<TimeKey, Vec<TimeKey>> = HashMap::new();
     for k in &keys {
