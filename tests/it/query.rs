@@ -984,3 +984,60 @@ fn one_long_article_among_many_does_not_take_the_first_places() {
         "the long article takes {long_first} of the first five places: {docs:?}"
     );
 }
+
+#[test]
+fn a_fact_of_the_period_stated_in_a_later_article_reaches_the_context() {
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    let ns = "news";
+    // Sixty articles of 2017 about coaches leading teams to victory: every one matches the
+    // question's common words, and together they fill the chunk ranking of the year.
+    let teams = [
+        "Rovers",
+        "United",
+        "Athletic",
+        "Wanderers",
+        "Albion",
+        "Rangers",
+        "Town",
+        "City",
+        "Harriers",
+        "Olympic",
+    ];
+    let mut docs: Vec<chronorag::ingest::PreparedDocument> = (0..60)
+        .map(|i| {
+            let team = teams[i % teams.len()];
+            doc(
+                &format!("coach-2017-{i}"),
+                &format!(
+                    "The head coach of the {team} football squad, coach number {i}, led the \
+                     national team to victory at the regional cup. The squad of {team} \
+                     celebrated the victory of its national team coach."
+                ),
+                &format!("2017-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+            )
+        })
+        .collect();
+    // One article of 2022 that states what happened in 2017.
+    docs.push(doc(
+        "euro-2022",
+        "England's coach Sarina Wiegman is preparing for the final. In 2017, Sarina Wiegman \
+         led the Netherlands to victory at the Women's Euro.",
+        "2022-07-20",
+    ));
+    e.ingest(ns, docs, &IngestOptions::default()).unwrap();
+    let mut req = q(
+        "Head coach Sarina Wiegman previously led which national team to victory at the \
+         Women's Euro 2017?",
+    );
+    req.budget_chars = Some(2000);
+    req.now = Some("2022-07-29".into());
+    let r = e.query(ns, &req).unwrap();
+    let scope = r.plan.time_scope.as_ref().expect("a scope");
+    assert!(scope.hard, "2017 is a hard scope: {scope:?}");
+    assert!(
+        r.context.contains("Netherlands"),
+        "the 2022 article stating the 2017 fact is in the context:\n{}",
+        r.context
+    );
+}
