@@ -432,6 +432,7 @@ impl Engine {
             self.embedder.clone(),
             prefetch,
         )?);
+        idx.set_deterministic(self.config.deterministic_indexes);
         *ns.indexes.write() = Some(idx.clone());
         drop(init);
         self.close_idle_indexes(ns.name());

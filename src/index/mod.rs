@@ -847,6 +847,15 @@ impl NsIndexes {
             + self.catalog.read().approx_bytes()) as u64
     }
 
+    /// Whether the vector indexes insert one vector after another (`deterministic_indexes`;
+    /// see [`VectorIndex::set_serial`]), so that a rebuild from the same records gives the same
+    /// answers.
+    pub fn set_deterministic(&self, on: bool) {
+        for v in [&self.facts, &self.chunks, &self.summaries] {
+            v.set_serial(on);
+        }
+    }
+
     /// Sizes for stats and metrics.
     pub fn sizes(&self) -> IndexSizes {
         IndexSizes {
