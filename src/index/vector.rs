@@ -420,6 +420,24 @@ impl VectorIndex {
             .collect())
     }
 
+    /// Nearest neighbours among keys that pass `keep`, as [`VectorIndex::filtered_search`] finds
+    /// them, but from a plain search when its hits all pass (a filter that keeps nearly every
+    /// key: the active facts of a question without a hard scope). usearch's filter decides which
+    /// keys enter the results, not the graph walk, so with every hit passing both walks are the
+    /// same; the plain one calls no predicate through the C++ boundary for every key it visits.
+    pub fn search_keeping(
+        &self,
+        query: &[f32],
+        k: usize,
+        keep: &(dyn Fn(u64) -> bool + Sync),
+    ) -> Result<Vec<(u64, f32)>> {
+        let hits = self.search(query, k)?;
+        if hits.iter().all(|(key, _)| keep(*key)) {
+            return Ok(hits);
+        }
+        self.filtered_search(query, k, keep)
+    }
+
     /// Nearest neighbours among keys that pass `keep`. A panic in `keep` is caught (it must not
     /// unwind into C++) and reported as an error.
     pub fn filtered_search(
@@ -785,6 +803,28 @@ mod tests {
             .map(|(t, h)| (h.join().unwrap() == t as u64 % 200 + 1) as usize)
             .sum::<usize>();
         assert!(hits * 10 >= callers * 9, "{hits} of {callers}");
+    }
+
+    #[test]
+    fn a_search_keeping_nearly_every_key_finds_what_the_filtered_search_finds() {
+        let dims = 16;
+        let idx = VectorIndex::new(dims).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = (1..=2000).map(|k| (k, v(k, dims))).collect();
+        idx.upsert(&items).unwrap();
+        for probe in [3u64, 500, 1999] {
+            let q = v(probe, dims);
+            // Every key passes: the plain search's hits, which are the filtered search's.
+            let all = idx.search_keeping(&q, 50, &|_| true).unwrap();
+            assert_eq!(all, idx.filtered_search(&q, 50, &|_| true).unwrap());
+            assert_eq!(all, idx.search(&q, 50).unwrap());
+            assert_eq!(all[0].0, probe);
+            // The best hit fails: the filtered search decides, and no failing key comes back.
+            let keep = |key: u64| key != probe;
+            let some = idx.search_keeping(&q, 50, &keep).unwrap();
+            assert_eq!(some, idx.filtered_search(&q, 50, &keep).unwrap());
+            assert!(some.iter().all(|(key, _)| *key != probe));
+            assert_eq!(some.len(), 50);
+        }
     }
 
     #[test]

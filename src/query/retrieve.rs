@@ -256,9 +256,11 @@ fn vector_seeds(
     k: usize,
     exact: bool,
 ) -> Result<Vec<(u64, f32)>> {
-    if let Some(c) = candidates
-        && c.len() <= scope_limit(index, k, exact)
-    {
+    let Some(c) = candidates else {
+        // No scope to enumerate: the filter keeps nearly every key (visibility only).
+        return index.search_keeping(q, k, keep);
+    };
+    if c.len() <= scope_limit(index, k, exact) {
         let kept: Vec<u64> = c.into_iter().filter(|id| keep(*id)).collect();
         let rerank = (RERANK_PER_HIT * k).max(RERANK_MIN);
         if kept.len() <= 2 * rerank {
