@@ -550,13 +550,24 @@ impl Catalog {
             .copied()
             .filter(|id| self.facts.get(id).is_some_and(|m| m.overlaps(iv)))
             .collect();
-        let from = iv.start_key().saturating_sub(LONG_DAYS as i32);
-        let to = iv.end_key();
-        for &(s, id) in self.by_start.range((from, 0)..(to, 0)) {
+        let (start, to) = (iv.start_key(), iv.end_key());
+        // Facts starting inside the interval overlap it (filed intervals are not empty): no
+        // lookup for them, which matters when the scope holds a large part of the store and
+        // the caller only learns that it is over `limit` (three years of twelve at 100k facts:
+        // 25,000 facts walked).
+        for &(_, id) in self.by_start.range((start, 0)..(to, 0)) {
+            if out.len() >= limit {
+                return out;
+            }
+            out.push(id);
+        }
+        // Those starting up to a year before it overlap it when they end inside or after it.
+        let from = start.saturating_sub(LONG_DAYS as i32);
+        for &(_, id) in self.by_start.range((from, 0)..(start, 0)) {
             if out.len() >= limit {
                 break;
             }
-            if s < to && self.facts.get(&id).is_some_and(|m| m.overlaps(iv)) {
+            if self.facts.get(&id).is_some_and(|m| m.overlaps(iv)) {
                 out.push(id);
             }
         }
@@ -867,10 +878,26 @@ mod tests {
         let mut long = fact(3, 2, None, "2019");
         long.valid = Interval::since(chrono::NaiveDate::from_ymd_opt(2010, 1, 1).unwrap());
         c.put_fact(&long);
+        // Started before the quarter: one reaching into it, one ending as it starts.
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day);
+        let mut into = fact(6, 1, None, "2018");
+        into.valid = Interval::new(d(2018, 11, 15), d(2019, 2, 1)).unwrap();
+        c.put_fact(&into);
+        c.put_fact(&fact(7, 1, None, "2018-12"));
+        // Starting on the quarter's last day, and on the day after it.
+        c.put_fact(&fact(8, 1, None, "2019-03-31"));
+        c.put_fact(&fact(9, 1, None, "2019-04-01"));
         let q1 = TimeKey::parse("2019-Q1").unwrap().interval();
         let mut got = c.facts_overlapping(&q1, 100);
         got.sort();
-        assert_eq!(got, vec![1, 3]);
+        assert_eq!(got, vec![1, 3, 6, 8]);
+        // At most `limit`, all of them overlapping.
+        let few = c.facts_overlapping(&q1, 2);
+        assert_eq!(few.len(), 2);
+        assert!(few.iter().all(|f| [1, 3, 6, 8].contains(f)));
+        for id in [6, 7, 8, 9] {
+            c.remove_fact(id);
+        }
         c.remove_fact(2);
         assert_eq!(c.edge_count(), 0);
         assert_eq!(c.facts_of(2), &[3]);
