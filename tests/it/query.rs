@@ -1041,3 +1041,44 @@ fn a_fact_of_the_period_stated_in_a_later_article_reaches_the_context() {
         r.context
     );
 }
+
+#[test]
+fn deterministic_indexes_build_the_same_vectors_from_the_same_documents() {
+    let build = || -> (tempfile::TempDir, Vec<u8>) {
+        let dir = tmp();
+        let mut cfg = Config::with_data_dir(dir.path());
+        cfg.deterministic_indexes = true;
+        let e = Engine::open(cfg.clone()).unwrap();
+        // Hundreds of facts in one transaction: their vectors go in as one large upsert,
+        // which inserts from several threads unless the option makes it serial.
+        let docs = (0..120)
+            .map(|i| {
+                doc(
+                    &format!("report-{i}"),
+                    &format!(
+                        "In Q{} 2023, Company{i} Corp reported revenue of ${i}.{} billion. \
+                         Company{i} Corp opened a plant in City{i} in 2022. Chief executive \
+                         Person{i} said demand in Region{i} grew by {}% in 2023.",
+                        1 + i % 4,
+                        i % 10,
+                        5 + i % 20
+                    ),
+                    "2023-12-31",
+                )
+            })
+            .collect();
+        e.ingest("det", docs, &IngestOptions::default()).unwrap();
+        e.close().unwrap();
+        let bytes = std::fs::read(cfg.index_dir("det").join("vectors").join("facts.usearch"))
+            .expect("the fact vectors are saved on close");
+        (dir, bytes)
+    };
+    let (_a, first) = build();
+    let (_b, second) = build();
+    assert!(
+        first.len() > 10_000,
+        "{} bytes of fact vectors",
+        first.len()
+    );
+    assert!(first == second, "two builds of the same documents differ");
+}
