@@ -431,8 +431,8 @@ impl Engine {
             ns.store.as_ref(),
             self.embedder.clone(),
             prefetch,
+            self.config.deterministic_indexes,
         )?);
-        idx.set_deterministic(self.config.deterministic_indexes);
         *ns.indexes.write() = Some(idx.clone());
         drop(init);
         self.close_idle_indexes(ns.name());

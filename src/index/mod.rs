@@ -193,18 +193,20 @@ impl NsIndexes {
     /// rebuilt from the store: they are derived, and a namespace must not stay unreadable
     /// because of them. Only when that rebuild fails too is the error returned.
     pub fn open(dir: &Path, store: &dyn NsStore, embedder: Arc<dyn Embedder>) -> Result<Self> {
-        Self::open_prefetched(dir, store, embedder, None)
+        Self::open_prefetched(dir, store, embedder, None, false)
     }
 
     /// [`NsIndexes::open`], with the catalog snapshot read ahead by `prefetch` (started on the
-    /// same folder).
+    /// same folder), and the vector inserts one after another when `deterministic` (see
+    /// [`VectorIndex::set_serial`]) from the catch-up on open on.
     pub fn open_prefetched(
         dir: &Path,
         store: &dyn NsStore,
         embedder: Arc<dyn Embedder>,
         prefetch: Option<CatalogPrefetch>,
+        deterministic: bool,
     ) -> Result<Self> {
-        match Self::open_files(dir, store, embedder.clone(), prefetch) {
+        match Self::open_files(dir, store, embedder.clone(), prefetch, deterministic) {
             Ok(me) => Ok(me),
             Err(e) => {
                 tracing::error!(
@@ -222,7 +224,7 @@ impl NsIndexes {
                 if catalog.exists() {
                     std::fs::remove_file(&catalog)?;
                 }
-                Self::open_files(dir, store, embedder, None)
+                Self::open_files(dir, store, embedder, None, deterministic)
             }
         }
     }
@@ -232,6 +234,7 @@ impl NsIndexes {
         store: &dyn NsStore,
         embedder: Arc<dyn Embedder>,
         prefetch: Option<CatalogPrefetch>,
+        deterministic: bool,
     ) -> Result<Self> {
         let dims = embedder.dims();
         let vec_dir = dir.join("vectors");
@@ -308,6 +311,9 @@ impl NsIndexes {
             generation: AtomicU64::new(0),
             epoch: AtomicU64::new(0),
         };
+        for v in [&me.facts, &me.chunks, &me.summaries] {
+            v.set_serial(deterministic);
+        }
         me.install_catalog(store, snapshot, started)?;
         me.catch_up(store)?;
         // Sketches of the loaded vectors, so that no query pays for them (~0.5 s per million).
@@ -845,15 +851,6 @@ impl NsIndexes {
             + self.chunks.memory_usage()
             + self.summaries.memory_usage()
             + self.catalog.read().approx_bytes()) as u64
-    }
-
-    /// Whether the vector indexes insert one vector after another (`deterministic_indexes`;
-    /// see [`VectorIndex::set_serial`]), so that a rebuild from the same records gives the same
-    /// answers.
-    pub fn set_deterministic(&self, on: bool) {
-        for v in [&self.facts, &self.chunks, &self.summaries] {
-            v.set_serial(on);
-        }
     }
 
     /// Sizes for stats and metrics.

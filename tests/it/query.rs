@@ -1044,7 +1044,7 @@ fn a_fact_of_the_period_stated_in_a_later_article_reaches_the_context() {
 
 #[test]
 fn deterministic_indexes_build_the_same_vectors_from_the_same_documents() {
-    let build = || -> (tempfile::TempDir, Vec<u8>) {
+    let build = || -> (tempfile::TempDir, Vec<u8>, Vec<u8>) {
         let dir = tmp();
         let mut cfg = Config::with_data_dir(dir.path());
         cfg.deterministic_indexes = true;
@@ -1069,16 +1069,27 @@ fn deterministic_indexes_build_the_same_vectors_from_the_same_documents() {
             .collect();
         e.ingest("det", docs, &IngestOptions::default()).unwrap();
         e.close().unwrap();
-        let bytes = std::fs::read(cfg.index_dir("det").join("vectors").join("facts.usearch"))
-            .expect("the fact vectors are saved on close");
-        (dir, bytes)
+        let vectors = cfg.index_dir("det").join("vectors");
+        let ingested =
+            std::fs::read(vectors.join("facts.usearch")).expect("the fact vectors are saved");
+        // Lost vectors are rebuilt from the store when the namespace opens again.
+        std::fs::remove_dir_all(&vectors).unwrap();
+        let e = Engine::open(cfg.clone()).unwrap();
+        e.query("det", &q("Company7 revenue")).unwrap();
+        e.close().unwrap();
+        let rebuilt = std::fs::read(vectors.join("facts.usearch")).expect("rebuilt and saved");
+        (dir, ingested, rebuilt)
     };
-    let (_a, first) = build();
-    let (_b, second) = build();
+    let (_a, first, first_rebuilt) = build();
+    let (_b, second, second_rebuilt) = build();
     assert!(
         first.len() > 10_000,
         "{} bytes of fact vectors",
         first.len()
     );
-    assert!(first == second, "two builds of the same documents differ");
+    assert!(first == second, "two ingests of the same documents differ");
+    assert!(
+        first_rebuilt == second_rebuilt,
+        "two rebuilds on open of the same records differ"
+    );
 }
