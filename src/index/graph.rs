@@ -551,10 +551,10 @@ impl Catalog {
             .filter(|id| self.facts.get(id).is_some_and(|m| m.overlaps(iv)))
             .collect();
         let (start, to) = (iv.start_key(), iv.end_key());
-        // Facts starting inside the interval overlap it (filed intervals are not empty): no
-        // lookup for them, which matters when the scope holds a large part of the store and
-        // the caller only learns that it is over `limit` (three years of twelve at 100k facts:
-        // 25,000 facts walked).
+        // Facts starting inside the interval overlap it (`Fact::effective_valid` is never
+        // empty, and only bounded facts are filed by start): no lookup for them, which matters
+        // when the scope holds a large part of the store and the caller only learns that it is
+        // over `limit` (three years of twelve at 100k facts: 25,000 facts walked).
         for &(_, id) in self.by_start.range((start, 0)..(to, 0)) {
             if out.len() >= limit {
                 return out;
