@@ -118,7 +118,8 @@ impl Engine {
         };
         // Planned without a conversational frame ("Could you tell me …"); reported as asked.
         let asked = plan::without_frame(q);
-        let (q_scope, semantic) = plan::scope_from_question(asked, now.as_ref());
+        let (q_scope, semantic) =
+            plan::scope_from_question_asked(asked, now.as_ref(), req.now.is_some());
         let mut scope = match &req.time {
             Some(p) => plan::scope_from_param(p, now.as_ref())?,
             None => q_scope,
@@ -234,6 +235,13 @@ impl Engine {
         // Retrieve: the local path fused with hybrid chunk search, over the whole scope.
         let want_chunks = CANDIDATES + budget / 400;
         let now_key = now.map(|k| k.interval().end_key());
+        // Asked at a given `now` inside its hard scope: recent evidence first within it.
+        let recent_start = |scope: Option<&TimeScope>| {
+            let (n, s) = (now_key?, scope.filter(|s| s.hard && req.now.is_some())?);
+            let hull = s.hull();
+            (hull.start_key() < n && n <= hull.end_key())
+                .then(|| n.saturating_sub(plan::RECENT_DAYS as i32))
+        };
         let run = |scope: Option<&TimeScope>| -> Result<Found> {
             let ctx = Ctx {
                 store,
@@ -242,6 +250,7 @@ impl Engine {
                 as_of: req.as_of_tx,
                 scope,
                 now_key,
+                recent_start: recent_start(scope),
                 seen: Default::default(),
             };
             retrieve::specific(&ctx, &qv, &lexical, want_chunks, req.explain)
@@ -289,6 +298,7 @@ impl Engine {
             as_of: req.as_of_tx,
             scope: effective.as_ref(),
             now_key,
+            recent_start: recent_start(effective.as_ref()),
             seen: Default::default(),
         };
         let n_facets = plan.facets.facets.len().max(1);

@@ -10,7 +10,7 @@
 //!
 //! The plan says what it applied and why, so users can see how their question was read.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::time::{
@@ -330,6 +330,20 @@ pub fn without_frame(q: &str) -> &str {
 /// Builds the time scope from the question's own time expressions; also returns the question
 /// with those expressions removed.
 pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>, String) {
+    scope_from_question_asked(q, now, false)
+}
+
+/// [`scope_from_question`] for a question asked at a `now` the caller gave (`asked_now`), as a
+/// news reader asks: there a year used as an adjective before `now`'s year names an event
+/// ("the 2020 election", "Euro 2017", "the 1973 decision") whose news is asked about now, not a
+/// period to search. It leaves the scope (its words stay in the query), so the question gets the
+/// recency scope of `now`. Without an explicit `now` (the default is the newest data) such a
+/// year stays a hard scope: "the 2019 report" names where the evidence is.
+pub fn scope_from_question_asked(
+    q: &str,
+    now: Option<&TimeKey>,
+    asked_now: bool,
+) -> (Option<TimeScope>, String) {
     const PREPOSITIONS: &[&str] = &[
         "in",
         "during",
@@ -412,10 +426,21 @@ pub fn scope_from_question(q: &str, now: Option<&TimeKey>) -> (Option<TimeScope>
                 || (next.len() >= 4 && next.as_bytes()[..4].iter().all(u8::is_ascii_digit))
         })
         .collect();
+    // Adjective years before the year of a given `now` name events (see above).
+    let now_year_start = now
+        .filter(|_| asked_now)
+        .and_then(|n| TimeKey::year(n.start().year()).ok())
+        .map(|k| k.interval().start_key());
+    let events: Vec<usize> = extra
+        .iter()
+        .filter(|s| now_year_start.is_some_and(|y| s.interval.end_key() <= y))
+        .map(|s| s.start)
+        .collect();
     if !extra.is_empty() {
         spans.extend(extra);
         spans.sort_by_key(|s| s.start);
     }
+    spans.retain(|s| !events.contains(&s.start));
     // Which expressions scope the question. An explicit period is a hard scope, with two
     // exceptions that keep it a soft one (and its words in the query):
     // - beside a recency expression anchored at `now` ("this week", "recently"), the recency
@@ -902,6 +927,31 @@ mod tests {
             Some(&now),
         );
         assert!(s.unwrap().hard);
+    }
+
+    #[test]
+    fn an_adjective_year_before_a_given_now_names_an_event() {
+        let now = k("2022-07-28");
+        for q in [
+            "What percentage of Americans feel that Donald Trump acted unethically in trying to hold on to his office after the 2020 election?",
+            "Sarina Wiegman previously led which national team to victory at the Uefa Women's Euro 2017?",
+            "What was the case in which SCOTUS overturned Roe v. Wade, the 1973 decision?",
+        ] {
+            let (s, sem) = scope_from_question_asked(q, Some(&now), true);
+            assert!(s.is_none(), "{q}: {s:?}");
+            assert!(sem.contains("20") || sem.contains("1973"), "{sem}");
+            // Without a given `now` (the default is the newest data), the year is the scope.
+            let (s, _) = scope_from_question_asked(q, Some(&now), false);
+            assert!(s.unwrap().hard, "{q}");
+        }
+        // A year introduced as a period stays one; so does the year of `now`.
+        let (s, _) = scope_from_question_asked("Which team won the cup in 2020?", Some(&now), true);
+        assert_eq!(s.unwrap().intervals, vec![k("2020").interval()]);
+        let (s, _) =
+            scope_from_question_asked("Which team won the 2022 Stanley Cup?", Some(&now), true);
+        let s = s.unwrap();
+        assert!(s.hard);
+        assert_eq!(s.intervals, vec![k("2022").interval()]);
     }
 
     #[test]

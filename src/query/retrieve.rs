@@ -82,6 +82,10 @@ pub struct Ctx<'a> {
     pub scope: Option<&'a TimeScope>,
     /// Day key of "now" for the soft recency prior.
     pub now_key: Option<i32>,
+    /// Set when the question was asked at a given `now` that lies inside its hard scope ("the
+    /// world's best airline for 2022" asked in September 2022): the first day key of the recent
+    /// window, so that recent evidence ranks higher inside the scope too.
+    pub recent_start: Option<i32>,
     /// Visibility of facts that changed after the snapshot, as looked up in the store's
     /// history (an as-of query asks about the same fact many times: seeds, PageRank edges,
     /// candidates).
@@ -166,7 +170,15 @@ impl Ctx<'_> {
             return 1.0;
         };
         if scope.hard {
-            return 1.0;
+            let Some(hs) = self.recent_start else {
+                return 1.0;
+            };
+            let he = now.saturating_add(1);
+            if s == i32::MIN || e == i32::MAX || (s < he && hs < e) {
+                return 1.0;
+            }
+            let dist = if e <= hs { hs - e } else { (s - he).max(0) }.max(0) as f32;
+            return 0.5 + 0.5 / (1.0 + dist / RECENCY_DAYS);
         }
         if scope.overlaps_keys(s, e) {
             return 1.0;
@@ -521,7 +533,7 @@ fn specific_inner(
         (&vec_chunks, VECTOR_WEIGHT),
         (&bm25_chunks, BM25_WEIGHT),
     ]);
-    if ctx.scope.is_some_and(|s| !s.hard) {
+    if ctx.scope.is_some_and(|s| !s.hard) || ctx.recent_start.is_some() {
         for (c, s) in fused.iter_mut() {
             if let Some(m) = ctx.cat.chunks.get(c) {
                 *s *= ctx.recency(m.vstart, m.vend);

@@ -1030,8 +1030,9 @@ fn a_fact_of_the_period_stated_in_a_later_article_reaches_the_context() {
         "Head coach Sarina Wiegman previously led which national team to victory at the \
          Women's Euro 2017?",
     );
+    // Asked without a `now` (the default is the newest data), "Euro 2017" is a hard scope; at
+    // a given `now` it would name an event (see the next test).
     req.budget_chars = Some(2000);
-    req.now = Some("2022-07-29".into());
     let r = e.query(ns, &req).unwrap();
     let scope = r.plan.time_scope.as_ref().expect("a scope");
     assert!(scope.hard, "2017 is a hard scope: {scope:?}");
@@ -1040,6 +1041,80 @@ fn a_fact_of_the_period_stated_in_a_later_article_reaches_the_context() {
         "the 2022 article stating the 2017 fact is in the context:\n{}",
         r.context
     );
+}
+
+#[test]
+fn a_question_asked_at_a_given_now_prefers_what_is_reported_then() {
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    let ns = "news";
+    let airlines = [
+        "Aurora",
+        "Borealis",
+        "Cirrus",
+        "Delta Wing",
+        "Equator",
+        "Fjord",
+    ];
+    let mut docs: Vec<chronorag::ingest::PreparedDocument> = Vec::new();
+    // Earlier in 2022: many articles about airline rankings for 2022.
+    for i in 0..30 {
+        let a = airlines[i % airlines.len()];
+        docs.push(doc(
+            &format!("ranking-{i}"),
+            &format!(
+                "{a} Air was named the world's best airline for 2022 by the readers of travel \
+                 magazine number {i}."
+            ),
+            &format!("2022-{:02}-{:02}", 1 + i % 6, 1 + i % 28),
+        ));
+    }
+    docs.push(doc(
+        "skytrax-2022",
+        "Qatar Airways was named the world's best airline for 2022 at the awards in London, \
+         where the airline also won prizes for its lounges and its business class seats.",
+        "2022-09-27",
+    ));
+    // In 2020: articles about the election's grand jury, and one of 2022 about the inquiry.
+    for i in 0..30 {
+        docs.push(doc(
+            &format!("election-{i}"),
+            &format!(
+                "A grand jury investigating the 2020 election heard witness number {i} about \
+                 interference in the election count."
+            ),
+            &format!("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+        ));
+    }
+    docs.push(doc(
+        "inquiry-2022",
+        "Rudy Giuliani appeared before the special grand jury in Atlanta investigating \
+         interference in the 2020 election.",
+        "2022-08-17",
+    ));
+    e.ingest(ns, docs, &IngestOptions::default()).unwrap();
+
+    // The year of `now` is a hard scope, and recent evidence ranks first inside it.
+    let mut req = q("Which airline was named the world's best airline for 2022?");
+    req.budget_chars = Some(300);
+    req.now = Some("2022-09-29".into());
+    let r = e.query(ns, &req).unwrap();
+    let scope = r.plan.time_scope.as_ref().expect("a scope");
+    assert!(scope.hard, "{scope:?}");
+    assert!(r.context.contains("Qatar"), "{}", r.context);
+
+    // A year naming an event before `now`'s year is no scope: the question is about now.
+    let mut req = q(
+        "Rudy Giuliani appeared before a special grand jury investigating interference in the \
+         2020 election. Where is the inquiry taking place?",
+    );
+    req.budget_chars = Some(300);
+    req.now = Some("2022-08-19".into());
+    let r = e.query(ns, &req).unwrap();
+    let scope = r.plan.time_scope.as_ref().expect("a scope");
+    assert!(!scope.hard, "{scope:?}");
+    assert_eq!(scope.source, "now");
+    assert!(r.context.contains("Atlanta"), "{}", r.context);
 }
 
 #[test]
