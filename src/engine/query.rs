@@ -179,16 +179,7 @@ impl Engine {
             _ => semantic.clone(),
         };
         let mut stages: Vec<Stage> = Vec::new();
-        let t0 = Instant::now();
         let qv = idx.embedder().embed_one(&semantic)?;
-        if req.explain {
-            stages.push(Stage {
-                stage: "plan_and_embed".into(),
-                ms: t0.elapsed().as_secs_f64() * 1000.0,
-                kept: 0,
-                top: vec![],
-            });
-        }
 
         // Facets: entities of a list × periods, and the measure.
         let resolve = |name: &str| -> Option<(u64, Vec<String>)> {
@@ -232,6 +223,15 @@ impl Engine {
             return Ok(hit);
         }
 
+        // Planning, the facets, the embedding and the cache lookups, since the request came.
+        if req.explain {
+            stages.push(Stage {
+                stage: "plan_and_embed".into(),
+                ms: started.elapsed().as_secs_f64() * 1000.0,
+                kept: 0,
+                top: vec![],
+            });
+        }
         // Retrieve: the local path fused with hybrid chunk search, over the whole scope.
         let want_chunks = CANDIDATES + budget / 400;
         let now_key = now.map(|k| k.interval().end_key());
@@ -255,7 +255,16 @@ impl Engine {
             };
             retrieve::specific(&ctx, &qv, &lexical, want_chunks, req.explain)
         };
+        let tr = Instant::now();
         let mut found = run(scope.as_ref())?;
+        if req.explain {
+            stages.push(Stage {
+                stage: "retrieval".into(),
+                ms: tr.elapsed().as_secs_f64() * 1000.0,
+                kept: found.facts.len() + found.chunks.len(),
+                top: vec![],
+            });
+        }
         let mut effective = scope.clone();
         if let Some(s) = scope.as_ref().filter(|s| s.hard)
             && found.facts.is_empty()
