@@ -130,7 +130,19 @@ impl Engine {
             && req.now.is_some()
             && let Some(k) = now
         {
-            scope = Some(plan::recent_scope(&k));
+            let mut recent = plan::recent_scope(&k);
+            // Say so when the question named a year that the planner took for an event.
+            if req.time.is_none()
+                && let (Some(event), _) = plan::scope_from_question(asked, now.as_ref())
+            {
+                recent.reason = format!(
+                    "\"{}\" names an event before the year of now ({k}), not a period to search; \
+                     asked at {k}: recent evidence ranks higher without excluding older \
+                     background (soft scope)",
+                    event.text
+                );
+            }
+            scope = Some(recent);
         }
         let (intent, intent_reason) = match req.mode {
             Mode::Specific => (Intent::Specific, "mode=specific was requested".to_string()),

@@ -1114,6 +1114,11 @@ fn a_question_asked_at_a_given_now_prefers_what_is_reported_then() {
     let scope = r.plan.time_scope.as_ref().expect("a scope");
     assert!(!scope.hard, "{scope:?}");
     assert_eq!(scope.source, "now");
+    assert!(
+        scope.reason.contains("\"2020\" names an event"),
+        "{}",
+        scope.reason
+    );
     assert!(r.context.contains("Atlanta"), "{}", r.context);
 }
 
