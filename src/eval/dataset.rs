@@ -464,6 +464,11 @@ mod tests {
     fn time_longqa_files_load_when_present() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/time-longqa/qa");
         if !dir.is_dir() {
+            assert!(
+                std::env::var_os("CHRONORAG_TEST_STRICT").is_none_or(|v| v != "1"),
+                "cannot run (CHRONORAG_TEST_STRICT=1): Time-LongQA is not at {}",
+                dir.display()
+            );
             eprintln!("SKIPPED: Time-LongQA is not at {}", dir.display());
             return;
         }

@@ -583,8 +583,8 @@ fn small_disk(mb: u64) -> Option<(tempfile::TempDir, std::path::PathBuf)> {
     if ok {
         Some((dir, mnt))
     } else {
-        eprintln!(
-            "SKIPPED: cannot mount a tmpfs here (needs root); the disk-full drill did not run"
+        crate::support::skipped(
+            "cannot mount a tmpfs here (needs root); the disk-full drill did not run",
         );
         None
     }
