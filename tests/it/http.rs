@@ -73,7 +73,22 @@ fn ingest_query_and_read_routes_work_end_to_end() {
         );
         assert_eq!(f["time"], "2023-Q3", "out of scope: {f}");
     }
-    assert!(!q["explain"].as_array().unwrap().is_empty());
+    // The stages in order, and the wall times: planning and retrieval fit in the total.
+    let stages = q["explain"].as_array().unwrap();
+    let ms = |name: &str| {
+        stages
+            .iter()
+            .find(|st| st["stage"] == name)
+            .and_then(|st| st["ms"].as_f64())
+            .unwrap_or_else(|| panic!("no stage {name}: {stages:?}"))
+    };
+    assert_eq!(stages[0]["stage"], "plan_and_embed", "{stages:?}");
+    assert_eq!(stages.last().unwrap()["stage"], "total", "{stages:?}");
+    assert!(
+        ms("plan_and_embed") + ms("retrieval") <= ms("total"),
+        "{stages:?}"
+    );
+    assert!(ms("seed_facts_vector") <= ms("retrieval"), "{stages:?}");
 
     let facts = s
         .get("/v1/namespaces/acme/facts?from=2023-Q1&to=2023-Q1&limit=50")
