@@ -422,15 +422,18 @@ fn periods(
         let open = iv.start.is_none() || iv.end.is_none();
         let iv = if open { bounded(iv, bounds) } else { *iv };
         let unit = TimeKey::from_interval(&iv).map(|k| k.granularity());
-        // The step: asked for, else the granularity of a range's ends, when that is a month or
-        // longer. A window of days or weeks ("the past 10 days", "the last two weeks", the
-        // recent days before `now`) asks what happened in it, not what happened on each day:
-        // split per day, each day's share of the budget went to its own best passages,
-        // however weak (news with a 14-day window before `now`, in a trial: 0.441 / 0.576 /
-        // 0.604 split per day, 0.604 / 0.638 / 0.667 as one period).
+        // The step: asked for, else the granularity of a range's ends, when the range is one
+        // the question names ("from 2023-Q4 to 2024-Q3": a hard scope) in months or longer. A
+        // relative or vague window ("over the past year", "the past 10 days", the recent days
+        // before `now`) asks what happened in it, not in each of its units, and so does a range
+        // of days: split per day, each day's share of the budget went to its own best
+        // passages, however weak (news with a 14-day window before `now`, in a trial: 0.441 /
+        // 0.576 / 0.604 split per day, 0.604 / 0.638 / 0.667 as one period).
         let g = step.or(match (scope.relation, unit) {
             (Relation::Between, None)
-                if scope.intervals.len() == 1 && scope.granularity >= Granularity::Month =>
+                if scope.intervals.len() == 1
+                    && scope.hard
+                    && scope.granularity >= Granularity::Month =>
             {
                 Some(scope.granularity)
             }
