@@ -224,7 +224,13 @@ fn synthetic_facet_questions_find_their_evidence_at_4k() {
         assert!(r["questions"].as_u64().unwrap() >= 12, "{r}");
         let ours = r["chronorag"]["recall"]["4000"].as_f64().unwrap();
         let bm25 = r["baseline"]["recall"]["4000"].as_f64().unwrap();
-        let floor = if r["name"] == "all" { 0.95 } else { 0.9 };
+        // Open ranges ("each quarter after Q1 2024") once lost their quarters to the bound's
+        // words in the lexical query (0.939 here; one period's miss is about 0.02).
+        let floor = match r["name"].as_str() {
+            Some("all") => 0.95,
+            Some("open") => 0.97,
+            _ => 0.9,
+        };
         assert!(ours >= floor, "{}: {ours} < {floor}", r["name"]);
         assert!(ours >= bm25, "{}: {ours} below BM25 {bm25}", r["name"]);
     }
