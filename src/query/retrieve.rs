@@ -177,8 +177,7 @@ impl Ctx<'_> {
             if s == i32::MIN || e == i32::MAX || (s < he && hs < e) {
                 return 1.0;
             }
-            let dist = if e <= hs { hs - e } else { (s - he).max(0) }.max(0) as f32;
-            return 0.5 + 0.5 / (1.0 + dist / RECENCY_DAYS);
+            return decay(s, e, (hs, he), RECENCY_DAYS);
         }
         if scope.overlaps_keys(s, e) {
             return 1.0;
@@ -190,11 +189,16 @@ impl Ctx<'_> {
         // window ("recently": 90 days) than for a narrow one ("this week").
         let hull = scope.hull();
         let (hs, he) = (hull.start_key(), hull.end_key().min(now.saturating_add(1)));
-        let dist = if e <= hs { hs - e } else { (s - he).max(0) }.max(0) as f32;
         let width = (he.saturating_sub(hs)).clamp(1, 3650) as f32;
-        let tau = width.max(RECENCY_DAYS);
-        0.5 + 0.5 / (1.0 + dist / tau)
+        decay(s, e, (hs, he), width.max(RECENCY_DAYS))
     }
+}
+
+/// The recency weight in (0.5, 1] of an item spanning day keys `[s, e)` outside the window
+/// `[hs, he)`: it halves its excess over 0.5 at `tau` days from the window.
+fn decay(s: i32, e: i32, (hs, he): (i32, i32), tau: f32) -> f32 {
+    let dist = if e <= hs { hs - e } else { (s - he).max(0) }.max(0) as f32;
+    0.5 + 0.5 / (1.0 + dist / tau)
 }
 
 fn rrf(lists: &[(&[(u64, f32)], f32)]) -> HashMap<u64, f32> {
