@@ -2,7 +2,7 @@
 //! stored in the namespace (durably, before the caller gets the job id) and applied by one
 //! background worker in batches. Jobs survive a restart: on start the worker re-queues every job
 //! that was queued or running. Re-running a half-done job is safe: documents already ingested are
-//! recognised by content hash and skipped.
+//! recognised by their identity (text, title and time) and skipped.
 //!
 //! With a store shared by several servers (PostgreSQL), a server runs a job only while it holds
 //! the job's **lease** (`joblease/<id>`: owner and expiry, taken and renewed by compare-and-set

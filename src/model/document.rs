@@ -46,7 +46,8 @@ pub struct Document {
     /// Free-form metadata given by the caller.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub metadata: serde_json::Map<String, serde_json::Value>,
-    /// SHA-256 of the text (hex); re-ingesting the same content is a no-op.
+    /// Its identity (hex SHA-256, `ingest::pipeline::identity_hash`): of the text as sent, with
+    /// the title and time when it has them; re-ingesting the same content is a no-op.
     pub content_hash: String,
     /// Length of the text in bytes.
     pub text_len: usize,

@@ -193,7 +193,8 @@ pub struct DocumentInfo {
     /// Metadata given by the caller.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub metadata: serde_json::Map<String, serde_json::Value>,
-    /// SHA-256 of the text as sent (hex).
+    /// The document's identity (hex SHA-256): of its text as sent when it has no title and no
+    /// time, else of that text with its title and time. Sending the same again is a no-op.
     pub content_hash: String,
     /// Length of the text in bytes.
     pub text_len: usize,

@@ -787,7 +787,11 @@ fn a_repaired_document_sent_again_is_a_duplicate() {
     let stored = ns.store().document(id, None).unwrap().unwrap();
     assert_eq!(
         stored.content_hash,
-        chronorag::ingest::pipeline::content_hash(text)
+        pipeline::identity_hash(
+            &pipeline::content_hash(text),
+            None,
+            Some("2012".parse().unwrap())
+        )
     );
     let again = e
         .ingest(
@@ -806,6 +810,125 @@ fn a_repaired_document_sent_again_is_a_duplicate() {
         "{}",
         r.context
     );
+}
+
+fn headline(id: &str, text: &str, title: &str, time: &str) -> chronorag::ingest::PreparedDocument {
+    prepare(
+        DocumentInput {
+            id: Some(id.into()),
+            text: text.into(),
+            title: Some(title.into()),
+            time: Some(time.into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap()
+}
+
+/// The text of many news pages is the site's newsletter notice; the headline is all they say.
+const NOTICE: &str = "We will use the details you have shared to manage your registration. \
+                      You agree to the processing of this information as described in our Privacy Policy.";
+const EYES: &str = "Ukraine embassies sent grisly packages of animal eyes";
+
+#[test]
+fn one_text_under_other_titles_or_dates_is_other_documents() {
+    // A document is what was sent: its text with its title and time. Two pages that share a
+    // boilerplate text under different headlines (or dates) are two documents; one was once
+    // dropped as a duplicate of the other, and its headline with it.
+    let dir = tmp();
+    let e = engine_at(&dir.path().join("data"));
+    let docs = || {
+        vec![
+            headline("eyes", NOTICE, EYES, "2022-12-08"),
+            headline(
+                "labour",
+                NOTICE,
+                "Who would replace Keir Starmer?",
+                "2022-12-08",
+            ),
+            headline("eyes-later", NOTICE, EYES, "2022-12-09"),
+        ]
+    };
+    let first = e.ingest("default", docs(), &Default::default()).unwrap();
+    assert_eq!((first.documents, first.duplicates), (3, 0), "{first:?}");
+    // The same three again: nothing new, nothing refused.
+    let again = e.ingest("default", docs(), &Default::default()).unwrap();
+    assert_eq!((again.documents, again.duplicates), (0, 3));
+    assert!(again.rejected.is_empty(), "{:?}", again.rejected);
+    // The same text, title and time under another id is still the stored document.
+    let copy = e
+        .ingest(
+            "default",
+            vec![headline("eyes-copy", NOTICE, EYES, "2022-12-08")],
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!((copy.documents, copy.duplicates), (0, 1));
+    assert_eq!(copy.document_ids, vec!["eyes".to_string()]);
+    let mut r = q("Which grisly item did Ukrainian embassies receive in packages?");
+    r.now = Some("2022-12-09".into());
+    let r = e.query("default", &r).unwrap();
+    assert!(r.context.contains("animal eyes"), "{}", r.context);
+}
+
+#[test]
+fn a_store_that_knew_documents_by_their_text_alone_still_recognises_them() {
+    // Stores written before titles and times counted hold the text's hash: a document sent
+    // again with the same title and time is a duplicate there, not a clash of ids.
+    let dir = tmp();
+    let data = dir.path().join("data");
+    {
+        let e = engine_at(&data);
+        e.ingest(
+            "default",
+            vec![headline(
+                "other",
+                "The plant hired 500 apprentices.",
+                "Hiring",
+                "2012",
+            )],
+            &Default::default(),
+        )
+        .unwrap();
+        let store = e.namespace("default").unwrap().store().clone();
+        let (mut staged, _) = pipeline::stage(
+            vec![headline("eyes", NOTICE, EYES, "2022-12-08")],
+            &RulesExtractor,
+            900,
+        );
+        assert_ne!(staged[0].hash, staged[0].text_hash);
+        staged[0].hash = staged[0].text_hash.clone();
+        let tx = store.head_tx() + 1;
+        let opts = IngestOptions::default();
+        let (ws, _) =
+            pipeline::build(store.as_ref(), tx, staged, "rules", &opts, &|_, _| vec![]).unwrap();
+        store.commit(ws).unwrap();
+    }
+    let e = engine_at(&data);
+    let again = e
+        .ingest(
+            "default",
+            vec![headline("eyes", NOTICE, EYES, "2022-12-08")],
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!((again.documents, again.duplicates), (0, 1));
+    assert!(again.rejected.is_empty(), "{:?}", again.rejected);
+    // Under another headline the same text is another document there too.
+    let other = e
+        .ingest(
+            "default",
+            vec![headline(
+                "labour",
+                NOTICE,
+                "Who would replace Keir Starmer?",
+                "2022-12-08",
+            )],
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!((other.documents, other.duplicates), (1, 0));
 }
 
 #[test]
