@@ -5,6 +5,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::Engine;
+use crate::index::NsIndexes;
 use crate::index::text::TextKind;
 use crate::model::TxId;
 use crate::query::cache::{Category, ExactKey, SemanticKey};
@@ -313,7 +314,7 @@ impl Engine {
         let facts = rerank_facts(&terms, facts, top_k)?;
 
         let summaries = if intent == Intent::Abstract {
-            summaries_in_scope(store, effective.as_ref(), req.as_of_tx, &mut plan)?
+            summaries_in_scope(store, &idx, effective.as_ref(), req.as_of_tx, &mut plan)?
         } else {
             Vec::new()
         };
@@ -881,6 +882,7 @@ fn hydrate_chunks(
 /// with their summaries as of the snapshot.
 fn summaries_in_scope(
     store: &dyn NsStore,
+    idx: &NsIndexes,
     scope: Option<&TimeScope>,
     as_of: Option<TxId>,
     plan: &mut Plan,
@@ -892,9 +894,10 @@ fn summaries_in_scope(
     // The nodes' keys alone (a query reads this on every abstract question; decoding every
     // node of a 100k-fact store took a sixth of the query), then the records of those that
     // pass, when their creation must be checked against `as_of`.
-    let mut keys: Vec<TimeKey> = store
-        .node_keys()?
-        .into_iter()
+    let mut keys: Vec<TimeKey> = idx
+        .node_keys(store)?
+        .iter()
+        .copied()
         .filter(|k| {
             k.granularity() == granularity && scope.is_none_or(|s| s.overlaps(&k.interval()))
         })

@@ -932,6 +932,51 @@ fn a_store_that_knew_documents_by_their_text_alone_still_recognises_them() {
 }
 
 #[test]
+fn an_abstract_question_sees_the_periods_a_later_write_adds() {
+    // The time-node keys an abstract question lists are kept between questions; a write that
+    // adds a period must show up in the next answer.
+    let dir = tmp();
+    let e = engine_at(&dir.path().join("data"));
+    let report = |year: &str, figure: &str| {
+        doc(
+            &format!("report-{year}"),
+            &format!(
+                "In {year} Northwind Analytics delivered {figure} units and opened a plant in Oslo."
+            ),
+            year,
+        )
+    };
+    e.ingest(
+        "default",
+        vec![report("2019", "18,400")],
+        &Default::default(),
+    )
+    .unwrap();
+    e.summarize("default").unwrap();
+    let mut ask = q("How did Northwind Analytics develop over the years?");
+    ask.mode = Mode::Abstract;
+    let nodes = |e: &Engine, ask: &QueryRequest| -> Vec<String> {
+        let r = e.query("default", ask).unwrap();
+        r.summaries.iter().map(|s| s.node.clone()).collect()
+    };
+    let before = nodes(&e, &ask);
+    assert!(before.contains(&"2019".to_string()), "{before:?}");
+    assert!(!before.contains(&"2021".to_string()), "{before:?}");
+    e.ingest(
+        "default",
+        vec![report("2021", "21,900")],
+        &Default::default(),
+    )
+    .unwrap();
+    e.summarize("default").unwrap();
+    let after = nodes(&e, &ask);
+    assert!(
+        after.contains(&"2019".to_string()) && after.contains(&"2021".to_string()),
+        "{after:?}"
+    );
+}
+
+#[test]
 fn units_written_as_latex_by_a_pdf_converter_are_found_in_plain_words() {
     // PDF converters write units and formulas as inline LaTeX; ingest turns them back into the
     // text they stand for, so "CO2" and "km/h" find the sentence and the context reads plainly.
