@@ -21,7 +21,9 @@ pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 pub struct DocumentInput {
     /// User-facing id: any text of at most 512 bytes (a URL with query string and fragment, a path,
     /// a key) that is not blank and holds no control or invisible formatting (bidi, zero-width)
-    /// characters; percent-encode it in URL paths. Derived from the content hash when absent.
+    /// characters; percent-encode it in URL paths. A document is known by it: sent again with the
+    /// same content it is a duplicate, with other content refused. Derived from the content hash
+    /// when absent (and the document is then known by its content).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 512))]
     pub id: Option<String>,

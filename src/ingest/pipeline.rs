@@ -204,6 +204,37 @@ pub fn stage(
     (staged, rejected)
 }
 
+/// What a staged document is to the store and its batch.
+enum Known {
+    /// Its id came earlier in the batch: with the same content (`true`) or another.
+    Batch(bool),
+    /// Its id is stored: with the same content (`true`) or another.
+    Stored(bool),
+    /// A new document.
+    New,
+}
+
+/// Whether a stored document is the staged one's content: its identity, or, for stores written
+/// before titles and times counted (which know a document by its text alone), its text with the
+/// same title and time.
+fn same_content(d: &Document, s: &Staged) -> bool {
+    d.content_hash == s.hash
+        || (d.content_hash == s.text_hash && d.title == s.doc.title && d.time == s.doc.time)
+}
+
+/// The stored document with the staged one's content, if any (see [`same_content`]).
+fn stored_by_content(store: &dyn NsStore, s: &Staged) -> Result<Option<Document>> {
+    for hash in [&s.hash, &s.text_hash] {
+        if let Some(id) = store.document_by_hash(hash)?
+            && let Some(d) = store.document(id, None)?
+            && same_content(&d, s)
+        {
+            return Ok(Some(d));
+        }
+    }
+    Ok(None)
+}
+
 /// Builds the write set of transaction `tx` from staged documents. Must run under the
 /// namespace's writer lock with `tx == store.head_tx() + 1`.
 pub fn build(
@@ -233,48 +264,61 @@ pub fn build(
             .source
             .clone()
             .unwrap_or_else(|| "request".into());
-        // Same content as a stored (or earlier in this batch) document: a no-op.
-        if let Some(ext) = seen_hash.get(&s.hash) {
-            report.duplicates += 1;
-            report.document_ids.push(ext.clone());
-            continue;
-        }
-        if let Some(id) = store.document_by_hash(&s.hash)?
-            && let Some(d) = store.document(id, None)?
-        {
-            report.duplicates += 1;
-            report.document_ids.push(d.external_id);
-            continue;
-        }
-        // A store written before titles and times counted knows a document by its text alone:
-        // the same text with the same title and time is the same document there too.
-        if s.hash != s.text_hash
-            && let Some(id) = store.document_by_hash(&s.text_hash)?
-            && let Some(d) = store.document(id, None)?
-            && d.title == s.doc.title
-            && d.time == s.doc.time
-        {
-            report.duplicates += 1;
-            report.document_ids.push(d.external_id);
-            continue;
-        }
+        // A document is known by the id its sender gave it, else by its content. Sending one
+        // again is a no-op; another content under a stored id is refused. One content under
+        // two given ids is two documents (two URLs of one syndicated story): ids are the
+        // sender's, and each can be fetched, cited and erased by its own.
+        let known = match &s.doc.input.id {
+            Some(id) => match seen_ext.get(id) {
+                Some(hash) => Known::Batch(*hash == s.hash),
+                None => match store.document_by_external(id)? {
+                    Some(did) => Known::Stored(
+                        store
+                            .document(did, None)?
+                            .is_some_and(|d| same_content(&d, &s)),
+                    ),
+                    None => Known::New,
+                },
+            },
+            None => {
+                if let Some(ext) = seen_hash.get(&s.hash) {
+                    report.duplicates += 1;
+                    report.document_ids.push(ext.clone());
+                    continue;
+                }
+                match stored_by_content(store, &s)? {
+                    Some(d) => {
+                        report.duplicates += 1;
+                        report.document_ids.push(d.external_id);
+                        continue;
+                    }
+                    None => Known::New,
+                }
+            }
+        };
         let external_id = s
             .doc
             .input
             .id
             .clone()
             .unwrap_or_else(|| format!("doc-{}", &s.hash[..16]));
-        if seen_ext.contains_key(&external_id)
-            || store.document_by_external(&external_id)?.is_some()
-        {
-            report.rejected.push(Rejected {
-                file: source,
-                line: None,
-                reason: format!(
-                    "document id {external_id:?} already exists with different content; erase it or use another id"
-                ),
-            });
-            continue;
+        match known {
+            Known::Batch(true) | Known::Stored(true) => {
+                report.duplicates += 1;
+                report.document_ids.push(external_id);
+                continue;
+            }
+            Known::Batch(false) | Known::Stored(false) => {
+                report.rejected.push(Rejected {
+                    file: source,
+                    line: None,
+                    reason: format!(
+                        "document id {external_id:?} already exists with different content; erase it or use another id"
+                    ),
+                });
+                continue;
+            }
+            Known::New => {}
         }
         seen_hash.insert(s.hash.clone(), external_id.clone());
         seen_ext.insert(external_id.clone(), s.hash.clone());

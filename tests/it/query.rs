@@ -832,7 +832,7 @@ const NOTICE: &str = "We will use the details you have shared to manage your reg
 const EYES: &str = "Ukraine embassies sent grisly packages of animal eyes";
 
 #[test]
-fn one_text_under_other_titles_or_dates_is_other_documents() {
+fn one_text_under_other_titles_dates_or_ids_is_other_documents() {
     // A document is what was sent: its text with its title and time. Two pages that share a
     // boilerplate text under different headlines (or dates) are two documents; one was once
     // dropped as a duplicate of the other, and its headline with it.
@@ -856,7 +856,8 @@ fn one_text_under_other_titles_or_dates_is_other_documents() {
     let again = e.ingest("default", docs(), &Default::default()).unwrap();
     assert_eq!((again.documents, again.duplicates), (0, 3));
     assert!(again.rejected.is_empty(), "{:?}", again.rejected);
-    // The same text, title and time under another id is still the stored document.
+    // The same text, title and time under another id (a second URL of one story) is a
+    // document of its own: ids are the sender's, each fetched and erased by its own.
     let copy = e
         .ingest(
             "default",
@@ -864,8 +865,51 @@ fn one_text_under_other_titles_or_dates_is_other_documents() {
             &Default::default(),
         )
         .unwrap();
-    assert_eq!((copy.documents, copy.duplicates), (0, 1));
-    assert_eq!(copy.document_ids, vec!["eyes".to_string()]);
+    assert_eq!((copy.documents, copy.duplicates), (1, 0));
+    assert_eq!(copy.document_ids, vec!["eyes-copy".to_string()]);
+    let ns = e.namespace("default").unwrap();
+    assert!(
+        ns.store()
+            .document_by_external("eyes-copy")
+            .unwrap()
+            .is_some()
+    );
+    // Without an id, a document is known by its content: the stored one answers.
+    let anonymous = prepare(
+        DocumentInput {
+            text: NOTICE.into(),
+            title: Some(EYES.into()),
+            time: Some("2022-12-08".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    let again = e
+        .ingest("default", vec![anonymous], &Default::default())
+        .unwrap();
+    assert_eq!((again.documents, again.duplicates), (0, 1));
+    // Another content under a stored id is refused, and nothing is lost.
+    let clash = e
+        .ingest(
+            "default",
+            vec![headline(
+                "eyes",
+                "Another text entirely.",
+                EYES,
+                "2022-12-08",
+            )],
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!(clash.documents, 0);
+    assert!(
+        clash.rejected[0]
+            .reason
+            .contains("already exists with different content"),
+        "{:?}",
+        clash.rejected
+    );
     let mut r = q("Which grisly item did Ukrainian embassies receive in packages?");
     r.now = Some("2022-12-09".into());
     let r = e.query("default", &r).unwrap();
