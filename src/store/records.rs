@@ -603,7 +603,11 @@ impl<S: KvSpace> RecordNs<S> {
                     delta[0] -= 1;
                     delta[1] -= d.chunks.len() as i64;
                 }
-                batch.remove(Key::new(tag::DOC_HASH).str(&d.content_hash).build());
+                // Two documents given their own ids may share a content; the lookup names one
+                // of them, and stays when it names the other.
+                if self.lookup(tag::DOC_HASH, &d.content_hash)? == Some(id) {
+                    batch.remove(Key::new(tag::DOC_HASH).str(&d.content_hash).build());
+                }
                 batch.remove(Key::new(tag::DOC_EXT).str(&d.external_id).build());
             }
             n += self.remove_prefix(batch, &id_key(tag::DOC_HIST, id))?;

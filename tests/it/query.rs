@@ -910,6 +910,24 @@ fn one_text_under_other_titles_dates_or_ids_is_other_documents() {
         "{:?}",
         clash.rejected
     );
+    // Erasing one of two documents that share a content leaves the other known by it.
+    e.erase_document("default", "eyes", "dpo", Some("takedown".into()))
+        .unwrap();
+    let anonymous = prepare(
+        DocumentInput {
+            text: NOTICE.into(),
+            title: Some(EYES.into()),
+            time: Some("2022-12-08".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    let after = e
+        .ingest("default", vec![anonymous], &Default::default())
+        .unwrap();
+    assert_eq!((after.documents, after.duplicates), (0, 1));
+    assert_eq!(after.document_ids, vec!["eyes-copy".to_string()]);
     let mut r = q("Which grisly item did Ukrainian embassies receive in packages?");
     r.now = Some("2022-12-09".into());
     let r = e.query("default", &r).unwrap();
