@@ -19,6 +19,7 @@ pub use backup::{BackupManifest, BackupReport, RestoreReport};
 pub use governance::{ConflictView, EraseReport, VerifyReport};
 pub use jobs::{JOB_LEASE, JOB_RESCAN, Job, JobProgress, JobState};
 pub use read::{FactList, FactListParams};
+pub use timeline::{SUMMARY_MAX_WAIT, SUMMARY_QUIET};
 pub use timeline::{TimelineChild, TimelineNode};
 pub use transfer::{
     EXPORT_FORMAT, EXPORT_VERSION, ExportEnd, ExportHeader, ExportTx, TransferReport,
@@ -136,6 +137,8 @@ pub struct Engine {
     summarizer: Arc<dyn Summarizer>,
     llm: Option<Arc<LlmClient>>,
     summary_requests: Mutex<Option<std::sync::mpsc::Sender<String>>>,
+    /// Summary passes the background worker has run (one per namespace per pass).
+    summary_passes: std::sync::atomic::AtomicU64,
     job_queue: Mutex<Option<std::sync::mpsc::Sender<(String, u64)>>>,
     /// This server among those sharing a store: `host-pid-nanos`, the owner of its job leases.
     instance: String,
@@ -207,6 +210,7 @@ impl Engine {
             summarizer,
             llm,
             summary_requests: Mutex::new(None),
+            summary_passes: std::sync::atomic::AtomicU64::new(0),
             job_queue: Mutex::new(None),
             instance: instance_id(),
             job_lease_ms: std::sync::atomic::AtomicU64::new(jobs::JOB_LEASE.as_millis() as u64),

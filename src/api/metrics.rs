@@ -165,6 +165,13 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
+            "# HELP chronorag_summary_passes_total Background summary passes (one per namespace per \
+             pass; a burst of writes is one pass).\n# TYPE chronorag_summary_passes_total counter\n\
+             chronorag_summary_passes_total {}",
+            engine.summary_passes()
+        );
+        let _ = writeln!(
+            out,
             "# HELP chronorag_uptime_seconds Seconds since start.\n# TYPE chronorag_uptime_seconds gauge\nchronorag_uptime_seconds {}",
             self.started.elapsed().as_secs_f64()
         );

@@ -53,6 +53,12 @@ pub struct TimelineNode {
 /// time to apply it).
 pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// The summary worker starts a pass once no write has come for this long.
+pub const SUMMARY_QUIET: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// ... or this long after the first write of a burst, whichever comes first.
+pub const SUMMARY_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Engine {
     /// Recomputes the summaries of a namespace's dirty time nodes (bottom-up, unchanged inputs
     /// skipped).
@@ -154,7 +160,9 @@ impl Engine {
     }
 
     /// Starts the background worker that recomputes summaries after writes. Writes call
-    /// [`Engine::request_summaries`]; requests for the same namespace coalesce.
+    /// [`Engine::request_summaries`]; requests for the same namespace coalesce, and a pass waits
+    /// until writes pause for [`SUMMARY_QUIET`] or [`SUMMARY_MAX_WAIT`] has passed since the
+    /// first of them.
     pub fn start_summary_worker(self: &Arc<Self>) {
         let (tx, rx): (Sender<String>, Receiver<String>) = channel();
         *self.summary_requests.lock() = Some(tx);
@@ -162,16 +170,36 @@ impl Engine {
         std::thread::Builder::new()
             .name("chronorag-summaries".into())
             .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut pending = std::collections::BTreeSet::from([first]);
-                    // Coalesce a burst of requests.
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                    while let Ok(n) = rx.try_recv() {
-                        pending.insert(n);
+                // Namespaces written to while the previous pass ran.
+                let mut carried = std::collections::BTreeSet::new();
+                loop {
+                    let mut pending = std::mem::take(&mut carried);
+                    if pending.is_empty() {
+                        let Ok(first) = rx.recv() else { break };
+                        pending.insert(first);
+                    }
+                    // Wait for the writes to pause (a burst is one pass), but not longer than
+                    // SUMMARY_MAX_WAIT: under a steady load summaries lag by at most that, and a
+                    // bulk load no longer pays for a pass after every batch.
+                    let burst = std::time::Instant::now();
+                    loop {
+                        std::thread::sleep(SUMMARY_QUIET);
+                        let mut more = false;
+                        while let Ok(n) = rx.try_recv() {
+                            pending.insert(n);
+                            more = true;
+                        }
+                        if !more || burst.elapsed() >= SUMMARY_MAX_WAIT {
+                            break;
+                        }
                     }
                     let Some(engine) = weak.upgrade() else { break };
                     for ns in pending {
-                        match engine.summarize(&ns) {
+                        let result = engine.summarize(&ns);
+                        engine
+                            .summary_passes
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        match result {
                             Ok(r) if !r.recomputed.is_empty() => tracing::info!(
                                 namespace = %ns,
                                 recomputed = r.recomputed.len(),
@@ -183,8 +211,15 @@ impl Engine {
                                 tracing::warn!(namespace = %ns, error = %e, "summaries failed")
                             }
                         }
-                        // Writes have settled: the text segments they left are merged.
-                        engine.merge_text_when_idle(&ns);
+                        while let Ok(n) = rx.try_recv() {
+                            carried.insert(n);
+                        }
+                        // Writes have settled: the text segments they left are merged. Not while
+                        // writes go on: a merge that races their commits is thrown away by the
+                        // text index (and costs a merge's work); the pass after them merges.
+                        if !carried.contains(&ns) {
+                            engine.merge_text_when_idle(&ns);
+                        }
                     }
                 }
             })
@@ -238,6 +273,12 @@ impl Engine {
     pub fn set_follow_every(&self, every: std::time::Duration) {
         self.follow_every_ms
             .store(super::millis(every), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Summary passes the background worker has run since start (one per namespace per pass).
+    pub fn summary_passes(&self) -> u64 {
+        self.summary_passes
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Asks the background worker (if started) to bring a namespace's summaries up to date.

@@ -232,3 +232,64 @@ fn audi_year_summaries_name_the_expected_themes() {
         Err(chronorag::Error::Time(_))
     ));
 }
+
+/// A burst of writes is one background summary pass (a bulk load over HTTP paid for a pass
+/// after every batch, a quarter of its time on the news set), and the summaries are current
+/// once the writes stop.
+#[test]
+fn a_burst_of_writes_is_summarised_once_it_pauses() {
+    let dir = tmp();
+    let engine = std::sync::Arc::new(engine_at(&dir.path().join("data")));
+    engine.start_summary_worker();
+    let started = std::time::Instant::now();
+    let writes = 80;
+    for i in 0..writes {
+        let day = 1 + i % 28;
+        let month = 1 + i / 28;
+        let doc = input::prepare(
+            chronorag::ingest::DocumentInput {
+                id: Some(format!("note-{i}")),
+                text: format!(
+                    "Northwind Analytics shipped {} units from its Oslo plant on that day.",
+                    100 + i
+                ),
+                time: Some(format!("2021-{month:02}-{day:02}")),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        // Not durable: a slow disk's flush could pause the burst and split it (what is tested is
+        // the coalescing, not the flush).
+        let opts = IngestOptions {
+            durable: false,
+            ..Default::default()
+        };
+        engine.ingest("default", vec![doc], &opts).unwrap();
+    }
+    let burst = started.elapsed();
+    // The summaries catch up once the writes stop.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let t = engine.timeline("default", None, None).unwrap();
+        if !t.stale && !t.children.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "summaries still stale a minute after the writes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let year = engine.timeline("default", Some("2021"), None).unwrap();
+    assert!(year.summary.is_some(), "no 2021 summary");
+    // One pass for the burst, plus one per SUMMARY_MAX_WAIT it lasted, and room for two
+    // pauses of a loaded machine; a pass after every few writes (what the worker did: 6 for
+    // this burst in 1.2 s here) would be more.
+    let passes = engine.summary_passes();
+    let bound = 3 + burst.as_secs() / chronorag::engine::SUMMARY_MAX_WAIT.as_secs();
+    assert!(
+        passes <= bound,
+        "{passes} summary passes for {writes} writes in {burst:?} (at most {bound})"
+    );
+}
