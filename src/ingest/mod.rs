@@ -4,7 +4,8 @@
 //! Flow: [`input`] (shapes and file readers, document time, [`repair`] of PDF ligature splits)
 //! → [`chunk`] → [`extract`] (the
 //! `Extractor` trait: rules or LLM) → [`resolve`] (entity resolution against the namespace) →
-//! [`pipeline`] (dedup by content hash and fact identity, time nodes, the write set).
+//! [`pipeline`] (documents known by id, else by content; facts by identity; time nodes; the write
+//! set).
 //!
 //! **Architecture invariant:** extraction runs outside the namespace's writer lock (it is the
 //! slow, parallel part); only resolution and the commit run under it.

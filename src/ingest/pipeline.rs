@@ -1,6 +1,6 @@
 //! The ingest pipeline: staged documents (chunked and extracted, in parallel, outside any lock)
-//! become one [`WriteSet`] under the namespace's writer lock: documents deduplicated by content
-//! hash, entities resolved, facts deduplicated by identity (the same fact from two chunks is one
+//! become one [`WriteSet`] under the namespace's writer lock: documents known by their given id,
+//! else by their content (sent again: a no-op), entities resolved, facts deduplicated by identity (the same fact from two chunks is one
 //! fact with two sources), time nodes created with their ancestors and marked touched.
 
 use std::collections::{BTreeSet, HashMap};
