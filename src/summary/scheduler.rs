@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -56,6 +57,16 @@ fn level(g: Granularity) -> u8 {
     }
 }
 
+/// What a pass does with one dirty node.
+enum Outcome {
+    /// The node no longer exists: its dirty mark is cleared.
+    Gone(TimeKey, TxId),
+    /// Its input is unchanged: cleared up to this transaction.
+    Unchanged(TimeKey, TxId),
+    /// A new summary (`true`: written by the fallback summariser).
+    Written(Summary, bool),
+}
+
 /// Runs one pass over the dirty nodes of a namespace.
 pub fn run(
     store: &dyn NsStore,
@@ -90,53 +101,72 @@ pub fn run(
     for (_, keys) in by_level {
         let mut written: Vec<Summary> = Vec::new();
         let mut cleared: Vec<(TimeKey, TxId)> = Vec::new();
-        for (k, dirty_tx) in keys {
-            if !known.contains(&k) {
-                cleared.push((k, dirty_tx));
-                continue;
-            }
-            let kids: Vec<Summary> = children
-                .get(&k)
-                .map(|v| {
-                    let mut v = v.clone();
-                    v.sort();
-                    v
-                })
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|c| store.summary(c, None).transpose())
-                .filter(|s| s.as_ref().is_ok_and(|s| s.fact_count > 0))
-                .collect::<Result<_>>()?;
-            let (input, reflects) = build_input(store, idx, k, kids)?;
-            let hash = input_hash(&summarizer.name(), &input);
-            let latest = store.summary(&k, None)?;
-            if latest.as_ref().is_some_and(|s| s.input_hash == hash) {
-                report.unchanged += 1;
-                cleared.push((k, reflects.max(dirty_tx)));
-                continue;
-            }
-            let draft = match summarizer.summarize(&input) {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::warn!(node = %k, error = %e, "summariser failed; using the extractive one");
-                    report.fallbacks += 1;
-                    fallback.summarize(&input)?
+        // The nodes of one level depend only on their own facts and on the level below, which
+        // is written: they are computed in parallel, and taken in their order.
+        let outcomes: Vec<Result<Outcome>> = keys
+            .par_iter()
+            .map(|&(k, dirty_tx)| {
+                if !known.contains(&k) {
+                    return Ok(Outcome::Gone(k, dirty_tx));
                 }
-            };
-            written.push(Summary {
-                node: k,
-                title: draft.title,
-                text: draft.text,
-                findings: draft.findings,
-                entities: draft.entities,
-                rating: draft.rating,
-                summarizer: summarizer.name(),
-                input_hash: hash,
-                fact_count: input.fact_count,
-                reflects_tx: reflects,
-                version_tx: reflects,
-            });
-            report.recomputed.push(k.to_string());
+                let kids: Vec<Summary> = children
+                    .get(&k)
+                    .map(|v| {
+                        let mut v = v.clone();
+                        v.sort();
+                        v
+                    })
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|c| store.summary(c, None).transpose())
+                    .filter(|s| s.as_ref().is_ok_and(|s| s.fact_count > 0))
+                    .collect::<Result<_>>()?;
+                let (input, reflects) = build_input(store, idx, k, kids)?;
+                let hash = input_hash(&summarizer.name(), &input);
+                let latest = store.summary(&k, None)?;
+                if latest.as_ref().is_some_and(|s| s.input_hash == hash) {
+                    return Ok(Outcome::Unchanged(k, reflects.max(dirty_tx)));
+                }
+                let (draft, fell_back) = match summarizer.summarize(&input) {
+                    Ok(d) => (d, false),
+                    Err(e) => {
+                        tracing::warn!(node = %k, error = %e, "summariser failed; using the extractive one");
+                        (fallback.summarize(&input)?, true)
+                    }
+                };
+                Ok(Outcome::Written(
+                    Summary {
+                        node: k,
+                        title: draft.title,
+                        text: draft.text,
+                        findings: draft.findings,
+                        entities: draft.entities,
+                        rating: draft.rating,
+                        summarizer: summarizer.name(),
+                        input_hash: hash,
+                        fact_count: input.fact_count,
+                        reflects_tx: reflects,
+                        version_tx: reflects,
+                    },
+                    fell_back,
+                ))
+            })
+            .collect();
+        for outcome in outcomes {
+            match outcome? {
+                Outcome::Gone(k, tx) => cleared.push((k, tx)),
+                Outcome::Unchanged(k, tx) => {
+                    report.unchanged += 1;
+                    cleared.push((k, tx));
+                }
+                Outcome::Written(summary, fell_back) => {
+                    if fell_back {
+                        report.fallbacks += 1;
+                    }
+                    report.recomputed.push(summary.node.to_string());
+                    written.push(summary);
+                }
+            }
         }
         if !written.is_empty() {
             store.put_summaries(&written)?;
