@@ -1,7 +1,8 @@
 //! The ingest pipeline: staged documents (chunked and extracted, in parallel, outside any lock)
 //! become one [`WriteSet`] under the namespace's writer lock: documents known by their given id,
-//! else by their content (sent again: a no-op), entities resolved, facts deduplicated by identity (the same fact from two chunks is one
-//! fact with two sources), time nodes created with their ancestors and marked touched.
+//! else by their content (sent again: a no-op), entities resolved, facts deduplicated by
+//! identity (the same fact from two chunks is one fact with two sources), time nodes created
+//! with their ancestors and marked touched.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -112,7 +113,8 @@ pub struct Staged {
     pub doc: PreparedDocument,
     /// Its identity: [`identity_hash`] of its text as sent, title and time.
     pub hash: String,
-    /// SHA-256 of its text as sent (hex): the identity stores written before 0.1.x knew it by.
+    /// SHA-256 of its text as sent (hex): what stores written before titles and times counted
+    /// know it by.
     pub text_hash: String,
     /// Its chunks.
     pub spans: Vec<ChunkSpan>,
