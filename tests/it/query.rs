@@ -875,18 +875,20 @@ fn one_text_under_other_titles_dates_or_ids_is_other_documents() {
             .is_some()
     );
     // Without an id, a document is known by its content: the stored one answers.
-    let anonymous = prepare(
-        DocumentInput {
-            text: NOTICE.into(),
-            title: Some(EYES.into()),
-            time: Some("2022-12-08".into()),
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    let anonymous = || {
+        prepare(
+            DocumentInput {
+                text: NOTICE.into(),
+                title: Some(EYES.into()),
+                time: Some("2022-12-08".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap()
+    };
     let again = e
-        .ingest("default", vec![anonymous], &Default::default())
+        .ingest("default", vec![anonymous()], &Default::default())
         .unwrap();
     assert_eq!((again.documents, again.duplicates), (0, 1));
     // Another content under a stored id is refused, and nothing is lost.
@@ -913,18 +915,8 @@ fn one_text_under_other_titles_dates_or_ids_is_other_documents() {
     // Erasing one of two documents that share a content leaves the other known by it.
     e.erase_document("default", "eyes", "dpo", Some("takedown".into()))
         .unwrap();
-    let anonymous = prepare(
-        DocumentInput {
-            text: NOTICE.into(),
-            title: Some(EYES.into()),
-            time: Some("2022-12-08".into()),
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
     let after = e
-        .ingest("default", vec![anonymous], &Default::default())
+        .ingest("default", vec![anonymous()], &Default::default())
         .unwrap();
     assert_eq!((after.documents, after.duplicates), (0, 1));
     assert_eq!(after.document_ids, vec!["eyes-copy".to_string()]);
