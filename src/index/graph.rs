@@ -68,6 +68,34 @@ impl FactMeta {
     }
 }
 
+/// What the graph's edge for a fact carries: the fact, and what a walk checks on every edge it
+/// crosses (its valid time and whether it is active), so that a walk over a hub's edges reads
+/// no fact metadata (a cache miss per edge on a large store: 7% of a news query's CPU).
+///
+/// Invariant: equal to the fact's [`FactMeta`] fields; [`Catalog::place_fact`] writes both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeFact {
+    /// The fact.
+    pub id: FactId,
+    /// [`FactMeta::vstart`].
+    pub vstart: i32,
+    /// [`FactMeta::vend`].
+    pub vend: i32,
+    /// [`FactMeta::active`].
+    pub active: bool,
+}
+
+impl EdgeFact {
+    fn of(id: FactId, m: &FactMeta) -> EdgeFact {
+        EdgeFact {
+            id,
+            vstart: m.vstart,
+            vend: m.vend,
+            active: m.active,
+        }
+    }
+}
+
 /// What queries need of a chunk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChunkMeta {
@@ -154,7 +182,7 @@ pub struct Catalog {
     /// Facts by (subject, slot) hash, for contradiction checks.
     by_slot: HashMap<u64, Vec<FactId>>,
 
-    graph: StableUnGraph<EntityId, FactId>,
+    graph: StableUnGraph<EntityId, EdgeFact>,
     nodes: HashMap<EntityId, NodeIndex>,
     edges: HashMap<FactId, EdgeIndex>,
     /// The last transaction applied.
@@ -239,11 +267,16 @@ impl Catalog {
             {
                 self.by_entity.entry(o).or_default().push(id);
                 let (a, b) = (self.node(meta.subject), self.node(o));
-                let e = self.graph.add_edge(a, b, id);
+                let e = self.graph.add_edge(a, b, EdgeFact::of(id, &meta));
                 self.edges.insert(id, e);
             } else {
                 self.node(meta.subject);
             }
+        }
+        if let Some(&e) = self.edges.get(&id)
+            && let Some(w) = self.graph.edge_weight_mut(e)
+        {
+            *w = EdgeFact::of(id, &meta);
         }
         let long = meta.is_long();
         if meta.vend != i32::MAX && meta.active {
@@ -326,7 +359,7 @@ impl Catalog {
                     let mut by_slot: HashMap<u64, Vec<FactId>> = HashMap::default();
                     let mut edges: HashMap<FactId, EdgeIndex> = HashMap::default();
                     edges.reserve(facts.len());
-                    let mut node = |e: EntityId, graph: &mut StableUnGraph<EntityId, FactId>| {
+                    let mut node = |e: EntityId, graph: &mut StableUnGraph<EntityId, EdgeFact>| {
                         *nodes.entry(e).or_insert_with(|| graph.add_node(e))
                     };
                     for (id, meta) in facts.iter() {
@@ -342,7 +375,7 @@ impl Catalog {
                         {
                             by_entity.entry(o).or_default().push(id);
                             let (a, b) = (node(meta.subject, &mut graph), node(o, &mut graph));
-                            edges.insert(id, graph.add_edge(a, b, id));
+                            edges.insert(id, graph.add_edge(a, b, EdgeFact::of(id, meta)));
                         } else {
                             node(meta.subject, &mut graph);
                         }
@@ -600,7 +633,7 @@ impl Catalog {
     pub fn personalized_pagerank(
         &self,
         seeds: &[(EntityId, f32)],
-        edge_ok: &dyn Fn(FactId) -> bool,
+        edge_ok: &dyn Fn(&EdgeFact) -> bool,
         alpha: f32,
         epsilon: f32,
         max_pushes: usize,
@@ -611,7 +644,7 @@ impl Catalog {
         if total <= 0.0 {
             return p;
         }
-        let other = |n: NodeIndex, e: petgraph::stable_graph::EdgeReference<'_, FactId>| {
+        let other = |n: NodeIndex, e: petgraph::stable_graph::EdgeReference<'_, EdgeFact>| {
             if e.source() == n {
                 e.target()
             } else {
@@ -645,7 +678,7 @@ impl Catalog {
                 let mut rejected = false;
                 for e in self.graph.edges(u) {
                     visits += 1;
-                    if edge_ok(*e.weight()) {
+                    if edge_ok(e.weight()) {
                         nb.push(other(u, e));
                         if nb.len() as f32 >= limit {
                             rejected = true;
@@ -769,6 +802,9 @@ mod tests {
         for (e, n) in &c.nodes {
             assert_eq!(c.graph[*n], *e);
         }
+        for (f, e) in &c.edges {
+            assert_eq!(c.graph[*e], EdgeFact::of(*f, c.facts.get(f).unwrap()));
+        }
         (
             c.by_start.clone(),
             c.long.clone(),
@@ -857,7 +893,7 @@ mod tests {
         c.put_fact(&fact(3, 3, Some(4), "2019"));
         c.put_fact(&fact(5, 1, Some(5), "2023"));
         let y2019 = TimeKey::parse("2019").unwrap().interval();
-        let ok = |f: FactId| c.facts.get(&f).unwrap().overlaps(&y2019);
+        let ok = |f: &EdgeFact| c.facts.get(&f.id).unwrap().overlaps(&y2019);
         let p = c.personalized_pagerank(&[(1, 1.0)], &ok, 0.15, 1e-5, 10_000);
         // Mass decays with distance from the seed (the seed's neighbour may outrank the seed on
         // a path, since it collects from both sides).
@@ -868,6 +904,41 @@ mod tests {
         );
         let total: f32 = p.values().sum();
         assert!(total <= 1.0001);
+    }
+
+    #[test]
+    fn an_edge_carries_its_facts_current_time_and_status() {
+        let mut c = Catalog::default();
+        c.put_fact(&fact(1, 1, Some(2), "2019"));
+        c.put_fact(&fact(2, 2, Some(3), "2019"));
+        let walk = |c: &Catalog| {
+            let ok = |e: &EdgeFact| e.active && e.vstart < e.vend;
+            let mut p: Vec<EntityId> = c
+                .personalized_pagerank(&[(1, 1.0)], &ok, 0.15, 1e-5, 10_000)
+                .into_keys()
+                .collect();
+            p.sort();
+            p
+        };
+        assert_eq!(walk(&c), vec![1, 2, 3]);
+        // Retracted: the walk no longer crosses it, as an update of the same id (no new edge).
+        let mut gone = fact(2, 2, Some(3), "2019");
+        gone.status = Status::Retracted;
+        c.put_fact(&gone);
+        assert_eq!(walk(&c), vec![1, 2]);
+        assert_eq!(c.graph.edge_count(), 2);
+        let e = c.edges[&2];
+        assert!(!c.graph[e].active);
+        // Moved to another year, the edge's time follows.
+        let mut moved = fact(1, 1, Some(2), "2021");
+        moved.updated_tx = 2;
+        c.put_fact(&moved);
+        let e = c.edges[&1];
+        assert_eq!(c.graph[e], EdgeFact::of(1, c.facts.get(&1).unwrap()));
+        assert_eq!(
+            c.graph[e].vstart,
+            TimeKey::parse("2021").unwrap().interval().start_key()
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::Stage;
 use super::plan::TimeScope;
 use crate::Result;
 use crate::index::NsIndexes;
-use crate::index::graph::Catalog;
+use crate::index::graph::{Catalog, EdgeFact};
 use crate::index::text::TextKind;
 use crate::model::{ChunkId, FactId, Status, TxId};
 use crate::store::NsStore;
@@ -445,7 +445,23 @@ fn specific_inner(
     // Sorted so that the push order (and so every float sum) is the same in every process.
     let mut seed_entities: Vec<(u64, f32)> = weights.into_iter().collect();
     seed_entities.sort_by_key(|x| x.0);
-    let edge_ok = |f: FactId| fact_ok(f);
+    // The walk's edge test is `fact_ok`, read from the edge's own copy of the fact's time and
+    // status (a snapshot read asks the catalog and the store, as before).
+    let hard_keys: Option<Vec<(i32, i32)>> = hard.map(|s| {
+        s.intervals
+            .iter()
+            .map(|iv| (iv.start_key(), iv.end_key()))
+            .collect()
+    });
+    let edge_ok = |e: &EdgeFact| match ctx.as_of {
+        None => {
+            e.active
+                && hard_keys
+                    .as_ref()
+                    .is_none_or(|ks| ks.iter().any(|&(a, b)| e.vstart < b && e.vend > a))
+        }
+        Some(_) => fact_ok(e.id),
+    };
     let ppr = ctx
         .cat
         .personalized_pagerank(&seed_entities, &edge_ok, 0.15, 1e-4, 5_000);
