@@ -307,10 +307,43 @@ pub fn specific(
     let hull = hard.map(|s| s.hull());
     std::thread::scope(|scope| {
         // The chunk searches need nothing from the fact stages: they run beside them (the
-        // machine has two cores and a query uses one otherwise).
-        let chunk_search = scope.spawn(|| chunk_seeds(ctx, q, text, hull.as_ref(), explain));
-        specific_inner(ctx, q, text, want_chunks, &mut timer, chunk_search)
+        // machine has two cores and a query uses one otherwise). The facts' vector search goes
+        // first on that thread, while this one runs the facts' BM25 search; the fusion needs
+        // both.
+        let (vec_tx, vec_rx) = std::sync::mpsc::sync_channel(1);
+        let chunk_search = scope.spawn(move || {
+            let _ = vec_tx.send(fact_vector_seeds(ctx, q, explain));
+            chunk_seeds(ctx, q, text, hull.as_ref(), explain)
+        });
+        specific_inner(ctx, q, text, want_chunks, &mut timer, vec_rx, chunk_search)
     })
+}
+
+/// The facts' vector seeds inside the hard scope, with their stage timing.
+fn fact_vector_seeds(ctx: &Ctx<'_>, q: &[f32], explain: bool) -> FactSeeds {
+    let mut timer = Timer {
+        on: explain,
+        t: Instant::now(),
+        stages: Vec::new(),
+    };
+    let hard = ctx.hard();
+    // The hull's facts are the scope's when it is one period and no snapshot hides any.
+    let exact = ctx.as_of.is_none() && hard.is_some_and(|s| s.intervals.len() == 1);
+    let fact_ok = |id: u64| ctx.fact_in_scope(id) && ctx.fact_visible(id);
+    let fact_cands = hard.map(|s| {
+        let limit = scope_limit(&ctx.idx.facts, SEEDS_PER_LIST, exact);
+        ctx.cat.facts_overlapping(&s.hull(), limit + 1)
+    });
+    let vec_facts = vector_seeds(
+        &ctx.idx.facts,
+        q,
+        fact_cands,
+        &fact_ok,
+        SEEDS_PER_LIST,
+        exact,
+    )?;
+    timer.lap("seed_facts_vector", &vec_facts, "fact");
+    Ok((vec_facts, timer.stages))
 }
 
 /// Chunk seeds by vector and by BM25 inside the hard scope, with their stage timings.
@@ -390,6 +423,7 @@ fn top_passing(
 }
 
 type ChunkSeeds = Result<(Vec<(u64, f32)>, Vec<(u64, f32)>, Vec<Stage>)>;
+type FactSeeds = Result<(Vec<(u64, f32)>, Vec<Stage>)>;
 
 fn specific_inner(
     ctx: &Ctx<'_>,
@@ -397,28 +431,14 @@ fn specific_inner(
     text: &str,
     want_chunks: usize,
     timer: &mut Timer,
+    fact_vectors: std::sync::mpsc::Receiver<FactSeeds>,
     chunk_search: std::thread::ScopedJoinHandle<'_, ChunkSeeds>,
 ) -> Result<Found> {
     let hard = ctx.hard();
     let hull = hard.map(|s| s.hull());
-    // The hull's facts are the scope's when it is one period and no snapshot hides any.
-    let exact = ctx.as_of.is_none() && hard.is_some_and(|s| s.intervals.len() == 1);
 
-    // 1. Seed facts: vector + BM25 within the scope.
+    // 1. Seed facts: vector (on the other thread) + BM25 within the scope.
     let fact_ok = |id: u64| ctx.fact_in_scope(id) && ctx.fact_visible(id);
-    let fact_cands = hull.as_ref().map(|h| {
-        let limit = scope_limit(&ctx.idx.facts, SEEDS_PER_LIST, exact);
-        ctx.cat.facts_overlapping(h, limit + 1)
-    });
-    let vec_facts = vector_seeds(
-        &ctx.idx.facts,
-        q,
-        fact_cands,
-        &fact_ok,
-        SEEDS_PER_LIST,
-        exact,
-    )?;
-    timer.lap("seed_facts_vector", &vec_facts, "fact");
     let bm25_facts = bm25_seeds(
         ctx,
         TextKind::Fact,
@@ -428,6 +448,13 @@ fn specific_inner(
         SEEDS_PER_LIST,
     )?;
     timer.lap("seed_facts_bm25", &bm25_facts, "fact");
+    let (vec_facts, vec_stages) = fact_vectors
+        .recv()
+        .map_err(|_| crate::Error::Index("fact vector search panicked".into()))??;
+    if timer.on {
+        timer.stages.splice(0..0, vec_stages);
+        timer.t = Instant::now();
+    }
     let seeds = sorted(rrf(&[(&vec_facts, 1.0), (&bm25_facts, 1.0)]));
     let sim: HashMap<u64, f32> = vec_facts.iter().copied().collect();
     timer.lap("seed_fusion", &seeds, "fact");
