@@ -1,6 +1,7 @@
-//! The graph: an in-memory projection of one namespace for retrieval — a petgraph of entities
-//! joined by time-stamped fact edges, plus a catalog of every fact, chunk, document and entity
-//! with the few fields queries filter on (valid time, transaction time, status, sources).
+//! The graph: an in-memory projection of one namespace for retrieval — a graph of entities
+//! joined by time-stamped fact edges (an adjacency list per entity), plus a catalog of every fact,
+//! chunk, document and entity with the few fields queries filter on (valid time, transaction
+//! time, status, sources).
 //!
 //! It is rebuilt from the store on open and kept current by applying each committed transaction.
 //! It holds the *current* version of every record; reads as of an older transaction use it for
@@ -14,8 +15,6 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::dense::DenseMap;
-use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableUnGraph};
-use petgraph::visit::EdgeRef;
 
 use crate::model::{
     Chunk, ChunkId, DocId, Document, Entity, EntityId, EntityKind, Fact, FactId, FactObject,
@@ -94,6 +93,24 @@ impl EdgeFact {
             active: m.active,
         }
     }
+}
+
+/// One end of a fact edge, as the entity at this end lists it: the entity at the other end and
+/// the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Half {
+    other: EntityId,
+    edge: EdgeFact,
+}
+
+/// An entity's fact edges, each list in the order the edges were filed: where it is the
+/// subject, and where it is the object. A walk reads a node's edges from two arrays (the reads
+/// overlap; a linked list of edges, as a general graph keeps them, waits for each in turn: 50%
+/// of PageRank's time on the news store went to that wait).
+#[derive(Debug, Clone, Default)]
+struct Adjacency {
+    out: Vec<Half>,
+    inn: Vec<Half>,
 }
 
 /// What queries need of a chunk.
@@ -182,9 +199,11 @@ pub struct Catalog {
     /// Facts by (subject, slot) hash, for contradiction checks.
     by_slot: HashMap<u64, Vec<FactId>>,
 
-    graph: StableUnGraph<EntityId, EdgeFact>,
-    nodes: HashMap<EntityId, NodeIndex>,
-    edges: HashMap<FactId, EdgeIndex>,
+    /// The entity graph: every entity (a node) with its fact edges. An edge joins a fact's
+    /// subject and object entity when they differ.
+    adj: HashMap<EntityId, Adjacency>,
+    /// Number of edges.
+    n_edges: usize,
     /// The last transaction applied.
     pub applied_tx: TxId,
     /// The end (exclusive day key) of the latest bounded valid time seen on facts.
@@ -196,13 +215,38 @@ pub struct Catalog {
 const LONG_DAYS: i64 = 370;
 
 impl Catalog {
-    fn node(&mut self, e: EntityId) -> NodeIndex {
-        if let Some(&n) = self.nodes.get(&e) {
-            return n;
+    fn node(&mut self, e: EntityId) -> &mut Adjacency {
+        self.adj.entry(e).or_default()
+    }
+
+    /// Files a new edge for fact `id` between its subject `s` and object `o`.
+    fn add_edge(adj: &mut HashMap<EntityId, Adjacency>, s: EntityId, o: EntityId, edge: EdgeFact) {
+        adj.entry(s).or_default().out.push(Half { other: o, edge });
+        adj.entry(o).or_default().inn.push(Half { other: s, edge });
+    }
+
+    /// Rewrites the edge filed for fact `id` (from subject `s` to object `o`) at both ends.
+    fn set_edge(&mut self, s: EntityId, o: EntityId, edge: EdgeFact) {
+        for (e, as_subject) in [(s, true), (o, false)] {
+            if let Some(a) = self.adj.get_mut(&e) {
+                let list = if as_subject { &mut a.out } else { &mut a.inn };
+                if let Some(h) = list.iter_mut().rev().find(|h| h.edge.id == edge.id) {
+                    h.edge = edge;
+                }
+            }
         }
-        let n = self.graph.add_node(e);
-        self.nodes.insert(e, n);
-        n
+    }
+
+    /// The edge filed for fact `id`, if it has one.
+    pub fn edge(&self, id: FactId) -> Option<EdgeFact> {
+        let m = self.facts.get(&id)?;
+        let o = m.object.filter(|o| *o != m.subject)?;
+        let a = self.adj.get(&m.subject)?;
+        a.out
+            .iter()
+            .rev()
+            .find(|h| h.edge.id == id && h.other == o)
+            .map(|h| h.edge)
     }
 
     /// Adds or updates a fact.
@@ -266,17 +310,14 @@ impl Catalog {
                 && o != meta.subject
             {
                 self.by_entity.entry(o).or_default().push(id);
-                let (a, b) = (self.node(meta.subject), self.node(o));
-                let e = self.graph.add_edge(a, b, EdgeFact::of(id, &meta));
-                self.edges.insert(id, e);
+                Self::add_edge(&mut self.adj, meta.subject, o, EdgeFact::of(id, &meta));
+                self.n_edges += 1;
             } else {
                 self.node(meta.subject);
             }
         }
-        if let Some(&e) = self.edges.get(&id)
-            && let Some(w) = self.graph.edge_weight_mut(e)
-        {
-            *w = EdgeFact::of(id, &meta);
+        if let Some(o) = meta.object.filter(|o| *o != meta.subject) {
+            self.set_edge(meta.subject, o, EdgeFact::of(id, &meta));
         }
         let long = meta.is_long();
         if meta.vend != i32::MAX && meta.active {
@@ -349,60 +390,53 @@ impl Catalog {
         // file them, on two threads (at 1M facts this is most of opening a namespace): the
         // entity lists and the graph on one, the time lists on the other.
         let facts = &c.facts;
-        let mut graph = std::mem::take(&mut c.graph);
-        let mut nodes = std::mem::take(&mut c.nodes);
-        let (by_entity, by_key, by_slot, graph, nodes, edges, starts, long) =
-            std::thread::scope(|sc| {
-                let lists = sc.spawn(move || {
-                    let mut by_entity: HashMap<EntityId, Vec<FactId>> = HashMap::default();
-                    let mut by_key: HashMap<TimeKey, Vec<FactId>> = HashMap::default();
-                    let mut by_slot: HashMap<u64, Vec<FactId>> = HashMap::default();
-                    let mut edges: HashMap<FactId, EdgeIndex> = HashMap::default();
-                    edges.reserve(facts.len());
-                    let mut node = |e: EntityId, graph: &mut StableUnGraph<EntityId, EdgeFact>| {
-                        *nodes.entry(e).or_insert_with(|| graph.add_node(e))
-                    };
-                    for (id, meta) in facts.iter() {
-                        if let Some(k) = meta.key {
-                            by_key.entry(k).or_default().push(id);
-                        }
-                        if let Some(h) = meta.slot {
-                            by_slot.entry(h).or_default().push(id);
-                        }
-                        by_entity.entry(meta.subject).or_default().push(id);
-                        if let Some(o) = meta.object
-                            && o != meta.subject
-                        {
-                            by_entity.entry(o).or_default().push(id);
-                            let (a, b) = (node(meta.subject, &mut graph), node(o, &mut graph));
-                            edges.insert(id, graph.add_edge(a, b, EdgeFact::of(id, meta)));
-                        } else {
-                            node(meta.subject, &mut graph);
-                        }
-                    }
-                    (by_entity, by_key, by_slot, graph, nodes, edges)
-                });
-                let mut starts = Vec::with_capacity(facts.len());
-                let mut long = Vec::new();
+        let mut adj = std::mem::take(&mut c.adj);
+        let (by_entity, by_key, by_slot, adj, n_edges, starts, long) = std::thread::scope(|sc| {
+            let lists = sc.spawn(move || {
+                let mut by_entity: HashMap<EntityId, Vec<FactId>> = HashMap::default();
+                let mut by_key: HashMap<TimeKey, Vec<FactId>> = HashMap::default();
+                let mut by_slot: HashMap<u64, Vec<FactId>> = HashMap::default();
+                let mut n_edges = 0usize;
                 for (id, meta) in facts.iter() {
-                    if meta.is_long() {
-                        long.push(id);
+                    if let Some(k) = meta.key {
+                        by_key.entry(k).or_default().push(id);
+                    }
+                    if let Some(h) = meta.slot {
+                        by_slot.entry(h).or_default().push(id);
+                    }
+                    by_entity.entry(meta.subject).or_default().push(id);
+                    if let Some(o) = meta.object
+                        && o != meta.subject
+                    {
+                        by_entity.entry(o).or_default().push(id);
+                        Catalog::add_edge(&mut adj, meta.subject, o, EdgeFact::of(id, meta));
+                        n_edges += 1;
                     } else {
-                        starts.push((meta.vstart, id));
+                        adj.entry(meta.subject).or_default();
                     }
                 }
-                starts.sort_unstable();
-                let starts: BTreeSet<(i32, FactId)> = starts.into_iter().collect();
-                let long: BTreeSet<FactId> = long.into_iter().collect();
-                let (a, b, c2, d, e, f) = lists.join().ok()?;
-                Some((a, b, c2, d, e, f, starts, long))
-            })?;
+                (by_entity, by_key, by_slot, adj, n_edges)
+            });
+            let mut starts = Vec::with_capacity(facts.len());
+            let mut long = Vec::new();
+            for (id, meta) in facts.iter() {
+                if meta.is_long() {
+                    long.push(id);
+                } else {
+                    starts.push((meta.vstart, id));
+                }
+            }
+            starts.sort_unstable();
+            let starts: BTreeSet<(i32, FactId)> = starts.into_iter().collect();
+            let long: BTreeSet<FactId> = long.into_iter().collect();
+            let (a, b, c2, d, e) = lists.join().ok()?;
+            Some((a, b, c2, d, e, starts, long))
+        })?;
         c.by_entity = by_entity;
         c.by_key = by_key;
         c.by_slot = by_slot;
-        c.graph = graph;
-        c.nodes = nodes;
-        c.edges = edges;
+        c.adj = adj;
+        c.n_edges = n_edges;
         c.by_start = starts;
         c.long = long;
         c.applied_tx = s.applied_tx;
@@ -426,8 +460,19 @@ impl Catalog {
                     v.retain(|x| *x != id);
                 }
             }
-            if let Some(e) = self.edges.remove(&id) {
-                self.graph.remove_edge(e);
+            if let Some(o) = m.object.filter(|o| *o != m.subject) {
+                let mut removed = false;
+                for (e, as_subject) in [(m.subject, true), (o, false)] {
+                    if let Some(a) = self.adj.get_mut(&e) {
+                        let list = if as_subject { &mut a.out } else { &mut a.inn };
+                        let before = list.len();
+                        list.retain(|h| h.edge.id != id);
+                        removed |= list.len() < before;
+                    }
+                }
+                if removed {
+                    self.n_edges -= 1;
+                }
             }
         }
     }
@@ -450,8 +495,23 @@ impl Catalog {
     pub fn remove_entity(&mut self, id: EntityId) {
         self.entities.remove(&id);
         self.by_entity.remove(&id);
-        if let Some(n) = self.nodes.remove(&id) {
-            self.graph.remove_node(n);
+        // Its edges go with it, from both ends.
+        if let Some(a) = self.adj.remove(&id) {
+            for (h, as_subject) in a
+                .out
+                .iter()
+                .map(|h| (h, true))
+                .chain(a.inn.iter().map(|h| (h, false)))
+            {
+                if h.other == id {
+                    continue;
+                }
+                if let Some(b) = self.adj.get_mut(&h.other) {
+                    let list = if as_subject { &mut b.inn } else { &mut b.out };
+                    list.retain(|x| x.edge.id != h.edge.id);
+                }
+                self.n_edges = self.n_edges.saturating_sub(1);
+            }
         }
     }
 
@@ -534,10 +594,10 @@ impl Catalog {
     /// namespaces (`index_memory_mb`), not an exact account (allocator overhead is left out).
     pub fn approx_bytes(&self) -> usize {
         use std::mem::size_of;
-        // A BTreeSet entry, a Vec entry in two or three lookups, a graph edge and its map entry.
-        const PER_FACT: usize = 24 + 3 * 8 + 32 + 24;
-        // A graph node, its map entry and its entry in the facts-by-entity map.
-        const PER_ENTITY: usize = 24 + 24 + 48;
+        // A BTreeSet entry, a Vec entry in two or three lookups, an edge at both of its ends.
+        const PER_FACT: usize = 24 + 3 * 8 + 2 * size_of::<Half>();
+        // Its adjacency's map entry and its entry in the facts-by-entity map.
+        const PER_ENTITY: usize = 8 + size_of::<Adjacency>() + 48;
         let strings: usize = self
             .docs
             .iter()
@@ -563,7 +623,7 @@ impl Catalog {
 
     /// Number of entity-to-entity edges.
     pub fn edge_count(&self) -> usize {
-        self.graph.edge_count()
+        self.n_edges
     }
 
     /// Whether a fact's visibility as of `as_of` cannot be decided from the current version
@@ -644,22 +704,15 @@ impl Catalog {
         if total <= 0.0 {
             return p;
         }
-        let other = |n: NodeIndex, e: petgraph::stable_graph::EdgeReference<'_, EdgeFact>| {
-            if e.source() == n {
-                e.target()
-            } else {
-                e.source()
-            }
-        };
         // In-scope neighbours of each pushed node, listed once.
-        let mut adj: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::default();
+        let mut nbs: HashMap<EntityId, Vec<EntityId>> = HashMap::default();
         let mut visits = 0usize;
-        let mut r: HashMap<NodeIndex, f32> = HashMap::default();
-        let mut queue: std::collections::VecDeque<NodeIndex> = std::collections::VecDeque::new();
+        let mut r: HashMap<EntityId, f32> = HashMap::default();
+        let mut queue: std::collections::VecDeque<EntityId> = std::collections::VecDeque::new();
         for (e, w) in seeds {
-            if let Some(&n) = self.nodes.get(e) {
-                *r.entry(n).or_default() += w.max(0.0) / total;
-                queue.push_back(n);
+            if self.adj.contains_key(e) {
+                *r.entry(*e).or_default() += w.max(0.0) / total;
+                queue.push_back(*e);
             }
         }
         let mut pushes = 0;
@@ -673,16 +726,19 @@ impl Catalog {
             if limit <= 1.0 {
                 continue;
             }
-            if let std::collections::hash_map::Entry::Vacant(slot) = adj.entry(u) {
-                let mut nb: Vec<NodeIndex> = Vec::new();
+            if let std::collections::hash_map::Entry::Vacant(slot) = nbs.entry(u) {
+                let mut nb: Vec<EntityId> = Vec::new();
                 let mut rejected = false;
-                for e in self.graph.edges(u) {
-                    visits += 1;
-                    if edge_ok(e.weight()) {
-                        nb.push(other(u, e));
-                        if nb.len() as f32 >= limit {
-                            rejected = true;
-                            break;
+                if let Some(a) = self.adj.get(&u) {
+                    // Newest first, as subject, then as object.
+                    for h in a.out.iter().rev().chain(a.inn.iter().rev()) {
+                        visits += 1;
+                        if edge_ok(&h.edge) {
+                            nb.push(h.other);
+                            if nb.len() as f32 >= limit {
+                                rejected = true;
+                                break;
+                            }
                         }
                     }
                 }
@@ -691,12 +747,12 @@ impl Catalog {
                 }
                 slot.insert(nb);
             }
-            let nb = &adj[&u];
+            let nb = &nbs[&u];
             if nb.len() as f32 >= limit {
                 continue;
             }
             pushes += 1;
-            *p.entry(self.graph[u]).or_default() += alpha * ru;
+            *p.entry(u).or_default() += alpha * ru;
             r.insert(u, 0.0);
             if nb.is_empty() {
                 continue;
@@ -715,10 +771,8 @@ impl Catalog {
         }
         // Residual mass left unpushed still says "near the seeds".
         for (n, rv) in r {
-            if rv > 0.0
-                && let Some(e) = self.graph.node_weight(n)
-            {
-                *p.entry(*e).or_default() += alpha * rv;
+            if rv > 0.0 {
+                *p.entry(n).or_default() += alpha * rv;
             }
         }
         p
@@ -787,24 +841,28 @@ mod tests {
             v.sort();
             v
         }
-        let mut edges: Vec<(FactId, EntityId, EntityId)> = c
-            .edges
+        // Every edge, listed (in order) by its subject and, the other way, by its object.
+        let mut edges: Vec<(EntityId, Vec<Half>, Vec<Half>)> = c
+            .adj
             .iter()
-            .map(|(f, e)| {
-                let (a, b) = c.graph.edge_endpoints(*e).unwrap();
-                let (a, b) = (c.graph[a], c.graph[b]);
-                (*f, a.min(b), a.max(b))
-            })
+            .map(|(e, a)| (*e, a.out.clone(), a.inn.clone()))
             .collect();
-        edges.sort();
-        let mut nodes: Vec<EntityId> = c.nodes.keys().copied().collect();
-        nodes.sort();
-        for (e, n) in &c.nodes {
-            assert_eq!(c.graph[*n], *e);
+        edges.sort_by_key(|x| x.0);
+        for (e, out, _) in &edges {
+            for h in out {
+                let m = c.facts.get(&h.edge.id).unwrap();
+                assert_eq!(h.edge, EdgeFact::of(h.edge.id, m));
+                assert_eq!((m.subject, m.object), (*e, Some(h.other)));
+                let back = &c.adj[&h.other].inn;
+                assert!(back.contains(&Half {
+                    other: *e,
+                    edge: h.edge
+                }));
+            }
         }
-        for (f, e) in &c.edges {
-            assert_eq!(c.graph[*e], EdgeFact::of(*f, c.facts.get(f).unwrap()));
-        }
+        let n_in: usize = edges.iter().map(|x| x.2.len()).sum();
+        let n_out: usize = edges.iter().map(|x| x.1.len()).sum();
+        assert_eq!((n_in, n_out), (c.n_edges, c.n_edges));
         (
             c.by_start.clone(),
             c.long.clone(),
@@ -812,8 +870,7 @@ mod tests {
             sorted(&c.by_key),
             sorted(&c.by_slot),
             edges,
-            nodes,
-            (c.graph.node_count(), c.graph.edge_count()),
+            c.edge_count(),
             (c.facts.len(), c.latest_fact_end, c.applied_tx),
         )
     }
@@ -879,7 +936,7 @@ mod tests {
         one_by_one.latest_fact_end = snap.latest_fact_end;
         assert!(!back.long.is_empty(), "long");
         assert!(!back.by_slot.is_empty(), "slots");
-        assert!(!back.edges.is_empty(), "edges");
+        assert!(back.edge_count() > 0, "edges");
         assert_eq!(derived(&back), derived(&one_by_one));
         assert_eq!(back.facts.len(), c.facts.len());
     }
@@ -926,19 +983,27 @@ mod tests {
         gone.status = Status::Retracted;
         c.put_fact(&gone);
         assert_eq!(walk(&c), vec![1, 2]);
-        assert_eq!(c.graph.edge_count(), 2);
-        let e = c.edges[&2];
-        assert!(!c.graph[e].active);
+        assert_eq!(c.edge_count(), 2);
+        assert!(!c.edge(2).unwrap().active);
+        assert!(!c.adj[&3].inn[0].edge.active, "both ends");
         // Moved to another year, the edge's time follows.
         let mut moved = fact(1, 1, Some(2), "2021");
         moved.updated_tx = 2;
         c.put_fact(&moved);
-        let e = c.edges[&1];
-        assert_eq!(c.graph[e], EdgeFact::of(1, c.facts.get(&1).unwrap()));
+        assert_eq!(c.edge(1), Some(EdgeFact::of(1, c.facts.get(&1).unwrap())));
         assert_eq!(
-            c.graph[e].vstart,
+            c.edge(1).unwrap().vstart,
             TimeKey::parse("2021").unwrap().interval().start_key()
         );
+        assert_eq!(c.adj[&2].inn[0].edge, c.edge(1).unwrap());
+        // Erased, a fact's edge leaves both ends; an erased entity takes its edges along.
+        c.remove_fact(1);
+        assert_eq!(c.edge_count(), 1);
+        assert!(c.adj[&1].out.is_empty() && c.adj[&2].inn.is_empty());
+        c.remove_entity(3);
+        assert_eq!(c.edge_count(), 0);
+        assert!(c.adj[&2].out.is_empty());
+        assert_eq!(walk(&c), vec![1]);
     }
 
     #[test]

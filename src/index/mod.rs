@@ -1,5 +1,5 @@
 //! Derived indexes of one namespace: [`text`] (tantivy BM25), [`vector`] (usearch) and [`graph`]
-//! (petgraph entity graph + catalog). All of them are rebuildable from the store
+//! (entity graph + catalog). All of them are rebuildable from the store
 //! (`chronorag reindex`) and caught up from the transaction log on open: each records the last
 //! transaction it reflects.
 //!
