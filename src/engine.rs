@@ -158,6 +158,8 @@ pub struct Engine {
     /// Catalog snapshots read ahead of the store's open ([`Engine::open_existing_for`]), taken
     /// by the first `indexes()` of their namespace.
     prefetched: Mutex<HashMap<String, crate::index::CatalogPrefetch>>,
+    /// Questions being answered now (see [`crate::query::retrieve::specific`]'s `alone`).
+    queries_running: std::sync::atomic::AtomicUsize,
 }
 
 /// Called after every ingest with its report (the API counts documents and facts for metrics).
@@ -223,6 +225,7 @@ impl Engine {
             ingest_listener: Mutex::new(None),
             use_clock: Default::default(),
             prefetched: Mutex::new(HashMap::new()),
+            queries_running: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 

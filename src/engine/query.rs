@@ -44,6 +44,10 @@ impl Engine {
     /// Answers a query: the facts, chunks and summaries inside the question's time scope and
     /// meaning, and an LLM-ready cited context within the budget.
     pub fn query(&self, namespace: &str, req: &QueryRequest) -> Result<QueryResult> {
+        // Whether another question is being answered beside this one (then this one keeps its
+        // fact stages on one thread: the other core is busy anyway).
+        let running = Running::enter(&self.queries_running);
+        let alone = running.0 == 0;
         let q = req.query.trim();
         if q.is_empty() {
             return Err(Error::invalid("query must not be empty"));
@@ -271,7 +275,7 @@ impl Engine {
                 recent_start: recent_start(scope),
                 seen: Default::default(),
             };
-            retrieve::specific(&ctx, &qv, &lexical, want_chunks, req.explain)
+            retrieve::specific(&ctx, &qv, &lexical, want_chunks, req.explain, alone)
         };
         let tr = Instant::now();
         let mut found = run(scope.as_ref())?;
@@ -504,6 +508,22 @@ impl Engine {
 /// measure) and every request setting that shapes the answer. The measure is in the key
 /// because long entity names can make "revenue" and "gross margin" questions about the same
 /// companies embed closer than the threshold (a wrong hit found by the eval identity test).
+/// Counts a question as running while it lives; `.0` is how many others were running when it
+/// started.
+struct Running<'a>(usize, &'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Running<'a> {
+    fn enter(n: &'a std::sync::atomic::AtomicUsize) -> Running<'a> {
+        Running(n.fetch_add(1, std::sync::atomic::Ordering::AcqRel), n)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.1.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 fn structural_plan(plan: &Plan, req: &QueryRequest, budget: usize, top_k: usize) -> impl Serialize {
     let scope = plan
         .time_scope

@@ -297,6 +297,7 @@ pub fn specific(
     text: &str,
     want_chunks: usize,
     explain: bool,
+    alone: bool,
 ) -> Result<Found> {
     let mut timer = Timer {
         on: explain,
@@ -307,15 +308,31 @@ pub fn specific(
     let hull = hard.map(|s| s.hull());
     std::thread::scope(|scope| {
         // The chunk searches need nothing from the fact stages: they run beside them (the
-        // machine has two cores and a query uses one otherwise). The facts' vector search goes
-        // first on that thread, while this one runs the facts' BM25 search; the fusion needs
-        // both.
+        // machine has two cores and a query uses one otherwise). When no other question is
+        // being answered, the facts' vector search goes first on that thread, while this one
+        // runs the facts' BM25 search (the fusion needs both); beside another question the
+        // other core is busy anyway, and the hand-off would only add a wait.
         let (vec_tx, vec_rx) = std::sync::mpsc::sync_channel(1);
         let chunk_search = scope.spawn(move || {
-            let _ = vec_tx.send(fact_vector_seeds(ctx, q, explain));
+            if alone {
+                let _ = vec_tx.send(fact_vector_seeds(ctx, q, explain));
+            }
             chunk_seeds(ctx, q, text, hull.as_ref(), explain)
         });
-        specific_inner(ctx, q, text, want_chunks, &mut timer, vec_rx, chunk_search)
+        let fact_vectors = if alone {
+            FactVectors::There(vec_rx)
+        } else {
+            FactVectors::Here
+        };
+        specific_inner(
+            ctx,
+            q,
+            text,
+            want_chunks,
+            &mut timer,
+            fact_vectors,
+            chunk_search,
+        )
     })
 }
 
@@ -425,19 +442,33 @@ fn top_passing(
 type ChunkSeeds = Result<(Vec<(u64, f32)>, Vec<(u64, f32)>, Vec<Stage>)>;
 type FactSeeds = Result<(Vec<(u64, f32)>, Vec<Stage>)>;
 
+/// Where the facts' vector seeds are searched: on this thread, or on the chunk-search thread.
+enum FactVectors {
+    Here,
+    There(std::sync::mpsc::Receiver<FactSeeds>),
+}
+
 fn specific_inner(
     ctx: &Ctx<'_>,
     q: &[f32],
     text: &str,
     want_chunks: usize,
     timer: &mut Timer,
-    fact_vectors: std::sync::mpsc::Receiver<FactSeeds>,
+    fact_vectors: FactVectors,
     chunk_search: std::thread::ScopedJoinHandle<'_, ChunkSeeds>,
 ) -> Result<Found> {
     let hard = ctx.hard();
     let hull = hard.map(|s| s.hull());
 
-    // 1. Seed facts: vector (on the other thread) + BM25 within the scope.
+    // 1. Seed facts: vector (here or on the other thread) + BM25 within the scope.
+    let here = match fact_vectors {
+        FactVectors::Here => {
+            let v = fact_vector_seeds(ctx, q, timer.on)?;
+            timer.t = Instant::now();
+            Some(v)
+        }
+        FactVectors::There(_) => None,
+    };
     let fact_ok = |id: u64| ctx.fact_in_scope(id) && ctx.fact_visible(id);
     let bm25_facts = bm25_seeds(
         ctx,
@@ -448,9 +479,12 @@ fn specific_inner(
         SEEDS_PER_LIST,
     )?;
     timer.lap("seed_facts_bm25", &bm25_facts, "fact");
-    let (vec_facts, vec_stages) = fact_vectors
-        .recv()
-        .map_err(|_| crate::Error::Index("fact vector search panicked".into()))??;
+    let (vec_facts, vec_stages) = match fact_vectors {
+        FactVectors::There(rx) => rx
+            .recv()
+            .map_err(|_| crate::Error::Index("fact vector search panicked".into()))??,
+        FactVectors::Here => here.unwrap_or_default(),
+    };
     if timer.on {
         timer.stages.splice(0..0, vec_stages);
         timer.t = Instant::now();

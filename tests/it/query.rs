@@ -1395,3 +1395,83 @@ fn deterministic_indexes_build_the_same_vectors_from_the_same_documents() {
         "two rebuilds on open of the same records differ"
     );
 }
+
+#[test]
+fn questions_answered_side_by_side_get_what_each_gets_alone() {
+    // A question answered while no other runs searches the facts' vectors on a second thread;
+    // beside another question it keeps them on its own. Both must give the same answer.
+    let dir = tmp();
+    let mut config = Config::with_data_dir(dir.path());
+    config.cache.exact_mb = 0;
+    config.cache.semantic = false;
+    let e = Engine::open(config).unwrap();
+    let companies = [
+        "Acme Corp",
+        "Globex",
+        "Initech",
+        "Umbrella",
+        "Hooli",
+        "Stark Industries",
+    ];
+    let mut docs = Vec::new();
+    for (i, c) in companies.iter().enumerate() {
+        for y in 2019..2024 {
+            docs.push(doc(
+                &format!("{i}-{y}"),
+                &format!(
+                    "In {y}, {c} reported revenue of ${}.{} billion and opened a plant in \
+                     {}. {c} hired {} engineers that year, and its chief executive said \
+                     demand for its products in {} was strong.",
+                    i + 2,
+                    y % 10,
+                    ["Berlin", "Munich", "Lyon", "Turin", "Leeds", "Porto"][(i + y as usize) % 6],
+                    100 * (i + 1) + y as usize % 7,
+                    ["Europe", "Asia", "America"][(y as usize) % 3],
+                ),
+                &y.to_string(),
+            ));
+        }
+    }
+    e.ingest("n", docs, &IngestOptions::default()).unwrap();
+    let questions: Vec<QueryRequest> = companies
+        .iter()
+        .flat_map(|c| {
+            [
+                q(&format!("What revenue did {c} report in 2021?")),
+                q(&format!("Where did {c} open a plant?")),
+                q(&format!(
+                    "How many engineers did {c} hire from 2019 to 2022?"
+                )),
+            ]
+        })
+        .collect();
+    let alone: Vec<(String, Vec<u64>)> = questions
+        .iter()
+        .map(|r| {
+            let a = e.query("n", r).unwrap();
+            (a.context, a.facts.iter().map(|f| f.id).collect())
+        })
+        .collect();
+    assert!(alone.iter().all(|(c, _)| !c.is_empty()));
+    // Four threads at once, each going through every question, several times.
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let (e, questions, alone) = (&e, &questions, &alone);
+                s.spawn(move || {
+                    for round in 0..3 {
+                        for (i, r) in questions.iter().enumerate().skip((t + round) % 3) {
+                            let a = e.query("n", r).unwrap();
+                            let facts: Vec<u64> = a.facts.iter().map(|f| f.id).collect();
+                            assert_eq!(a.context, alone[i].0, "question {i}, thread {t}");
+                            assert_eq!(facts, alone[i].1, "question {i}, thread {t}");
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+}
