@@ -94,11 +94,28 @@ pub struct Audi {
 
 static AUDI: OnceLock<Option<Audi>> = OnceLock::new();
 
+/// The shared store's folder. A static is never dropped, so its `TempDir` alone left the folder
+/// (about 50 MB) behind after every run of the tests; it is removed when the process exits.
+static AUDI_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+extern "C" fn remove_audi_dir() {
+    if let Some(p) = AUDI_DIR.get() {
+        let _ = std::fs::remove_dir_all(p);
+    }
+}
+
 /// The shared Audi store.
 pub fn audi() -> Option<&'static Audi> {
     AUDI.get_or_init(|| {
         let corpus = longqa()?.join("corpus");
         let dir = tmp();
+        if AUDI_DIR.set(dir.path().to_path_buf()).is_ok() {
+            // SAFETY: registers a plain function to run at exit; it only reads a static set
+            // above and removes a folder.
+            unsafe {
+                libc::atexit(remove_audi_dir);
+            }
+        }
         let engine = engine_at(&dir.path().join("data"));
         let (files, _) = input::list_files(&[corpus]).unwrap();
         let mut docs = Vec::new();
