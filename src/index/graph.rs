@@ -225,7 +225,7 @@ impl Catalog {
         adj.entry(o).or_default().inn.push(Half { other: s, edge });
     }
 
-    /// Rewrites the edge filed for fact `id` (from subject `s` to object `o`) at both ends.
+    /// Rewrites the edge filed for fact `edge.id` (from subject `s` to object `o`) at both ends.
     fn set_edge(&mut self, s: EntityId, o: EntityId, edge: EdgeFact) {
         for (e, as_subject) in [(s, true), (o, false)] {
             if let Some(a) = self.adj.get_mut(&e) {
@@ -238,7 +238,8 @@ impl Catalog {
     }
 
     /// The edge filed for fact `id`, if it has one.
-    pub fn edge(&self, id: FactId) -> Option<EdgeFact> {
+    #[cfg(test)]
+    fn edge(&self, id: FactId) -> Option<EdgeFact> {
         let m = self.facts.get(&id)?;
         let o = m.object.filter(|o| *o != m.subject)?;
         let a = self.adj.get(&m.subject)?;
@@ -296,8 +297,12 @@ impl Catalog {
     /// rollback restores a version of the same fact, so the entity, key and slot lists and the
     /// graph edge filed for an id stay right.
     fn place_fact(&mut self, id: FactId, meta: FactMeta) {
-        if let Some(old) = self.facts.get(&id) {
-            self.by_start.remove(&(old.vstart, id));
+        if let Some(old_start) = self.facts.get(&id).map(|old| old.vstart) {
+            self.by_start.remove(&(old_start, id));
+            // Its edge (filed when it was new) takes the version's time and status.
+            if let Some(o) = meta.object.filter(|o| *o != meta.subject) {
+                self.set_edge(meta.subject, o, EdgeFact::of(id, &meta));
+            }
         } else {
             if let Some(k) = meta.key {
                 self.by_key.entry(k).or_default().push(id);
@@ -315,9 +320,6 @@ impl Catalog {
             } else {
                 self.node(meta.subject);
             }
-        }
-        if let Some(o) = meta.object.filter(|o| *o != meta.subject) {
-            self.set_edge(meta.subject, o, EdgeFact::of(id, &meta));
         }
         let long = meta.is_long();
         if meta.vend != i32::MAX && meta.active {
