@@ -632,10 +632,27 @@ impl Engine {
             return Ok(report);
         }
         let t_build = t0.elapsed();
-        let committed = ns.store.commit(ws)?;
+        // The new records' vectors are embedded and inserted on the other core while the store
+        // commits (the commit is one thread's work); readers cannot see them before the catalog
+        // knows their records. A failed commit takes them out again.
+        let ahead = idx.ahead_docs(ns.store.as_ref(), &ws)?;
+        let (committed, ahead) = rayon::join(|| ns.store.commit(ws), || idx.embed_ahead(&ahead));
+        let committed = match committed {
+            Ok(c) => c,
+            Err(e) => {
+                if let Ok(a) = &ahead
+                    && let Err(again) = idx.forget_ahead(a)
+                {
+                    tracing::warn!(error = %again, "removing vectors of a failed commit");
+                }
+                return Err(e);
+            }
+        };
+        // Vectors that failed to go in ahead are embedded again with the transaction.
+        let ahead = ahead.unwrap_or_default();
         let t_commit = t0.elapsed();
         report.tx = Some(committed.id);
-        self.after_commit(&ns, &idx, &committed, opts.commit_indexes)?;
+        self.after_commit_ahead(&ns, &idx, &committed, opts.commit_indexes, &ahead)?;
         tracing::debug!(
             "ingest tx {}: extract {:?}, build {:?}, store {:?}, indexes {:?}",
             committed.id,
@@ -668,7 +685,19 @@ impl Engine {
     /// failure concerns this namespace only: its indexes are rebuilt from the store at once;
     /// if even that fails, this namespace alone refuses writes until a restart or `reindex`.
     fn after_commit(&self, ns: &Namespace, idx: &NsIndexes, tx: &Tx, commit: bool) -> Result<()> {
-        let r = idx.apply(ns.store.as_ref(), tx).and_then(|_| {
+        self.after_commit_ahead(ns, idx, tx, commit, &crate::index::Ahead::default())
+    }
+
+    /// [`Engine::after_commit`] for a transaction some of whose vectors went in ahead.
+    fn after_commit_ahead(
+        &self,
+        ns: &Namespace,
+        idx: &NsIndexes,
+        tx: &Tx,
+        commit: bool,
+        ahead: &crate::index::Ahead,
+    ) -> Result<()> {
+        let r = idx.apply_ahead(ns.store.as_ref(), tx, ahead).and_then(|_| {
             if commit {
                 idx.commit(tx.id, false)
             } else {

@@ -6,6 +6,11 @@
 //! **Architecture invariant:** indexes never hold the only copy of anything. They are updated
 //! after the store commit; if the process dies in between, opening replays the missing
 //! transactions. Updates are idempotent (upserts keyed by record id).
+//!
+//! One exception, for speed: an ingest embeds the vectors of its *new* chunks and facts while the
+//! store commits them ([`NsIndexes::embed_ahead`]). Such a vector is invisible until the catalog
+//! knows its record (every vector hit passes a catalog check), and a failed commit removes it
+//! ([`NsIndexes::forget_ahead`]).
 
 pub mod chunk_text;
 pub mod dense;
@@ -14,7 +19,7 @@ pub mod sketch;
 pub mod text;
 pub mod vector;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::embed::Embedder;
 use crate::model::{Change, ChunkId, EntityId, Fact, FactId, FactObject, Summary, Tx, TxId};
-use crate::store::NsStore;
+use crate::store::{NsStore, WriteSet};
 use crate::time::{Interval, TimeKey};
 use crate::{Error, Result};
 use graph::Catalog;
@@ -63,6 +68,34 @@ pub struct IndexSizes {
     /// Estimated bytes of memory these indexes hold (vectors and catalog; what
     /// `index_memory_mb` budgets).
     pub memory_bytes: u64,
+}
+
+/// Vectors inserted ahead of their transaction's commit ([`NsIndexes::embed_ahead`]): their
+/// records' ids, which the transaction's [`NsIndexes::apply_ahead`] does not embed again.
+#[derive(Debug, Default)]
+pub struct Ahead {
+    facts: HashSet<FactId>,
+    chunks: HashSet<ChunkId>,
+}
+
+impl Ahead {
+    fn has(&self, kind: TextKind, id: u64) -> bool {
+        match kind {
+            TextKind::Fact => self.facts.contains(&id),
+            TextKind::Chunk => self.chunks.contains(&id),
+            TextKind::Summary => false,
+        }
+    }
+
+    /// How many vectors went in ahead.
+    pub fn len(&self) -> usize {
+        self.facts.len() + self.chunks.len()
+    }
+
+    /// Whether none did.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The derived indexes of one namespace.
@@ -497,7 +530,13 @@ impl NsIndexes {
                 break;
             };
             for tx in &txs {
-                self.apply_parts(store, tx, tx.id > text_tx, tx.id > vec_tx)?;
+                self.apply_parts(
+                    store,
+                    tx,
+                    tx.id > text_tx,
+                    tx.id > vec_tx,
+                    &Ahead::default(),
+                )?;
             }
             next = last + 1;
         }
@@ -508,16 +547,23 @@ impl NsIndexes {
 
     /// Applies one committed transaction to every index (the catalog included).
     pub fn apply(&self, store: &dyn NsStore, tx: &Tx) -> Result<()> {
+        self.apply_ahead(store, tx, &Ahead::default())
+    }
+
+    /// [`NsIndexes::apply`] for a transaction some of whose vectors went in ahead of its commit.
+    pub fn apply_ahead(&self, store: &dyn NsStore, tx: &Tx, ahead: &Ahead) -> Result<()> {
         {
             let mut c = self.catalog.write();
             apply_catalog(&mut c, store, tx)?;
         }
-        let r = self.apply_parts(store, tx, true, true).and_then(|_| {
-            if self.text.pending() >= TEXT_COMMIT_EVERY {
-                self.text.commit(tx.id)?;
-            }
-            Ok(())
-        });
+        let r = self
+            .apply_parts(store, tx, true, true, ahead)
+            .and_then(|_| {
+                if self.text.pending() >= TEXT_COMMIT_EVERY {
+                    self.text.commit(tx.id)?;
+                }
+                Ok(())
+            });
         // Text rewritten or removed: the past changed (cached chunk texts must go now, not at
         // the purge that follows an erase).
         let past = tx.changes.iter().any(|c| {
@@ -530,7 +576,14 @@ impl NsIndexes {
         r
     }
 
-    fn apply_parts(&self, store: &dyn NsStore, tx: &Tx, text: bool, vectors: bool) -> Result<()> {
+    fn apply_parts(
+        &self,
+        store: &dyn NsStore,
+        tx: &Tx,
+        text: bool,
+        vectors: bool,
+        ahead: &Ahead,
+    ) -> Result<()> {
         if !text && !vectors {
             return Ok(());
         }
@@ -580,7 +633,7 @@ impl NsIndexes {
         };
         let vector_part = || -> Result<std::time::Duration> {
             if vectors {
-                self.embed_docs(&docs)?;
+                self.embed_docs(&docs, ahead)?;
                 for (kind, id) in &remove {
                     match kind {
                         TextKind::Fact => self.facts.remove(&[*id])?,
@@ -597,9 +650,79 @@ impl NsIndexes {
         Ok(())
     }
 
-    fn embed_docs(&self, docs: &[TextDoc]) -> Result<()> {
+    /// The vector documents of a write set's new chunks and facts (ids the vector indexes do not
+    /// hold yet), built from the write set itself: what [`NsIndexes::apply`] would embed for
+    /// them once the store has them. Names come from the write set's entities, then the catalog.
+    pub fn ahead_docs(&self, store: &dyn NsStore, ws: &WriteSet) -> Result<Vec<TextDoc>> {
+        let titles: HashMap<u64, &str> = ws
+            .documents
+            .iter()
+            .map(|d| (d.id, d.title.as_deref().unwrap_or("")))
+            .collect();
+        let chunks: HashMap<ChunkId, &crate::model::Chunk> =
+            ws.chunks.iter().map(|c| (c.id, c)).collect();
+        let facts: HashMap<FactId, &Fact> = ws.facts.iter().map(|f| (f.id, f)).collect();
+        let names: HashMap<EntityId, &str> = ws
+            .entities
+            .iter()
+            .map(|e| (e.id, e.name.as_str()))
+            .collect();
+        let mut out = Vec::new();
+        let mut seen: BTreeSet<(u8, u64)> = BTreeSet::new();
+        for ch in &ws.changes {
+            match ch {
+                Change::AddChunk(id) if seen.insert((1, *id)) && !self.chunks.contains(*id) => {
+                    let Some(c) = chunks.get(id) else { continue };
+                    out.push(TextDoc {
+                        kind: TextKind::Chunk,
+                        id: *id,
+                        text: c.text.clone(),
+                        title: titles.get(&c.doc).copied().unwrap_or("").to_string(),
+                        valid: c.time.map(|t| t.interval()).unwrap_or_else(Interval::all),
+                    });
+                }
+                Change::AssertFact(id) if seen.insert((2, *id)) && !self.facts.contains(*id) => {
+                    let Some(f) = facts.get(id) else { continue };
+                    out.push(self.fact_doc_named(store, f, &names)?);
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Embeds and inserts vectors of records not committed yet ([`NsIndexes::ahead_docs`]).
+    /// On an error, the vectors inserted so far are removed again.
+    pub fn embed_ahead(&self, docs: &[TextDoc]) -> Result<Ahead> {
+        let mut ahead = Ahead::default();
+        for d in docs {
+            match d.kind {
+                TextKind::Fact => ahead.facts.insert(d.id),
+                TextKind::Chunk => ahead.chunks.insert(d.id),
+                TextKind::Summary => false,
+            };
+        }
+        if let Err(e) = self.embed_docs(docs, &Ahead::default()) {
+            let _ = self.forget_ahead(&ahead);
+            return Err(e);
+        }
+        Ok(ahead)
+    }
+
+    /// Removes vectors inserted ahead of a commit that failed.
+    pub fn forget_ahead(&self, ahead: &Ahead) -> Result<()> {
+        let facts: Vec<u64> = ahead.facts.iter().copied().collect();
+        let chunks: Vec<u64> = ahead.chunks.iter().copied().collect();
+        self.facts.remove(&facts)?;
+        self.chunks.remove(&chunks)
+    }
+
+    fn embed_docs(&self, docs: &[TextDoc], ahead: &Ahead) -> Result<()> {
         for kind in [TextKind::Chunk, TextKind::Fact, TextKind::Summary] {
-            let sel: Vec<&TextDoc> = docs.iter().filter(|d| d.kind == kind).collect();
+            let sel: Vec<&TextDoc> = docs
+                .iter()
+                .filter(|d| d.kind == kind && !ahead.has(kind, d.id))
+                .collect();
             if sel.is_empty() {
                 continue;
             }
@@ -644,9 +767,22 @@ impl NsIndexes {
 
     /// The text-index document of a fact: subject, description and object.
     pub fn fact_doc(&self, store: &dyn NsStore, f: &Fact) -> Result<TextDoc> {
+        self.fact_doc_named(store, f, &HashMap::new())
+    }
+
+    /// [`NsIndexes::fact_doc`] with the names of entities not committed yet.
+    fn fact_doc_named(
+        &self,
+        store: &dyn NsStore,
+        f: &Fact,
+        pending: &HashMap<EntityId, &str>,
+    ) -> Result<TextDoc> {
         // Names come from the catalog, which holds every current entity (applied before the
         // indexes); the store is asked only about one it lacks.
         let name = |id: EntityId| -> Result<String> {
+            if let Some(n) = pending.get(&id) {
+                return Ok(n.to_string());
+            }
             if let Some(m) = self.catalog.read().entities.get(&id) {
                 return Ok(m.name.clone());
             }
@@ -693,7 +829,10 @@ impl NsIndexes {
                 }
             })
             .collect();
-        let r = self.text.upsert(&docs).and_then(|_| self.embed_docs(&docs));
+        let r = self
+            .text
+            .upsert(&docs)
+            .and_then(|_| self.embed_docs(&docs, &Ahead::default()));
         self.changed(false);
         r
     }
@@ -815,7 +954,7 @@ impl NsIndexes {
                 self.text.upsert(batch)?;
             }
             if vectors {
-                self.embed_docs(batch)?;
+                self.embed_docs(batch, &Ahead::default())?;
             }
             batch.clear();
             Ok(())

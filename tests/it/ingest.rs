@@ -378,3 +378,58 @@ fn the_same_input_gives_the_same_change_list() {
         assert_eq!(changes(), first);
     }
 }
+
+/// An ingest embeds its new chunks' and facts' vectors while the store commits them. A commit
+/// that fails (here the disk guard refuses it) must leave none of them behind, and the next
+/// ingest must index its records as usual.
+#[test]
+fn a_failed_commit_leaves_no_vectors_ahead_of_it() {
+    use chronorag::ingest::input;
+    use chronorag::ingest::pipeline::IngestOptions;
+    let dir = tmp();
+    let text = "Acme Corp reported revenue of $5 billion in 2023. Its chief executive, Jane Doe, \
+                said demand in Europe was strong.";
+    let e = crate::support::engine_at(dir.path());
+    crate::support::ingest_text(&e, "ns", "first", text, "2023-03-01");
+    let before = e.index_sizes("ns").unwrap();
+    assert!(
+        before.fact_vectors > 0 && before.chunk_vectors > 0,
+        "{before:?}"
+    );
+    drop(e);
+    let doc = || {
+        input::prepare(
+            input::DocumentInput {
+                id: Some("second".into()),
+                text: "Globex Inc opened a plant in Ohio in 2024 and hired 300 workers there."
+                    .into(),
+                time: Some("2024-05-01".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap()
+    };
+    let mut cfg = chronorag::config::Config::with_data_dir(dir.path());
+    cfg.min_free_disk_bytes = u64::MAX / 2;
+    let e = chronorag::Engine::open(cfg).unwrap();
+    let err = e
+        .ingest("ns", vec![doc()], &IngestOptions::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("nearly full"), "{err}");
+    let after = e.index_sizes("ns").unwrap();
+    assert_eq!(
+        (after.fact_vectors, after.chunk_vectors),
+        (before.fact_vectors, before.chunk_vectors),
+        "vectors of the refused ingest stayed in the index"
+    );
+    drop(e);
+    let e = crate::support::engine_at(dir.path());
+    let r = e
+        .ingest("ns", vec![doc()], &IngestOptions::default())
+        .unwrap();
+    assert!(r.facts > 0, "{r:?}");
+    let now = e.index_sizes("ns").unwrap();
+    assert_eq!(now.fact_vectors, before.fact_vectors + r.facts);
+    assert_eq!(now.chunk_vectors, before.chunk_vectors + r.chunks);
+}
