@@ -635,9 +635,18 @@ impl Engine {
         // The new records' vectors are embedded and inserted on the other core while the store
         // commits (the commit is one thread's work); readers cannot see them before the catalog
         // knows their records. A failed commit takes them out again.
+        // Once committed, the catalog and the text index take the transaction on this side
+        // while the vectors may still be going in; the index state moves on only after both.
         let ahead = idx.ahead_docs(ns.store.as_ref(), &ws)?;
-        let (committed, ahead) = rayon::join(|| ns.store.commit(ws), || idx.embed_ahead(&ahead));
-        let committed = match committed {
+        let (committed, ahead) = rayon::join(
+            || {
+                let tx = ns.store.commit(ws)?;
+                let early = idx.apply_early(ns.store.as_ref(), &tx);
+                Ok::<_, Error>((tx, early))
+            },
+            || idx.embed_ahead(&ahead),
+        );
+        let (committed, early) = match committed {
             Ok(c) => c,
             Err(e) => {
                 if let Ok(a) = &ahead
@@ -652,7 +661,8 @@ impl Engine {
         let ahead = ahead.unwrap_or_default();
         let t_commit = t0.elapsed();
         report.tx = Some(committed.id);
-        self.after_commit_ahead(&ns, &idx, &committed, opts.commit_indexes, &ahead)?;
+        let applied = early.and_then(|_| idx.apply_late(ns.store.as_ref(), &committed, &ahead));
+        self.after_apply(&ns, &idx, &committed, opts.commit_indexes, applied)?;
         tracing::debug!(
             "ingest tx {}: extract {:?}, build {:?}, store {:?}, indexes {:?}",
             committed.id,
@@ -685,19 +695,20 @@ impl Engine {
     /// failure concerns this namespace only: its indexes are rebuilt from the store at once;
     /// if even that fails, this namespace alone refuses writes until a restart or `reindex`.
     fn after_commit(&self, ns: &Namespace, idx: &NsIndexes, tx: &Tx, commit: bool) -> Result<()> {
-        self.after_commit_ahead(ns, idx, tx, commit, &crate::index::Ahead::default())
+        let applied = idx.apply(ns.store.as_ref(), tx);
+        self.after_apply(ns, idx, tx, commit, applied)
     }
 
-    /// [`Engine::after_commit`] for a transaction some of whose vectors went in ahead.
-    fn after_commit_ahead(
+    /// [`Engine::after_commit`] once the indexes have tried to apply `tx` (`applied`).
+    fn after_apply(
         &self,
         ns: &Namespace,
         idx: &NsIndexes,
         tx: &Tx,
         commit: bool,
-        ahead: &crate::index::Ahead,
+        applied: Result<()>,
     ) -> Result<()> {
-        let r = idx.apply_ahead(ns.store.as_ref(), tx, ahead).and_then(|_| {
+        let r = applied.and_then(|_| {
             if commit {
                 idx.commit(tx.id, false)
             } else {

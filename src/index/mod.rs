@@ -71,7 +71,7 @@ pub struct IndexSizes {
 }
 
 /// Vectors inserted ahead of their transaction's commit ([`NsIndexes::embed_ahead`]): their
-/// records' ids, which the transaction's [`NsIndexes::apply_ahead`] does not embed again.
+/// records' ids, which the transaction's [`NsIndexes::apply_late`] does not embed again.
 #[derive(Debug, Default)]
 pub struct Ahead {
     facts: HashSet<FactId>,
@@ -547,23 +547,40 @@ impl NsIndexes {
 
     /// Applies one committed transaction to every index (the catalog included).
     pub fn apply(&self, store: &dyn NsStore, tx: &Tx) -> Result<()> {
-        self.apply_ahead(store, tx, &Ahead::default())
-    }
-
-    /// [`NsIndexes::apply`] for a transaction some of whose vectors went in ahead of its commit.
-    pub fn apply_ahead(&self, store: &dyn NsStore, tx: &Tx, ahead: &Ahead) -> Result<()> {
         {
             let mut c = self.catalog.write();
             apply_catalog(&mut c, store, tx)?;
         }
-        let r = self
-            .apply_parts(store, tx, true, true, ahead)
-            .and_then(|_| {
-                if self.text.pending() >= TEXT_COMMIT_EVERY {
-                    self.text.commit(tx.id)?;
-                }
-                Ok(())
-            });
+        let r = self.apply_parts(store, tx, true, true, &Ahead::default());
+        self.applied(tx, r)
+    }
+
+    /// The first half of [`NsIndexes::apply`] for a transaction whose new vectors are going in
+    /// ahead ([`NsIndexes::embed_ahead`], possibly still running): the catalog and the text
+    /// index. [`NsIndexes::apply_late`] must follow; until then the index state (and so the
+    /// query cache's key) stays the one before the transaction.
+    pub fn apply_early(&self, store: &dyn NsStore, tx: &Tx) -> Result<()> {
+        {
+            let mut c = self.catalog.write();
+            apply_catalog(&mut c, store, tx)?;
+        }
+        self.apply_parts(store, tx, true, false, &Ahead::default())
+    }
+
+    /// The second half: the vectors that did not go in ahead, then the state moves on.
+    pub fn apply_late(&self, store: &dyn NsStore, tx: &Tx, ahead: &Ahead) -> Result<()> {
+        let r = self.apply_parts(store, tx, false, true, ahead);
+        self.applied(tx, r)
+    }
+
+    /// Ends applying `tx`: commits the text index when enough is pending and moves the state.
+    fn applied(&self, tx: &Tx, r: Result<()>) -> Result<()> {
+        let r = r.and_then(|_| {
+            if self.text.pending() >= TEXT_COMMIT_EVERY {
+                self.text.commit(tx.id)?;
+            }
+            Ok(())
+        });
         // Text rewritten or removed: the past changed (cached chunk texts must go now, not at
         // the purge that follows an erase).
         let past = tx.changes.iter().any(|c| {
@@ -593,7 +610,8 @@ impl NsIndexes {
         for ch in &tx.changes {
             match ch {
                 Change::AddChunk(id) | Change::RedactChunk(id) => {
-                    if !seen.insert((1, *id)) {
+                    // Only vectors are wanted, and this one went in ahead: not read at all.
+                    if !seen.insert((1, *id)) || (!text && ahead.has(TextKind::Chunk, *id)) {
                         continue;
                     }
                     match self.chunk_doc(store, *id)? {
@@ -602,7 +620,7 @@ impl NsIndexes {
                     }
                 }
                 Change::AssertFact(id) => {
-                    if !seen.insert((2, *id)) {
+                    if !seen.insert((2, *id)) || (!text && ahead.has(TextKind::Fact, *id)) {
                         continue;
                     }
                     // Re-asserting a fact that is already indexed changes nothing here.
