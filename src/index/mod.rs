@@ -8,9 +8,11 @@
 //! transactions. Updates are idempotent (upserts keyed by record id).
 //!
 //! One exception, for speed: an ingest embeds the vectors of its *new* chunks and facts while the
-//! store commits them ([`NsIndexes::embed_ahead`]). Such a vector is invisible until the catalog
-//! knows its record (every vector hit passes a catalog check), and a failed commit removes it
-//! ([`NsIndexes::forget_ahead`]).
+//! store commits them ([`NsIndexes::embed_ahead`]), and applies the committed batch to the
+//! catalog and text index while they may still be going in ([`NsIndexes::apply_early`], then
+//! [`NsIndexes::apply_late`], which alone moves the index state). Such a vector is invisible
+//! until the catalog knows its record (every vector hit passes a catalog check), and a failed
+//! commit removes it ([`NsIndexes::forget_ahead`]).
 
 pub mod chunk_text;
 pub mod dense;
