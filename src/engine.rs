@@ -640,13 +640,14 @@ impl Engine {
         let ahead = idx.ahead_docs(ns.store.as_ref(), &ws)?;
         let (committed, ahead) = rayon::join(
             || {
-                let tx = ns.store.commit(ws)?;
-                let early = idx.apply_early(ns.store.as_ref(), &tx);
-                Ok::<_, Error>((tx, early))
+                let (tx, ws) = ns.store.commit_keeping(ws)?;
+                let records = crate::index::Records::committed(ns.store.as_ref(), &ws);
+                let early = idx.apply_early(&records, &tx);
+                Ok::<_, Error>((tx, ws, early))
             },
             || idx.embed_ahead(&ahead),
         );
-        let (committed, early) = match committed {
+        let (committed, stored, early) = match committed {
             Ok(c) => c,
             Err(e) => {
                 if let Ok(a) = &ahead
@@ -661,7 +662,8 @@ impl Engine {
         let ahead = ahead.unwrap_or_default();
         let t_commit = t0.elapsed();
         report.tx = Some(committed.id);
-        let applied = early.and_then(|_| idx.apply_late(ns.store.as_ref(), &committed, &ahead));
+        let records = crate::index::Records::committed(ns.store.as_ref(), &stored);
+        let applied = early.and_then(|_| idx.apply_late(&records, &committed, &ahead));
         self.after_apply(&ns, &idx, &committed, opts.commit_indexes, applied)?;
         tracing::debug!(
             "ingest tx {}: extract {:?}, build {:?}, store {:?}, indexes {:?}",

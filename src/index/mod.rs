@@ -21,6 +21,7 @@ pub mod sketch;
 pub mod text;
 pub mod vector;
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -97,6 +98,69 @@ impl Ahead {
     /// Whether none did.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Where applying a transaction reads its records: the write set it was just committed from
+/// (the records exactly as the store holds them now), else the store.
+pub struct Records<'a> {
+    store: &'a dyn NsStore,
+    docs: HashMap<u64, &'a crate::model::Document>,
+    chunks: HashMap<ChunkId, &'a crate::model::Chunk>,
+    entities: HashMap<EntityId, &'a crate::model::Entity>,
+    facts: HashMap<FactId, &'a Fact>,
+}
+
+impl<'a> Records<'a> {
+    /// Every record from the store.
+    pub fn store(store: &'a dyn NsStore) -> Self {
+        Records {
+            store,
+            docs: HashMap::new(),
+            chunks: HashMap::new(),
+            entities: HashMap::new(),
+            facts: HashMap::new(),
+        }
+    }
+
+    /// The records of `ws`, which [`NsStore::commit_keeping`] has just committed and handed back;
+    /// any other from the store.
+    pub fn committed(store: &'a dyn NsStore, ws: &'a WriteSet) -> Self {
+        Records {
+            store,
+            docs: ws.documents.iter().map(|d| (d.id, d)).collect(),
+            chunks: ws.chunks.iter().map(|c| (c.id, c)).collect(),
+            entities: ws.entities.iter().map(|e| (e.id, e)).collect(),
+            facts: ws.facts.iter().map(|f| (f.id, f)).collect(),
+        }
+    }
+
+    fn document(&self, id: u64) -> Result<Option<Cow<'a, crate::model::Document>>> {
+        match self.docs.get(&id) {
+            Some(d) => Ok(Some(Cow::Borrowed(*d))),
+            None => Ok(self.store.document(id, None)?.map(Cow::Owned)),
+        }
+    }
+
+    fn chunk(&self, id: ChunkId) -> Result<Option<Cow<'a, crate::model::Chunk>>> {
+        match self.chunks.get(&id) {
+            Some(c) => Ok(Some(Cow::Borrowed(*c))),
+            None => Ok(self.store.chunk(id)?.map(Cow::Owned)),
+        }
+    }
+
+    fn entity(&self, id: EntityId) -> Result<Option<Cow<'a, crate::model::Entity>>> {
+        match self.entities.get(&id) {
+            Some(e) => Ok(Some(Cow::Borrowed(*e))),
+            None => Ok(self.store.entity(id, None)?.map(Cow::Owned)),
+        }
+    }
+
+    fn fact(&self, id: FactId) -> Result<Option<Cow<'a, Fact>>> {
+        match self.facts.get(&id) {
+            Some(f) => Ok(Some(Cow::Borrowed(*f))),
+            None => Ok(self.store.fact(id, None)?.map(Cow::Owned)),
+        }
     }
 }
 
@@ -190,7 +254,7 @@ fn catch_up_catalog(mut c: Catalog, store: &dyn NsStore) -> Option<(Catalog, u64
         let txs = store.txs(next, head, 256).ok()?;
         let last = txs.last()?.id;
         for tx in &txs {
-            apply_catalog(&mut c, store, tx).ok()?;
+            apply_catalog(&mut c, &Records::store(store), tx).ok()?;
         }
         next = last + 1;
     }
@@ -533,7 +597,7 @@ impl NsIndexes {
             };
             for tx in &txs {
                 self.apply_parts(
-                    store,
+                    &Records::store(store),
                     tx,
                     tx.id > text_tx,
                     tx.id > vec_tx,
@@ -549,11 +613,12 @@ impl NsIndexes {
 
     /// Applies one committed transaction to every index (the catalog included).
     pub fn apply(&self, store: &dyn NsStore, tx: &Tx) -> Result<()> {
+        let records = Records::store(store);
         {
             let mut c = self.catalog.write();
-            apply_catalog(&mut c, store, tx)?;
+            apply_catalog(&mut c, &records, tx)?;
         }
-        let r = self.apply_parts(store, tx, true, true, &Ahead::default());
+        let r = self.apply_parts(&records, tx, true, true, &Ahead::default());
         self.applied(tx, r)
     }
 
@@ -561,17 +626,17 @@ impl NsIndexes {
     /// ahead ([`NsIndexes::embed_ahead`], possibly still running): the catalog and the text
     /// index. [`NsIndexes::apply_late`] must follow; until then the index state (and so the
     /// query cache's key) stays the one before the transaction.
-    pub fn apply_early(&self, store: &dyn NsStore, tx: &Tx) -> Result<()> {
+    pub fn apply_early(&self, records: &Records<'_>, tx: &Tx) -> Result<()> {
         {
             let mut c = self.catalog.write();
-            apply_catalog(&mut c, store, tx)?;
+            apply_catalog(&mut c, records, tx)?;
         }
-        self.apply_parts(store, tx, true, false, &Ahead::default())
+        self.apply_parts(records, tx, true, false, &Ahead::default())
     }
 
     /// The second half: the vectors that did not go in ahead, then the state moves on.
-    pub fn apply_late(&self, store: &dyn NsStore, tx: &Tx, ahead: &Ahead) -> Result<()> {
-        let r = self.apply_parts(store, tx, false, true, ahead);
+    pub fn apply_late(&self, records: &Records<'_>, tx: &Tx, ahead: &Ahead) -> Result<()> {
+        let r = self.apply_parts(records, tx, false, true, ahead);
         self.applied(tx, r)
     }
 
@@ -597,7 +662,7 @@ impl NsIndexes {
 
     fn apply_parts(
         &self,
-        store: &dyn NsStore,
+        records: &Records<'_>,
         tx: &Tx,
         text: bool,
         vectors: bool,
@@ -616,7 +681,7 @@ impl NsIndexes {
                     if !seen.insert((1, *id)) || (!text && ahead.has(TextKind::Chunk, *id)) {
                         continue;
                     }
-                    match self.chunk_doc(store, *id)? {
+                    match self.chunk_doc_of(records, *id)? {
                         Some(d) => docs.push(d),
                         None => remove.push((TextKind::Chunk, *id)),
                     }
@@ -629,8 +694,8 @@ impl NsIndexes {
                     if tx.kind != crate::model::TxKind::Ingest && self.facts.contains(*id) {
                         continue;
                     }
-                    match store.fact(*id, None)? {
-                        Some(f) => docs.push(self.fact_doc(store, &f)?),
+                    match records.fact(*id)? {
+                        Some(f) => docs.push(self.fact_doc(records.store, &f)?),
                         None => remove.push((TextKind::Fact, *id)),
                     }
                 }
@@ -769,13 +834,18 @@ impl NsIndexes {
     }
 
     fn chunk_doc(&self, store: &dyn NsStore, id: ChunkId) -> Result<Option<TextDoc>> {
-        let Some(c) = store.chunk(id)? else {
+        self.chunk_doc_of(&Records::store(store), id)
+    }
+
+    fn chunk_doc_of(&self, records: &Records<'_>, id: ChunkId) -> Result<Option<TextDoc>> {
+        let Some(c) = records.chunk(id)? else {
             return Ok(None);
         };
-        let title = store
-            .document(c.doc, None)?
-            .and_then(|d| d.title)
+        let title = records
+            .document(c.doc)?
+            .and_then(|d| d.title.clone())
             .unwrap_or_default();
+        let c = c.into_owned();
         Ok(Some(TextDoc {
             kind: TextKind::Chunk,
             id,
@@ -1050,7 +1120,7 @@ impl NsIndexes {
 
 /// Applies a transaction's changes to the catalog (entities first, so that facts can name their
 /// objects).
-pub fn apply_catalog(c: &mut Catalog, store: &dyn NsStore, tx: &Tx) -> Result<()> {
+pub fn apply_catalog(c: &mut Catalog, store: &Records<'_>, tx: &Tx) -> Result<()> {
     let entities_first = tx.changes.iter().filter(|c| {
         matches!(
             c,
@@ -1068,7 +1138,7 @@ pub fn apply_catalog(c: &mut Catalog, store: &dyn NsStore, tx: &Tx) -> Result<()
             Change::AddDocument(id)
             | Change::RetractDocument(id)
             | Change::ReassertDocument(id) => {
-                if let Some(d) = store.document(*id, None)? {
+                if let Some(d) = store.document(*id)? {
                     c.put_doc(&d);
                 }
             }
@@ -1081,13 +1151,13 @@ pub fn apply_catalog(c: &mut Catalog, store: &dyn NsStore, tx: &Tx) -> Result<()
                 }
             }
             Change::CreateEntity(id) | Change::UpdateEntity(id) | Change::RetractEntity(id) => {
-                match store.entity(*id, None)? {
+                match store.entity(*id)? {
                     Some(e) => c.put_entity(&e),
                     None => c.remove_entity(*id),
                 }
             }
             Change::AssertFact(id) | Change::UpdateFact(id) | Change::RetractFact(id) => {
-                if let Some(f) = store.fact(*id, None)? {
+                if let Some(f) = store.fact(*id)? {
                     c.put_fact(&f);
                     // Replayed later (catch-up), the stored fact may be a later version: the
                     // transaction that asserted it is its first.

@@ -395,7 +395,12 @@ pub trait NsStore: Send + Sync {
         Ok(self.alloc_ids(kind, 1))
     }
     /// Applies a write set atomically as transaction `ws.tx` (which must be `head_tx() + 1`).
-    fn commit(&self, ws: WriteSet) -> Result<Tx>;
+    fn commit(&self, ws: WriteSet) -> Result<Tx> {
+        self.commit_keeping(ws).map(|(tx, _)| tx)
+    }
+    /// [`NsStore::commit`], handing back the write set: its records as they were stored (their
+    /// transaction fields set), so that the indexes can take them without reading them back.
+    fn commit_keeping(&self, ws: WriteSet) -> Result<(Tx, WriteSet)>;
     /// Appends an audit entry that is not a transaction (e.g. a verification, a failed request).
     fn append_audit(
         &self,

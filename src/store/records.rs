@@ -355,7 +355,7 @@ impl<S: KvSpace> RecordNs<S> {
         v
     }
 
-    fn commit_inner(&self, mut ws: WriteSet, audit: &mut AuditHead) -> Result<Tx> {
+    fn commit_inner(&self, mut ws: WriteSet, audit: &mut AuditHead) -> Result<(Tx, WriteSet)> {
         let tx = ws.tx;
         let mut batch = KvBatch::default();
         let mut delta: StatDelta = [0; 5];
@@ -559,7 +559,7 @@ impl<S: KvSpace> RecordNs<S> {
         }
         self.head.store(tx, Ordering::SeqCst);
         audit.advance(&entry);
-        Ok(record)
+        Ok((record, ws))
     }
 
     /// Physical removal: every version and every key derived from the erased records.
@@ -723,7 +723,7 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         self.next_ids[id_slot(kind)].fetch_add(n, Ordering::SeqCst)
     }
 
-    fn commit(&self, ws: WriteSet) -> Result<Tx> {
+    fn commit_keeping(&self, ws: WriteSet) -> Result<(Tx, WriteSet)> {
         ws.check()?;
         self.kv.check_writable()?;
         let mut audit = self.commit_lock.lock();
