@@ -666,7 +666,7 @@ impl Engine {
         let applied = early.and_then(|_| idx.apply_late(&records, &committed, &ahead));
         self.after_apply(&ns, &idx, &committed, opts.commit_indexes, applied)?;
         tracing::debug!(
-            "ingest tx {}: extract {:?}, build {:?}, store {:?}, indexes {:?}",
+            "ingest tx {}: extract {:?}, build {:?}, store (with catalog and text, beside the vectors) {:?}, indexes {:?}",
             committed.id,
             t_stage,
             t_build - t_stage,

@@ -89,16 +89,6 @@ impl Ahead {
             TextKind::Summary => false,
         }
     }
-
-    /// How many vectors went in ahead.
-    pub fn len(&self) -> usize {
-        self.facts.len() + self.chunks.len()
-    }
-
-    /// Whether none did.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Where applying a transaction reads its records: the write set it was just committed from
@@ -695,7 +685,7 @@ impl NsIndexes {
                         continue;
                     }
                     match records.fact(*id)? {
-                        Some(f) => docs.push(self.fact_doc(records.store, &f)?),
+                        Some(f) => docs.push(self.fact_doc_of(records, &f)?),
                         None => remove.push((TextKind::Fact, *id)),
                     }
                 }
@@ -739,36 +729,22 @@ impl NsIndexes {
     /// hold yet), built from the write set itself: what [`NsIndexes::apply`] would embed for
     /// them once the store has them. Names come from the write set's entities, then the catalog.
     pub fn ahead_docs(&self, store: &dyn NsStore, ws: &WriteSet) -> Result<Vec<TextDoc>> {
-        let titles: HashMap<u64, &str> = ws
-            .documents
-            .iter()
-            .map(|d| (d.id, d.title.as_deref().unwrap_or("")))
-            .collect();
-        let chunks: HashMap<ChunkId, &crate::model::Chunk> =
-            ws.chunks.iter().map(|c| (c.id, c)).collect();
-        let facts: HashMap<FactId, &Fact> = ws.facts.iter().map(|f| (f.id, f)).collect();
-        let names: HashMap<EntityId, &str> = ws
-            .entities
-            .iter()
-            .map(|e| (e.id, e.name.as_str()))
-            .collect();
+        let records = Records::committed(store, ws);
         let mut out = Vec::new();
         let mut seen: BTreeSet<(u8, u64)> = BTreeSet::new();
         for ch in &ws.changes {
             match ch {
                 Change::AddChunk(id) if seen.insert((1, *id)) && !self.chunks.contains(*id) => {
-                    let Some(c) = chunks.get(id) else { continue };
-                    out.push(TextDoc {
-                        kind: TextKind::Chunk,
-                        id: *id,
-                        text: c.text.clone(),
-                        title: titles.get(&c.doc).copied().unwrap_or("").to_string(),
-                        valid: c.time.map(|t| t.interval()).unwrap_or_else(Interval::all),
-                    });
+                    if records.chunks.contains_key(id)
+                        && let Some(d) = self.chunk_doc_of(&records, *id)?
+                    {
+                        out.push(d);
+                    }
                 }
                 Change::AssertFact(id) if seen.insert((2, *id)) && !self.facts.contains(*id) => {
-                    let Some(f) = facts.get(id) else { continue };
-                    out.push(self.fact_doc_named(store, f, &names)?);
+                    if let Some(f) = records.facts.get(id) {
+                        out.push(self.fact_doc_of(&records, f)?);
+                    }
                 }
                 _ => {}
             }
@@ -857,26 +833,26 @@ impl NsIndexes {
 
     /// The text-index document of a fact: subject, description and object.
     pub fn fact_doc(&self, store: &dyn NsStore, f: &Fact) -> Result<TextDoc> {
-        self.fact_doc_named(store, f, &HashMap::new())
+        self.fact_doc_of(&Records::store(store), f)
     }
 
-    /// [`NsIndexes::fact_doc`] with the names of entities not committed yet.
-    fn fact_doc_named(
-        &self,
-        store: &dyn NsStore,
-        f: &Fact,
-        pending: &HashMap<EntityId, &str>,
-    ) -> Result<TextDoc> {
-        // Names come from the catalog, which holds every current entity (applied before the
-        // indexes); the store is asked only about one it lacks.
+    /// [`NsIndexes::fact_doc`] reading through `records`.
+    fn fact_doc_of(&self, records: &Records<'_>, f: &Fact) -> Result<TextDoc> {
+        // Names come from the write set being applied (its entities may not be committed or in
+        // the catalog yet), then the catalog, which holds every current entity (applied before
+        // the indexes); the store is asked only about one both lack.
         let name = |id: EntityId| -> Result<String> {
-            if let Some(n) = pending.get(&id) {
-                return Ok(n.to_string());
+            if let Some(e) = records.entities.get(&id) {
+                return Ok(e.name.clone());
             }
             if let Some(m) = self.catalog.read().entities.get(&id) {
                 return Ok(m.name.clone());
             }
-            Ok(store.entity(id, None)?.map(|e| e.name).unwrap_or_default())
+            Ok(records
+                .store
+                .entity(id, None)?
+                .map(|e| e.name)
+                .unwrap_or_default())
         };
         let subject = name(f.subject)?;
         let object = match &f.object {
