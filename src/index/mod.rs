@@ -16,6 +16,7 @@
 
 pub mod chunk_text;
 pub mod dense;
+mod dot_i8;
 pub mod graph;
 pub mod sketch;
 pub mod text;

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::{Condvar, Mutex, RwLock};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
+use super::dot_i8;
 use super::sketch::Sketches;
 use crate::embed::dot;
 use crate::{Error, Result};
@@ -80,6 +81,17 @@ fn widen(raw: &[i8], out: &mut [f32]) {
     for (o, r) in out.iter_mut().zip(raw) {
         *o = f32::from(*r) / 127.0;
     }
+}
+
+/// An empty index with room for 1,024 vectors and the search slots, computing its distances
+/// with [`dot_i8`]'s kernels.
+fn fresh_index(dims: usize) -> Result<Index> {
+    let mut index = Index::new(&options(dims)).map_err(err)?;
+    index
+        .reserve_capacity_and_threads(1024, SEARCH_SLOTS)
+        .map_err(err)?;
+    dot_i8::install(&mut index, dims);
+    Ok(index)
 }
 
 /// Reserves room for the index to double (usearch never grows by itself) and the search slots.
@@ -176,10 +188,7 @@ fn options(dims: usize) -> IndexOptions {
 impl VectorIndex {
     /// An empty index of `dims` dimensions.
     pub fn new(dims: usize) -> Result<Self> {
-        let index = Index::new(&options(dims)).map_err(err)?;
-        index
-            .reserve_capacity_and_threads(1024, SEARCH_SLOTS)
-            .map_err(err)?;
+        let index = fresh_index(dims)?;
         Ok(VectorIndex {
             inner: RwLock::new(index),
             dims,
@@ -211,8 +220,9 @@ impl VectorIndex {
     pub fn open(path: &Path, dims: usize) -> Result<Self> {
         let me = Self::new(dims)?;
         {
-            let index = me.inner.write();
+            let mut index = me.inner.write();
             index.view(&path.to_string_lossy()).map_err(err)?;
+            dot_i8::install(&mut index, dims);
             check_dims(&index, path, dims)?;
             check_kind(&index, path)?;
         }
@@ -229,11 +239,9 @@ impl VectorIndex {
             return Ok(());
         };
         let t = std::time::Instant::now();
-        let index = Index::new(&options(self.dims)).map_err(err)?;
-        index
-            .reserve_capacity_and_threads(1024, SEARCH_SLOTS)
-            .map_err(err)?;
+        let mut index = fresh_index(self.dims)?;
         index.load(&path.to_string_lossy()).map_err(err)?;
+        dot_i8::install(&mut index, self.dims);
         tracing::debug!(path = %path.display(), ms = t.elapsed().as_millis() as u64, "vector view loaded for a change");
         reserve_for_growth(&index)?;
         *self.inner.write() = index;
@@ -261,8 +269,9 @@ impl VectorIndex {
     pub fn load(path: &Path, dims: usize) -> Result<Self> {
         let me = Self::new(dims)?;
         {
-            let index = me.inner.write();
+            let mut index = me.inner.write();
             index.load(&path.to_string_lossy()).map_err(err)?;
+            dot_i8::install(&mut index, dims);
             check_dims(&index, path, dims)?;
             check_kind(&index, path)?;
             reserve_for_growth(&index)?;
@@ -602,11 +611,7 @@ impl VectorIndex {
         self.sketches.write().clear();
         // A new index rather than a reset one: its level generator starts over too, so a
         // cleared index fills exactly as a fresh one does (see `set_serial`).
-        let fresh = Index::new(&options(self.dims)).map_err(err)?;
-        fresh
-            .reserve_capacity_and_threads(1024, SEARCH_SLOTS)
-            .map_err(err)?;
-        *index = fresh;
+        *index = fresh_index(self.dims)?;
         Ok(())
     }
 }
@@ -939,6 +944,44 @@ mod tests {
         assert_eq!(back.search(&v(6, 16), 1).unwrap()[0].0, 6);
         back.upsert(&[(7, v(7, 16))]).unwrap();
         assert!(VectorIndex::load(&p, 32).is_err());
+    }
+
+    /// usearch forgets a custom metric when it loads or views a file; every way to an index
+    /// (new, loaded, viewed, viewed and then changed, cleared) computes its distances with the
+    /// kernels of `dot_i8`, and they equal the exact inner product of the stored bytes.
+    #[test]
+    fn every_index_computes_its_distances_with_the_crates_own_kernel() {
+        let dims = 64;
+        let calls = || super::dot_i8::tests::CALLS.with(|c| c.get());
+        let searched = |idx: &VectorIndex, what: &str| {
+            let before = calls();
+            let hits = idx.search(&v(3, dims), 3).unwrap();
+            assert_eq!(hits[0].0, 3, "{what}");
+            assert!(calls() > before, "{what}: usearch's own metric answered");
+            let q = quantize(&v(3, dims));
+            let mut raw = vec![0i8; dims];
+            for (key, sim) in hits {
+                idx.inner.read().get(key, raw.as_mut_slice()).unwrap();
+                let ip: i32 = q.iter().zip(&raw).map(|(a, b)| *a as i32 * *b as i32).sum();
+                assert_eq!(sim, similarity(1.0 - ip as f32), "{what}: key {key}");
+            }
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v.usearch");
+        let idx = VectorIndex::new(dims).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = (1..=50u64).map(|k| (k, v(k, dims))).collect();
+        idx.upsert(&items).unwrap();
+        searched(&idx, "new");
+        idx.save(&p).unwrap();
+        searched(&VectorIndex::load(&p, dims).unwrap(), "loaded");
+        let view = VectorIndex::open(&p, dims).unwrap();
+        searched(&view, "viewed");
+        view.upsert(&[(51, v(51, dims))]).unwrap();
+        assert!(!view.is_view());
+        searched(&view, "viewed, then changed");
+        view.clear().unwrap();
+        view.upsert(&items).unwrap();
+        searched(&view, "cleared");
     }
 
     #[test]
