@@ -83,13 +83,20 @@ fn widen(raw: &[i8], out: &mut [f32]) {
     }
 }
 
-/// An empty index with room for 1,024 vectors and the search slots, computing its distances
-/// with [`dot_i8`]'s kernels.
-fn fresh_index(dims: usize) -> Result<Index> {
-    let mut index = Index::new(&options(dims)).map_err(err)?;
+/// An empty index with room for 1,024 vectors and the search slots, still with usearch's own
+/// metric: for a `load` or `view`, which reset the metric, after which [`dot_i8::install`]
+/// follows (installing it twice would leak the first closure: usearch frees only the last).
+fn bare_index(dims: usize) -> Result<Index> {
+    let index = Index::new(&options(dims)).map_err(err)?;
     index
         .reserve_capacity_and_threads(1024, SEARCH_SLOTS)
         .map_err(err)?;
+    Ok(index)
+}
+
+/// An empty index computing its distances with [`dot_i8`]'s kernels.
+fn fresh_index(dims: usize) -> Result<Index> {
+    let mut index = bare_index(dims)?;
     dot_i8::install(&mut index, dims);
     Ok(index)
 }
@@ -188,8 +195,11 @@ fn options(dims: usize) -> IndexOptions {
 impl VectorIndex {
     /// An empty index of `dims` dimensions.
     pub fn new(dims: usize) -> Result<Self> {
-        let index = fresh_index(dims)?;
-        Ok(VectorIndex {
+        Ok(Self::with(fresh_index(dims)?, dims))
+    }
+
+    fn with(index: Index, dims: usize) -> Self {
+        VectorIndex {
             inner: RwLock::new(index),
             dims,
             gate: Gate {
@@ -199,7 +209,7 @@ impl VectorIndex {
             sketches: RwLock::new(Sketches::new(dims)),
             viewed: Mutex::new(None),
             serial: std::sync::atomic::AtomicBool::new(false),
-        })
+        }
     }
 
     /// Whether [`VectorIndex::upsert`] inserts one vector after another. An HNSW graph depends
@@ -218,7 +228,7 @@ impl VectorIndex {
     /// loads it into memory ([`VectorIndex::load`]'s state); the file must not be modified in
     /// place meanwhile ([`VectorIndex::save`] replaces it by a rename, which keeps the view).
     pub fn open(path: &Path, dims: usize) -> Result<Self> {
-        let me = Self::new(dims)?;
+        let me = Self::with(bare_index(dims)?, dims);
         {
             let mut index = me.inner.write();
             index.view(&path.to_string_lossy()).map_err(err)?;
@@ -239,7 +249,7 @@ impl VectorIndex {
             return Ok(());
         };
         let t = std::time::Instant::now();
-        let mut index = fresh_index(self.dims)?;
+        let mut index = bare_index(self.dims)?;
         index.load(&path.to_string_lossy()).map_err(err)?;
         dot_i8::install(&mut index, self.dims);
         tracing::debug!(path = %path.display(), ms = t.elapsed().as_millis() as u64, "vector view loaded for a change");
@@ -267,7 +277,7 @@ impl VectorIndex {
 
     /// Loads an index saved with [`VectorIndex::save`]; fails when its dimensions differ.
     pub fn load(path: &Path, dims: usize) -> Result<Self> {
-        let me = Self::new(dims)?;
+        let me = Self::with(bare_index(dims)?, dims);
         {
             let mut index = me.inner.write();
             index.load(&path.to_string_lossy()).map_err(err)?;
