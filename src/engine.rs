@@ -638,16 +638,21 @@ impl Engine {
         // Once committed, the catalog and the text index take the transaction on this side
         // while the vectors may still be going in; the index state moves on only after both.
         let ahead = idx.ahead_docs(ns.store.as_ref(), &ws)?;
-        let (committed, ahead) = rayon::join(
+        let (committed, (ahead, t_vectors)) = rayon::join(
             || {
+                let t = std::time::Instant::now();
                 let (tx, ws) = ns.store.commit_keeping(ws)?;
+                let t_store = t.elapsed();
                 let records = crate::index::Records::committed(ns.store.as_ref(), &ws);
                 let early = idx.apply_early(&records, &tx);
-                Ok::<_, Error>((tx, ws, early))
+                Ok::<_, Error>((tx, ws, early, t_store, t.elapsed() - t_store))
             },
-            || idx.embed_ahead(&ahead),
+            || {
+                let t = std::time::Instant::now();
+                (idx.embed_ahead(&ahead), t.elapsed())
+            },
         );
-        let (committed, stored, early) = match committed {
+        let (committed, stored, early, t_store, t_early) = match committed {
             Ok(c) => c,
             Err(e) => {
                 if let Ok(a) = &ahead
@@ -666,11 +671,14 @@ impl Engine {
         let applied = early.and_then(|_| idx.apply_late(&records, &committed, &ahead));
         self.after_apply(&ns, &idx, &committed, opts.commit_indexes, applied)?;
         tracing::debug!(
-            "ingest tx {}: extract {:?}, build {:?}, store (with catalog and text, beside the vectors) {:?}, indexes {:?}",
+            "ingest tx {}: extract {:?}, build {:?}, store (with catalog and text, beside the vectors) {:?} (store commit {:?}, catalog and text {:?}; vectors {:?}), indexes {:?}",
             committed.id,
             t_stage,
             t_build - t_stage,
             t_commit - t_build,
+            t_store,
+            t_early,
+            t_vectors,
             t0.elapsed() - t_commit
         );
         self.request_summaries(ns.name());
