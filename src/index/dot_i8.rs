@@ -10,8 +10,8 @@
 //! distances and every ranking built on them are the same; only the speed could differ.
 //!
 //! Measured on this machine (AMD EPYC, AVX-512 with VNNI), 100,000 inserts of 256-dimensional
-//! vectors and 5,000 searches of 100, three runs each: NumKong's Ice Lake kernel 6.5–6.7 s and
-//! 1.4–1.7 s; [`dot_avx512`] 6.1–6.5 s and 1.3–1.5 s. NumKong's Haswell (AVX2) kernel 7.1–9.1 s
+//! vectors and 5,000 searches of 100, three to five runs each: NumKong's Ice Lake kernel 6.5–7.7 s
+//! and 1.4–1.8 s; [`dot_avx512`] 6.1–6.5 s and 1.3–1.5 s. NumKong's Haswell (AVX2) kernel 7.1–9.1 s
 //! and 1.9–2.1 s; [`dot_avx2`] 7.4–8.4 s and 1.8–1.9 s. usearch's portable loop (what it runs
 //! without NumKong and without this metric) 21.6–23.3 s.
 //!
