@@ -232,9 +232,10 @@ impl VectorIndex {
         {
             let mut index = me.inner.write();
             index.view(&path.to_string_lossy()).map_err(err)?;
-            dot_i8::install(&mut index, dims);
             check_dims(&index, path, dims)?;
             check_kind(&index, path)?;
+            // After the checks: the metric reads `dims` bytes per vector.
+            dot_i8::install(&mut index, dims);
         }
         *me.viewed.lock() = Some(path.to_path_buf());
         me.load_sketches(path);
@@ -281,9 +282,10 @@ impl VectorIndex {
         {
             let mut index = me.inner.write();
             index.load(&path.to_string_lossy()).map_err(err)?;
-            dot_i8::install(&mut index, dims);
             check_dims(&index, path, dims)?;
             check_kind(&index, path)?;
+            // After the checks: the metric reads `dims` bytes per vector.
+            dot_i8::install(&mut index, dims);
             reserve_for_growth(&index)?;
         }
         me.load_sketches(path);
