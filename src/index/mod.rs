@@ -339,7 +339,7 @@ impl NsIndexes {
         let load = |name: &str| -> Result<VectorIndex> {
             let p = vec_dir.join(format!("{name}.usearch"));
             let t = Instant::now();
-            let v = if checkpoint.is_some() && p.exists() {
+            let v = if checkpoint.is_some() && VectorIndex::exists(&p) {
                 VectorIndex::open(&p, dims)
             } else {
                 VectorIndex::new(dims)

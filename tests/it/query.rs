@@ -722,11 +722,16 @@ fn damaged_index_files_are_rebuilt_from_the_store_on_open() {
     assert!(before.contains("Berlin"), "{before}");
     let idx = dir.path().join("index").join("n");
     type Spoil<'a> = &'a dyn Fn(&std::path::Path);
-    let damage: [(&str, Spoil); 3] = [
+    let damage: [(&str, Spoil); 4] = [
         ("text/meta.json", &|p| std::fs::write(p, "garbage").unwrap()),
-        ("vectors/facts.usearch", &|p| {
-            let b = std::fs::read(p).unwrap();
-            std::fs::write(p, &b[..b.len() / 3]).unwrap();
+        // The first segment file of the fact vectors, cut short.
+        ("vectors/facts.segments", &|p| {
+            let f = p.with_file_name(&saved_segments(p)[0]);
+            let b = std::fs::read(&f).unwrap();
+            std::fs::write(&f, &b[..b.len() / 3]).unwrap();
+        }),
+        ("vectors/facts.segments", &|p| {
+            std::fs::write(p, "[\"facts.s1").unwrap()
         }),
         ("vectors/checkpoint.json", &|p| {
             std::fs::write(p, "{\"tx\": 99999").unwrap()
@@ -1372,14 +1377,13 @@ fn deterministic_indexes_build_the_same_vectors_from_the_same_documents() {
         e.ingest("det", docs, &IngestOptions::default()).unwrap();
         e.close().unwrap();
         let vectors = cfg.index_dir("det").join("vectors");
-        let ingested =
-            std::fs::read(vectors.join("facts.usearch")).expect("the fact vectors are saved");
+        let ingested = saved_vector_bytes(&vectors.join("facts.segments"));
         // Lost vectors are rebuilt from the store when the namespace opens again.
         std::fs::remove_dir_all(&vectors).unwrap();
         let e = Engine::open(cfg.clone()).unwrap();
         e.query("det", &q("Company7 revenue")).unwrap();
         e.close().unwrap();
-        let rebuilt = std::fs::read(vectors.join("facts.usearch")).expect("rebuilt and saved");
+        let rebuilt = saved_vector_bytes(&vectors.join("facts.segments"));
         (dir, ingested, rebuilt)
     };
     let (_a, first, first_rebuilt) = build();
@@ -1474,4 +1478,25 @@ fn questions_answered_side_by_side_get_what_each_gets_alone() {
             h.join().unwrap();
         }
     });
+}
+
+/// The segment files a vector index's list (`<name>.segments`) names, oldest first.
+fn saved_segments(list: &std::path::Path) -> Vec<String> {
+    let bytes = std::fs::read(list).expect("the vector index's segment list is saved");
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    v["segments"]
+        .as_array()
+        .expect("a list of segments")
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A saved vector index's list and the bytes of every segment file it names.
+fn saved_vector_bytes(list: &std::path::Path) -> Vec<u8> {
+    let mut out = std::fs::read(list).unwrap();
+    for name in saved_segments(list) {
+        out.extend(std::fs::read(list.with_file_name(name)).expect("a listed segment is saved"));
+    }
+    out
 }
