@@ -183,10 +183,11 @@ fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
         tracing::info!(store = store.shown_url(), "records in PostgreSQL");
         return Ok(Arc::new(store));
     }
-    Ok(Arc::new(
-        SledStore::open_cached(&config.store_dir(), config.store_cache_mb)?
-            .with_min_free_bytes(config.min_free_disk_bytes),
-    ))
+    let cache_mb = config.store_cache();
+    let store = SledStore::open_cached(&config.store_dir(), cache_mb)?
+        .with_min_free_bytes(config.min_free_disk_bytes);
+    tracing::debug!(cache_mb, "embedded store opened");
+    Ok(Arc::new(store))
 }
 
 impl Engine {

@@ -115,3 +115,51 @@ fn unknown_namespace_and_bad_flags_are_clear_errors() {
     let out = run(&data, &["frobnicate"]);
     assert!(!out.status.success());
 }
+
+/// A bulk load (`chronorag ingest`) opens the embedded store with a 64 MiB page cache unless the
+/// configuration sets one; other commands keep the 256 MiB default.
+#[test]
+fn a_bulk_ingest_uses_a_smaller_store_cache_unless_one_is_configured() {
+    let dir = tmp();
+    let doc = dir.path().join("a.txt");
+    std::fs::write(&doc, "In 2023 Acme Corp opened a plant in Lyon.").unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "store_cache_mb = 128\n").unwrap();
+    let opened_with = |args: &[&str], config: Option<&std::path::Path>| -> String {
+        let mut c = Command::new(bin());
+        c.env("CHRONORAG_LOG", "chronorag=debug")
+            .arg("--data")
+            .arg(dir.path().join("data"));
+        if let Some(p) = config {
+            c.arg("--config").arg(p);
+        }
+        let out = c.args(args).output().unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{log}");
+        let line = log
+            .lines()
+            .find(|l| l.contains("embedded store opened"))
+            .unwrap_or_else(|| panic!("no store opened in {log}"));
+        // Without the terminal colours the log may carry.
+        let mut plain = String::new();
+        let mut in_escape = false;
+        for c in line.chars() {
+            match (in_escape, c) {
+                (false, '\u{1b}') => in_escape = true,
+                (true, 'm') => in_escape = false,
+                (false, c) => plain.push(c),
+                (true, _) => {}
+            }
+        }
+        plain
+    };
+    let ingest = ["ingest", doc.to_str().unwrap()];
+    for (args, config, mb) in [
+        (&ingest[..], None, 64),
+        (&ingest[..], Some(config.as_path()), 128),
+        (&["stats"][..], None, 256),
+    ] {
+        let line = opened_with(args, config);
+        assert!(line.contains(&format!("cache_mb={mb}")), "{args:?}: {line}");
+    }
+}

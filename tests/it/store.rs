@@ -524,7 +524,7 @@ fn metadata_compare_and_set_takes_only_the_expected_value(open: &Opener) {
 fn the_store_cache_size_is_configurable_and_checked() {
     let dir = tmp();
     let config = |mb: u64| chronorag::Config {
-        store_cache_mb: mb,
+        store_cache_mb: Some(mb),
         ..chronorag::Config::with_data_dir(dir.path())
     };
     let Err(err) = chronorag::Engine::open(config(4)) else {
