@@ -332,6 +332,9 @@ pub struct VectorIndex {
     segment_vectors: usize,
     /// The number the next segment file written is tried with.
     next_file: AtomicU64,
+    /// Held through a save: one save's clean-up must not delete the files another is writing
+    /// before its list names them.
+    saving: Mutex<()>,
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -411,6 +414,7 @@ impl VectorIndex {
             serial: AtomicBool::new(false),
             segment_vectors: SEGMENT_VECTORS,
             next_file: AtomicU64::new(1),
+            saving: Mutex::new(()),
         }
     }
 
@@ -505,6 +509,7 @@ impl VectorIndex {
     /// them; files of the index the list does not name are deleted after. The sketches are
     /// taken after the vectors, so they are never older than them.
     pub fn save(&self, path: &Path) -> Result<()> {
+        let _one_at_a_time = self.saving.lock();
         let (dir, stem) = folder_and_stem(path)?;
         let mut names = Vec::new();
         {
@@ -1205,6 +1210,37 @@ mod tests {
         assert!(VectorIndex::open(&p, 16).is_err());
         std::fs::write(list_path(&p), "{").unwrap();
         assert!(VectorIndex::load(&p, 16).is_err());
+    }
+
+    /// Saves running at once, beside inserts, leave a list whose every file is there and
+    /// holds what was inserted before the last save began.
+    #[test]
+    fn concurrent_saves_leave_a_complete_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v.usearch");
+        let mut idx = VectorIndex::new(16).unwrap();
+        idx.segment_vectors = 300;
+        let idx = std::sync::Arc::new(idx);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for part in (1..=3000u64).collect::<Vec<_>>().chunks(100) {
+                    let items: Vec<(u64, Vec<f32>)> =
+                        part.iter().map(|k| (*k, v(*k, 16))).collect();
+                    idx.upsert(&items).unwrap();
+                }
+            });
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..15 {
+                        idx.save(&p).unwrap();
+                    }
+                });
+            }
+        });
+        idx.save(&p).unwrap();
+        let back = VectorIndex::load(&p, 16).unwrap();
+        assert_eq!((back.len(), back.segments()), (3000, 10));
+        assert_eq!(back.search(&v(2999, 16), 1).unwrap()[0].0, 2999);
     }
 
     #[test]
