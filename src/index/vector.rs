@@ -1031,9 +1031,11 @@ mod tests {
     }
 
     /// An index of 16-dimensional vectors 1..=1,600 whose segments take 500 each, filled in
-    /// batches of 100: four segments, of 500, 500, 500 and 100.
+    /// batches of 100: four segments, of 500, 500, 500 and 100. Serial inserts, so its graphs,
+    /// and what the tests below find in them, are the same on every run.
     fn segmented() -> VectorIndex {
         let mut idx = VectorIndex::new(16).unwrap();
+        idx.set_serial(true);
         idx.segment_vectors = 500;
         let items: Vec<(u64, Vec<f32>)> = (1..=1600).map(|k| (k, v(k, 16))).collect();
         for part in items.chunks(100) {
@@ -1106,6 +1108,7 @@ mod tests {
     fn a_filtered_walk_gives_up_a_segment_where_almost_nothing_passes() {
         use std::sync::atomic::AtomicUsize;
         let mut idx = VectorIndex::new(16).unwrap();
+        idx.set_serial(true);
         idx.segment_vectors = 4000;
         let items: Vec<(u64, Vec<f32>)> = (1..=8000).map(|k| (k, v(k, 16))).collect();
         for part in items.chunks(1000) {
@@ -1130,6 +1133,7 @@ mod tests {
         assert!(spent < 3000, "{spent} filter calls");
         // One segment alone is walked as usearch walks it.
         let one = VectorIndex::new(16).unwrap();
+        one.set_serial(true);
         one.upsert(&items[4000..]).unwrap();
         calls.store(0, Ordering::Relaxed);
         let hits = one.filtered_search(&v(6000, 16), 20, &keep).unwrap();
@@ -1240,7 +1244,15 @@ mod tests {
         idx.save(&p).unwrap();
         let back = VectorIndex::load(&p, 16).unwrap();
         assert_eq!((back.len(), back.segments()), (3000, 10));
-        assert_eq!(back.search(&v(2999, 16), 1).unwrap()[0].0, 2999);
+        // Every vector is stored whole, and the graphs find them (HNSW is approximate, and
+        // graphs built by parallel inserts differ: a rare miss of the exact top hit allowed).
+        let mut found = 0;
+        for k in (1..=3000u64).step_by(30) {
+            let exact = back.score_exact(&v(k, 16), &[k], 1).unwrap();
+            assert!(exact[0].1 > 0.99, "key {k}: {exact:?}");
+            found += usize::from(back.search(&v(k, 16), 1).unwrap()[0].0 == k);
+        }
+        assert!(found >= 95, "{found} of 100 found first");
     }
 
     #[test]
