@@ -1030,18 +1030,23 @@ mod tests {
         assert!(!idx.contains(1234));
     }
 
-    /// An index of 16-dimensional vectors 1..=1,600 whose segments take 500 each, filled in
-    /// batches of 100: four segments, of 500, 500, 500 and 100. Serial inserts, so its graphs,
-    /// and what the tests below find in them, are the same on every run.
-    fn segmented() -> VectorIndex {
+    /// An index of the 16-dimensional vectors 1..=`n` whose segments take `per_segment` each,
+    /// filled in batches of `batch`. Serial inserts, so its graphs, and what the tests below
+    /// find in them, are the same on every run.
+    fn segmented_by(n: u64, per_segment: usize, batch: usize) -> VectorIndex {
         let mut idx = VectorIndex::new(16).unwrap();
         idx.set_serial(true);
-        idx.segment_vectors = 500;
-        let items: Vec<(u64, Vec<f32>)> = (1..=1600).map(|k| (k, v(k, 16))).collect();
-        for part in items.chunks(100) {
+        idx.segment_vectors = per_segment;
+        let items: Vec<(u64, Vec<f32>)> = (1..=n).map(|k| (k, v(k, 16))).collect();
+        for part in items.chunks(batch) {
             idx.upsert(part).unwrap();
         }
         idx
+    }
+
+    /// Vectors 1..=1,600 in four segments, of 500, 500, 500 and 100.
+    fn segmented() -> VectorIndex {
+        segmented_by(1600, 500, 100)
     }
 
     fn sizes(idx: &VectorIndex) -> Vec<usize> {
@@ -1107,13 +1112,7 @@ mod tests {
     #[test]
     fn a_filtered_walk_gives_up_a_segment_where_almost_nothing_passes() {
         use std::sync::atomic::AtomicUsize;
-        let mut idx = VectorIndex::new(16).unwrap();
-        idx.set_serial(true);
-        idx.segment_vectors = 4000;
-        let items: Vec<(u64, Vec<f32>)> = (1..=8000).map(|k| (k, v(k, 16))).collect();
-        for part in items.chunks(1000) {
-            idx.upsert(part).unwrap();
-        }
+        let idx = segmented_by(8000, 4000, 1000);
         assert_eq!(sizes(&idx), [4000, 4000]);
         // All of the first segment passes, and three keys of the second.
         let calls = AtomicUsize::new(0);
@@ -1132,9 +1131,10 @@ mod tests {
         let spent = calls.load(Ordering::Relaxed);
         assert!(spent < 3000, "{spent} filter calls");
         // One segment alone is walked as usearch walks it.
+        let items: Vec<(u64, Vec<f32>)> = (4001..=8000).map(|k| (k, v(k, 16))).collect();
         let one = VectorIndex::new(16).unwrap();
         one.set_serial(true);
-        one.upsert(&items[4000..]).unwrap();
+        one.upsert(&items).unwrap();
         calls.store(0, Ordering::Relaxed);
         let hits = one.filtered_search(&v(6000, 16), 20, &keep).unwrap();
         assert_eq!(hits.len(), 3);
