@@ -605,12 +605,47 @@ impl Engine {
     ) -> Result<IngestReport> {
         pipeline::ensure_some(&docs)?;
         self.check_writable()?;
+        let batch = Self::stage(docs, opts, extractor)?;
+        self.ingest_staged(namespace, batch, opts, extractor)
+    }
+
+    /// The first half of [`Engine::ingest_with`]: chunks documents and extracts their facts (in
+    /// parallel, touching no store). A bulk load stages its next batch while the one before it
+    /// commits; `extractor` and `opts` must be the ones passed to [`Engine::ingest_staged`].
+    pub fn stage(
+        docs: Vec<PreparedDocument>,
+        opts: &IngestOptions,
+        extractor: &dyn Extractor,
+    ) -> Result<StagedBatch> {
+        pipeline::ensure_some(&docs)?;
+        let t0 = std::time::Instant::now();
+        let (staged, rejected) = pipeline::stage(docs, extractor, opts.chunk_chars);
+        Ok(StagedBatch {
+            staged,
+            rejected,
+            took: t0.elapsed(),
+        })
+    }
+
+    /// The second half of [`Engine::ingest_with`]: resolves and commits a staged batch as one
+    /// transaction, under the namespace's writer lock.
+    pub fn ingest_staged(
+        &self,
+        namespace: &str,
+        batch: StagedBatch,
+        opts: &IngestOptions,
+        extractor: &dyn Extractor,
+    ) -> Result<IngestReport> {
+        self.check_writable()?;
         let ns = self.namespace_or_create(namespace)?;
         self.check_ns_writable(&ns)?;
         let idx = self.indexes(&ns)?;
-        let t0 = std::time::Instant::now();
-        let (staged, rejected) = pipeline::stage(docs, extractor, opts.chunk_chars);
-        let t_stage = t0.elapsed();
+        let StagedBatch {
+            staged,
+            rejected,
+            took: t_stage,
+        } = batch;
+        let t0 = std::time::Instant::now() - t_stage;
         let _writer = self.lock_writer_current(&ns, &idx)?;
         let tx = ns.store.head_tx() + 1;
         let (ws, mut report) = {
@@ -1016,4 +1051,12 @@ fn make_summarizer(config: &Config, llm: Option<&Arc<LlmClient>>) -> Result<Arc<
             "unknown summarizer {other:?} (available: extractive, llm)"
         ))),
     }
+}
+
+/// Documents chunked and extracted by [`Engine::stage`], ready for [`Engine::ingest_staged`].
+#[derive(Debug)]
+pub struct StagedBatch {
+    staged: Vec<pipeline::Staged>,
+    rejected: Vec<crate::ingest::Rejected>,
+    took: std::time::Duration,
 }

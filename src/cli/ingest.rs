@@ -5,8 +5,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use chronorag::engine::StagedBatch;
 use chronorag::ingest::input::{self, ReadItem};
-use chronorag::ingest::{IngestOptions, IngestReport, PreparedDocument};
+use chronorag::ingest::{IngestOptions, IngestReport, PreparedDocument, Rejected};
 use chronorag::{Config, Engine, Result};
 
 /// Flags of `ingest`.
@@ -47,6 +48,16 @@ pub struct IngestArgs {
 /// GB in 43.3 s; the 256 MiB of `serve`, 1.38 and 1.41 GB in 42.7 and 39.7 s.
 pub const BULK_STORE_CACHE_MB: u64 = 64;
 
+/// What the reader thread of `ingest` hands over, in input order.
+enum Read {
+    /// A batch, chunked and extracted, and the bytes it was read from.
+    Batch(Result<StagedBatch>, u64),
+    /// An input that could not be read as a document.
+    Rejected(Rejected),
+    /// A file was read to its end.
+    FileDone,
+}
+
 /// Runs `ingest`.
 pub fn run(mut cfg: Config, args: IngestArgs) -> Result<()> {
     cfg.store_cache_mb.get_or_insert(BULK_STORE_CACHE_MB);
@@ -67,66 +78,83 @@ pub fn run(mut cfg: Config, args: IngestArgs) -> Result<()> {
     };
     let mut progress = Progress::new(total_bytes, files.len(), args.json);
     let mut report = IngestReport::default();
-    let mut batch: Vec<PreparedDocument> = Vec::new();
-    let mut batch_bytes = 0u64;
     let started = Instant::now();
     let batch_size = args.batch.max(1);
     let mut failure = None;
 
-    let flush = |batch: &mut Vec<PreparedDocument>,
-                 batch_bytes: &mut u64,
-                 report: &mut IngestReport,
-                 progress: &mut Progress|
-     -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let docs = std::mem::take(batch);
-        let r = engine.ingest_with(&args.namespace, docs, &opts, extractor.as_ref())?;
-        progress.advance(*batch_bytes, &r);
-        *batch_bytes = 0;
-        report.absorb(r);
-        Ok(())
-    };
-
-    // Documents are batched as the file is read: a large JSON-lines file is never held whole.
-    for file in &files {
-        // A failed batch stops the reading: nothing after it would be written.
-        input::read_file(&file.path, Some(&file.id), &mut |it| {
-            match it {
-                ReadItem::Document { doc, bytes, .. } => {
-                    batch_bytes += bytes as u64;
-                    batch.push(*doc);
-                    let full = batch.len() >= batch_size
-                        || batch_bytes >= chronorag::ingest::BATCH_BYTES as u64;
-                    if full
-                        && let Err(e) =
-                            flush(&mut batch, &mut batch_bytes, &mut report, &mut progress)
-                    {
-                        failure = Some(e);
+    // Two stages: a reader thread reads the files and chunks and extracts each batch
+    // (`Engine::stage`, no store access) while this thread commits the batch before it. The
+    // channel holds one staged batch, so the order of transactions is the order of the input.
+    let (send, receive) = std::sync::mpsc::sync_channel::<Read>(1);
+    std::thread::scope(|scope| {
+        let extractor = extractor.as_ref();
+        let opts = &opts;
+        scope.spawn(move || {
+            let mut batch: Vec<PreparedDocument> = Vec::new();
+            let mut batch_bytes = 0u64;
+            // False once the committing side has gone (it failed): nothing more is read.
+            let hand_over = |batch: &mut Vec<PreparedDocument>, bytes: &mut u64| -> bool {
+                if batch.is_empty() {
+                    return true;
+                }
+                let docs = std::mem::take(batch);
+                let staged = Engine::stage(docs, opts, extractor);
+                send.send(Read::Batch(staged, std::mem::take(bytes)))
+                    .is_ok()
+            };
+            // Documents are batched as the file is read: a large JSON-lines file is never held
+            // whole.
+            for file in &files {
+                let mut open = true;
+                input::read_file(&file.path, Some(&file.id), &mut |it| {
+                    open = match it {
+                        ReadItem::Document { doc, bytes, .. } => {
+                            batch_bytes += bytes as u64;
+                            batch.push(*doc);
+                            let full = batch.len() >= batch_size
+                                || batch_bytes >= chronorag::ingest::BATCH_BYTES as u64;
+                            !full || hand_over(&mut batch, &mut batch_bytes)
+                        }
+                        ReadItem::Rejected(r) => send.send(Read::Rejected(r)).is_ok(),
+                    };
+                    if open {
+                        input::Flow::Continue(())
+                    } else {
+                        input::Flow::Break(())
+                    }
+                });
+                if !open || send.send(Read::FileDone).is_err() {
+                    return;
+                }
+            }
+            hand_over(&mut batch, &mut batch_bytes);
+        });
+        // A failed batch stops the load: nothing after it is written, and dropping the channel
+        // stops the reader.
+        for item in receive {
+            match item {
+                Read::Batch(staged, bytes) => {
+                    let r = staged
+                        .and_then(|b| engine.ingest_staged(&args.namespace, b, opts, extractor));
+                    match r {
+                        Ok(r) => {
+                            progress.advance(bytes, &r);
+                            report.absorb(r);
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
                     }
                 }
-                ReadItem::Rejected(r) => {
+                Read::Rejected(r) => {
                     progress.note(&format!("skipped {r}"));
                     report.rejected.push(r);
                 }
+                Read::FileDone => progress.file_done(),
             }
-            if failure.is_some() {
-                input::Flow::Break(())
-            } else {
-                input::Flow::Continue(())
-            }
-        });
-        if failure.is_some() {
-            break;
         }
-        progress.file_done();
-    }
-    if failure.is_none()
-        && let Err(e) = flush(&mut batch, &mut batch_bytes, &mut report, &mut progress)
-    {
-        failure = Some(e);
-    }
+    });
     progress.finish();
     if report.documents > 0 && failure.is_none() && !args.no_summaries {
         let r = engine.summarize(&args.namespace)?;
