@@ -12,6 +12,8 @@ use crate::{Error, Result};
 
 #[path = "../../migrations/0001_init.rs"]
 mod m0001_init;
+#[path = "../../migrations/0002_grouped_fact_links.rs"]
+mod m0002_grouped_fact_links;
 
 /// One migration: a number, a name and the function that applies it.
 #[derive(Clone, Copy)]
@@ -31,11 +33,18 @@ impl std::fmt::Debug for Migration {
 }
 
 /// Every migration this binary knows, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    apply: m0001_init::apply,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        apply: m0001_init::apply,
+    },
+    Migration {
+        version: 2,
+        name: "grouped_fact_links",
+        apply: m0002_grouped_fact_links::apply,
+    },
+];
 
 /// The schema version this binary writes (the version of the newest migration).
 pub const CURRENT_SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;

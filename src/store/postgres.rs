@@ -32,11 +32,18 @@ use crate::model::TxId;
 use crate::{Error, Result};
 
 /// The SQL migrations: schema version, name, script.
-const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "grouped_fact_links",
+        include_str!("../../migrations/postgres/0002_grouped_fact_links.sql"),
+    ),
+];
 
 /// Serialises migrations of servers starting at once (`pg_advisory_xact_lock`).
 const MIGRATION_LOCK: i64 = 0x6368_726f_6e6f;

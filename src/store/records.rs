@@ -10,7 +10,7 @@
 //! **Invariant:** readers never see a record version newer than the published head: every
 //! versioned read resolves against a snapshot transaction id.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
@@ -438,6 +438,9 @@ impl<S: KvSpace> RecordNs<S> {
             let old_pair = old.as_ref().zip(old_e.as_ref().map(|o| o.updated_tx));
             self.write_versioned(&mut batch, tag::ENT, tag::ENT_HIST, e.id, enc(e)?, old_pair);
         }
+        // The transaction's links, one key per chunk and one for the transaction (see `keys`).
+        let mut tx_facts: Vec<FactId> = Vec::with_capacity(ws.facts.len());
+        let mut chunk_facts: BTreeMap<ChunkId, Vec<FactId>> = BTreeMap::new();
         for f in &mut ws.facts {
             f.updated_tx = tx;
             let old = old_of();
@@ -469,10 +472,10 @@ impl<S: KvSpace> RecordNs<S> {
             }
             for src in &f.sources {
                 if !old_sources.contains(src) {
-                    batch.insert(id2_key(tag::FACT_CHUNK, *src, f.id), []);
+                    chunk_facts.entry(*src).or_default().push(f.id);
                 }
             }
-            batch.insert(id2_key(tag::FACT_TX, tx, f.id), []);
+            tx_facts.push(f.id);
             let old_pair = old.as_ref().zip(old_f.as_ref().map(|o| o.updated_tx));
             self.write_versioned(
                 &mut batch,
@@ -481,6 +484,15 @@ impl<S: KvSpace> RecordNs<S> {
                 f.id,
                 enc(f)?,
                 old_pair,
+            );
+        }
+        if !tx_facts.is_empty() {
+            batch.insert(id_key(tag::FACT_TX_SET, tx), keys::id_list(&tx_facts));
+        }
+        for (chunk, facts) in &chunk_facts {
+            batch.insert(
+                id2_key(tag::FACT_CHUNK_SET, *chunk, tx),
+                keys::id_list(facts),
             );
         }
         for (n, k) in ws.nodes.iter().zip(node_keys) {
@@ -565,6 +577,8 @@ impl<S: KvSpace> RecordNs<S> {
     /// Physical removal: every version and every key derived from the erased records.
     fn erase_into(&self, batch: &mut KvBatch, ws: &WriteSet, delta: &mut StatDelta) -> Result<u64> {
         let mut n = 0;
+        // The chunks whose link lists name an erased fact.
+        let mut unlinked: BTreeMap<ChunkId, BTreeSet<FactId>> = BTreeMap::new();
         for &id in &ws.erase.facts {
             if let Some(f) = self.get::<Fact>(&id_key(tag::FACT, id))? {
                 if f.status == Status::Active {
@@ -579,6 +593,7 @@ impl<S: KvSpace> RecordNs<S> {
                 }
                 for src in &f.sources {
                     batch.remove(id2_key(tag::FACT_CHUNK, *src, id));
+                    unlinked.entry(*src).or_default().insert(id);
                 }
             }
             // History versions may cite other sources: drop their chunk links too.
@@ -587,11 +602,31 @@ impl<S: KvSpace> RecordNs<S> {
                 let old: Fact = dec(&v)?;
                 for src in &old.sources {
                     batch.remove(id2_key(tag::FACT_CHUNK, *src, id));
+                    unlinked.entry(*src).or_default().insert(id);
                 }
                 batch.remove(&*k);
             }
             batch.remove(id_key(tag::FACT, id));
             n += 1;
+        }
+        // Each link list naming an erased fact is written again without it (or removed), after
+        // every erased fact is known: one transaction may erase several facts of one list.
+        for (chunk, gone) in &unlinked {
+            for kv in self.scan(id_key(tag::FACT_CHUNK_SET, *chunk)) {
+                let (k, v) = kv?;
+                let facts = keys::id_list_from(&v)
+                    .ok_or_else(|| Error::Store("corrupt chunk link list".into()))?;
+                let kept: Vec<FactId> = facts
+                    .iter()
+                    .copied()
+                    .filter(|f| !gone.contains(f))
+                    .collect();
+                if kept.is_empty() {
+                    batch.remove(&*k);
+                } else if kept.len() < facts.len() {
+                    batch.insert(&*k, keys::id_list(&kept));
+                }
+            }
         }
         for &id in &ws.erase.chunks {
             batch.remove(id_key(tag::CHUNK, id));
@@ -1047,12 +1082,25 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         if from > to {
             return Ok(out);
         }
+        // Stores written before schema version 2 hold a key per link, later ones a list per
+        // transaction; a store upgraded in place holds both, for different transactions.
         let lo = id2_key(tag::FACT_TX, from, 0);
         let hi = id2_key(tag::FACT_TX, to, u64::MAX);
         for kv in self.range_incl(&lo, &hi) {
             let (k, _) = kv?;
             out.push((keys::u64_from(&k[1..]), keys::u64_from(&k[9..])));
         }
+        let lo = id_key(tag::FACT_TX_SET, from);
+        let hi = id_key(tag::FACT_TX_SET, to);
+        for kv in self.range_incl(&lo, &hi) {
+            let (k, v) = kv?;
+            let tx = keys::u64_from(&k[1..]);
+            let facts = keys::id_list_from(&v)
+                .ok_or_else(|| Error::Store("corrupt transaction link list".into()))?;
+            out.extend(facts.into_iter().map(|f| (tx, f)));
+        }
+        out.sort_unstable();
+        out.dedup();
         Ok(out)
     }
 
@@ -1061,6 +1109,13 @@ impl<S: KvSpace> NsStore for RecordNs<S> {
         for kv in self.scan(id_key(tag::FACT_CHUNK, chunk)) {
             out.push(keys::u64_from(&kv?.0[9..]));
         }
+        for kv in self.scan(id_key(tag::FACT_CHUNK_SET, chunk)) {
+            let facts = keys::id_list_from(&kv?.1)
+                .ok_or_else(|| Error::Store("corrupt chunk link list".into()))?;
+            out.extend(facts);
+        }
+        out.sort_unstable();
+        out.dedup();
         Ok(out)
     }
 

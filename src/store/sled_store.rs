@@ -499,13 +499,17 @@ impl KvSpace for SledSpace {
         // `expect` holds by construction: this process is the folder's only writer (sled locks
         // it) and every write of a namespace is serialised by its `RecordNs`.
         let mut b = sled::Batch::default();
+        // What the batch itself writes, for the conditional removals (rare: job marks).
         let mut written: std::collections::HashMap<Vec<u8>, Option<Vec<u8>>> = Default::default();
+        let conditional = !batch.removes_if_at_most.is_empty();
         for (k, v) in batch.writes {
-            match &v {
-                Some(v) => b.insert(k.clone(), v.clone()),
-                None => b.remove(k.clone()),
+            if conditional {
+                written.insert(k.clone(), v.clone());
             }
-            written.insert(k, v);
+            match v {
+                Some(v) => b.insert(k, v),
+                None => b.remove(k),
+            }
         }
         // Read here: every writer of this namespace is serialised by its `RecordNs`.
         for (k, bound) in batch.removes_if_at_most {

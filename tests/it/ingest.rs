@@ -211,6 +211,64 @@ fn a_killed_bulk_ingest_resumes_without_duplicates_or_losses() {
     }
 }
 
+/// `ingest` reads and extracts the next batch while the one before it commits; the
+/// transactions still follow the input: each holds the next `--batch` documents, files in
+/// order, and the store is the one a batch-at-a-time load gives.
+#[test]
+fn a_bulk_ingest_commits_its_batches_in_input_order() {
+    use crate::support::engine_at;
+    let dir = tmp();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let line = |i: usize| {
+        format!(
+            "{{\"id\": \"doc-{i:02}\", \"time\": \"2021-03-{:02}\", \"text\": \"Firm{i} opened a plant in Town{i} in March 2021.\"}}\n",
+            i + 1
+        )
+    };
+    std::fs::write(corpus.join("a.jsonl"), (0..7).map(line).collect::<String>()).unwrap();
+    std::fs::write(
+        corpus.join("b.jsonl"),
+        (7..12).map(line).collect::<String>(),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let out = json(&cli(
+        &data,
+        &["ingest", corpus.to_str().unwrap(), "--json", "--batch", "3"],
+    ));
+    assert_eq!(out["documents"], 12, "{out}");
+    let e = engine_at(&data);
+    let mut txs = e
+        .transactions(chronorag::engine::DEFAULT_NAMESPACE, None, 100)
+        .unwrap();
+    txs.sort_by_key(|t| t.id);
+    // Batches span files: 3, 3, 3 (one from a.jsonl, two from b.jsonl) and 3.
+    assert_eq!(txs.len(), 4);
+    let store = e
+        .namespace(chronorag::engine::DEFAULT_NAMESPACE)
+        .unwrap()
+        .store()
+        .clone();
+    let mut seen = Vec::new();
+    for t in &txs {
+        let docs: Vec<u64> = t
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                chronorag::model::Change::AddDocument(d) => Some(*d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(docs.len(), 3, "tx {}: {docs:?}", t.id);
+        for d in docs {
+            seen.push(store.document(d, None).unwrap().unwrap().external_id);
+        }
+    }
+    let want: Vec<String> = (0..12).map(|i| format!("doc-{i:02}")).collect();
+    assert_eq!(seen, want);
+}
+
 #[test]
 fn bad_files_are_reported_and_the_rest_lands() {
     let dir = tmp();

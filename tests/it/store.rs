@@ -59,6 +59,7 @@ conformance!(
         a_write_set_for_another_transaction_is_refused_and_changes_nothing,
         a_dirty_mark_stays_until_a_summary_reflects_its_transaction,
         metadata_compare_and_set_takes_only_the_expected_value,
+        fact_links_follow_transactions_and_chunks_through_updates_and_erasure,
     ]
 );
 
@@ -392,7 +393,7 @@ fn migrations_apply_in_order_once_and_are_recorded() {
     assert_eq!(recs[2].changed, "added the m3 mark");
     drop(s);
 
-    // The shipped binary (one migration) refuses this store.
+    // The shipped binary (fewer migrations) refuses this store.
     let err = SledStore::open(dir.path()).unwrap_err();
     assert!(
         matches!(err, Error::SchemaTooNew { found: 3, .. }),
@@ -549,4 +550,54 @@ fn the_store_cache_size_is_configurable_and_checked() {
         None,
     );
     assert!(r.context.contains("$12 million"), "{}", r.context);
+}
+
+/// A transaction's links (facts to the transaction, facts to their source chunks) are stored as
+/// lists since schema version 2: each list is read whole, a later transaction adds its own, and
+/// erasing facts takes them out of every list that names them, also when one transaction erases
+/// several facts of one list.
+fn fact_links_follow_transactions_and_chunks_through_updates_and_erasure(open: &Opener) {
+    let dir = tmp();
+    let store = open(dir.path());
+    let ns = store.create_namespace("links").unwrap();
+    let mut w = ws(ns.as_ref());
+    let e = entity(ns.as_ref(), "Audi", w.tx);
+    let ids: Vec<u64> = (0..4).map(|_| ns.alloc_ids(IdKind::Fact, 1)).collect();
+    let (a, b, c, d) = (ids[0], ids[1], ids[2], ids[3]);
+    for (id, chunk) in [(a, 10), (b, 10), (c, 10), (d, 11)] {
+        let mut f = fact(id, e.id, &format!("fact {id}"), "2019", w.tx);
+        f.sources = vec![chunk];
+        w.facts.push(f);
+    }
+    w.entities.push(e.clone());
+    assert_eq!(ns.commit(w).unwrap().id, 1);
+    // Fact a is found again in chunk 11.
+    let mut w = ws(ns.as_ref());
+    let mut again = ns.fact(a, None).unwrap().unwrap();
+    again.sources.push(11);
+    w.facts.push(again);
+    assert_eq!(ns.commit(w).unwrap().id, 2);
+
+    assert_eq!(ns.facts_of_chunk(10).unwrap(), vec![a, b, c]);
+    assert_eq!(ns.facts_of_chunk(11).unwrap(), vec![a, d]);
+    assert!(ns.facts_of_chunk(12).unwrap().is_empty());
+    assert_eq!(
+        ns.facts_changed(1, 2).unwrap(),
+        vec![(1, a), (1, b), (1, c), (1, d), (2, a)]
+    );
+    assert_eq!(ns.facts_changed(2, 2).unwrap(), vec![(2, a)]);
+    assert!(ns.facts_changed(3, 9).unwrap().is_empty());
+
+    // One transaction erases a (in both chunks' lists) and c.
+    let mut w = ws(ns.as_ref());
+    w.erase.facts = vec![a, c];
+    ns.commit(w).unwrap();
+    assert_eq!(ns.facts_of_chunk(10).unwrap(), vec![b]);
+    assert_eq!(ns.facts_of_chunk(11).unwrap(), vec![d]);
+    // The last fact of a list takes the list with it.
+    let mut w = ws(ns.as_ref());
+    w.erase.facts = vec![b];
+    ns.commit(w).unwrap();
+    assert!(ns.facts_of_chunk(10).unwrap().is_empty());
+    assert_eq!(ns.facts_of_chunk(11).unwrap(), vec![d]);
 }
