@@ -269,6 +269,51 @@ fn a_bulk_ingest_commits_its_batches_in_input_order() {
     assert_eq!(seen, want);
 }
 
+/// An ingest adds its new chunks and facts to the text index without first deleting them (they
+/// cannot be there yet); what other transactions rewrite (a chunk redacted by an erasure)
+/// replaces its document there.
+#[test]
+fn the_text_index_holds_each_record_once_through_merges_and_redaction() {
+    use crate::support::{engine_at, ingest_text};
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    let plant = "Acme Corp opened a plant in Lyon in May 2021.";
+    ingest_text(&e, "n", "a", plant, "2021-05-04");
+    e.summarize("n").unwrap();
+    let before = e.index_sizes("n").unwrap().text_docs;
+    let doc = chronorag::ingest::input::prepare(
+        chronorag::ingest::input::DocumentInput {
+            id: Some("b".into()),
+            text: format!("{plant} Beta Inc hired 200 engineers in Munich in May 2021."),
+            time: Some("2021-05-04".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    let r = e
+        .ingest("n", vec![doc], &chronorag::ingest::IngestOptions::default())
+        .unwrap();
+    assert!(r.facts_merged >= 1 && r.facts >= 1, "{r:?}");
+    e.summarize("n").unwrap();
+    let after = e.index_sizes("n").unwrap().text_docs;
+    // The same days, so the same summaries: only the new chunk and the new facts are added.
+    assert_eq!(after - before, r.chunks + r.facts, "{r:?}");
+    // Erasing Beta Inc rewrites the chunk that names it (redacted, not new): its document in
+    // the text index is replaced, and only the erased records leave.
+    let erased = e
+        .erase_entity("n", "Beta Inc", "test", Some("privacy request".into()))
+        .unwrap();
+    assert!(erased.facts >= 1, "{erased:?}");
+    e.summarize("n").unwrap();
+    let left = e.index_sizes("n").unwrap().text_docs;
+    assert_eq!(
+        after - left,
+        (erased.facts + erased.chunks) as u64,
+        "{erased:?}"
+    );
+}
+
 #[test]
 fn bad_files_are_reported_and_the_rest_lands() {
     let dir = tmp();
