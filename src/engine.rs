@@ -609,6 +609,51 @@ impl Engine {
         self.ingest_staged(namespace, batch, opts, extractor)
     }
 
+    /// Ingests a stream of batches in their order, one transaction each, in two stages: a
+    /// second thread runs `read` and chunks and extracts each batch it yields
+    /// ([`Engine::stage`]) while this one resolves and commits the batch before it
+    /// ([`Engine::ingest_staged`]); at most one staged batch waits between them.
+    ///
+    /// `read` hands over items with `emit(docs, tag)` (`docs` None for an item that is only a
+    /// `tag`: a rejection, the end of a file), which answers false once the consuming side has
+    /// stopped. Before each transaction `proceed` is asked, and the load stops there when it
+    /// answers false. `apply` gets each item on this thread with the result of its transaction
+    /// (None without documents) and stops the load with `Break`; nothing after that item is
+    /// written. Returns true when every item was applied.
+    pub fn ingest_in_stages<T: Send>(
+        &self,
+        namespace: &str,
+        opts: &IngestOptions,
+        extractor: &dyn Extractor,
+        read: impl FnOnce(&mut dyn FnMut(Option<Vec<PreparedDocument>>, T) -> bool) + Send,
+        proceed: impl Fn() -> bool,
+        mut apply: impl FnMut(Option<Result<IngestReport>>, T) -> std::ops::ControlFlow<()>,
+    ) -> bool {
+        type Staged<T> = (Option<Result<StagedBatch>>, T);
+        let (send, receive) = std::sync::mpsc::sync_channel::<Staged<T>>(1);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                read(&mut |docs, tag| {
+                    let staged = docs.map(|d| Self::stage(d, opts, extractor));
+                    send.send((staged, tag)).is_ok()
+                });
+            });
+            // Leaving the loop drops the receiver, so the reader's next hand-over fails and it
+            // stops.
+            for (staged, tag) in receive {
+                if staged.is_some() && !proceed() {
+                    return false;
+                }
+                let report = staged
+                    .map(|s| s.and_then(|b| self.ingest_staged(namespace, b, opts, extractor)));
+                if apply(report, tag).is_break() {
+                    return false;
+                }
+            }
+            true
+        })
+    }
+
     /// The first half of [`Engine::ingest_with`]: chunks documents and extracts their facts (in
     /// parallel, touching no store). A bulk load stages its next batch while the one before it
     /// commits; `extractor` and `opts` must be the ones passed to [`Engine::ingest_staged`].

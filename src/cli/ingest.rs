@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chronorag::engine::StagedBatch;
 use chronorag::ingest::input::{self, ReadItem};
 use chronorag::ingest::{IngestOptions, IngestReport, PreparedDocument, Rejected};
 use chronorag::{Config, Engine, Result};
@@ -48,15 +47,18 @@ pub struct IngestArgs {
 /// GB in 43.3 s; the 256 MiB of `serve`, 1.38 and 1.41 GB in 42.7 and 39.7 s.
 pub const BULK_STORE_CACHE_MB: u64 = 64;
 
-/// What the reader thread of `ingest` hands over, in input order.
+/// What the reader side of `ingest` hands over with each item, in input order.
 enum Read {
-    /// A batch, chunked and extracted, and the bytes it was read from.
-    Batch(Result<StagedBatch>, u64),
+    /// A batch's documents (given beside this), and the bytes they were read from.
+    Batch(u64),
     /// An input that could not be read as a document.
     Rejected(Rejected),
     /// A file was read to its end.
     FileDone,
 }
+
+/// How the reader side hands an item over (see `Engine::ingest_in_stages`).
+type Emit<'a> = dyn FnMut(Option<Vec<PreparedDocument>>, Read) -> bool + 'a;
 
 /// Runs `ingest`.
 pub fn run(mut cfg: Config, args: IngestArgs) -> Result<()> {
@@ -82,26 +84,24 @@ pub fn run(mut cfg: Config, args: IngestArgs) -> Result<()> {
     let batch_size = args.batch.max(1);
     let mut failure = None;
 
-    // Two stages: a reader thread reads the files and chunks and extracts each batch
-    // (`Engine::stage`, no store access) while this thread commits the batch before it. The
-    // channel holds one staged batch, so the order of transactions is the order of the input.
-    let (send, receive) = std::sync::mpsc::sync_channel::<Read>(1);
-    std::thread::scope(|scope| {
-        let extractor = extractor.as_ref();
-        let opts = &opts;
-        scope.spawn(move || {
+    // The files are read, and each batch extracted, on a second thread while this one commits
+    // the batch before it; the transactions keep the input's order.
+    engine.ingest_in_stages(
+        &args.namespace,
+        &opts,
+        extractor.as_ref(),
+        |emit| {
             let mut batch: Vec<PreparedDocument> = Vec::new();
             let mut batch_bytes = 0u64;
-            // False once the committing side has gone (it failed): nothing more is read.
-            let hand_over = |batch: &mut Vec<PreparedDocument>, bytes: &mut u64| -> bool {
-                if batch.is_empty() {
-                    return true;
-                }
-                let docs = std::mem::take(batch);
-                let staged = Engine::stage(docs, opts, extractor);
-                send.send(Read::Batch(staged, std::mem::take(bytes)))
-                    .is_ok()
-            };
+            // False once the committing side has stopped (a batch failed): nothing more is read.
+            let hand_over =
+                |emit: &mut Emit<'_>, batch: &mut Vec<PreparedDocument>, bytes: &mut u64| {
+                    batch.is_empty()
+                        || emit(
+                            Some(std::mem::take(batch)),
+                            Read::Batch(std::mem::take(bytes)),
+                        )
+                };
             // Documents are batched as the file is read: a large JSON-lines file is never held
             // whole.
             for file in &files {
@@ -113,9 +113,9 @@ pub fn run(mut cfg: Config, args: IngestArgs) -> Result<()> {
                             batch.push(*doc);
                             let full = batch.len() >= batch_size
                                 || batch_bytes >= chronorag::ingest::BATCH_BYTES as u64;
-                            !full || hand_over(&mut batch, &mut batch_bytes)
+                            !full || hand_over(emit, &mut batch, &mut batch_bytes)
                         }
-                        ReadItem::Rejected(r) => send.send(Read::Rejected(r)).is_ok(),
+                        ReadItem::Rejected(r) => emit(None, Read::Rejected(r)),
                     };
                     if open {
                         input::Flow::Continue(())
@@ -123,38 +123,34 @@ pub fn run(mut cfg: Config, args: IngestArgs) -> Result<()> {
                         input::Flow::Break(())
                     }
                 });
-                if !open || send.send(Read::FileDone).is_err() {
+                if !open || !emit(None, Read::FileDone) {
                     return;
                 }
             }
-            hand_over(&mut batch, &mut batch_bytes);
-        });
-        // A failed batch stops the load: nothing after it is written, and dropping the channel
-        // stops the reader.
-        for item in receive {
-            match item {
-                Read::Batch(staged, bytes) => {
-                    let r = staged
-                        .and_then(|b| engine.ingest_staged(&args.namespace, b, opts, extractor));
-                    match r {
-                        Ok(r) => {
-                            progress.advance(bytes, &r);
-                            report.absorb(r);
-                        }
-                        Err(e) => {
-                            failure = Some(e);
-                            break;
-                        }
-                    }
+            hand_over(emit, &mut batch, &mut batch_bytes);
+        },
+        || true,
+        // A failed batch stops the load: nothing after it is written.
+        |result, item| {
+            match (result, item) {
+                (Some(Ok(r)), Read::Batch(bytes)) => {
+                    progress.advance(bytes, &r);
+                    report.absorb(r);
                 }
-                Read::Rejected(r) => {
+                (Some(Err(e)), _) => {
+                    failure = Some(e);
+                    return std::ops::ControlFlow::Break(());
+                }
+                (_, Read::Rejected(r)) => {
                     progress.note(&format!("skipped {r}"));
                     report.rejected.push(r);
                 }
-                Read::FileDone => progress.file_done(),
+                (_, Read::FileDone) => progress.file_done(),
+                (None, Read::Batch(_)) => {}
             }
-        }
-    });
+            std::ops::ControlFlow::Continue(())
+        },
+    );
     progress.finish();
     if report.documents > 0 && failure.is_none() && !args.no_summaries {
         let r = engine.summarize(&args.namespace)?;

@@ -370,41 +370,77 @@ impl Engine {
             ..IngestOptions::default()
         };
         let mut report = IngestReport::default();
-        for batch in docs.chunks(JOB_BATCH) {
-            if self.stopping.load(Ordering::SeqCst) || lost.load(Ordering::SeqCst) {
-                // Left as running: re-queued (and resumed idempotently) on the next start, or
-                // by the server that took it over.
-                return Ok(());
-            }
-            let mut prepared = Vec::with_capacity(batch.len());
-            for d in batch {
-                match input::prepare(d.clone(), None) {
-                    Ok(p) => prepared.push(p),
-                    Err(e) => report.rejected.push(input::Rejected {
-                        file: d.id.clone().unwrap_or_else(|| "job document".into()),
-                        line: None,
-                        reason: e.to_string(),
-                    }),
-                }
-            }
-            if !prepared.is_empty() {
-                match self.ingest(namespace, prepared, &opts) {
-                    Ok(r) => report.absorb(r),
-                    Err(e) => {
-                        job.state = JobState::Failed;
-                        job.error = Some(e.to_string());
-                        job.result = Some(report);
-                        job.finished_at = Some(Utc::now());
-                        self.put_job(&job)?;
-                        // A failed job is not retried, so its documents go: kept, they would
-                        // be content outside the records, out of reach of erase. The ones
-                        // applied before the failure are records like any other.
-                        return ns.store().meta_remove(&payload_key(id));
+        let mut failed = None;
+        let mut unrecorded = None;
+        // Stops between batches: left as running, the job is re-queued (and resumed
+        // idempotently) on the next start, or by the server that took it over.
+        let go_on = || !self.stopping.load(Ordering::SeqCst) && !lost.load(Ordering::SeqCst);
+        // The next batch is prepared and extracted while the one before it commits.
+        let whole = self.ingest_in_stages(
+            namespace,
+            &opts,
+            self.extractor.as_ref(),
+            |emit| {
+                for batch in docs.chunks(JOB_BATCH) {
+                    if !go_on() {
+                        return;
+                    }
+                    let mut prepared = Vec::with_capacity(batch.len());
+                    let mut rejected = Vec::new();
+                    for d in batch {
+                        match input::prepare(d.clone(), None) {
+                            Ok(p) => prepared.push(p),
+                            Err(e) => rejected.push(input::Rejected {
+                                file: d.id.clone().unwrap_or_else(|| "job document".into()),
+                                line: None,
+                                reason: e.to_string(),
+                            }),
+                        }
+                    }
+                    let docs = (!prepared.is_empty()).then_some(prepared);
+                    if !emit(docs, (batch.len(), rejected)) {
+                        return;
                     }
                 }
-            }
-            job.progress.done += batch.len();
+            },
+            go_on,
+            |result, (n, rejected)| {
+                report.rejected.extend(rejected);
+                match result {
+                    Some(Err(e)) => {
+                        failed = Some(e);
+                        return std::ops::ControlFlow::Break(());
+                    }
+                    Some(Ok(r)) => report.absorb(r),
+                    None => {}
+                }
+                job.progress.done += n;
+                match self.put_job(&job) {
+                    Ok(()) => std::ops::ControlFlow::Continue(()),
+                    Err(e) => {
+                        unrecorded = Some(e);
+                        std::ops::ControlFlow::Break(())
+                    }
+                }
+            },
+        );
+        // Progress that could not be recorded leaves the job running (as before it).
+        if let Some(e) = unrecorded {
+            return Err(e);
+        }
+        if let Some(e) = failed {
+            job.state = JobState::Failed;
+            job.error = Some(e.to_string());
+            job.result = Some(report);
+            job.finished_at = Some(Utc::now());
             self.put_job(&job)?;
+            // A failed job is not retried, so its documents go: kept, they would be content
+            // outside the records, out of reach of erase. The ones applied before the failure
+            // are records like any other.
+            return ns.store().meta_remove(&payload_key(id));
+        }
+        if !whole {
+            return Ok(());
         }
         // Make the job's documents searchable before reporting it done.
         self.flush()?;

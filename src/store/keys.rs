@@ -127,7 +127,9 @@ pub fn id_list(ids: &[u64]) -> Vec<u8> {
 
 /// Decodes [`id_list`]; `None` when the length is not a multiple of 8.
 pub fn id_list_from(b: &[u8]) -> Option<Vec<u64>> {
-    b.len().is_multiple_of(8).then(|| b.chunks_exact(8).map(u64_from).collect())
+    b.len()
+        .is_multiple_of(8)
+        .then(|| b.chunks_exact(8).map(u64_from).collect())
 }
 
 /// Shorthand: tag + u64.
