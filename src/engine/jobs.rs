@@ -1,9 +1,10 @@
 //! Ingest jobs: large or `wait=false` writes are accepted as numbered jobs whose documents are
 //! stored in the namespace (durably, before the caller gets the job id) and applied by one
 //! background worker in batches, each one transaction, the next batch extracted while the one
-//! before it commits ([`Engine::ingest_in_stages`]). Jobs survive a restart: on start the worker re-queues every job
-//! that was queued or running. Re-running a half-done job is safe: documents already ingested are
-//! recognised by their identity (text, title and time) and skipped.
+//! before it commits ([`Engine::ingest_in_stages`]). Jobs survive a restart: on start the worker
+//! re-queues every job that was queued or running. Re-running a half-done job is safe:
+//! documents already ingested are recognised by their identity (text, title and time) and
+//! skipped.
 //!
 //! With a store shared by several servers (PostgreSQL), a server runs a job only while it holds
 //! the job's **lease** (`joblease/<id>`: owner and expiry, taken and renewed by compare-and-set
