@@ -619,7 +619,8 @@ impl Engine {
     /// stopped. Before each transaction `proceed` is asked, and the load stops there when it
     /// answers false. `apply` gets each item on this thread with the result of its transaction
     /// (None without documents) and stops the load with `Break`; nothing after that item is
-    /// written. Returns true when every item was applied.
+    /// written. Returns false when `proceed` or `apply` stopped the load; whether `read` handed
+    /// over everything it had is the caller's to tell.
     pub fn ingest_in_stages<T: Send>(
         &self,
         namespace: &str,

@@ -441,7 +441,9 @@ impl Engine {
             // are records like any other.
             return ns.store().meta_remove(&payload_key(id));
         }
-        if !whole {
+        // The reader stops at a batch boundary when the server stops or loses the job: then
+        // not every batch was applied, and the job stays running (with its documents).
+        if !whole || job.progress.done < docs.len() {
             return Ok(());
         }
         // Make the job's documents searchable before reporting it done.

@@ -594,6 +594,7 @@ impl NsIndexes {
                     tx.id > text_tx,
                     tx.id > vec_tx,
                     &Ahead::default(),
+                    false,
                 )?;
             }
             next = last + 1;
@@ -610,7 +611,7 @@ impl NsIndexes {
             let mut c = self.catalog.write();
             apply_catalog(&mut c, &records, tx)?;
         }
-        let r = self.apply_parts(&records, tx, true, true, &Ahead::default());
+        let r = self.apply_parts(&records, tx, true, true, &Ahead::default(), false);
         self.applied(tx, r)
     }
 
@@ -623,12 +624,12 @@ impl NsIndexes {
             let mut c = self.catalog.write();
             apply_catalog(&mut c, records, tx)?;
         }
-        self.apply_parts(records, tx, true, false, &Ahead::default())
+        self.apply_parts(records, tx, true, false, &Ahead::default(), true)
     }
 
     /// The second half: the vectors that did not go in ahead, then the state moves on.
     pub fn apply_late(&self, records: &Records<'_>, tx: &Tx, ahead: &Ahead) -> Result<()> {
-        let r = self.apply_parts(records, tx, false, true, ahead);
+        let r = self.apply_parts(records, tx, false, true, ahead, false);
         self.applied(tx, r)
     }
 
@@ -652,6 +653,11 @@ impl NsIndexes {
         r
     }
 
+    /// `own` is true only for [`NsIndexes::apply_early`]: the transaction this process has just
+    /// committed, applied for the first time. Anything else (catching up after a crash, a
+    /// transaction applied again) may find its records' documents in the text index already: a
+    /// commit outside transactions (`commit_derived`, summaries) commits whatever is pending
+    /// under the older checkpoint.
     fn apply_parts(
         &self,
         records: &Records<'_>,
@@ -659,15 +665,15 @@ impl NsIndexes {
         text: bool,
         vectors: bool,
         ahead: &Ahead,
+        own: bool,
     ) -> Result<()> {
         if !text && !vectors {
             return Ok(());
         }
         let mut docs: Vec<TextDoc> = Vec::new();
         // An ingest creates the chunks it adds and the facts it asserts (a fact it finds again
-        // is an update): the text index cannot hold them yet. Replayed after a crash, they are
-        // still new to it, as its commits record the transaction they include.
-        let ingest = tx.kind == crate::model::TxKind::Ingest;
+        // is an update): applied right after its own commit, the text index cannot hold them.
+        let ingest = own && tx.kind == crate::model::TxKind::Ingest;
         let mut new_ids: BTreeSet<(TextKind, u64)> = BTreeSet::new();
         let mut remove: Vec<(TextKind, u64)> = Vec::new();
         let mut seen: BTreeSet<(u8, u64)> = BTreeSet::new();

@@ -695,6 +695,28 @@ fn large_or_async_writes_become_jobs_that_survive_a_restart() {
     assert_eq!(stats["stats"]["documents"], 43, "{stats}");
 }
 
+/// A server stopped cleanly while a job runs (or before it starts) leaves the job to the next
+/// start, which finishes it: no document is lost and none is added twice.
+#[test]
+fn a_job_cut_short_by_a_clean_stop_finishes_after_a_restart() {
+    let config = "[server]\nasync_threshold_bytes = 4000\n";
+    let s = Server::start(&[], Some(config));
+    let r = s.post(
+        "/v1/namespaces/acme/documents?wait=false",
+        &docs(1000, "stop"),
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.json()["id"].as_u64().unwrap();
+    let data = s.data.clone();
+    let (status, dir) = s.terminate();
+    assert!(status.success(), "{status}");
+    let s = Server::start_at(&data, &[], Some(config), dir);
+    let j = wait_job(&s, "acme", id);
+    assert_eq!(j["state"], "done", "{j}");
+    let stats = s.get("/v1/namespaces/acme").json();
+    assert_eq!(stats["stats"]["documents"], 1000, "{stats}");
+}
+
 #[test]
 fn sigterm_finishes_in_flight_writes_and_reopens_cleanly() {
     let s = Server::start(&[], None);

@@ -314,6 +314,44 @@ fn the_text_index_holds_each_record_once_through_merges_and_redaction() {
     );
 }
 
+/// A summary pass commits the text index without moving its checkpoint, so a bulk load's
+/// pending documents can be in the index files when the process dies; the transactions after
+/// the checkpoint are replayed on the next open, and must replace those documents, not add
+/// them a second time.
+#[test]
+fn replaying_a_load_after_a_crash_adds_no_text_document_twice() {
+    use crate::support::engine_at;
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    let doc = chronorag::ingest::input::prepare(
+        chronorag::ingest::input::DocumentInput {
+            id: Some("a".into()),
+            text: "Acme Corp opened a plant in Lyon in May 2021. Beta Inc hired 200 engineers \
+                   in Munich in June 2021. Gamma GmbH reported revenue of $3 billion in 2021."
+                .into(),
+            time: Some("2021-07-01".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    let bulk = chronorag::ingest::IngestOptions {
+        commit_indexes: false,
+        ..Default::default()
+    };
+    let r = e.ingest("n", vec![doc], &bulk).unwrap();
+    assert!(r.facts >= 3, "{r:?}");
+    // Summaries are written and committed to the text index: the load's documents with them.
+    e.summarize("n").unwrap();
+    let before = e.index_sizes("n").unwrap().text_docs;
+    assert!(before >= r.chunks + r.facts, "{before} documents for {r:?}");
+    // A crash: no flush, no close.
+    drop(e);
+    let e = engine_at(dir.path());
+    e.summarize("n").unwrap();
+    assert_eq!(e.index_sizes("n").unwrap().text_docs, before);
+}
+
 #[test]
 fn bad_files_are_reported_and_the_rest_lands() {
     let dir = tmp();

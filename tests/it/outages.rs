@@ -340,6 +340,45 @@ fn a_memory_budget_closes_idle_namespaces_until_the_rest_fit() {
     assert_eq!(most, 2, "the budget holds two namespaces: {sizes:?}");
 }
 
+/// A job the worker takes up while the server is stopping (a restart's re-queued jobs, or a
+/// stop between two batches) is left for the next start with its documents: it was once marked
+/// done with none of them ingested, and its documents deleted.
+#[test]
+fn a_job_taken_up_while_stopping_is_left_for_the_next_start() {
+    let dir = tmp();
+    let e = std::sync::Arc::new(engine_at(dir.path()));
+    let docs: Vec<DocumentInput> = (0..200)
+        .map(|i| DocumentInput {
+            id: Some(format!("d{i}")),
+            text: format!("In 2023, Acme Corp opened plant number {i} in Lyon."),
+            ..Default::default()
+        })
+        .collect();
+    let job = e.submit_job("p", docs, "tester", None).unwrap();
+    // Stopping, then the worker starts with the queued job.
+    e.stop_job_worker();
+    e.start_job_worker().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while e.job("p", job.id).unwrap().state == chronorag::engine::JobState::Queued {
+        assert!(std::time::Instant::now() < deadline, "job never taken up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let j = e.job("p", job.id).unwrap();
+    let ns = e.namespace("p").unwrap();
+    let landed = ns.store().stats().unwrap().documents;
+    assert_ne!(
+        j.state,
+        chronorag::engine::JobState::Done,
+        "{j:?}, {landed} documents"
+    );
+    assert!(landed < 200, "nothing runs while stopping: {landed}");
+    assert!(
+        !ns.store().meta_scan("jobdocs/").unwrap().is_empty(),
+        "the job's documents are kept for the next start"
+    );
+}
+
 /// Low: a failed ingest job kept its documents in the store forever, out of erase's reach.
 #[test]
 fn failed_jobs_drop_their_documents() {
