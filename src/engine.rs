@@ -611,8 +611,8 @@ impl Engine {
 
     /// Ingests a stream of batches in their order, one transaction each, in two stages: a
     /// second thread runs `read` and chunks and extracts each batch it yields
-    /// ([`Engine::stage`]) while this one resolves and commits the batch before it
-    /// ([`Engine::ingest_staged`]); at most one staged batch waits between them.
+    /// (`Engine::stage`) while this one resolves and commits the batch before it
+    /// (`Engine::ingest_staged`); at most one staged batch waits between them.
     ///
     /// `read` hands over items with `emit(docs, tag)` (`docs` None for an item that is only a
     /// `tag`: a rejection, the end of a file), which answers false once the consuming side has
@@ -656,9 +656,9 @@ impl Engine {
     }
 
     /// The first half of [`Engine::ingest_with`]: chunks documents and extracts their facts (in
-    /// parallel, touching no store). A bulk load stages its next batch while the one before it
-    /// commits; `extractor` and `opts` must be the ones passed to [`Engine::ingest_staged`].
-    pub fn stage(
+    /// parallel, touching no store); `extractor` and `opts` must be the ones passed to
+    /// [`Engine::ingest_staged`].
+    fn stage(
         docs: Vec<PreparedDocument>,
         opts: &IngestOptions,
         extractor: &dyn Extractor,
@@ -675,7 +675,7 @@ impl Engine {
 
     /// The second half of [`Engine::ingest_with`]: resolves and commits a staged batch as one
     /// transaction, under the namespace's writer lock.
-    pub fn ingest_staged(
+    fn ingest_staged(
         &self,
         namespace: &str,
         batch: StagedBatch,
@@ -1101,7 +1101,7 @@ fn make_summarizer(config: &Config, llm: Option<&Arc<LlmClient>>) -> Result<Arc<
 
 /// Documents chunked and extracted by [`Engine::stage`], ready for [`Engine::ingest_staged`].
 #[derive(Debug)]
-pub struct StagedBatch {
+struct StagedBatch {
     staged: Vec<pipeline::Staged>,
     rejected: Vec<crate::ingest::Rejected>,
     took: std::time::Duration,
