@@ -50,6 +50,17 @@ pub struct Config {
     /// within ±0.003). Costs insert speed: a rebuild of the news store took 48–55 s instead of
     /// 34 s on two cores. For evaluations, audits and tests that compare runs.
     pub deterministic_indexes: bool,
+    /// Embed every fact, and search the facts by vector beside BM25 (their similarity to the
+    /// question then also weighs the graph's edges). Off by default: with the built-in
+    /// embedder it moved no evaluation beyond one ingest's spread (2026-12-07, one store each,
+    /// in process: news 0.603 / 0.633 / 0.667 with it, 0.603 / 0.633 / 0.669 without;
+    /// Time-LongQA 0.7629 / 0.8545 / 0.9201 and 0.7637 / 0.8551 / 0.9199; synthetic facet
+    /// questions 0.992 / 1 / 1 both), while a news load spent a quarter of its CPU and a sixth
+    /// of its peak memory on the facts' vectors (eight or nine per chunk), and queries were
+    /// slower. Chunks are embedded either way. Turning it on for a namespace built without it
+    /// rebuilds that namespace's vectors on its next open; turning it off drops its fact
+    /// vectors.
+    pub embed_facts: bool,
     /// Most namespaces the store may hold; creating one more is refused (409). Each namespace
     /// costs disk and, while its indexes are open, memory and threads.
     pub max_namespaces: usize,
@@ -156,6 +167,7 @@ impl Default for Config {
             min_free_disk_bytes: 64 * 1024 * 1024,
             store_cache_mb: None,
             deterministic_indexes: false,
+            embed_facts: false,
             max_namespaces: 1_000,
             max_open_namespaces: 32,
             index_memory_mb: 0,

@@ -439,7 +439,10 @@ impl Engine {
             ns.store.as_ref(),
             self.embedder.clone(),
             prefetch,
-            self.config.deterministic_indexes,
+            crate::index::IndexSettings {
+                deterministic: self.config.deterministic_indexes,
+                embed_facts: self.config.embed_facts,
+            },
         )?);
         *ns.indexes.write() = Some(idx.clone());
         drop(init);

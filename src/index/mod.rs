@@ -52,6 +52,26 @@ pub fn node_code(key: &TimeKey) -> u64 {
 struct VectorCheckpoint {
     tx: TxId,
     embedder: String,
+    /// Whether the saved vectors include the facts' ([`IndexSettings::embed_facts`]).
+    /// Checkpoints of versions before the setting always did.
+    #[serde(default = "saved_with_facts")]
+    facts: bool,
+}
+
+fn saved_with_facts() -> bool {
+    true
+}
+
+/// How a namespace's derived indexes are built (from the service's configuration).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IndexSettings {
+    /// Vector inserts one after another (see [`VectorIndex::set_serial`]), from the catch-up
+    /// on open on: the same records in the same order give the same graphs.
+    pub deterministic: bool,
+    /// Embed every fact and keep the facts' vector index, searched for seeds beside the facts'
+    /// BM25 and scored for edge weights. Off: facts are found by BM25 and through the graph,
+    /// chunks by vector and BM25 as always. See `Config::embed_facts` for what it measured.
+    pub embed_facts: bool,
 }
 
 /// Sizes of a namespace's indexes (for stats and metrics).
@@ -59,7 +79,7 @@ struct VectorCheckpoint {
 pub struct IndexSizes {
     /// Documents in the text index.
     pub text_docs: u64,
-    /// Fact vectors.
+    /// Fact vectors (0 unless the service embeds facts: configuration `embed_facts`).
     pub fact_vectors: u64,
     /// Chunk vectors.
     pub chunk_vectors: u64,
@@ -159,7 +179,7 @@ impl<'a> Records<'a> {
 pub struct NsIndexes {
     /// BM25 over chunks, facts and summaries.
     pub text: TextIndex,
-    /// Fact vectors.
+    /// Fact vectors: empty unless `embed_facts`.
     pub facts: VectorIndex,
     /// Chunk vectors.
     pub chunks: VectorIndex,
@@ -170,6 +190,8 @@ pub struct NsIndexes {
     /// Chunk texts and sentences kept between queries.
     pub chunk_texts: chunk_text::ChunkTexts,
     embedder: Arc<dyn Embedder>,
+    /// Whether facts are embedded ([`IndexSettings::embed_facts`]).
+    embed_facts: bool,
     vec_dir: PathBuf,
     /// Where the catalog snapshot is saved (with the vectors).
     catalog_path: PathBuf,
@@ -286,20 +308,21 @@ impl NsIndexes {
     /// rebuilt from the store: they are derived, and a namespace must not stay unreadable
     /// because of them. Only when that rebuild fails too is the error returned.
     pub fn open(dir: &Path, store: &dyn NsStore, embedder: Arc<dyn Embedder>) -> Result<Self> {
-        Self::open_prefetched(dir, store, embedder, None, false)
+        Self::open_prefetched(dir, store, embedder, None, IndexSettings::default())
     }
 
     /// [`NsIndexes::open`], with the catalog snapshot read ahead by `prefetch` (started on the
-    /// same folder), and the vector inserts one after another when `deterministic` (see
-    /// [`VectorIndex::set_serial`]) from the catch-up on open on.
+    /// same folder), built as `settings` say. Vectors saved under other settings are brought
+    /// in line: fact vectors no longer wanted are dropped; wanted but not saved, every vector
+    /// is rebuilt from the store.
     pub fn open_prefetched(
         dir: &Path,
         store: &dyn NsStore,
         embedder: Arc<dyn Embedder>,
         prefetch: Option<CatalogPrefetch>,
-        deterministic: bool,
+        settings: IndexSettings,
     ) -> Result<Self> {
-        match Self::open_files(dir, store, embedder.clone(), prefetch, deterministic) {
+        match Self::open_files(dir, store, embedder.clone(), prefetch, settings) {
             Ok(me) => Ok(me),
             Err(e) => {
                 tracing::error!(
@@ -317,7 +340,7 @@ impl NsIndexes {
                 if catalog.exists() {
                     std::fs::remove_file(&catalog)?;
                 }
-                Self::open_files(dir, store, embedder, None, deterministic)
+                Self::open_files(dir, store, embedder, None, settings)
             }
         }
     }
@@ -327,7 +350,7 @@ impl NsIndexes {
         store: &dyn NsStore,
         embedder: Arc<dyn Embedder>,
         prefetch: Option<CatalogPrefetch>,
-        deterministic: bool,
+        settings: IndexSettings,
     ) -> Result<Self> {
         let dims = embedder.dims();
         let vec_dir = dir.join("vectors");
@@ -336,11 +359,16 @@ impl NsIndexes {
         let checkpoint: Option<VectorCheckpoint> = std::fs::read(vec_dir.join("checkpoint.json"))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .filter(|c: &VectorCheckpoint| c.embedder == embedder.id() && c.tx <= store.head_tx());
+            .filter(|c: &VectorCheckpoint| {
+                c.embedder == embedder.id()
+                    && c.tx <= store.head_tx()
+                    && (c.facts || !settings.embed_facts)
+            });
         let load = |name: &str| -> Result<VectorIndex> {
             let p = vec_dir.join(format!("{name}.usearch"));
             let t = Instant::now();
-            let v = if checkpoint.is_some() && VectorIndex::exists(&p) {
+            let wanted = name != "facts" || settings.embed_facts;
+            let v = if wanted && checkpoint.is_some() && VectorIndex::exists(&p) {
                 VectorIndex::open(&p, dims)
             } else {
                 VectorIndex::new(dims)
@@ -396,6 +424,7 @@ impl NsIndexes {
             catalog: RwLock::new(Catalog::default()),
             chunk_texts: chunk_text::ChunkTexts::default(),
             embedder,
+            embed_facts: settings.embed_facts,
             catalog_path,
             vec_dir,
             vec_checkpoint: AtomicU64::new(vec_tx),
@@ -406,7 +435,7 @@ impl NsIndexes {
             node_keys: Mutex::new(None),
         };
         for v in [&me.facts, &me.chunks, &me.summaries] {
-            v.set_serial(deterministic);
+            v.set_serial(settings.deterministic);
         }
         me.install_catalog(store, snapshot, started)?;
         me.catch_up(store)?;
@@ -762,7 +791,9 @@ impl NsIndexes {
                         out.push(d);
                     }
                 }
-                Change::AssertFact(id) if seen.insert((2, *id)) && !self.facts.contains(*id) => {
+                Change::AssertFact(id)
+                    if self.embed_facts && seen.insert((2, *id)) && !self.facts.contains(*id) =>
+                {
                     if let Some(f) = records.facts.get(id) {
                         out.push(self.fact_doc_of(&records, f)?);
                     }
@@ -801,6 +832,9 @@ impl NsIndexes {
 
     fn embed_docs(&self, docs: &[TextDoc], ahead: &Ahead) -> Result<()> {
         for kind in [TextKind::Chunk, TextKind::Fact, TextKind::Summary] {
+            if kind == TextKind::Fact && !self.embed_facts {
+                continue;
+            }
             let sel: Vec<&TextDoc> = docs
                 .iter()
                 .filter(|d| d.kind == kind && !ahead.has(kind, d.id))
@@ -1004,6 +1038,7 @@ impl NsIndexes {
         let cp = VectorCheckpoint {
             tx,
             embedder: self.embedder.id(),
+            facts: self.embed_facts,
         };
         let tmp = self.vec_dir.join("checkpoint.json.tmp");
         std::fs::write(
@@ -1067,7 +1102,12 @@ impl NsIndexes {
         }
         flush(&mut batch)?;
         let mut err = None;
+        // Facts are read for the text index, and for vectors only when they are embedded.
+        let facts_wanted = text || (vectors && self.embed_facts);
         store.for_each_fact(&mut |f| {
+            if !facts_wanted {
+                return Ok(());
+            }
             match self.fact_doc(store, &f) {
                 Ok(d) => batch.push(d),
                 Err(e) => err = Some(e),

@@ -312,6 +312,8 @@ pub fn specific(
         // being answered, the facts' vector search goes first on that thread, while this one
         // runs the facts' BM25 search (the fusion needs both); beside another question the
         // other core is busy anyway, and the hand-off would only add a wait.
+        // Without fact vectors (`embed_facts` off) there is nothing to search.
+        let alone = alone && !ctx.idx.facts.is_empty();
         let (vec_tx, vec_rx) = std::sync::mpsc::sync_channel(1);
         let chunk_search = scope.spawn(move || {
             if alone {
@@ -343,6 +345,9 @@ fn fact_vector_seeds(ctx: &Ctx<'_>, q: &[f32], explain: bool) -> FactSeeds {
         t: Instant::now(),
         stages: Vec::new(),
     };
+    if ctx.idx.facts.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
     let hard = ctx.hard();
     // The hull's facts are the scope's when it is one period and no snapshot hides any.
     let exact = ctx.as_of.is_none() && hard.is_some_and(|s| s.intervals.len() == 1);
@@ -553,8 +558,10 @@ fn specific_inner(
         .filter(|f| !sim.contains_key(f))
         .collect();
     let mut sim = sim;
-    for (id, s) in ctx.idx.facts.score_exact(q, &missing, missing.len())? {
-        sim.insert(id, s);
+    if !ctx.idx.facts.is_empty() {
+        for (id, s) in ctx.idx.facts.score_exact(q, &missing, missing.len())? {
+            sim.insert(id, s);
+        }
     }
     let seed_rank: HashMap<u64, f32> = seeds.iter().copied().collect();
     let max_seed = seeds.first().map(|x| x.1).unwrap_or(1.0).max(1e-9);

@@ -118,7 +118,9 @@ fn ingest_query_and_read_routes_work_end_to_end() {
     );
     let ns = s.get("/v1/namespaces/acme").json();
     assert_eq!(ns["stats"]["documents"], 8);
-    assert!(ns["indexes"]["fact_vectors"].as_u64().unwrap() > 0);
+    assert!(ns["indexes"]["chunk_vectors"].as_u64().unwrap() > 0);
+    // Facts are not embedded unless `embed_facts` is configured.
+    assert_eq!(ns["indexes"]["fact_vectors"], 0);
     // Summaries are brought up to date (in the background, or now on request).
     let sum = s.request("POST", "/v1/namespaces/acme/summarize", None);
     assert_eq!(sum.status, 200, "{}", sum.text);

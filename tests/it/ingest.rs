@@ -522,7 +522,8 @@ fn the_same_input_gives_the_same_change_list() {
 
 /// An ingest embeds its new chunks' and facts' vectors while the store commits them. A commit
 /// that fails (here the disk guard refuses it) must leave none of them behind, and the next
-/// ingest must index its records as usual.
+/// ingest must index its records as usual. Facts are embedded here (`embed_facts`), so both
+/// kinds of vectors go in ahead.
 #[test]
 fn a_failed_commit_leaves_no_vectors_ahead_of_it() {
     use chronorag::ingest::input;
@@ -530,7 +531,12 @@ fn a_failed_commit_leaves_no_vectors_ahead_of_it() {
     let dir = tmp();
     let text = "Acme Corp reported revenue of $5 billion in 2023. Its chief executive, Jane Doe, \
                 said demand in Europe was strong.";
-    let e = crate::support::engine_at(dir.path());
+    let config = || {
+        let mut cfg = chronorag::config::Config::with_data_dir(dir.path());
+        cfg.embed_facts = true;
+        cfg
+    };
+    let e = chronorag::Engine::open(config()).unwrap();
     crate::support::ingest_text(&e, "ns", "first", text, "2023-03-01");
     let before = e.index_sizes("ns").unwrap();
     assert!(
@@ -551,7 +557,7 @@ fn a_failed_commit_leaves_no_vectors_ahead_of_it() {
         )
         .unwrap()
     };
-    let mut cfg = chronorag::config::Config::with_data_dir(dir.path());
+    let mut cfg = config();
     cfg.min_free_disk_bytes = u64::MAX / 2;
     let e = chronorag::Engine::open(cfg).unwrap();
     let err = e
@@ -565,7 +571,7 @@ fn a_failed_commit_leaves_no_vectors_ahead_of_it() {
         "vectors of the refused ingest stayed in the index"
     );
     drop(e);
-    let e = crate::support::engine_at(dir.path());
+    let e = chronorag::Engine::open(config()).unwrap();
     let r = e
         .ingest("ns", vec![doc()], &IngestOptions::default())
         .unwrap();

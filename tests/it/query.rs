@@ -317,11 +317,101 @@ fn indexes_catch_up_after_a_crash_and_rebuild_when_lost() {
     assert!(r.context.contains("Zorblax"));
     let sizes = e.index_sizes("n").unwrap();
     assert!(
-        sizes.fact_vectors >= 2 && sizes.chunk_vectors == 2 && sizes.text_docs >= 4,
+        sizes.fact_vectors == 0 && sizes.chunk_vectors == 2 && sizes.text_docs >= 4,
         "{sizes:?}"
     );
     // And an explicit reindex gives the same sizes.
     assert_eq!(e.reindex("n", false).unwrap().chunk_vectors, 2);
+}
+
+/// Facts are embedded only with `embed_facts`. Turning it on for a namespace built without it
+/// rebuilds the namespace's vectors on open, and the facts' vector search then seeds queries;
+/// turning it off again drops the fact vectors and keeps the chunks'.
+#[test]
+fn embed_facts_on_rebuilds_the_fact_vectors_and_off_drops_them() {
+    let dir = tmp();
+    let open = |embed_facts: bool| {
+        let mut cfg = Config::with_data_dir(dir.path());
+        cfg.embed_facts = embed_facts;
+        Engine::open(cfg).unwrap()
+    };
+    let explained = |e: &Engine| {
+        let r = e
+            .query(
+                "n",
+                &QueryRequest {
+                    explain: true,
+                    ..q("Zorblax factory in Lyon")
+                },
+            )
+            .unwrap();
+        assert!(r.context.contains("Zorblax"), "{}", r.context);
+        r.explain
+            .unwrap()
+            .into_iter()
+            .find(|s| s.stage == "seed_facts_vector")
+            .map(|s| s.kept)
+    };
+    let e = open(false);
+    ingest_text(
+        &e,
+        "n",
+        "a",
+        "Zorblax Industries opened a factory in Lyon in March 2021. The Lyon factory employs 300 people.",
+        "2021-03-10",
+    );
+    ingest_text(
+        &e,
+        "n",
+        "b",
+        "Quintar Ltd moved its headquarters to Oslo in 2022.",
+        "2022-06-01",
+    );
+    let facts = e.stats(Some("n")).unwrap().totals.facts;
+    assert!(facts >= 2, "{facts}");
+    let off = e.index_sizes("n").unwrap();
+    assert_eq!((off.fact_vectors, off.chunk_vectors), (0, 2), "{off:?}");
+    assert_eq!(explained(&e), None, "no fact vectors to search");
+    e.close().unwrap(); // saves the vectors with their checkpoint
+
+    let e = open(true);
+    let on = e.index_sizes("n").unwrap();
+    assert_eq!(
+        (on.fact_vectors, on.chunk_vectors),
+        (facts, 2),
+        "turned on: every fact embedded on open"
+    );
+    assert!(explained(&e).is_some_and(|kept| kept > 0));
+    // New facts are embedded as they come.
+    let tx = ingest_text(
+        &e,
+        "n",
+        "c",
+        "Zorblax Industries closed its Lyon factory in 2024.",
+        "2024-01-15",
+    );
+    assert!(tx > 0);
+    let more = e.stats(Some("n")).unwrap().totals.facts;
+    assert!(more > facts);
+    assert_eq!(e.index_sizes("n").unwrap().fact_vectors, more);
+    e.close().unwrap();
+
+    let e = open(false);
+    let off = e.index_sizes("n").unwrap();
+    assert_eq!((off.fact_vectors, off.chunk_vectors), (0, 3), "{off:?}");
+    assert_eq!(explained(&e), None);
+    // A write and a reopen keep it that way.
+    ingest_text(
+        &e,
+        "n",
+        "d",
+        "Quintar Ltd hired 50 engineers in Oslo in 2025.",
+        "2025-02-01",
+    );
+    e.close().unwrap();
+    let e = open(false);
+    let off = e.index_sizes("n").unwrap();
+    assert_eq!((off.fact_vectors, off.chunk_vectors), (0, 4), "{off:?}");
 }
 
 /// Closing an engine flushes it and checkpoints the store's log; the next open reads everything
