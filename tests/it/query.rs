@@ -439,7 +439,8 @@ fn a_closed_engine_reopens_with_everything_and_its_mapped_vectors_take_writes() 
     let e = engine_at(dir.path());
     assert_eq!(ask(&e, "Acme Corp plant Berlin"), before);
     let idx = e.indexes(&e.namespace("n").unwrap()).unwrap();
-    assert!(idx.facts.is_view() && idx.chunks.is_view());
+    // Facts are not embedded by default: only the chunk vectors were saved and are mapped.
+    assert!(idx.facts.is_empty() && idx.chunks.is_view());
     ingest_text(
         &e,
         "n",
@@ -447,7 +448,7 @@ fn a_closed_engine_reopens_with_everything_and_its_mapped_vectors_take_writes() 
         "In 2021, Zorblax Industries bought a factory in Lyon.",
         "2021",
     );
-    assert!(!idx.facts.is_view() && !idx.chunks.is_view());
+    assert!(idx.facts.is_empty() && !idx.chunks.is_view());
     let (z, ctx) = ask(&e, "Zorblax factory Lyon");
     assert!(!z.is_empty() && ctx.contains("Zorblax"), "{ctx}");
     let now = ask(&e, "Acme Corp plant Berlin").0;
@@ -1446,8 +1447,8 @@ fn deterministic_indexes_build_the_same_vectors_from_the_same_documents() {
         let mut cfg = Config::with_data_dir(dir.path());
         cfg.deterministic_indexes = true;
         let e = Engine::open(cfg.clone()).unwrap();
-        // Hundreds of facts in one transaction: their vectors go in as one large upsert,
-        // which inserts from several threads unless the option makes it serial.
+        // 120 chunks in one transaction: their vectors go in as one large upsert, which
+        // inserts from several threads unless the option makes it serial.
         let docs = (0..120)
             .map(|i| {
                 doc(
@@ -1467,20 +1468,20 @@ fn deterministic_indexes_build_the_same_vectors_from_the_same_documents() {
         e.ingest("det", docs, &IngestOptions::default()).unwrap();
         e.close().unwrap();
         let vectors = cfg.index_dir("det").join("vectors");
-        let ingested = saved_vector_bytes(&vectors.join("facts.segments"));
+        let ingested = saved_vector_bytes(&vectors.join("chunks.segments"));
         // Lost vectors are rebuilt from the store when the namespace opens again.
         std::fs::remove_dir_all(&vectors).unwrap();
         let e = Engine::open(cfg.clone()).unwrap();
         e.query("det", &q("Company7 revenue")).unwrap();
         e.close().unwrap();
-        let rebuilt = saved_vector_bytes(&vectors.join("facts.segments"));
+        let rebuilt = saved_vector_bytes(&vectors.join("chunks.segments"));
         (dir, ingested, rebuilt)
     };
     let (_a, first, first_rebuilt) = build();
     let (_b, second, second_rebuilt) = build();
     assert!(
         first.len() > 10_000,
-        "{} bytes of fact vectors",
+        "{} bytes of chunk vectors",
         first.len()
     );
     assert!(first == second, "two ingests of the same documents differ");
