@@ -63,8 +63,8 @@ pub struct Namespace {
     index_init: Mutex<()>,
     /// The engine's use clock when the indexes were last asked for.
     last_used: std::sync::atomic::AtomicU64,
-    /// One summarisation pass at a time.
-    summary_lock: Mutex<()>,
+    /// One summarisation pass at a time, with the pooled facts of earlier passes.
+    summary_lock: Mutex<crate::summary::scheduler::PoolCache>,
     /// Set when this namespace's indexes could neither follow a commit nor be rebuilt: its
     /// writes are refused (reads continue) until a restart or `reindex`; other namespaces
     /// are not affected.
@@ -351,7 +351,7 @@ impl Engine {
                     indexes: RwLock::new(None),
                     index_init: Mutex::new(()),
                     last_used: Default::default(),
-                    summary_lock: Mutex::new(()),
+                    summary_lock: Mutex::new(Default::default()),
                     writes_refused: Mutex::new(None),
                 })
             })

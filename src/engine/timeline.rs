@@ -65,8 +65,13 @@ impl Engine {
     pub fn summarize(&self, namespace: &str) -> Result<SummarizeReport> {
         let ns = self.namespace(namespace)?;
         let idx = self.indexes(&ns)?;
-        let _one_at_a_time = ns.summary_lock.lock();
-        scheduler::run(ns.store().as_ref(), &idx, self.summarizer.as_ref())
+        let mut cache = ns.summary_lock.lock();
+        scheduler::run(
+            ns.store().as_ref(),
+            &idx,
+            self.summarizer.as_ref(),
+            &mut cache,
+        )
     }
 
     /// A node of the timeline (or, with `None`, the list of years), as of a snapshot.

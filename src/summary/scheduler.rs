@@ -15,6 +15,7 @@
 //! summaries after a rollback equal to the summaries as of the rollback target.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -25,7 +26,7 @@ use super::extractive::Extractive;
 use super::{InputFact, Summarizer, SummaryInput};
 use crate::Result;
 use crate::index::NsIndexes;
-use crate::model::{FactId, FactObject, Summary, TxId};
+use crate::model::{Fact, FactId, FactObject, Summary, TxId};
 use crate::store::NsStore;
 use crate::time::{Granularity, TimeKey};
 
@@ -57,6 +58,91 @@ fn level(g: Granularity) -> u8 {
     }
 }
 
+/// Most facts a [`PoolCache`] keeps (about 0.7 KB each); past it, it starts again empty.
+const POOL_CACHE_FACTS: usize = 20_000;
+
+/// A pooled fact as a node's input reads it: the record and what its description alone
+/// decides (its terms and weights).
+#[derive(Debug)]
+struct Pooled {
+    fact: Fact,
+    terms: Vec<String>,
+    /// [`super::figure_weight`], × 1.4 when the description states a headline measure.
+    figures: f32,
+    /// 1 for a description of sentence length, 0.7 outside it, 0.3 for garbled text.
+    shape: f32,
+    /// [`boilerplate_penalty`].
+    boilerplate: f32,
+}
+
+impl Pooled {
+    fn of(fact: Fact) -> Self {
+        let d = &fact.description;
+        let figures = super::figure_weight(d)
+            * if super::headline_measure(d).is_some() {
+                1.4
+            } else {
+                1.0
+            };
+        let shape = if super::garbled(d) {
+            0.3
+        } else if (50..=300).contains(&d.len()) {
+            1.0
+        } else {
+            0.7
+        };
+        Pooled {
+            terms: terms_of(d),
+            figures,
+            shape,
+            boilerplate: boilerplate_penalty(d),
+            fact,
+        }
+    }
+}
+
+/// The pooled facts of earlier passes over a namespace, by id. A node's pool changes little
+/// from one pass to the next (a year of a 1M-fact store holds 100k facts, and one more
+/// document moves a few of its best 600), and reading those facts from the store and working
+/// out their terms again was most of what the summaries of one more document cost. An entry
+/// is used only for the version the catalog names (`updated_tx`), and none survives a change
+/// of the past or a reopening of the indexes ([`NsIndexes::state`]), so a pass reads exactly
+/// what it would read from the store. Owned by the namespace's summary lock: one pass at a
+/// time.
+#[derive(Debug, Default)]
+pub struct PoolCache {
+    /// The indexes' instance and epoch the entries hold for.
+    state: Option<(u64, u64)>,
+    facts: HashMap<FactId, Arc<Pooled>>,
+}
+
+impl PoolCache {
+    /// Entries kept.
+    pub fn len(&self) -> usize {
+        self.facts.len()
+    }
+
+    /// Whether it keeps none.
+    pub fn is_empty(&self) -> bool {
+        self.facts.is_empty()
+    }
+
+    fn get(&self, id: FactId, updated_tx: TxId) -> Option<&Arc<Pooled>> {
+        self.facts
+            .get(&id)
+            .filter(|p| p.fact.updated_tx == updated_tx)
+    }
+
+    fn keep(&mut self, new: Vec<Arc<Pooled>>) {
+        if self.facts.len() + new.len() > POOL_CACHE_FACTS {
+            self.facts.clear();
+        }
+        for p in new.into_iter().take(POOL_CACHE_FACTS) {
+            self.facts.insert(p.fact.id, p);
+        }
+    }
+}
+
 /// What a pass does with one dirty node.
 enum Outcome {
     /// The node no longer exists: its dirty mark is cleared.
@@ -72,8 +158,14 @@ pub fn run(
     store: &dyn NsStore,
     idx: &NsIndexes,
     summarizer: &dyn Summarizer,
+    cache: &mut PoolCache,
 ) -> Result<SummarizeReport> {
     let started = Instant::now();
+    let state = idx.state();
+    if cache.state != Some((state.instance, state.epoch)) {
+        cache.facts.clear();
+        cache.state = Some((state.instance, state.epoch));
+    }
     let mut report = SummarizeReport::default();
     let dirty = store.dirty_nodes()?;
     if dirty.is_empty() {
@@ -102,12 +194,14 @@ pub fn run(
         let mut written: Vec<Summary> = Vec::new();
         let mut cleared: Vec<(TimeKey, TxId)> = Vec::new();
         // The nodes of one level depend only on their own facts and on the level below, which
-        // is written: they are computed in parallel, and taken in their order.
-        let outcomes: Vec<Result<Outcome>> = keys
+        // is written: they are computed in parallel, and taken in their order. The facts they
+        // read anew join the cache after the level.
+        let shared: &PoolCache = cache;
+        let outcomes: Vec<Result<(Outcome, Vec<Arc<Pooled>>)>> = keys
             .par_iter()
             .map(|&(k, dirty_tx)| {
                 if !known.contains(&k) {
-                    return Ok(Outcome::Gone(k, dirty_tx));
+                    return Ok((Outcome::Gone(k, dirty_tx), Vec::new()));
                 }
                 let kids: Vec<Summary> = children
                     .get(&k)
@@ -121,11 +215,11 @@ pub fn run(
                     .filter_map(|c| store.summary(c, None).transpose())
                     .filter(|s| s.as_ref().is_ok_and(|s| s.fact_count > 0))
                     .collect::<Result<_>>()?;
-                let (input, reflects) = build_input(store, idx, k, kids)?;
+                let (input, reflects, read) = build_input(store, idx, shared, k, kids)?;
                 let hash = input_hash(&summarizer.name(), &input);
                 let latest = store.summary(&k, None)?;
                 if latest.as_ref().is_some_and(|s| s.input_hash == hash) {
-                    return Ok(Outcome::Unchanged(k, reflects.max(dirty_tx)));
+                    return Ok((Outcome::Unchanged(k, reflects.max(dirty_tx)), read));
                 }
                 let (draft, fell_back) = match summarizer.summarize(&input) {
                     Ok(d) => (d, false),
@@ -134,7 +228,7 @@ pub fn run(
                         (fallback.summarize(&input)?, true)
                     }
                 };
-                Ok(Outcome::Written(
+                let written = Outcome::Written(
                     Summary {
                         node: k,
                         title: draft.title,
@@ -149,11 +243,20 @@ pub fn run(
                         version_tx: reflects,
                     },
                     fell_back,
-                ))
+                );
+                Ok((written, read))
             })
             .collect();
-        for outcome in outcomes {
-            match outcome? {
+        let mut read = Vec::new();
+        let mut results = Vec::with_capacity(outcomes.len());
+        for o in outcomes {
+            let (outcome, r) = o?;
+            read.extend(r);
+            results.push(outcome);
+        }
+        cache.keep(read);
+        for outcome in results {
+            match outcome {
                 Outcome::Gone(k, tx) => cleared.push((k, tx)),
                 Outcome::Unchanged(k, tx) => {
                     report.unchanged += 1;
@@ -192,12 +295,16 @@ pub fn run(
 /// namespace) are its themes; each pooled fact is then scored by importance times how much of
 /// the themes it covers, with boilerplate ("please refer to page 12") pushed down and facts with
 /// figures pushed up; near-duplicates are dropped.
+///
+/// Pooled facts come from `cache` when it holds the version the catalog names, else from the
+/// store; those read from the store are returned for the cache.
 fn build_input(
     store: &dyn NsStore,
     idx: &NsIndexes,
+    cache: &PoolCache,
     k: TimeKey,
     children: Vec<Summary>,
-) -> Result<(SummaryInput, TxId)> {
+) -> Result<(SummaryInput, TxId, Vec<Arc<Pooled>>)> {
     let (pool, own_count, reflects, names) = {
         let cat = idx.catalog.read();
         let mut own: Vec<(FactId, f32)> = cat
@@ -223,6 +330,10 @@ fn build_input(
             own.truncate(POOL);
         }
         own.sort_by(order);
+        let versions: Vec<TxId> = own
+            .iter()
+            .map(|(id, _)| cat.facts.get(id).map_or(0, |m| m.updated_tx))
+            .collect();
         let names: HashMap<u64, String> = own
             .iter()
             .filter_map(|(id, _)| cat.facts.get(id))
@@ -230,24 +341,41 @@ fn build_input(
             .chain(children.iter().flat_map(|c| c.entities.iter().copied()))
             .filter_map(|e| cat.entities.get(&e).map(|m| (e, m.name.clone())))
             .collect();
-        (own, own_count, cat.applied_tx, names)
+        (
+            own.into_iter().zip(versions).collect::<Vec<_>>(),
+            own_count,
+            cat.applied_tx,
+            names,
+        )
     };
-    let mut loaded: Vec<(crate::model::Fact, f32, Vec<String>)> = Vec::with_capacity(pool.len());
-    let ids: Vec<u64> = pool.iter().map(|(id, _)| *id).collect();
-    for ((_, imp), f) in pool.iter().zip(store.facts_current(&ids)?) {
-        if let Some(f) = f {
-            let terms = terms_of(&f.description);
-            loaded.push((f, *imp, terms));
-        }
-    }
-    let mut texts: Vec<Vec<String>> = loaded.iter().map(|x| x.2.clone()).collect();
+    let missing: Vec<FactId> = pool
+        .iter()
+        .filter(|((id, _), v)| cache.get(*id, *v).is_none())
+        .map(|((id, _), _)| *id)
+        .collect();
+    let read: Vec<Arc<Pooled>> = store
+        .facts_current(&missing)?
+        .into_iter()
+        .flatten()
+        .map(|f| Arc::new(Pooled::of(f)))
+        .collect();
+    let fresh: HashMap<FactId, &Arc<Pooled>> = read.iter().map(|p| (p.fact.id, p)).collect();
+    // In pool order; a fact the store no longer has is left out, as before.
+    let loaded: Vec<(&Pooled, f32)> = pool
+        .iter()
+        .filter_map(|((id, imp), v)| {
+            let p = cache.get(*id, *v).or_else(|| fresh.get(id).copied())?;
+            Some((p.as_ref(), *imp))
+        })
+        .collect();
+    let mut texts: Vec<Vec<String>> = loaded.iter().map(|(p, _)| p.terms.clone()).collect();
     for c in &children {
         texts.extend(c.findings.iter().map(|f| terms_of(&f.text)));
     }
     // Words of the node's most frequent subjects ("audi") are not themes.
     let mut subject_counts: HashMap<u64, usize> = HashMap::new();
-    for (f, _, _) in &loaded {
-        *subject_counts.entry(f.subject).or_default() += 1;
+    for (p, _) in &loaded {
+        *subject_counts.entry(p.fact.subject).or_default() += 1;
     }
     let mut top_subjects: Vec<(u64, usize)> = subject_counts.into_iter().collect();
     top_subjects.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -270,15 +398,16 @@ fn build_input(
     let max_w = weighted.first().map(|x| x.1).unwrap_or(1.0).max(1e-6);
     // Centrality of entities inside this node: how many of its pooled facts mention each.
     let mut local_degree: HashMap<u64, f32> = HashMap::new();
-    for (f, _, _) in &loaded {
-        for e in f.entities() {
+    for (p, _) in &loaded {
+        for e in p.fact.entities() {
             *local_degree.entry(e).or_default() += 1.0;
         }
     }
     let mut ranked: Vec<(usize, f32)> = loaded
         .iter()
         .enumerate()
-        .map(|(i, (f, imp, terms))| {
+        .map(|(i, (p, imp))| {
+            let (f, terms) = (&p.fact, &p.terms);
             let object_degree = match f.object {
                 FactObject::Entity(o) => local_degree.get(&o).copied().unwrap_or(0.0),
                 _ => 0.0,
@@ -293,25 +422,8 @@ fn build_input(
                 / max_w
                 / (terms.len().max(4) as f32).sqrt();
             // Key figures first ("delivered 1.8 million cars", "CO2 fell 12%"); sentences
-            // garbled by PDF conversion last.
-            let figures = super::figure_weight(&f.description)
-                * if super::headline_measure(&f.description).is_some() {
-                    1.4
-                } else {
-                    1.0
-                };
-            let len = f.description.len();
-            let shape = if super::garbled(&f.description) {
-                0.3
-            } else if (50..=300).contains(&len) {
-                1.0
-            } else {
-                0.7
-            };
-            (
-                i,
-                imp * (0.3 + cover) * figures * shape * boilerplate_penalty(&f.description),
-            )
+            // garbled by PDF conversion last (see `Pooled`).
+            (i, imp * (0.3 + cover) * p.figures * p.shape * p.boilerplate)
         })
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -321,7 +433,7 @@ fn build_input(
         if facts.len() >= INPUT_FACTS {
             break;
         }
-        let (f, _, terms) = &loaded[i];
+        let (f, terms) = (&loaded[i].0.fact, &loaded[i].0.terms);
         let words: BTreeSet<&str> = terms
             .iter()
             .filter(|t| !t.contains(' '))
@@ -363,6 +475,7 @@ fn build_input(
             entity_names: names,
         },
         reflects,
+        read,
     ))
 }
 

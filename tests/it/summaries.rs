@@ -12,7 +12,7 @@ use chronorag::summary::scheduler;
 use chronorag::summary::{Draft, Summarizer, SummaryInput};
 use chronorag::time::TimeKey;
 
-use crate::support::{audi, engine_at, longqa, tmp};
+use crate::support::{all_facts, audi, engine_at, ingest_text, longqa, tmp};
 
 fn read_reports(
     years: std::ops::RangeInclusive<i32>,
@@ -83,7 +83,8 @@ fn one_new_report_recomputes_only_the_nodes_it_touched() {
     // Nothing dirty: a second pass calls the summariser zero times.
     let counting = Counting(AtomicUsize::new(0));
     let idx = engine.indexes(&ns).unwrap();
-    let again = scheduler::run(store.as_ref(), &idx, &counting).unwrap();
+    let mut cache = scheduler::PoolCache::default();
+    let again = scheduler::run(store.as_ref(), &idx, &counting, &mut cache).unwrap();
     assert!(again.recomputed.is_empty());
     assert_eq!(counting.0.load(Ordering::SeqCst), 0);
 
@@ -92,7 +93,7 @@ fn one_new_report_recomputes_only_the_nodes_it_touched() {
         .unwrap();
     let tx = store.tx(r.tx.unwrap()).unwrap().unwrap();
     let touched: BTreeSet<String> = tx.touched_nodes.iter().map(|k| k.to_string()).collect();
-    let second = scheduler::run(store.as_ref(), &idx, &counting).unwrap();
+    let second = scheduler::run(store.as_ref(), &idx, &counting, &mut cache).unwrap();
     assert_eq!(
         counting.0.load(Ordering::SeqCst),
         second.recomputed.len(),
@@ -292,4 +293,79 @@ fn a_burst_of_writes_is_summarised_once_it_pauses() {
         passes <= bound,
         "{passes} summary passes for {writes} writes in {burst:?} (at most {bound})"
     );
+}
+
+/// A pass reads the pooled facts of earlier passes from its cache, not from the store: the
+/// summaries it writes are the ones a pass with nothing cached writes over the same records.
+#[test]
+fn summaries_from_cached_pool_facts_equal_those_read_afresh() {
+    let batch = |from: usize, to: usize| -> Vec<String> {
+        (from..to)
+            .map(|i| {
+                format!(
+                    "In Q{q} 2023, Company{c} Corp reported revenue of ${r}.{d} billion and \
+                     delivered {u} units. Company{c} Corp opened a plant in City{i} in Q{q} \
+                     2023. Its chief executive said demand in Region{c} grew by {g}% in 2023.",
+                    q = 1 + i % 4,
+                    c = i % 9,
+                    r = 1 + i % 13,
+                    d = i % 10,
+                    u = 1000 + 37 * i,
+                    g = 2 + i % 17,
+                )
+            })
+            .collect()
+    };
+    let run = |warm: bool| -> (Vec<(String, String, String)>, usize) {
+        let dir = tmp();
+        let engine = engine_at(dir.path());
+        let ns_ingest = |texts: Vec<String>, tag: &str| {
+            for (i, t) in texts.iter().enumerate() {
+                ingest_text(&engine, "s", &format!("{tag}-{i}"), t, "2023-12-31");
+            }
+        };
+        ns_ingest(batch(0, 40), "a");
+        let ns = engine.namespace("s").unwrap();
+        let store = ns.store().clone();
+        let idx = engine.indexes(&ns).unwrap();
+        let mut cache = scheduler::PoolCache::default();
+        scheduler::run(store.as_ref(), &idx, &Extractive, &mut cache).unwrap();
+        let kept = cache.len();
+        // The same facts again (their sources and confidence change) and new ones, in the
+        // same periods; and one fact corrected.
+        ns_ingest(batch(20, 60), "b");
+        let id = all_facts(&engine, "s", None)
+            .into_iter()
+            .find(|f| f.description.contains("revenue"))
+            .expect("a revenue fact")
+            .id;
+        let patch = serde_json::json!({"description": "Company1 Corp corrected its 2023 revenue."});
+        engine
+            .correct_fact(
+                "s",
+                id,
+                &serde_json::from_value(patch).unwrap(),
+                "test",
+                Some("a typo".into()),
+            )
+            .unwrap();
+        if !warm {
+            cache = scheduler::PoolCache::default();
+        }
+        let second = scheduler::run(store.as_ref(), &idx, &Extractive, &mut cache).unwrap();
+        assert!(second.recomputed.iter().any(|k| k == "2023"), "{second:?}");
+        let all = store
+            .nodes()
+            .unwrap()
+            .into_iter()
+            .filter_map(|n| store.summary(&n.key, None).unwrap())
+            .map(|s| (s.node.to_string(), s.text, s.input_hash))
+            .collect();
+        (all, kept)
+    };
+    let (warm, kept) = run(true);
+    let (cold, _) = run(false);
+    assert!(kept > 100, "the first pass cached {kept} facts");
+    assert!(warm.len() >= 5, "{warm:?}");
+    assert_eq!(warm, cold);
 }
