@@ -287,6 +287,14 @@ impl Server {
                 let req = req.header("Content-Type", ct).body(bytes).unwrap();
                 self.agent.run(req)
             }
+            // An empty body as curl, browsers and the Python client send it: `Content-Length:
+            // 0`. ureq would stream a chunked body for POST, PUT and PATCH instead; a handler
+            // that takes no body answers before the last chunk arrives, and hyper then closes
+            // the connection rather than wait for it, so the next request on it (from ureq's
+            // pool) could meet a closed socket on a loaded machine.
+            None if matches!(method, "POST" | "PUT" | "PATCH") => {
+                self.agent.run(req.body(Vec::<u8>::new()).unwrap())
+            }
             None => self.agent.run(req.body(()).unwrap()),
         }
         .expect("http request");
