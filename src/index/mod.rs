@@ -441,8 +441,14 @@ impl NsIndexes {
         me.catch_up(store)?;
         // Sketches of the loaded vectors, so that no query pays for them (~0.5 s per million).
         {
+            // Without fact vectors (`embed_facts` off) there is nothing to sketch: every fact
+            // would cost a failed lookup and 64 zero bytes (at 1M facts, 64 MB).
             let cat = me.catalog.read();
-            let facts: Vec<u64> = cat.facts.iter().map(|(id, _)| id).collect();
+            let facts: Vec<u64> = if me.facts.is_empty() {
+                Vec::new()
+            } else {
+                cat.facts.iter().map(|(id, _)| id).collect()
+            };
             let chunks: Vec<u64> = cat.chunks.iter().map(|(id, _)| id).collect();
             drop(cat);
             me.facts.fill_sketches(&facts)?;
@@ -1103,20 +1109,18 @@ impl NsIndexes {
         flush(&mut batch)?;
         let mut err = None;
         // Facts are read for the text index, and for vectors only when they are embedded.
-        let facts_wanted = text || (vectors && self.embed_facts);
-        store.for_each_fact(&mut |f| {
-            if !facts_wanted {
-                return Ok(());
-            }
-            match self.fact_doc(store, &f) {
-                Ok(d) => batch.push(d),
-                Err(e) => err = Some(e),
-            }
-            if batch.len() >= REBUILD_BATCH {
-                flush(&mut batch)?;
-            }
-            Ok(())
-        })?;
+        if text || (vectors && self.embed_facts) {
+            store.for_each_fact(&mut |f| {
+                match self.fact_doc(store, &f) {
+                    Ok(d) => batch.push(d),
+                    Err(e) => err = Some(e),
+                }
+                if batch.len() >= REBUILD_BATCH {
+                    flush(&mut batch)?;
+                }
+                Ok(())
+            })?;
+        }
         if let Some(e) = err {
             return Err(e);
         }
