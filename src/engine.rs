@@ -612,10 +612,15 @@ impl Engine {
         self.ingest_staged(namespace, batch, opts, extractor)
     }
 
-    /// Ingests a stream of batches in their order, one transaction each, in two stages: a
+    /// Ingests a stream of batches in their order, one transaction each, in three stages: a
     /// second thread runs `read` and chunks and extracts each batch it yields
-    /// (`Engine::stage`) while this one resolves and commits the batch before it
-    /// (`Engine::ingest_staged`); at most one staged batch waits between them.
+    /// (`Engine::stage`); this one builds each batch's write set while the batch before it
+    /// commits on a third ([`crate::ingest::reads`]: the build sees that batch as if committed);
+    /// at most one staged batch waits, and one commits, at a time. The result is the same as
+    /// ingesting the batches one after the other: a batch whose build no longer matches the
+    /// store when it commits (another writer came first, or the batch before it failed) is built
+    /// again under the writer lock. A store shared by several servers builds every batch under
+    /// the lock.
     ///
     /// `read` hands over items with `emit(docs, tag)` (`docs` None for an item that is only a
     /// `tag`: a rejection, the end of a file), which answers false once the consuming side has
@@ -635,6 +640,7 @@ impl Engine {
     ) -> bool {
         type Staged<T> = (Option<Result<StagedBatch>>, T);
         let (send, receive) = std::sync::mpsc::sync_channel::<Staged<T>>(1);
+        let ahead = !self.shared_store();
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 read(&mut |docs, tag| {
@@ -642,19 +648,50 @@ impl Engine {
                     send.send((staged, tag)).is_ok()
                 });
             });
+            let mut flight: Option<Flight<'_, T>> = None;
             // Leaving the loop drops the receiver, so the reader's next hand-over fails and it
             // stops.
             for (staged, tag) in receive {
-                if staged.is_some() && !proceed() {
+                let batch = match staged {
+                    None => {
+                        if land(&mut flight, &mut apply).is_none() || apply(None, tag).is_break() {
+                            return false;
+                        }
+                        continue;
+                    }
+                    Some(Err(e)) => {
+                        if land(&mut flight, &mut apply).is_none()
+                            || apply(Some(Err(e)), tag).is_break()
+                        {
+                            return false;
+                        }
+                        continue;
+                    }
+                    Some(Ok(batch)) => batch,
+                };
+                if !proceed() {
+                    land(&mut flight, &mut apply);
                     return false;
                 }
-                let report = staged
-                    .map(|s| s.and_then(|b| self.ingest_staged(namespace, b, opts, extractor)));
-                if apply(report, tag).is_break() {
+                // Build against the batch still committing, if any (its failure to build is
+                // left to the commit, which builds again under the lock).
+                let prev = flight.as_ref().and_then(|f| f.2.as_ref());
+                let on = prev.map(|p| p.tx);
+                let built = ahead
+                    .then(|| self.build_ahead(namespace, &batch, opts, extractor, prev))
+                    .and_then(|b| b.ok());
+                let Some(landed) = land(&mut flight, &mut apply) else {
                     return false;
-                }
+                };
+                // Kept only when built on the batch before as that batch committed (or on the
+                // store, when none was committing); the commit checks the head again.
+                let built = built.filter(|_| on.is_none() || landed == on);
+                let pending = built.as_ref().map(|b| b.pending(self, namespace));
+                let handle = scope
+                    .spawn(move || self.commit_staged(namespace, batch, built, opts, extractor));
+                flight = Some((handle, tag, pending));
             }
-            true
+            land(&mut flight, &mut apply).is_some()
         })
     }
 
@@ -685,58 +722,164 @@ impl Engine {
         opts: &IngestOptions,
         extractor: &dyn Extractor,
     ) -> Result<IngestReport> {
-        self.check_writable()?;
+        self.commit_staged(namespace, batch, None, opts, extractor)
+            .0
+    }
+
+    /// Builds a staged batch's write set outside the writer lock, for the transaction after
+    /// `prev` (the batch committing) or after the store's head.
+    fn build_ahead(
+        &self,
+        namespace: &str,
+        batch: &StagedBatch,
+        opts: &IngestOptions,
+        extractor: &dyn Extractor,
+        prev: Option<&crate::ingest::reads::Pending>,
+    ) -> Result<BuiltAhead> {
         let ns = self.namespace_or_create(namespace)?;
-        self.check_ns_writable(&ns)?;
         let idx = self.indexes(&ns)?;
-        let StagedBatch {
-            staged,
-            rejected,
-            took: t_stage,
-        } = batch;
-        let t0 = std::time::Instant::now() - t_stage;
-        let _writer = self.lock_writer_current(&ns, &idx)?;
-        let tx = ns.store.head_tx() + 1;
-        let (ws, mut report) = {
-            let cat = idx.catalog.read();
-            let slots = |subject: u64, slot: &str| -> Vec<u64> {
-                cat.facts_in_slot(crate::model::slot::slot_hash(subject, slot))
-                    .to_vec()
-            };
-            pipeline::build(
-                ns.store.as_ref(),
-                tx,
-                staged,
-                extractor.name(),
-                opts,
-                &slots,
-            )?
+        let t = std::time::Instant::now();
+        let tx = match prev {
+            Some(p) => p.tx + 1,
+            None => ns.store.head_tx() + 1,
         };
-        report.rejected.extend(rejected);
-        if ws.documents.is_empty() {
-            return Ok(report);
-        }
-        let t_build = t0.elapsed();
+        let built = Self::build_batch(&ns, &idx, tx, &batch.staged, opts, extractor, prev)?;
+        Ok(BuiltAhead {
+            built,
+            took: t.elapsed(),
+        })
+    }
+
+    /// Builds the write set of transaction `tx` from a staged batch (see [`pipeline::build`]).
+    fn build_batch(
+        ns: &Namespace,
+        idx: &NsIndexes,
+        tx: TxId,
+        staged: &[pipeline::Staged],
+        opts: &IngestOptions,
+        extractor: &dyn Extractor,
+        prev: Option<&crate::ingest::reads::Pending>,
+    ) -> Result<pipeline::Built> {
+        let slots = |subject: u64, slot: &str| -> Vec<u64> {
+            let hash = crate::model::slot::slot_hash(subject, slot);
+            let mut ids = idx.catalog.read().facts_in_slot(hash).to_vec();
+            // The batch committing files its facts after the catalog's (once applied, they are
+            // in both).
+            for id in prev.map(|p| p.in_slot(hash)).unwrap_or_default() {
+                if !ids.contains(id) {
+                    ids.push(*id);
+                }
+            }
+            ids
+        };
+        let reads = crate::ingest::reads::Reads {
+            store: ns.store.as_ref(),
+            prev,
+        };
+        pipeline::build(reads, tx, staged, extractor.name(), opts, &slots)
+    }
+
+    /// Commits a staged batch as one transaction under the namespace's writer lock, from the
+    /// write set built ahead when it still fits the store's head, else built now. Answers with
+    /// the report and, when the write set built ahead was committed, its transaction.
+    fn commit_staged(
+        &self,
+        namespace: &str,
+        batch: StagedBatch,
+        ahead: Option<BuiltAhead>,
+        opts: &IngestOptions,
+        extractor: &dyn Extractor,
+    ) -> (Result<IngestReport>, Option<TxId>) {
+        let mut from_ahead = None;
+        let report = (|| {
+            self.check_writable()?;
+            let ns = self.namespace_or_create(namespace)?;
+            self.check_ns_writable(&ns)?;
+            let idx = self.indexes(&ns)?;
+            let StagedBatch {
+                staged,
+                rejected,
+                took: t_stage,
+            } = batch;
+            let t0 = std::time::Instant::now() - t_stage;
+            let _writer = self.lock_writer_current(&ns, &idx)?;
+            let tx = ns.store.head_tx() + 1;
+            let (built, t_build) = match ahead {
+                Some(a) if a.built.ws.tx == tx => {
+                    from_ahead = Some(tx);
+                    (a.built, a.took)
+                }
+                _ => {
+                    let t = std::time::Instant::now();
+                    let b = Self::build_batch(&ns, &idx, tx, &staged, opts, extractor, None)?;
+                    (b, t.elapsed())
+                }
+            };
+            drop(staged);
+            let pipeline::Built { ws, mut report, .. } = built;
+            report.rejected.extend(rejected);
+            if ws.documents.is_empty() {
+                return Ok(report);
+            }
+            let t_build_done = t0.elapsed();
+            self.commit_built(
+                &ns,
+                &idx,
+                ws,
+                report,
+                opts,
+                t0,
+                (t_stage, t_build, t_build_done),
+            )
+        })();
+        (report, from_ahead)
+    }
+
+    /// Commits a built write set; the caller holds the namespace's writer lock.
+    #[allow(clippy::too_many_arguments)]
+    fn commit_built(
+        &self,
+        ns: &Namespace,
+        idx: &NsIndexes,
+        ws: crate::store::WriteSet,
+        mut report: IngestReport,
+        opts: &IngestOptions,
+        t0: std::time::Instant,
+        (t_stage, t_build, t_build_done): (
+            std::time::Duration,
+            std::time::Duration,
+            std::time::Duration,
+        ),
+    ) -> Result<IngestReport> {
         // The new records' vectors are embedded and inserted on the other core while the store
         // commits (the commit is one thread's work); readers cannot see them before the catalog
         // knows their records. A failed commit takes them out again.
         // Once committed, the catalog and the text index take the transaction on this side
         // while the vectors may still be going in; the index state moves on only after both.
         let ahead = idx.ahead_docs(ns.store.as_ref(), &ws)?;
-        let (committed, (ahead, t_vectors)) = rayon::join(
-            || {
+        // On threads of their own, not the thread pool's: a bulk load's next batch is
+        // extracted on the pool meanwhile, and a commit queued behind it would wait for it.
+        let (committed, (ahead, t_vectors)) = std::thread::scope(|scope| {
+            let vectors = scope.spawn(|| {
+                let t = std::time::Instant::now();
+                (idx.embed_ahead(&ahead), t.elapsed())
+            });
+            let committed = (|| {
                 let t = std::time::Instant::now();
                 let (tx, ws) = ns.store.commit_keeping(ws)?;
                 let t_store = t.elapsed();
                 let records = crate::index::Records::committed(ns.store.as_ref(), &ws);
                 let early = idx.apply_early(&records, &tx);
                 Ok::<_, Error>((tx, ws, early, t_store, t.elapsed() - t_store))
-            },
-            || {
-                let t = std::time::Instant::now();
-                (idx.embed_ahead(&ahead), t.elapsed())
-            },
-        );
+            })();
+            let vectors = vectors.join().unwrap_or_else(|_| {
+                (
+                    Err(Error::Index("embedding ahead of a commit panicked".into())),
+                    std::time::Duration::ZERO,
+                )
+            });
+            (committed, vectors)
+        });
         let (committed, stored, early, t_store, t_early) = match committed {
             Ok(c) => c,
             Err(e) => {
@@ -754,13 +897,13 @@ impl Engine {
         report.tx = Some(committed.id);
         let records = crate::index::Records::committed(ns.store.as_ref(), &stored);
         let applied = early.and_then(|_| idx.apply_late(&records, &committed, &ahead));
-        self.after_apply(&ns, &idx, &committed, opts.commit_indexes, applied)?;
+        self.after_apply(ns, idx, &committed, opts.commit_indexes, applied)?;
         tracing::debug!(
             "ingest tx {}: extract {:?}, build {:?}, store (with catalog and text, beside the vectors) {:?} (store commit {:?}, catalog and text {:?}; vectors {:?}), indexes {:?}",
             committed.id,
             t_stage,
-            t_build - t_stage,
-            t_commit - t_build,
+            t_build,
+            t_commit - t_build_done,
             t_store,
             t_early,
             t_vectors,
@@ -1102,10 +1245,57 @@ fn make_summarizer(config: &Config, llm: Option<&Arc<LlmClient>>) -> Result<Arc<
     }
 }
 
+/// The batch committing in [`Engine::ingest_in_stages`]: its commit (which answers with the
+/// transaction it committed from the write set built ahead, if it did), its item, and what it
+/// writes.
+type Flight<'s, T> = (
+    std::thread::ScopedJoinHandle<'s, (Result<IngestReport>, Option<TxId>)>,
+    T,
+    Option<crate::ingest::reads::Pending>,
+);
+
+/// Waits for the batch committing, if any, and hands its result to `apply`. None when `apply`
+/// stops the load; else the transaction it committed from the write set built ahead, if it did.
+fn land<T>(
+    flight: &mut Option<Flight<'_, T>>,
+    apply: &mut impl FnMut(Option<Result<IngestReport>>, T) -> std::ops::ControlFlow<()>,
+) -> Option<Option<TxId>> {
+    let Some((handle, tag, _)) = flight.take() else {
+        return Some(None);
+    };
+    let (report, built_tx) = handle
+        .join()
+        .unwrap_or_else(|_| (Err(Error::Store("an ingest commit panicked".into())), None));
+    apply(Some(report), tag).is_continue().then_some(built_tx)
+}
+
 /// Documents chunked and extracted by [`Engine::stage`], ready for [`Engine::ingest_staged`].
 #[derive(Debug)]
 struct StagedBatch {
     staged: Vec<pipeline::Staged>,
     rejected: Vec<crate::ingest::Rejected>,
     took: std::time::Duration,
+}
+
+/// A batch's write set built outside the writer lock while the batch before it committed
+/// ([`Engine::ingest_in_stages`]).
+struct BuiltAhead {
+    built: pipeline::Built,
+    took: std::time::Duration,
+}
+
+impl BuiltAhead {
+    /// What it writes, for building the batch after it while it commits.
+    fn pending(&self, engine: &Engine, namespace: &str) -> crate::ingest::reads::Pending {
+        let idx = engine
+            .namespace(namespace)
+            .ok()
+            .and_then(|ns| engine.indexes(&ns).ok());
+        let cat = idx.as_ref().map(|i| i.catalog.read());
+        let name = |id: crate::model::EntityId| {
+            cat.as_ref()
+                .and_then(|c| c.entities.get(&id).map(|e| e.name.clone()))
+        };
+        crate::ingest::reads::Pending::of(&self.built.ws, self.built.identities.clone(), &name)
+    }
 }

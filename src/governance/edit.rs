@@ -182,7 +182,7 @@ fn touch(ws: &mut WriteSet, f: &Fact) {
 /// Adds the time nodes the write set touches.
 pub fn finish_nodes(store: &dyn NsStore, ws: &mut WriteSet) -> Result<()> {
     let touched: BTreeSet<TimeKey> = ws.touched_nodes.iter().copied().collect();
-    ws.add_time_nodes(store, &touched)?;
+    ws.add_time_nodes(&|k| store.nodes_many(k), &touched)?;
     Ok(())
 }
 

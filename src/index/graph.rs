@@ -265,8 +265,7 @@ impl Catalog {
                         .unwrap_or_default(),
                     FactObject::Literal(l) => l.clone(),
                 };
-                let slot = crate::model::slot::slot_of(&f.description, &object_text);
-                (!slot.is_empty()).then(|| crate::model::slot::slot_hash(f.subject, &slot))
+                crate::model::slot::filed_slot(f, &object_text)
             }
         };
         let meta = FactMeta {

@@ -14,6 +14,7 @@ pub mod chunk;
 pub mod extract;
 pub mod input;
 pub mod pipeline;
+pub mod reads;
 pub mod repair;
 pub mod resolve;
 pub mod sentences;

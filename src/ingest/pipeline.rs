@@ -13,12 +13,13 @@ use sha2::{Digest, Sha256};
 use super::chunk::{self, ChunkSpan};
 use super::extract::{DocContext, ExtractedObject, Extraction, Extractor};
 use super::input::{PreparedDocument, Rejected};
+use super::reads::Reads;
 use super::resolve::Resolver;
 use crate::model::slot::{slot_hash, slot_of, values_differ};
 use crate::model::{
     Change, Chunk, Conflict, Document, Fact, FactId, FactObject, FactOrigin, Status, TxId, TxKind,
 };
-use crate::store::{IdKind, NsStore, WriteSet};
+use crate::store::{IdKind, WriteSet};
 use crate::time::TimeKey;
 use crate::{Error, Result};
 
@@ -225,10 +226,10 @@ fn same_content(d: &Document, s: &Staged) -> bool {
 }
 
 /// The stored document with the staged one's content, if any (see [`same_content`]).
-fn stored_by_content(store: &dyn NsStore, s: &Staged) -> Result<Option<Document>> {
+fn stored_by_content(store: Reads<'_>, s: &Staged) -> Result<Option<Document>> {
     for hash in [&s.hash, &s.text_hash] {
         if let Some(id) = store.document_by_hash(hash)?
-            && let Some(d) = store.document(id, None)?
+            && let Some(d) = store.document(id)?
             && same_content(&d, s)
         {
             return Ok(Some(d));
@@ -237,16 +238,28 @@ fn stored_by_content(store: &dyn NsStore, s: &Staged) -> Result<Option<Document>
     Ok(None)
 }
 
-/// Builds the write set of transaction `tx` from staged documents. Must run under the
-/// namespace's writer lock with `tx == store.head_tx() + 1`.
-pub fn build(
-    store: &dyn NsStore,
+/// A batch's write set as built, with what the next batch's build needs of it.
+pub struct Built {
+    /// The write set.
+    pub ws: WriteSet,
+    /// What it reports.
+    pub report: IngestReport,
+    /// The identities of its facts ([`Fact::identity`]), found while building.
+    pub identities: HashMap<[u8; 16], FactId>,
+}
+
+/// Builds the write set of transaction `tx` from staged documents. Must run with
+/// `tx == store.head_tx() + 1` (with `store.prev`'s transaction counted as committed), and commit
+/// only if that still holds (under the namespace's writer lock).
+pub fn build<'a>(
+    store: impl Into<Reads<'a>>,
     tx: TxId,
-    staged: Vec<Staged>,
+    staged: &[Staged],
     extractor_name: &str,
     opts: &IngestOptions,
     slots: &dyn Fn(u64, &str) -> Vec<FactId>,
-) -> Result<(WriteSet, IngestReport)> {
+) -> Result<Built> {
+    let store: Reads<'a> = store.into();
     let mut ws = WriteSet::new(tx, TxKind::Ingest, opts.actor.clone(), opts.reason.clone());
     ws.durable = opts.durable;
     let mut report = IngestReport::default();
@@ -274,11 +287,9 @@ pub fn build(
             Some(id) => match seen_ext.get(id) {
                 Some(hash) => Known::Batch(*hash == s.hash),
                 None => match store.document_by_external(id)? {
-                    Some(did) => Known::Stored(
-                        store
-                            .document(did, None)?
-                            .is_some_and(|d| same_content(&d, &s)),
-                    ),
+                    Some(did) => {
+                        Known::Stored(store.document(did)?.is_some_and(|d| same_content(&d, s)))
+                    }
                     None => Known::New,
                 },
             },
@@ -288,7 +299,7 @@ pub fn build(
                     report.document_ids.push(ext.clone());
                     continue;
                 }
-                match stored_by_content(store, &s)? {
+                match stored_by_content(store, s)? {
                     Some(d) => {
                         report.duplicates += 1;
                         report.document_ids.push(d.external_id);
@@ -415,7 +426,7 @@ pub fn build(
                     continue;
                 }
                 if let Some(fid) = stored {
-                    let Some(mut old) = store.fact(fid, None)? else {
+                    let Some(mut old) = store.fact(fid)? else {
                         continue;
                     };
                     // A retracted fact stays retracted: new text does not overrule a person.
@@ -497,9 +508,17 @@ pub fn build(
     }
     ws.entities.sort_by_key(|e| e.id);
 
-    report.time_nodes = ws.add_time_nodes(store, &touched)?;
+    report.time_nodes = ws.add_time_nodes(&|k| store.nodes_many(k), &touched)?;
     ws.touched_nodes = touched.into_iter().collect();
-    Ok((ws, report))
+    let identities = fact_index
+        .into_iter()
+        .map(|(identity, i)| (identity, ws.facts[i].id))
+        .collect();
+    Ok(Built {
+        ws,
+        report,
+        identities,
+    })
 }
 
 /// Confidence a newer fact needs to end an older contradicting fact's validity.
@@ -513,7 +532,7 @@ const MAX_CANDIDATES: usize = 12;
 /// least [`INVALIDATION_CONFIDENCE`] and not below the older one's); otherwise both stay and the
 /// contradiction is recorded as a conflict for review. Good facts are never damaged silently.
 fn guard_contradictions(
-    store: &dyn NsStore,
+    store: Reads<'_>,
     tx: TxId,
     ws: &mut WriteSet,
     checks: &[(usize, String)],

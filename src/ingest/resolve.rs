@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::Result;
 use crate::ingest::extract::EntityMention;
+use crate::ingest::reads::Reads;
 use crate::model::{Entity, EntityId, EntityKind, Status, TxId, normalize_name};
-use crate::store::{IdKind, NsStore};
+use crate::store::IdKind;
 
 /// Most aliases kept per entity.
 const MAX_ALIASES: usize = 32;
@@ -36,7 +37,7 @@ pub fn clip_name(name: &str) -> String {
 
 /// Resolves names to entity ids for one transaction, collecting created and updated entities.
 pub struct Resolver<'a> {
-    store: &'a dyn NsStore,
+    store: Reads<'a>,
     tx: TxId,
     by_name: HashMap<String, EntityId>,
     /// What the store said about names, read ahead by [`Resolver::prefetch`].
@@ -50,9 +51,9 @@ pub struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     /// A resolver for transaction `tx` of a namespace.
-    pub fn new(store: &'a dyn NsStore, tx: TxId) -> Self {
+    pub fn new(store: impl Into<Reads<'a>>, tx: TxId) -> Self {
         Resolver {
-            store,
+            store: store.into(),
             tx,
             by_name: HashMap::new(),
             known: HashMap::new(),
@@ -124,7 +125,7 @@ impl<'a> Resolver<'a> {
         if let Some(e) = self.read.get(&id) {
             return Ok(e.clone());
         }
-        let e = self.store.entity(id, None)?;
+        let e = self.store.entity(id)?;
         self.read.insert(id, e.clone());
         Ok(e)
     }

@@ -65,6 +65,13 @@ pub fn fact_slot(f: &Fact, object_text: &str) -> String {
     slot_of(&f.description, object_text)
 }
 
+/// The (subject, slot) hash the catalog files a new fact under, its object named
+/// `object_name` (an entity's canonical name, or the literal); None without a slot.
+pub fn filed_slot(f: &Fact, object_name: &str) -> Option<u64> {
+    let slot = slot_of(&f.description, object_name);
+    (!slot.is_empty()).then(|| slot_hash(f.subject, &slot))
+}
+
 /// A stable 64-bit hash of (subject, slot) for the catalog's slot index.
 pub fn slot_hash(subject: u64, slot: &str) -> u64 {
     use sha2::{Digest, Sha256};

@@ -149,6 +149,9 @@ pub struct WriteSet {
     pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// Reads time nodes at once (as [`NsStore::nodes_many`]).
+pub type NodesMany<'a> = dyn Fn(&[TimeKey]) -> Result<Vec<Option<TimeNode>>> + 'a;
+
 impl WriteSet {
     /// An empty write set for transaction `tx`.
     pub fn new(tx: TxId, kind: TxKind, actor: impl Into<String>, reason: Option<String>) -> Self {
@@ -178,7 +181,7 @@ impl WriteSet {
     /// by this transaction, existing ones marked touched by it); returns how many are new.
     pub fn add_time_nodes(
         &mut self,
-        store: &dyn NsStore,
+        nodes_many: &NodesMany<'_>,
         touched: &std::collections::BTreeSet<TimeKey>,
     ) -> Result<u64> {
         let mut all: std::collections::BTreeSet<TimeKey> = std::collections::BTreeSet::new();
@@ -188,7 +191,7 @@ impl WriteSet {
         }
         let mut new = 0;
         let keys: Vec<TimeKey> = all.into_iter().collect();
-        for (k, stored) in keys.iter().copied().zip(store.nodes_many(&keys)?) {
+        for (k, stored) in keys.iter().copied().zip(nodes_many(&keys)?) {
             let node = match stored {
                 Some(mut n) => {
                     n.touched_tx = self.tx;

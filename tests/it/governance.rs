@@ -191,7 +191,7 @@ fn random_op(s: &dyn NsStore, r: &mut Rng, doc_no: &mut u32) -> String {
                 durable: false,
                 ..Default::default()
             };
-            pipeline::build(s, tx, staged, "rules", &opts, &|_, _| vec![]).map(|x| x.0)
+            pipeline::build(s, tx, &staged, "rules", &opts, &|_, _| vec![]).map(|x| x.ws)
         }
         5 | 6 => {
             let input = FactInput {

@@ -580,3 +580,396 @@ fn a_failed_commit_leaves_no_vectors_ahead_of_it() {
     assert_eq!(now.fact_vectors, before.fact_vectors + r.facts);
     assert_eq!(now.chunk_vectors, before.chunk_vectors + r.chunks);
 }
+
+/// Twelve batches of five documents that lean on each other. The same firms recur (entities
+/// resolve across batches), revenue for one year is restated with another figure later
+/// (contradictions across batches), a sentence of one batch comes again in the next (facts
+/// merge), an alias comes in one batch and is used in the next, a text is sent again under no
+/// id (a duplicate), and an id comes again with other content (refused).
+fn overlapping_batches() -> Vec<Vec<chronorag::ingest::input::DocumentInput>> {
+    use chronorag::ingest::input::DocumentInput;
+    let firms = [
+        "Acme Corp",
+        "Globex Inc",
+        "Initech",
+        "Hooli",
+        "Umbrella Corp",
+    ];
+    let doc = |b: usize, i: usize| -> DocumentInput {
+        let firm = firms[(b + i) % firms.len()];
+        let other = firms[(b + 2 * i + 1) % firms.len()];
+        let year = 2015 + (b + i) % 4;
+        let figure = 3 + (b * 7 + i) % 5;
+        let mut text = format!(
+            "{firm} reported revenue of ${figure} billion in {year}. {firm} hired Jane Roe{i} as chief \
+             financial officer in {year}. {other} opened a plant in Ohio in March {year}. \
+             Initech opened an office in City{} in 2019. ",
+            b / 2
+        );
+        if b % 3 == 1 {
+            text.push_str(&format!(
+                "{firm} (NASDAQ: T{}) said its chief executive is John Doe{b}. ",
+                (b + i) % firms.len()
+            ));
+        }
+        if b % 3 == 2 {
+            text.push_str(&format!(
+                "T{} expects growth in {}.",
+                (b + i) % firms.len(),
+                year + 1
+            ));
+        }
+        DocumentInput {
+            id: Some(format!("d{b}-{i}")),
+            text,
+            time: Some(format!("{}-06-{:02}", year + 1, 1 + b)),
+            ..Default::default()
+        }
+    };
+    (0..12)
+        .map(|b| {
+            let mut docs: Vec<DocumentInput> = (0..5).map(|i| doc(b, i)).collect();
+            if b > 0 {
+                // Sent again without an id: a duplicate of the batch before's.
+                let mut again = doc(b - 1, 0);
+                again.id = None;
+                docs.push(again);
+            }
+            if b == 6 {
+                // A known id with other content: refused.
+                let mut clash = doc(5, 1);
+                clash.text.push_str(" Changed.");
+                docs.push(clash);
+            }
+            docs
+        })
+        .collect()
+}
+
+/// A bulk load builds each batch while the batch before it commits, reading the store through
+/// that batch ([`chronorag::ingest::reads`]). The result must be what ingesting the batches one
+/// after the other gives: the same entities (a name first seen in the batch before resolves to
+/// its entity, not a new one), the same merged facts, contradictions and conflicts across
+/// batches, the same duplicates and refusals, record for record.
+#[test]
+fn a_load_built_ahead_of_its_commits_equals_one_batch_after_the_other() {
+    use chronorag::ingest::input::{self, DocumentInput};
+    use chronorag::ingest::pipeline::IngestOptions;
+    let batches = overlapping_batches;
+    let prepare = |docs: Vec<DocumentInput>| -> Vec<input::PreparedDocument> {
+        docs.into_iter()
+            .map(|d| input::prepare(d, None).unwrap())
+            .collect()
+    };
+    let opts = IngestOptions::default();
+
+    // One batch after the other.
+    let serial_dir = tmp();
+    let serial = crate::support::engine_at(serial_dir.path());
+    let mut serial_reports = Vec::new();
+    for b in batches() {
+        serial_reports.push(serial.ingest("n", prepare(b), &opts).unwrap());
+    }
+
+    // Built ahead of the commits.
+    let ahead_dir = tmp();
+    let ahead = crate::support::engine_at(ahead_dir.path());
+    let extractor = ahead.extractor(None).unwrap();
+    let mut ahead_reports = Vec::new();
+    let done = ahead.ingest_in_stages(
+        "n",
+        &opts,
+        extractor.as_ref(),
+        |emit| {
+            for (i, b) in batches().into_iter().enumerate() {
+                if !emit(Some(prepare(b)), i) {
+                    return;
+                }
+            }
+        },
+        || true,
+        |r, _| {
+            ahead_reports.push(r.expect("every item has documents").unwrap());
+            std::ops::ControlFlow::Continue(())
+        },
+    );
+    assert!(done);
+
+    // The scenario covers what the builds must see of each other.
+    let sum = |rs: &[chronorag::ingest::IngestReport],
+               f: fn(&chronorag::ingest::IngestReport) -> u64| {
+        rs.iter().map(f).sum::<u64>()
+    };
+    assert_eq!(sum(&serial_reports, |r| r.duplicates), 11);
+    assert_eq!(sum(&serial_reports, |r| r.rejected.len() as u64), 1);
+    assert!(
+        sum(&serial_reports, |r| r.facts_merged) > 10,
+        "{serial_reports:?}"
+    );
+    assert!(
+        sum(&serial_reports, |r| r.conflicts + r.invalidated) > 0,
+        "{serial_reports:?}"
+    );
+    for (a, s) in ahead_reports.iter().zip(&serial_reports) {
+        assert_eq!(
+            (
+                a.tx,
+                a.documents,
+                a.facts,
+                a.facts_merged,
+                a.entities,
+                a.time_nodes
+            ),
+            (
+                s.tx,
+                s.documents,
+                s.facts,
+                s.facts_merged,
+                s.entities,
+                s.time_nodes
+            )
+        );
+        assert_eq!(
+            (a.duplicates, a.conflicts, a.invalidated, a.rejected.len()),
+            (s.duplicates, s.conflicts, s.invalidated, s.rejected.len())
+        );
+    }
+    assert_eq!(ahead_reports.len(), serial_reports.len());
+
+    // Record for record: the exports, less commit times and the audit chain built on them.
+    let export = |e: &chronorag::Engine, dir: &Path| -> Vec<serde_json::Value> {
+        let file = dir.join("export.jsonl");
+        e.export_namespace("n", &file, &|_, _| {}).unwrap();
+        fn strip(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for k in [
+                        "at",
+                        "created_at",
+                        "hash",
+                        "prev_hash",
+                        "audit",
+                        "audit_head",
+                    ] {
+                        m.remove(k);
+                    }
+                    m.values_mut().for_each(strip);
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                strip(&mut v);
+                v
+            })
+            .collect()
+    };
+    let (a, s) = (
+        export(&ahead, ahead_dir.path()),
+        export(&serial, serial_dir.path()),
+    );
+    assert_eq!(a.len(), s.len());
+    for (x, y) in a.iter().zip(&s) {
+        assert_eq!(x, y);
+    }
+    // And the catalogs file the same facts under the same slots: a statement restated once
+    // more meets the same stored facts in both.
+    let last = prepare(vec![DocumentInput {
+        id: Some("last".into()),
+        text: "Acme Corp reported revenue of $9 billion in 2016. Hooli reported revenue of $1 \
+               billion in 2017."
+            .into(),
+        time: Some("2018-01-01".into()),
+        ..Default::default()
+    }]);
+    let (ra, rs) = (
+        ahead.ingest("n", last.clone(), &opts).unwrap(),
+        serial.ingest("n", last, &opts).unwrap(),
+    );
+    assert!(ra.conflicts + ra.invalidated > 0, "{ra:?}");
+    assert_eq!(
+        (ra.conflicts, ra.invalidated, ra.facts),
+        (rs.conflicts, rs.invalidated, rs.facts)
+    );
+}
+
+/// [`chronorag::ingest::reads`] on its own, without timing: each batch is built while the batch
+/// before it is built but not yet committed, reading the store through it, and then both commit
+/// in order. The stores must end equal to building and committing one batch at a time (the
+/// catalog's slot lists are kept here the way the catalog files facts: under the object's
+/// canonical name, once the transaction's entities are known).
+#[test]
+fn a_batch_built_on_an_uncommitted_one_sees_it_as_committed() {
+    use chronorag::ingest::extract::rules::RulesExtractor;
+    use chronorag::ingest::input;
+    use chronorag::ingest::pipeline::{self, IngestOptions};
+    use chronorag::ingest::reads::{Pending, Reads};
+    use chronorag::model::{Change, FactObject};
+    use chronorag::store::{NsStore, WriteSet};
+    use std::collections::HashMap;
+    let opts = IngestOptions::default();
+    // The catalog's slot lists, as it files each committed transaction's new facts (the
+    // commit takes the change list out of the write set: it is read before).
+    type Slots = HashMap<u64, Vec<u64>>;
+    let asserted = |ws: &WriteSet| -> Vec<u64> {
+        (ws.changes.iter())
+            .filter_map(|c| match c {
+                Change::AssertFact(id) => Some(*id),
+                _ => None,
+            })
+            .collect()
+    };
+    let file = |slots: &mut Slots, store: &dyn NsStore, ws: &WriteSet, asserted: &[u64]| {
+        for f in &ws.facts {
+            if !asserted.contains(&f.id) {
+                continue;
+            }
+            let object = match &f.object {
+                FactObject::Entity(o) => store.entity(*o, None).unwrap().unwrap().name,
+                FactObject::Literal(l) => l.clone(),
+            };
+            if let Some(h) = chronorag::model::slot::filed_slot(f, &object) {
+                slots.entry(h).or_default().push(f.id);
+            }
+        }
+    };
+    let stage = |b: Vec<input::DocumentInput>| {
+        let docs = b
+            .into_iter()
+            .map(|d| input::prepare(d, None).unwrap())
+            .collect();
+        pipeline::stage(docs, &RulesExtractor, 900).0
+    };
+    let open = |dir: &Path| {
+        let e = crate::support::engine_at(dir);
+        crate::support::ingest_text(
+            &e,
+            "n",
+            "seed",
+            "Acme Corp was founded in 1990.",
+            "2014-01-01",
+        );
+        e
+    };
+
+    let serial_dir = tmp();
+    let serial = open(serial_dir.path());
+    let store = serial.namespace("n").unwrap().store().clone();
+    let mut slots = Slots::new();
+    let mut serial_reports = Vec::new();
+    for b in overlapping_batches() {
+        let staged = stage(b);
+        let lookup = |s: u64, slot: &str| {
+            let h = chronorag::model::slot::slot_hash(s, slot);
+            slots.get(&h).cloned().unwrap_or_default()
+        };
+        let built = pipeline::build(
+            store.as_ref(),
+            store.head_tx() + 1,
+            &staged,
+            "rules",
+            &opts,
+            &lookup,
+        )
+        .unwrap();
+        let asserted = asserted(&built.ws);
+        let (_, ws) = store.commit_keeping(built.ws).unwrap();
+        file(&mut slots, store.as_ref(), &ws, &asserted);
+        serial_reports.push(built.report);
+    }
+
+    let ahead_dir = tmp();
+    let ahead = open(ahead_dir.path());
+    let store = ahead.namespace("n").unwrap().store().clone();
+    let mut slots = Slots::new();
+    let mut ahead_reports = Vec::new();
+    let mut waiting: Option<(WriteSet, Pending)> = None;
+    for b in overlapping_batches() {
+        let staged = stage(b);
+        let prev = waiting.as_ref().map(|(_, p)| p);
+        let lookup = |s: u64, slot: &str| {
+            let h = chronorag::model::slot::slot_hash(s, slot);
+            let mut ids = slots.get(&h).cloned().unwrap_or_default();
+            ids.extend(prev.map(|p| p.in_slot(h)).unwrap_or_default());
+            ids
+        };
+        let tx = prev.map_or(store.head_tx(), |p| p.tx) + 1;
+        let reads = Reads {
+            store: store.as_ref(),
+            prev,
+        };
+        let built = pipeline::build(reads, tx, &staged, "rules", &opts, &lookup).unwrap();
+        // Only now does the batch before commit.
+        if let Some((ws, _)) = waiting.take() {
+            let asserted = asserted(&ws);
+            let (_, ws) = store.commit_keeping(ws).unwrap();
+            file(&mut slots, store.as_ref(), &ws, &asserted);
+        }
+        let name = |id| store.entity(id, None).ok().flatten().map(|e| e.name);
+        let pending = Pending::of(&built.ws, built.identities, &name);
+        ahead_reports.push(built.report);
+        waiting = Some((built.ws, pending));
+    }
+    let (ws, _) = waiting.unwrap();
+    store.commit(ws).unwrap();
+
+    let counts = |rs: &[chronorag::ingest::IngestReport]| {
+        rs.iter()
+            .map(|r| {
+                (
+                    r.documents,
+                    r.duplicates,
+                    r.rejected.len(),
+                    r.facts,
+                    r.facts_merged,
+                    r.entities,
+                    r.conflicts,
+                    r.invalidated,
+                    r.time_nodes,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let merged: u64 = serial_reports.iter().map(|r| r.facts_merged).sum();
+    let contradicted: u64 = serial_reports
+        .iter()
+        .map(|r| r.conflicts + r.invalidated)
+        .sum();
+    assert!(
+        merged > 10 && contradicted > 0,
+        "{:?}",
+        counts(&serial_reports)
+    );
+    assert_eq!(counts(&ahead_reports), counts(&serial_reports));
+    let facts = |e: &chronorag::Engine| {
+        let mut v: Vec<String> = crate::support::all_facts(e, "n", None)
+            .iter()
+            .map(|f| {
+                let mut j = serde_json::to_value(f).unwrap();
+                j.as_object_mut().unwrap().remove("recorded_at");
+                j.to_string()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (a, s) = (facts(&ahead), facts(&serial));
+    assert!(a.len() > 100, "{}", a.len());
+    assert_eq!(a, s);
+    let stats = |e: &chronorag::Engine| {
+        let st = e.namespace("n").unwrap().store().stats().unwrap();
+        (
+            st.documents,
+            st.chunks,
+            st.facts,
+            st.entities,
+            st.time_nodes,
+        )
+    };
+    assert_eq!(stats(&ahead), stats(&serial));
+}

@@ -291,15 +291,16 @@ fn indexes_catch_up_after_a_crash_and_rebuild_when_lost() {
             &RulesExtractor,
             900,
         );
-        let (ws, _) = pipeline::build(
+        let ws = pipeline::build(
             store,
             store.head_tx() + 1,
-            staged,
+            &staged,
             "rules",
             &IngestOptions::default(),
             &|_, _| vec![],
         )
-        .unwrap();
+        .unwrap()
+        .ws;
         store.commit(ws).unwrap();
     }
     let e = engine_at(dir.path());
@@ -1051,8 +1052,9 @@ fn a_store_that_knew_documents_by_their_text_alone_still_recognises_them() {
         staged[0].hash = staged[0].text_hash.clone();
         let tx = store.head_tx() + 1;
         let opts = IngestOptions::default();
-        let (ws, _) =
-            pipeline::build(store.as_ref(), tx, staged, "rules", &opts, &|_, _| vec![]).unwrap();
+        let ws = pipeline::build(store.as_ref(), tx, &staged, "rules", &opts, &|_, _| vec![])
+            .unwrap()
+            .ws;
         store.commit(ws).unwrap();
     }
     let e = engine_at(&data);

@@ -458,7 +458,7 @@ fn a_dirty_mark_stays_until_a_summary_reflects_its_transaction(open: &Opener) {
         w.entities.push(e);
         w.facts.push(f);
         let touched = BTreeSet::from([TimeKey::parse("2021").unwrap()]);
-        w.add_time_nodes(ns.as_ref(), &touched).unwrap();
+        w.add_time_nodes(&|k| ns.nodes_many(k), &touched).unwrap();
         w.touched_nodes = touched.into_iter().collect();
         ns.commit(w).unwrap();
         txs.push(tx);
