@@ -19,6 +19,7 @@ pub mod dense;
 mod dot_i8;
 pub mod graph;
 pub mod sketch;
+pub mod stem;
 pub mod text;
 pub mod vector;
 

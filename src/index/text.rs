@@ -212,6 +212,10 @@ impl TextIndex {
             }
             Err(_) => Index::open_or_create(directory, schema).map_err(err)?,
         };
+        // The same tokens as tantivy's own `en_stem`, with stems kept per thread.
+        index
+            .tokenizers()
+            .register("en_stem", super::stem::en_stem());
         let writer = index
             .writer_with_num_threads(1, 64 * 1024 * 1024)
             .map_err(err)?;
