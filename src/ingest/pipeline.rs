@@ -510,10 +510,11 @@ pub fn build<'a>(
 
     report.time_nodes = ws.add_time_nodes(&|k| store.nodes_many(k), &touched)?;
     ws.touched_nodes = touched.into_iter().collect();
-    let identities = fact_index
+    let identities: HashMap<[u8; 16], FactId> = fact_index
         .into_iter()
         .map(|(identity, i)| (identity, ws.facts[i].id))
         .collect();
+    ws.identities = identities.iter().map(|(i, id)| (*id, *i)).collect();
     Ok(Built {
         ws,
         report,

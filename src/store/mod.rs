@@ -147,6 +147,10 @@ pub struct WriteSet {
     pub durable: bool,
     /// The commit time to record instead of the clock's (an import keeps the original times).
     pub at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Identities ([`crate::model::Fact::identity`]) of facts, when the builder worked them out
+    /// already: the commit takes a new fact's from here instead of hashing it again. Must be
+    /// each fact's own (the store's identity lookup finds facts by it).
+    pub identities: std::collections::HashMap<FactId, [u8; 16]>,
 }
 
 /// Reads time nodes at once (as [`NsStore::nodes_many`]).
@@ -174,6 +178,7 @@ impl WriteSet {
             audit_details: serde_json::Value::Null,
             durable: true,
             at: None,
+            identities: std::collections::HashMap::new(),
         }
     }
 

@@ -452,8 +452,15 @@ impl<S: KvSpace> RecordNs<S> {
                 .map(|o| o.sources.iter().copied().collect())
                 .unwrap_or_default();
             if old_f.is_none() {
+                let identity = match ws.identities.get(&f.id) {
+                    Some(i) => {
+                        debug_assert_eq!(*i, f.identity(), "fact {}", f.id);
+                        *i
+                    }
+                    None => f.identity(),
+                };
                 batch.insert(
-                    Key::new(tag::FACT_KEY).bytes(&f.identity()).build(),
+                    Key::new(tag::FACT_KEY).bytes(&identity).build(),
                     f.id.to_be_bytes(),
                 );
                 batch.insert(
