@@ -646,6 +646,53 @@ fn overlapping_batches() -> Vec<Vec<chronorag::ingest::input::DocumentInput>> {
         .collect()
 }
 
+/// A namespace `n`'s record counts: documents, chunks, facts, entities, time nodes.
+fn record_counts(e: &chronorag::Engine) -> (u64, u64, u64, u64, u64) {
+    let st = e.namespace("n").unwrap().store().stats().unwrap();
+    (
+        st.documents,
+        st.chunks,
+        st.facts,
+        st.entities,
+        st.time_nodes,
+    )
+}
+
+/// The documents ready to ingest.
+fn prepared(
+    docs: Vec<chronorag::ingest::input::DocumentInput>,
+) -> Vec<chronorag::ingest::input::PreparedDocument> {
+    docs.into_iter()
+        .map(|d| chronorag::ingest::input::prepare(d, None).unwrap())
+        .collect()
+}
+
+/// [`overlapping_batches`] loaded in stages (as `chronorag ingest` loads); `apply` gets each
+/// batch's result with its index.
+fn load_in_stages(
+    e: &chronorag::Engine,
+    apply: impl FnMut(
+        Option<chronorag::Result<chronorag::ingest::IngestReport>>,
+        usize,
+    ) -> std::ops::ControlFlow<()>,
+) -> bool {
+    let extractor = e.extractor(None).unwrap();
+    e.ingest_in_stages(
+        "n",
+        &chronorag::ingest::pipeline::IngestOptions::default(),
+        extractor.as_ref(),
+        |emit| {
+            for (i, b) in overlapping_batches().into_iter().enumerate() {
+                if !emit(Some(prepared(b)), i) {
+                    return;
+                }
+            }
+        },
+        || true,
+        apply,
+    )
+}
+
 /// A bulk load builds each batch while the batch before it commits, reading the store through
 /// that batch ([`chronorag::ingest::reads`]). The result must be what ingesting the batches one
 /// after the other gives: the same entities (a name first seen in the batch before resolves to
@@ -653,14 +700,10 @@ fn overlapping_batches() -> Vec<Vec<chronorag::ingest::input::DocumentInput>> {
 /// batches, the same duplicates and refusals, record for record.
 #[test]
 fn a_load_built_ahead_of_its_commits_equals_one_batch_after_the_other() {
-    use chronorag::ingest::input::{self, DocumentInput};
+    use chronorag::ingest::input::DocumentInput;
     use chronorag::ingest::pipeline::IngestOptions;
     let batches = overlapping_batches;
-    let prepare = |docs: Vec<DocumentInput>| -> Vec<input::PreparedDocument> {
-        docs.into_iter()
-            .map(|d| input::prepare(d, None).unwrap())
-            .collect()
-    };
+    let prepare = prepared;
     let opts = IngestOptions::default();
 
     // One batch after the other.
@@ -674,25 +717,11 @@ fn a_load_built_ahead_of_its_commits_equals_one_batch_after_the_other() {
     // Built ahead of the commits.
     let ahead_dir = tmp();
     let ahead = crate::support::engine_at(ahead_dir.path());
-    let extractor = ahead.extractor(None).unwrap();
     let mut ahead_reports = Vec::new();
-    let done = ahead.ingest_in_stages(
-        "n",
-        &opts,
-        extractor.as_ref(),
-        |emit| {
-            for (i, b) in batches().into_iter().enumerate() {
-                if !emit(Some(prepare(b)), i) {
-                    return;
-                }
-            }
-        },
-        || true,
-        |r, _| {
-            ahead_reports.push(r.expect("every item has documents").unwrap());
-            std::ops::ControlFlow::Continue(())
-        },
-    );
+    let done = load_in_stages(&ahead, |r, _| {
+        ahead_reports.push(r.expect("every item has documents").unwrap());
+        std::ops::ControlFlow::Continue(())
+    });
     assert!(done);
 
     // The scenario covers what the builds must see of each other.
@@ -961,17 +990,7 @@ fn a_batch_built_on_an_uncommitted_one_sees_it_as_committed() {
     let (a, s) = (facts(&ahead), facts(&serial));
     assert!(a.len() > 100, "{}", a.len());
     assert_eq!(a, s);
-    let stats = |e: &chronorag::Engine| {
-        let st = e.namespace("n").unwrap().store().stats().unwrap();
-        (
-            st.documents,
-            st.chunks,
-            st.facts,
-            st.entities,
-            st.time_nodes,
-        )
-    };
-    assert_eq!(stats(&ahead), stats(&serial));
+    assert_eq!(record_counts(&ahead), record_counts(&serial));
 }
 
 /// A load building ahead meets another writer: a document posted between two of its batches
@@ -980,13 +999,9 @@ fn a_batch_built_on_an_uncommitted_one_sees_it_as_committed() {
 /// other give (ids aside: the build thrown away had taken some).
 #[test]
 fn a_batch_built_ahead_is_built_again_after_another_writer() {
-    use chronorag::ingest::input::{self, DocumentInput};
+    use chronorag::ingest::input::DocumentInput;
     use chronorag::ingest::pipeline::IngestOptions;
-    let prepare = |docs: Vec<DocumentInput>| -> Vec<input::PreparedDocument> {
-        docs.into_iter()
-            .map(|d| input::prepare(d, None).unwrap())
-            .collect()
-    };
+    let prepare = prepared;
     let other = || {
         prepare(vec![DocumentInput {
             id: Some("other".into()),
@@ -1008,29 +1023,15 @@ fn a_batch_built_ahead_is_built_again_after_another_writer() {
     }
     let ahead_dir = tmp();
     let ahead = crate::support::engine_at(ahead_dir.path());
-    let extractor = ahead.extractor(None).unwrap();
     let mut txs = Vec::new();
-    let done = ahead.ingest_in_stages(
-        "n",
-        &opts,
-        extractor.as_ref(),
-        |emit| {
-            for (i, b) in overlapping_batches().into_iter().enumerate() {
-                if !emit(Some(prepare(b)), i) {
-                    return;
-                }
-            }
-        },
-        || true,
-        |r, i| {
-            txs.push(r.unwrap().unwrap().tx);
-            // Batch 4 is built by now, on batch 3 (landed just now).
-            if i == 3 {
-                txs.push(ahead.ingest("n", other(), &opts).unwrap().tx);
-            }
-            std::ops::ControlFlow::Continue(())
-        },
-    );
+    let done = load_in_stages(&ahead, |r, i| {
+        txs.push(r.unwrap().unwrap().tx);
+        // Batch 4 is built by now, on batch 3 (landed just now).
+        if i == 3 {
+            txs.push(ahead.ingest("n", other(), &opts).unwrap().tx);
+        }
+        std::ops::ControlFlow::Continue(())
+    });
     assert!(done);
     let want: Vec<Option<u64>> = (1..=13).map(Some).collect();
     assert_eq!(txs, want);
@@ -1075,15 +1076,5 @@ fn a_batch_built_ahead_is_built_again_after_another_writer() {
             .collect()
     };
     assert_eq!(changes(&ahead), changes(&serial));
-    let stats = |e: &chronorag::Engine| {
-        let st = e.namespace("n").unwrap().store().stats().unwrap();
-        (
-            st.documents,
-            st.chunks,
-            st.facts,
-            st.entities,
-            st.time_nodes,
-        )
-    };
-    assert_eq!(stats(&ahead), stats(&serial));
+    assert_eq!(record_counts(&ahead), record_counts(&serial));
 }
