@@ -653,9 +653,17 @@ impl Engine {
             // stops.
             for (staged, tag) in receive {
                 let batch = match staged {
+                    // An item without documents (a rejection, the end of a file) waits for the
+                    // batch committing before it, which goes on committing meanwhile (a folder of
+                    // small files ends a file between most batches).
                     None => {
-                        if land(&mut flight, &mut apply).is_none() || apply(None, tag).is_break() {
-                            return false;
+                        match flight.as_mut() {
+                            Some(f) => f.3.push(tag),
+                            None => {
+                                if apply(None, tag).is_break() {
+                                    return false;
+                                }
+                            }
                         }
                         continue;
                     }
@@ -689,7 +697,7 @@ impl Engine {
                 let pending = built.as_ref().map(|b| b.pending(self, namespace));
                 let handle = scope
                     .spawn(move || self.commit_staged(namespace, batch, built, opts, extractor));
-                flight = Some((handle, tag, pending));
+                flight = Some((handle, tag, pending, Vec::new()));
             }
             land(&mut flight, &mut apply).is_some()
         })
@@ -1246,12 +1254,13 @@ fn make_summarizer(config: &Config, llm: Option<&Arc<LlmClient>>) -> Result<Arc<
 }
 
 /// The batch committing in [`Engine::ingest_in_stages`]: its commit (which answers with the
-/// transaction it committed from the write set built ahead, if it did), its item, and what it
-/// writes.
+/// transaction it committed from the write set built ahead, if it did), its item, what it
+/// writes, and the items without documents that came after it (handed over after it).
 type Flight<'s, T> = (
     std::thread::ScopedJoinHandle<'s, (Result<IngestReport>, Option<TxId>)>,
     T,
     Option<crate::ingest::reads::Pending>,
+    Vec<T>,
 );
 
 /// Waits for the batch committing, if any, and hands its result to `apply`. None when `apply`
@@ -1260,13 +1269,21 @@ fn land<T>(
     flight: &mut Option<Flight<'_, T>>,
     apply: &mut impl FnMut(Option<Result<IngestReport>>, T) -> std::ops::ControlFlow<()>,
 ) -> Option<Option<TxId>> {
-    let Some((handle, tag, _)) = flight.take() else {
+    let Some((handle, tag, _, after)) = flight.take() else {
         return Some(None);
     };
     let (report, built_tx) = handle
         .join()
         .unwrap_or_else(|_| (Err(Error::Store("an ingest commit panicked".into())), None));
-    apply(Some(report), tag).is_continue().then_some(built_tx)
+    if apply(Some(report), tag).is_break() {
+        return None;
+    }
+    for tag in after {
+        if apply(None, tag).is_break() {
+            return None;
+        }
+    }
+    Some(built_tx)
 }
 
 /// Documents chunked and extracted by [`Engine::stage`], ready for [`Engine::ingest_staged`].
