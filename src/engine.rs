@@ -694,7 +694,7 @@ impl Engine {
                 // Kept only when built on the batch before as that batch committed (or on the
                 // store, when none was committing); the commit checks the head again.
                 let built = built.filter(|_| on.is_none() || landed == on);
-                let pending = built.as_ref().map(|b| b.pending(self, namespace));
+                let pending = built.as_ref().map(BuiltAhead::pending);
                 let handle = scope
                     .spawn(move || self.commit_staged(namespace, batch, built, opts, extractor));
                 flight = Some((handle, tag, pending, Vec::new()));
@@ -754,6 +754,7 @@ impl Engine {
         let built = Self::build_batch(&ns, &idx, tx, &batch.staged, opts, extractor, prev)?;
         Ok(BuiltAhead {
             built,
+            idx,
             took: t.elapsed(),
         })
     }
@@ -1298,21 +1299,17 @@ struct StagedBatch {
 /// ([`Engine::ingest_in_stages`]).
 struct BuiltAhead {
     built: pipeline::Built,
+    /// The indexes it was built with (their catalog names the entities it does not carry).
+    idx: Arc<NsIndexes>,
     took: std::time::Duration,
 }
 
 impl BuiltAhead {
     /// What it writes, for building the batch after it while it commits.
-    fn pending(&self, engine: &Engine, namespace: &str) -> crate::ingest::reads::Pending {
-        let idx = engine
-            .namespace(namespace)
-            .ok()
-            .and_then(|ns| engine.indexes(&ns).ok());
-        let cat = idx.as_ref().map(|i| i.catalog.read());
-        let name = |id: crate::model::EntityId| {
-            cat.as_ref()
-                .and_then(|c| c.entities.get(&id).map(|e| e.name.clone()))
-        };
-        crate::ingest::reads::Pending::of(&self.built.ws, self.built.identities.clone(), &name)
+    /// Taken once the batch before it has landed, so the catalog knows that batch's entities.
+    fn pending(&self) -> crate::ingest::reads::Pending {
+        let cat = self.idx.catalog.read();
+        let name = |id: crate::model::EntityId| cat.entities.get(&id).map(|e| e.name.clone());
+        crate::ingest::reads::Pending::of(&self.built.ws, &name)
     }
 }

@@ -244,8 +244,6 @@ pub struct Built {
     pub ws: WriteSet,
     /// What it reports.
     pub report: IngestReport,
-    /// The identities of its facts ([`Fact::identity`]), found while building.
-    pub identities: HashMap<[u8; 16], FactId>,
 }
 
 /// Builds the write set of transaction `tx` from staged documents. Must run with
@@ -510,16 +508,11 @@ pub fn build<'a>(
 
     report.time_nodes = ws.add_time_nodes(&|k| store.nodes_many(k), &touched)?;
     ws.touched_nodes = touched.into_iter().collect();
-    let identities: HashMap<[u8; 16], FactId> = fact_index
+    ws.identities = fact_index
         .into_iter()
-        .map(|(identity, i)| (identity, ws.facts[i].id))
+        .map(|(identity, i)| (ws.facts[i].id, identity))
         .collect();
-    ws.identities = identities.iter().map(|(i, id)| (*id, *i)).collect();
-    Ok(Built {
-        ws,
-        report,
-        identities,
-    })
+    Ok(Built { ws, report })
 }
 
 /// Confidence a newer fact needs to end an older contradicting fact's validity.

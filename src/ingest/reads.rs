@@ -38,18 +38,14 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// What `ws` writes. `identities` are its facts' identities (as the build found them);
+    /// What `ws` writes (its facts' identities as the build found them, `ws.identities`);
     /// `name` is an entity's canonical name as the catalog knows it, for entities `ws` does not
     /// carry (the catalog applies a transaction's entities before its facts, and files a fact
     /// under its object's canonical name).
-    pub fn of(
-        ws: &WriteSet,
-        identities: HashMap<[u8; 16], FactId>,
-        name: &dyn Fn(EntityId) -> Option<String>,
-    ) -> Pending {
+    pub fn of(ws: &WriteSet, name: &dyn Fn(EntityId) -> Option<String>) -> Pending {
         let mut p = Pending {
             tx: ws.tx,
-            identities,
+            identities: ws.identities.iter().map(|(id, i)| (*i, *id)).collect(),
             ..Pending::default()
         };
         for d in &ws.documents {

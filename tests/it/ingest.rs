@@ -940,7 +940,7 @@ fn a_batch_built_on_an_uncommitted_one_sees_it_as_committed() {
             file(&mut slots, store.as_ref(), &ws, &asserted);
         }
         let name = |id| store.entity(id, None).ok().flatten().map(|e| e.name);
-        let pending = Pending::of(&built.ws, built.identities, &name);
+        let pending = Pending::of(&built.ws, &name);
         ahead_reports.push(built.report);
         waiting = Some((built.ws, pending));
     }
