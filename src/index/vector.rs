@@ -275,6 +275,11 @@ struct Segment {
     version: AtomicU64,
     /// The file holding this segment as of a version, once it was saved or opened.
     saved: Mutex<Option<(PathBuf, u64)>>,
+    /// Held shared by the inserts into `index` (which run in parallel) and exclusively by a
+    /// save of it: usearch writes a graph out by walking its nodes, and a node an insert has
+    /// reserved but not yet made is a null pointer there (a save beside inserts crashed the
+    /// process).
+    adding: RwLock<()>,
 }
 
 impl Segment {
@@ -284,6 +289,7 @@ impl Segment {
             viewed: None,
             version: AtomicU64::new(0),
             saved: Mutex::new(None),
+            adding: RwLock::new(()),
         }
     }
 
@@ -532,7 +538,10 @@ impl VectorIndex {
                 let version = seg.version.load(Ordering::SeqCst);
                 let name = self.fresh_name(&dir, &stem);
                 let tmp = dir.join(format!("{name}.tmp"));
-                seg.index.save(&tmp.to_string_lossy()).map_err(err)?;
+                {
+                    let _no_inserts = seg.adding.write();
+                    seg.index.save(&tmp.to_string_lossy()).map_err(err)?;
+                }
                 std::fs::rename(&tmp, dir.join(&name))?;
                 *seg.saved.lock() = Some((dir.join(&name), version));
                 names.push(name);
@@ -697,6 +706,7 @@ impl VectorIndex {
             .iter()
             .filter(|(_, q)| q.iter().any(|x| *x != 0)) // nothing to find a zero vector by
             .collect();
+        let _adding = seg.adding.read();
         // The gate bounds concurrent users of the thread slots.
         let r = if keep.len() < 64 || self.serial.load(Ordering::Relaxed) {
             let _slot = self.gate.enter();
