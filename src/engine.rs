@@ -769,11 +769,27 @@ impl Engine {
         extractor: &dyn Extractor,
         prev: Option<&crate::ingest::reads::Pending>,
     ) -> Result<pipeline::Built> {
-        let slots = |subject: u64, slot: &str| -> Vec<u64> {
+        // Only the filed facts the catalog holds as active and overlapping are read from the
+        // store: a slot gathers a fact per period ("Acme reported revenue of # in #"), and
+        // reading whole slots grew with the store (a third of the build at 1M facts).
+        let slots = |subject: u64, slot: &str, valid: &crate::time::Interval| -> Vec<u64> {
             let hash = crate::model::slot::slot_hash(subject, slot);
-            let mut ids = idx.catalog.read().facts_in_slot(hash).to_vec();
+            let (start, end) = (valid.start_key(), valid.end_key());
+            let catalog = idx.catalog.read();
+            let mut ids: Vec<u64> = catalog
+                .facts_in_slot(hash)
+                .iter()
+                .copied()
+                .filter(|id| {
+                    catalog
+                        .facts
+                        .get(id)
+                        .is_none_or(|m| m.active && m.vstart.max(start) < m.vend.min(end))
+                })
+                .collect();
+            drop(catalog);
             // The batch committing files its facts after the catalog's (once applied, they are
-            // in both).
+            // in both); they are all candidates.
             for id in prev.map(|p| p.in_slot(hash)).unwrap_or_default() {
                 if !ids.contains(id) {
                     ids.push(*id);

@@ -20,7 +20,7 @@ use crate::model::{
     Change, Chunk, Conflict, Document, Fact, FactId, FactObject, FactOrigin, Status, TxId, TxKind,
 };
 use crate::store::{IdKind, WriteSet};
-use crate::time::TimeKey;
+use crate::time::{Interval, TimeKey};
 use crate::{Error, Result};
 
 /// Options of one ingest call.
@@ -246,6 +246,13 @@ pub struct Built {
     pub report: IngestReport,
 }
 
+/// The stored facts a new fact of `subject`, in `slot`, valid over an interval, may contradict
+/// ([`build`]'s `slots`): the facts filed under that subject and slot that are active with an
+/// effective valid time overlapping the interval, in the order they were filed, plus every fact
+/// of a batch committing that is filed there. A superset is allowed (each candidate is checked
+/// again on its stored version); leaving out a fact that overlaps is not.
+pub type SlotCandidates<'a> = dyn Fn(u64, &str, &Interval) -> Vec<FactId> + 'a;
+
 /// Builds the write set of transaction `tx` from staged documents. Must run with
 /// `tx == store.head_tx() + 1` (with `store.prev`'s transaction counted as committed), and commit
 /// only if that still holds (under the namespace's writer lock).
@@ -255,7 +262,7 @@ pub fn build<'a>(
     staged: &[Staged],
     extractor_name: &str,
     opts: &IngestOptions,
-    slots: &dyn Fn(u64, &str) -> Vec<FactId>,
+    slots: &SlotCandidates<'_>,
 ) -> Result<Built> {
     let store: Reads<'a> = store.into();
     let mut ws = WriteSet::new(tx, TxKind::Ingest, opts.actor.clone(), opts.reason.clone());
@@ -517,7 +524,7 @@ pub fn build<'a>(
 
 /// Confidence a newer fact needs to end an older contradicting fact's validity.
 pub const INVALIDATION_CONFIDENCE: f32 = 0.75;
-/// Contradiction candidates examined per new fact.
+/// Contradiction candidates examined per new fact (of those whose valid time may overlap it).
 const MAX_CANDIDATES: usize = 12;
 
 /// Guarded invalidation. A new fact contradicts an existing one when they share subject and slot,
@@ -531,19 +538,21 @@ fn guard_contradictions(
     ws: &mut WriteSet,
     checks: &[(usize, String)],
     pending: &HashMap<u64, Vec<usize>>,
-    slots: &dyn Fn(u64, &str) -> Vec<FactId>,
+    slots: &SlotCandidates<'_>,
     report: &mut IngestReport,
 ) -> Result<()> {
     let mut updated: HashMap<FactId, Fact> = HashMap::new();
-    // The stored facts every check compares with, read at once.
-    let mut wanted: Vec<FactId> = checks
+    // Each check's candidates, and the stored facts they name, read at once.
+    let candidates: Vec<Vec<FactId>> = checks
         .iter()
-        .flat_map(|(i, slot)| {
-            slots(ws.facts[*i].subject, slot)
-                .into_iter()
-                .take(MAX_CANDIDATES)
+        .map(|(i, slot)| {
+            let new = &ws.facts[*i];
+            let mut ids = slots(new.subject, slot, &new.valid);
+            ids.truncate(MAX_CANDIDATES);
+            ids
         })
         .collect();
+    let mut wanted: Vec<FactId> = candidates.iter().flatten().copied().collect();
     wanted.sort_unstable();
     wanted.dedup();
     let stored: HashMap<FactId, Fact> = wanted
@@ -552,12 +561,12 @@ fn guard_contradictions(
         .zip(store.facts_current(&wanted)?)
         .filter_map(|(id, f)| Some((id, f?)))
         .collect();
-    for (i, slot) in checks {
+    for ((i, slot), candidates) in checks.iter().zip(&candidates) {
         let new = ws.facts[*i].clone();
         let hash = slot_hash(new.subject, slot);
         let mut olds: Vec<Fact> = Vec::new();
-        for id in slots(new.subject, slot).into_iter().take(MAX_CANDIDATES) {
-            if let Some(f) = updated.get(&id).or(stored.get(&id)).cloned() {
+        for id in candidates {
+            if let Some(f) = updated.get(id).or(stored.get(id)).cloned() {
                 olds.push(f);
             }
         }

@@ -156,7 +156,10 @@ mod tests {
     #[test]
     fn kept_descriptions_give_the_slots_computed_afresh() {
         let asks = [
-            ("In Q3 2023, Acme reported revenue of $4.2 billion.", "$4.2 billion"),
+            (
+                "In Q3 2023, Acme reported revenue of $4.2 billion.",
+                "$4.2 billion",
+            ),
             ("In Q3 2023, Acme reported revenue of $4.2 billion.", "Acme"),
             ("Since 2022, the CEO of Acme is John Roe.", "John Roe"),
             ("Since 2022, the CEO of Acme is John Roe.", "Acme"),

@@ -191,7 +191,7 @@ fn random_op(s: &dyn NsStore, r: &mut Rng, doc_no: &mut u32) -> String {
                 durable: false,
                 ..Default::default()
             };
-            pipeline::build(s, tx, &staged, "rules", &opts, &|_, _| vec![]).map(|x| x.ws)
+            pipeline::build(s, tx, &staged, "rules", &opts, &|_, _, _| vec![]).map(|x| x.ws)
         }
         5 | 6 => {
             let input = FactInput {
@@ -945,6 +945,53 @@ fn erase_an_entity_everywhere() {
         !e.facts("p", &Default::default()).unwrap().facts.is_empty(),
         "other facts remain"
     );
+}
+
+/// A slot that has gathered a fact for each of many periods (here sixteen quarters of revenue)
+/// still catches a restatement of its newest period: the check compares a new fact with the
+/// filed facts whose time overlaps it, not with the first ones filed.
+#[test]
+fn a_restatement_is_caught_however_many_periods_its_slot_holds() {
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    let quarters: Vec<(i32, u32)> = (2020..2024)
+        .flat_map(|y| (1..=4).map(move |q| (y, q)))
+        .collect();
+    let docs: Vec<_> = quarters
+        .iter()
+        .map(|(y, q)| {
+            chronorag::ingest::input::prepare(
+                chronorag::ingest::input::DocumentInput {
+                    id: Some(format!("r{y}q{q}")),
+                    text: format!(
+                        "In Q{q} {y}, Acme Corp reported revenue of ${q}.{} billion.",
+                        y - 2000
+                    ),
+                    time: Some(format!("{y}-Q{q}")),
+                    ..Default::default()
+                },
+                None,
+            )
+            .unwrap()
+        })
+        .collect();
+    e.ingest("s", docs, &chronorag::ingest::IngestOptions::default())
+        .unwrap();
+    assert!(
+        e.conflicts("s", None).unwrap().is_empty(),
+        "one fact per quarter"
+    );
+    ingest_text(
+        &e,
+        "s",
+        "restated",
+        "In Q4 2023, Acme Corp reported revenue of $9.9 billion.",
+        "2024-Q1",
+    );
+    let conflicts = e.conflicts("s", None).unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:#?}");
+    assert!(conflicts[0].existing_fact.description.contains("$4.23"));
+    assert!(conflicts[0].incoming_fact.description.contains("$9.9"));
 }
 
 #[test]

@@ -893,7 +893,7 @@ fn a_batch_built_on_an_uncommitted_one_sees_it_as_committed() {
     let mut serial_reports = Vec::new();
     for b in overlapping_batches() {
         let staged = stage(b);
-        let lookup = |s: u64, slot: &str| {
+        let lookup = |s: u64, slot: &str, _: &chronorag::time::Interval| {
             let h = chronorag::model::slot::slot_hash(s, slot);
             slots.get(&h).cloned().unwrap_or_default()
         };
@@ -921,7 +921,7 @@ fn a_batch_built_on_an_uncommitted_one_sees_it_as_committed() {
     for b in overlapping_batches() {
         let staged = stage(b);
         let prev = waiting.as_ref().map(|(_, p)| p);
-        let lookup = |s: u64, slot: &str| {
+        let lookup = |s: u64, slot: &str, _: &chronorag::time::Interval| {
             let h = chronorag::model::slot::slot_hash(s, slot);
             let mut ids = slots.get(&h).cloned().unwrap_or_default();
             ids.extend(prev.map(|p| p.in_slot(h)).unwrap_or_default());

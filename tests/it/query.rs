@@ -297,7 +297,7 @@ fn indexes_catch_up_after_a_crash_and_rebuild_when_lost() {
             &staged,
             "rules",
             &IngestOptions::default(),
-            &|_, _| vec![],
+            &|_, _, _| vec![],
         )
         .unwrap()
         .ws;
@@ -1052,9 +1052,16 @@ fn a_store_that_knew_documents_by_their_text_alone_still_recognises_them() {
         staged[0].hash = staged[0].text_hash.clone();
         let tx = store.head_tx() + 1;
         let opts = IngestOptions::default();
-        let ws = pipeline::build(store.as_ref(), tx, &staged, "rules", &opts, &|_, _| vec![])
-            .unwrap()
-            .ws;
+        let ws = pipeline::build(
+            store.as_ref(),
+            tx,
+            &staged,
+            "rules",
+            &opts,
+            &|_, _, _| vec![],
+        )
+        .unwrap()
+        .ws;
         store.commit(ws).unwrap();
     }
     let e = engine_at(&data);
