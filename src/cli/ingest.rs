@@ -251,6 +251,12 @@ fn print_report(
     );
     println!("  entities    {:>10}", r.entities);
     println!("  time nodes  {:>10}", r.time_nodes);
+    if r.conflicts + r.invalidated > 0 {
+        println!(
+            "  contradictions: conflicts to review {} (`chronorag conflicts`), older facts ended by newer ones {}",
+            r.conflicts, r.invalidated
+        );
+    }
     if r.fallbacks > 0 {
         println!("  llm fallbacks to rules: {}", r.fallbacks);
     }

@@ -163,3 +163,33 @@ fn a_bulk_ingest_uses_a_smaller_store_cache_unless_one_is_configured() {
         assert!(line.contains(&format!("cache_mb={mb}")), "{args:?}: {line}");
     }
 }
+
+/// `chronorag ingest` says what the load's contradictions did: older facts ended by newer
+/// ones, and conflicts left for review (here a restated figure for the same quarter).
+#[test]
+fn a_bulk_ingest_reports_its_contradictions() {
+    let dir = tmp();
+    let docs = dir.path().join("docs.jsonl");
+    std::fs::write(
+        &docs,
+        concat!(
+            r#"{"id":"a","time":"2023-10-01","text":"In Q3 2023, Acme Corp reported revenue of $4.2 billion."}"#,
+            "\n",
+            r#"{"id":"b","time":"2023-11-01","text":"In Q3 2023, Acme Corp reported revenue of $4.4 billion."}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["ingest", docs.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("contradictions: conflicts to review 1 (`chronorag conflicts`), older facts ended by newer ones 0"),
+        "{stdout}"
+    );
+    // A load without contradictions does not mention them.
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, "In 2023 Beta Corp opened a plant in Lyon.").unwrap();
+    let out = run(dir.path(), &["ingest", other.to_str().unwrap()]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("contradictions"));
+}
