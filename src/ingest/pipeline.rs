@@ -524,14 +524,16 @@ pub fn build<'a>(
 
 /// Confidence a newer fact needs to end an older contradicting fact's validity.
 pub const INVALIDATION_CONFIDENCE: f32 = 0.75;
-/// Contradiction candidates examined per new fact (of those whose valid time may overlap it).
+/// Contradiction candidates examined per new fact: the most recently filed of those whose valid
+/// time may overlap it.
 const MAX_CANDIDATES: usize = 12;
 
 /// Guarded invalidation. A new fact contradicts an existing one when they share subject and slot,
 /// their valid times overlap and their values differ. The older fact's validity ends where the
 /// newer one begins only when the newer one starts later and is trusted enough (confidence at
 /// least [`INVALIDATION_CONFIDENCE`] and not below the older one's); otherwise both stay and the
-/// contradiction is recorded as a conflict for review. Good facts are never damaged silently.
+/// contradiction is recorded as a conflict for review, one per new fact (against the newest fact
+/// it contradicts). Good facts are never damaged silently.
 fn guard_contradictions(
     store: Reads<'_>,
     tx: TxId,
@@ -548,7 +550,8 @@ fn guard_contradictions(
         .map(|(i, slot)| {
             let new = &ws.facts[*i];
             let mut ids = slots(new.subject, slot, &new.valid);
-            ids.truncate(MAX_CANDIDATES);
+            // The most recently filed.
+            ids.drain(..ids.len().saturating_sub(MAX_CANDIDATES));
             ids
         })
         .collect();
@@ -575,7 +578,11 @@ fn guard_contradictions(
                 olds.push(ws.facts[*j].clone());
             }
         }
-        for old in olds {
+        // Newest first: a fact that contradicts several is listed against the newest of them
+        // only (they conflict among themselves already), so n statements of one period make
+        // n - 1 conflicts, not n(n - 1)/2.
+        let mut listed = false;
+        for old in olds.into_iter().rev() {
             if old.id == new.id
                 || old.status != Status::Active
                 || !old.effective_valid().overlaps(&new.valid)
@@ -597,7 +604,8 @@ fn guard_contradictions(
                 o.invalidated_by = Some(new.id);
                 report.invalidated += 1;
                 updated.insert(o.id, o);
-            } else {
+            } else if !listed {
+                listed = true;
                 let id = store.alloc_ids(IdKind::Conflict, 1);
                 ws.changes.push(Change::Conflict(id));
                 ws.conflicts.push(Conflict {

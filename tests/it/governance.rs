@@ -949,7 +949,7 @@ fn erase_an_entity_everywhere() {
 
 /// A slot that has gathered a fact for each of many periods (here sixteen quarters of revenue)
 /// still catches a restatement of its newest period: the check compares a new fact with the
-/// filed facts whose time overlaps it, not with the first ones filed.
+/// filed facts whose time overlaps it, not with the first ones filed; and lists it once.
 #[test]
 fn a_restatement_is_caught_however_many_periods_its_slot_holds() {
     let dir = tmp();
@@ -992,6 +992,22 @@ fn a_restatement_is_caught_however_many_periods_its_slot_holds() {
     assert_eq!(conflicts.len(), 1, "{conflicts:#?}");
     assert!(conflicts[0].existing_fact.description.contains("$4.23"));
     assert!(conflicts[0].incoming_fact.description.contains("$9.9"));
+    // A third figure for the quarter is listed once, against the newest it contradicts (the
+    // two before it conflict already): n statements of a period make n - 1 conflicts.
+    ingest_text(
+        &e,
+        "s",
+        "restated again",
+        "In Q4 2023, Acme Corp reported revenue of $7.7 billion.",
+        "2024-Q2",
+    );
+    let conflicts = e.conflicts("s", None).unwrap();
+    assert_eq!(conflicts.len(), 2, "{conflicts:#?}");
+    let last = conflicts
+        .iter()
+        .find(|c| c.incoming_fact.description.contains("$7.7"))
+        .expect("the third figure is listed");
+    assert!(last.existing_fact.description.contains("$9.9"), "{last:#?}");
 }
 
 #[test]
