@@ -947,6 +947,43 @@ fn erase_an_entity_everywhere() {
     );
 }
 
+/// Two values one document gives for one period are not a conflict to review (a document lists
+/// the figures of several things, or the extractor took its main subject for each); another
+/// document's value for that period is.
+#[test]
+fn values_within_one_document_are_not_listed_as_conflicts() {
+    let dir = tmp();
+    let e = engine_at(dir.path());
+    ingest_text(
+        &e,
+        "d",
+        "list",
+        "In Q3 2023, Acme Corp reported revenue of $4.2 billion. \
+         In Q3 2023, Acme Corp reported revenue of $4.4 billion.",
+        "2023-Q4",
+    );
+    let facts = e.facts("d", &Default::default()).unwrap().facts;
+    assert!(
+        facts
+            .iter()
+            .filter(|f| f.description.contains("revenue"))
+            .count()
+            >= 2,
+        "{facts:#?}"
+    );
+    assert!(e.conflicts("d", None).unwrap().is_empty());
+    ingest_text(
+        &e,
+        "d",
+        "other",
+        "In Q3 2023, Acme Corp reported revenue of $4.9 billion.",
+        "2024-Q1",
+    );
+    let conflicts = e.conflicts("d", None).unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:#?}");
+    assert!(conflicts[0].incoming_fact.description.contains("$4.9"));
+}
+
 /// A slot that has gathered a fact for each of many periods (here sixteen quarters of revenue)
 /// still catches a restatement of its newest period: the check compares a new fact with the
 /// filed facts whose time overlaps it, not with the first ones filed; and lists it once.
