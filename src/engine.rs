@@ -774,7 +774,6 @@ impl Engine {
         // reading whole slots grew with the store (a third of the build at 1M facts).
         let slots = |subject: u64, slot: &str, valid: &crate::time::Interval| -> Vec<u64> {
             let hash = crate::model::slot::slot_hash(subject, slot);
-            let (start, end) = (valid.start_key(), valid.end_key());
             let catalog = idx.catalog.read();
             let mut ids: Vec<u64> = catalog
                 .facts_in_slot(hash)
@@ -784,7 +783,7 @@ impl Engine {
                     catalog
                         .facts
                         .get(id)
-                        .is_none_or(|m| m.active && m.vstart.max(start) < m.vend.min(end))
+                        .is_none_or(|m| m.active && m.overlaps(valid))
                 })
                 .collect();
             drop(catalog);
