@@ -94,11 +94,6 @@ fn slot_of_stripped(mut d: String, object_name: &str) -> String {
     }
 }
 
-/// The slot of a fact whose object is resolved to `object_text`.
-pub fn fact_slot(f: &Fact, object_text: &str) -> String {
-    slot_of(&f.description, object_text)
-}
-
 /// The (subject, slot) hash the catalog files a new fact under, its object named
 /// `object_name` (an entity's canonical name, or the literal); None without a slot.
 pub fn filed_slot(f: &Fact, object_name: &str) -> Option<u64> {
